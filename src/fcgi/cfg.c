@@ -1,0 +1,231 @@
+/*
+ * cfg.c - flags of sandbox-fcgi. Limit flags are a table so that every cap
+ * of struct req_config is reachable from the command line (and from the
+ * systemd unit) without one branch per flag.
+ */
+#include "fcgi/cfg.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum num_kind { NUM_SIZE, NUM_U64 };
+
+struct num_flag {
+	const char *name;
+	enum num_kind kind;
+	size_t off;                  /* offset in struct fcgi_cfg */
+};
+
+#define RQ(field) offsetof(struct fcgi_cfg, req.field)
+#define CF(field) offsetof(struct fcgi_cfg, field)
+
+static const struct num_flag num_flags[] = {
+	{ "max-body-bytes", NUM_SIZE, RQ(max_body_bytes) },
+	{ "max-code-bytes", NUM_SIZE, RQ(max_code_bytes) },
+	{ "max-files", NUM_SIZE, RQ(max_files) },
+	{ "max-file-bytes", NUM_SIZE, RQ(max_file_bytes) },
+	{ "max-files-total-bytes", NUM_SIZE, RQ(max_files_total_bytes) },
+	{ "max-stdin-bytes", NUM_SIZE, RQ(max_stdin_bytes) },
+	{ "max-output-files", NUM_SIZE, RQ(max_output_files) },
+	{ "max-output-file-bytes", NUM_U64, RQ(max_output_file_bytes) },
+	{ "max-output-total-bytes", NUM_U64, RQ(max_output_total_bytes) },
+	{ "default-wall-time-ms", NUM_U64, RQ(wall_time_ms.def) },
+	{ "max-wall-time-ms", NUM_U64, RQ(wall_time_ms.max) },
+	{ "default-cpu-time-ms", NUM_U64, RQ(cpu_time_ms.def) },
+	{ "max-cpu-time-ms", NUM_U64, RQ(cpu_time_ms.max) },
+	{ "default-memory-mb", NUM_U64, RQ(memory_mb.def) },
+	{ "max-memory-mb", NUM_U64, RQ(memory_mb.max) },
+	{ "default-max-processes", NUM_U64, RQ(max_processes.def) },
+	{ "max-max-processes", NUM_U64, RQ(max_processes.max) },
+	{ "default-max-output-bytes", NUM_U64, RQ(max_output_bytes.def) },
+	{ "max-max-output-bytes", NUM_U64, RQ(max_output_bytes.max) },
+	{ "work-mb", NUM_U64, RQ(work_mb) },
+	{ "tmp-mb", NUM_U64, RQ(tmp_mb) },
+	{ "queue-timeout-ms", NUM_U64, CF(queue_timeout_ms) },
+};
+#define N_NUM_FLAGS (sizeof(num_flags) / sizeof(num_flags[0]))
+
+enum { OPT_SOCKET = 1000, OPT_BACKLOG, OPT_ROOTFS, OPT_TEMPLATE, OPT_CGROUP,
+       OPT_REQUIRE_CG, OPT_POOL, OPT_HELP, OPT_NUM_BASE = 2000 };
+
+void fcgi_cfg_defaults(struct fcgi_cfg *c)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	memset(c, 0, sizeof(*c));
+	c->backlog = 64;
+	c->rootfs_base = FCGI_DEFAULT_ROOTFS_BASE;
+	c->template_name = FCGI_DEFAULT_TEMPLATE;
+	c->pool_size = n > 0 ? (unsigned)n : 1;
+	c->queue_timeout_ms = 10000;
+	req_config_defaults(&c->req);
+	c->req.default_template = c->template_name;
+}
+
+void fcgi_cfg_usage(const char *prog)
+{
+	size_t i;
+
+	fprintf(stderr,
+	        "usage: %s [--socket PATH|HOST:PORT] [--backlog N]\n"
+	        "       [--rootfs-base DIR] [--template NAME] [--cgroup PATH]\n"
+	        "       [--require-cgroup] [--pool-size N]\n", prog);
+	for (i = 0; i < N_NUM_FLAGS; i++)
+		fprintf(stderr, "       [--%s N]\n", num_flags[i].name);
+	fprintf(stderr, "Without --socket the FastCGI listening socket is fd 0 "
+	        "(as handed over by spawn-fcgi).\n");
+}
+
+/* Strict unsigned decimal: no sign, no junk, no overflow. */
+static int parse_u64(const char *s, uint64_t *out)
+{
+	char *end = NULL;
+	unsigned long long v;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return -1;
+	*out = (uint64_t)v;
+	return 0;
+}
+
+static int set_num(struct fcgi_cfg *c, const struct num_flag *f, const char *arg)
+{
+	uint64_t v;
+	char *base = (char *)c + f->off;
+
+	if (parse_u64(arg, &v) < 0)
+		return -1;
+	if (f->kind == NUM_SIZE) {
+		if (v > SIZE_MAX)
+			return -1;
+		*(size_t *)(void *)base = (size_t)v;
+	} else {
+		*(uint64_t *)(void *)base = v;
+	}
+	return 0;
+}
+
+static struct option *build_options(void)
+{
+	static const struct option fixed[] = {
+		{ "socket", required_argument, NULL, OPT_SOCKET },
+		{ "backlog", required_argument, NULL, OPT_BACKLOG },
+		{ "rootfs-base", required_argument, NULL, OPT_ROOTFS },
+		{ "template", required_argument, NULL, OPT_TEMPLATE },
+		{ "cgroup", required_argument, NULL, OPT_CGROUP },
+		{ "require-cgroup", no_argument, NULL, OPT_REQUIRE_CG },
+		{ "pool-size", required_argument, NULL, OPT_POOL },
+		{ "help", no_argument, NULL, OPT_HELP },
+	};
+	size_t nfixed = sizeof(fixed) / sizeof(fixed[0]), i;
+	struct option *o = calloc(nfixed + N_NUM_FLAGS + 1, sizeof(*o));
+
+	if (o == NULL)
+		return NULL;
+	memcpy(o, fixed, sizeof(fixed));
+	for (i = 0; i < N_NUM_FLAGS; i++) {
+		o[nfixed + i].name = num_flags[i].name;
+		o[nfixed + i].has_arg = required_argument;
+		o[nfixed + i].val = OPT_NUM_BASE + (int)i;
+	}
+	return o;
+}
+
+static int check_ranges(const struct fcgi_cfg *c, char *msg, size_t msglen)
+{
+	const struct { const char *name; const struct req_range *r; } rs[] = {
+		{ "wall-time-ms", &c->req.wall_time_ms },
+		{ "cpu-time-ms", &c->req.cpu_time_ms },
+		{ "memory-mb", &c->req.memory_mb },
+		{ "max-processes", &c->req.max_processes },
+		{ "max-output-bytes", &c->req.max_output_bytes },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(rs) / sizeof(rs[0]); i++) {
+		const struct req_range *r = rs[i].r;
+
+		if (r->def < r->min || r->def > r->max) {
+			snprintf(msg, msglen, "default %s %" PRIu64 " is outside %" PRIu64
+			         "..%" PRIu64, rs[i].name, r->def, r->min, r->max);
+			return -1;
+		}
+	}
+	if (c->pool_size == 0) {
+		snprintf(msg, msglen, "--pool-size must be at least 1");
+		return -1;
+	}
+	return 0;
+}
+
+static int apply_opt(struct fcgi_cfg *c, int opt, const char *arg)
+{
+	uint64_t v;
+
+	switch (opt) {
+	case OPT_SOCKET: c->socket = arg; return 0;
+	case OPT_ROOTFS: c->rootfs_base = arg; return 0;
+	case OPT_TEMPLATE: c->template_name = c->req.default_template = arg; return 0;
+	case OPT_CGROUP: c->cgroup_path = arg; return 0;
+	case OPT_REQUIRE_CG: c->require_cgroup = true; return 0;
+	case OPT_BACKLOG:
+		if (parse_u64(arg, &v) < 0 || v < 1 || v > 65535)
+			return -1;
+		c->backlog = (int)v;
+		return 0;
+	case OPT_POOL:
+		if (parse_u64(arg, &v) < 0 || v < 1 || v > 4096)
+			return -1;
+		c->pool_size = (unsigned)v;
+		return 0;
+	default:
+		if (opt >= OPT_NUM_BASE && opt < OPT_NUM_BASE + (int)N_NUM_FLAGS)
+			return set_num(c, &num_flags[opt - OPT_NUM_BASE], arg);
+		return -1;
+	}
+}
+
+enum cfg_result fcgi_cfg_parse(struct fcgi_cfg *c, int argc, char **argv,
+                               char *msg, size_t msglen)
+{
+	struct option *opts = build_options();
+	enum cfg_result rc = CFG_OK;
+	int opt, idx;
+
+	if (opts == NULL) {
+		snprintf(msg, msglen, "out of memory");
+		return CFG_ERROR;
+	}
+	optind = 1;
+	opterr = 0;
+	while (rc == CFG_OK && (opt = getopt_long(argc, argv, "h", opts, &idx)) != -1) {
+		if (opt == 'h' || opt == OPT_HELP) {
+			rc = CFG_EXIT_OK;
+		} else if (opt == '?' || opt == ':') {
+			snprintf(msg, msglen, "unknown option or missing value: '%s'",
+			         argv[optind - 1]);
+			rc = CFG_ERROR;
+		} else if (apply_opt(c, opt, optarg) < 0) {
+			snprintf(msg, msglen, "invalid value '%s' for '%s'",
+			         optarg ? optarg : "", argv[optind - 1]);
+			rc = CFG_ERROR;
+		}
+	}
+	free(opts);
+	if (rc == CFG_OK && optind < argc) {
+		snprintf(msg, msglen, "unexpected argument '%s'", argv[optind]);
+		rc = CFG_ERROR;
+	}
+	if (rc == CFG_OK && check_ranges(c, msg, msglen) < 0)
+		rc = CFG_ERROR;
+	return rc;
+}

@@ -1,0 +1,61 @@
+/*
+ * dispatch.c - from an accepted FastCGI request to a handler: routing, the
+ * 404/405 answers, and the queue-age check that turns a request which waited
+ * too long behind busy responders into a fast 503 (see docs/OPERATIONS.md,
+ * "Overload").
+ */
+#include <stdio.h>
+
+#include "fcgi/log.h"
+#include "fcgi/route.h"
+#include "fcgi/svc.h"
+
+static int too_old(const struct svc *s, const struct http_req *r)
+{
+	return s->cfg.queue_timeout_ms > 0 && r->queued_ms >= 0 &&
+	       (uint64_t)r->queued_ms > s->cfg.queue_timeout_ms;
+}
+
+static void answer_overloaded(struct http_req *r)
+{
+	log_event("warning", "sandbox.request.overloaded",
+	          json_pack("{s:s, s:I}", "request_id", r->request_id,
+	                    "queued_ms", (json_int_t)r->queued_ms));
+	http_send_error(r, 503, "overloaded",
+	                "all sandbox workers were busy for too long; retry later",
+	                NULL, "Retry-After: 1\r\n");
+}
+
+static void answer_bad_method(struct http_req *r, const char *allow)
+{
+	char hdr[64], msg[96];
+
+	snprintf(hdr, sizeof(hdr), "Allow: %s\r\n", allow);
+	snprintf(msg, sizeof(msg), "method not allowed here; use %s", allow);
+	http_send_error(r, 405, "method_not_allowed", msg, NULL, hdr);
+}
+
+void svc_dispatch(struct svc *s, FCGX_Request *fx)
+{
+	struct http_req r;
+	const char *allow = NULL;
+	enum route_id id;
+
+	http_req_init(&r, fx);
+	id = route_match(r.method, r.path, &allow);
+	if (id != ROUTE_NOT_FOUND && id != ROUTE_BAD_METHOD && too_old(s, &r)) {
+		answer_overloaded(&r);
+		return;
+	}
+	switch (id) {
+	case ROUTE_RUN: svc_handle_run(s, &r); break;
+	case ROUTE_HEALTH: svc_handle_health(s, &r); break;
+	case ROUTE_INFO: svc_handle_info(s, &r); break;
+	case ROUTE_RUNTIMES: svc_handle_runtimes(s, &r); break;
+	case ROUTE_BAD_METHOD: answer_bad_method(&r, allow); break;
+	case ROUTE_NOT_FOUND:
+	default:
+		http_send_error(&r, 404, "not_found", "no such endpoint", NULL, NULL);
+		break;
+	}
+}

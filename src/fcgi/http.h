@@ -1,0 +1,56 @@
+/*
+ * http.h - one FastCGI request seen as HTTP: its parameters, its body (read
+ * under a hard cap), and one JSON answer.
+ */
+#ifndef SANDBOX_FCGI_HTTP_H
+#define SANDBOX_FCGI_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+#include <fcgiapp.h>
+#include <jansson.h>
+
+#define HTTP_REQID_MAX 64
+
+struct http_req {
+	FCGX_Request *fx;
+	const char *method;
+	const char *path;            /* DOCUMENT_URI, else REQUEST_URI */
+	const char *content_type;    /* NULL if none */
+	bool has_length;
+	uint64_t content_length;
+	bool bad_length;             /* CONTENT_LENGTH present but not a number */
+	int64_t queued_ms;           /* age when accepted (REQUEST_START), -1 unknown */
+	char request_id[HTTP_REQID_MAX + 1];
+	struct timespec t0;
+};
+
+/* Fills *r from the request's parameters. */
+void http_req_init(struct http_req *r, FCGX_Request *fx);
+
+enum body_result { BODY_OK = 0, BODY_TOO_LARGE, BODY_SHORT, BODY_NOMEM };
+/* Reads exactly content_length bytes (at most cap) into a malloc'd,
+ * NUL-terminated buffer. BODY_TOO_LARGE is decided before reading anything. */
+enum body_result http_read_body(struct http_req *r, size_t cap, char **ret_body,
+                                size_t *ret_len);
+
+/* Writes the status line, headers and body (stolen) followed by '\n'.
+ * extra_headers: NULL or "Name: value\r\n..." lines. Returns 0 or -1 if the
+ * peer is gone (the caller has nothing more to do then). */
+int http_send_json(struct http_req *r, int status, json_t *body, const char *extra_headers);
+/* {"error": {...}, "request_id": ...} convenience. */
+int http_send_error(struct http_req *r, int status, const char *code,
+                    const char *message, const char *field, const char *extra_headers);
+
+/* Pure helpers (exposed for tests). */
+bool http_is_json_type(const char *content_type);
+int http_parse_length(const char *s, uint64_t *out);
+bool http_reqid_valid(const char *s);
+int http_reqid_generate(char *buf, size_t len);
+const char *http_status_text(int status);
+int64_t http_queue_age_ms(const char *msec_param, const struct timespec *now);
+uint64_t http_elapsed_ms(const struct timespec *t0);
+
+#endif

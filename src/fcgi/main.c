@@ -1,0 +1,153 @@
+/*
+ * main.c - sandbox-fcgi: a FastCGI responder that answers one request at a
+ * time. Start-up does the expensive work once (flags, RootFS registry,
+ * jail_new: seccomp compilation, cgroups, namespaces); each request does
+ * only its own work. The pool (N processes on one listening socket, a
+ * crashed one replaced) is spawn-fcgi + multiwatch, not this program.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <fcgiapp.h>
+
+#include "config.h"
+#include "fcgi/log.h"
+#include "fcgi/svc.h"
+
+static void start_failed(const char *what, const char *detail)
+{
+	log_event("error", "sandbox.start.failed",
+	          json_pack("{s:s, s:s}", "step", what, "message", detail));
+}
+
+/* A no-op handler rather than SIG_IGN: writing to a FastCGI stream whose
+ * peer left must return EPIPE instead of killing the responder, but an
+ * ignored disposition would be inherited through execve by the jailed
+ * program, while a handled one is reset to the default there. */
+static void on_sigpipe(int sig)
+{
+	(void)sig;
+}
+
+static int setup_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigpipe;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	return sigaction(SIGPIPE, &sa, NULL);
+}
+
+/* Request parsing must never run with host root privileges (see
+ * docs/SECURITY-privileges.md): the jail works through a user namespace, so
+ * root buys nothing but risk. spawn-fcgi -u/-g or systemd User= drop it. */
+static int refuse_root(void)
+{
+	if (getuid() != 0 && geteuid() != 0 && getgid() != 0 && getegid() != 0)
+		return 0;
+	start_failed("privileges", "refusing to run as root (uid or gid 0); start the "
+	             "responders as the unprivileged service user (spawn-fcgi -u/-g, "
+	             "systemd User=/Group=)");
+	return -1;
+}
+
+static int open_listener(const struct fcgi_cfg *c)
+{
+	int fd;
+
+	if (c->socket == NULL)
+		return 0;  /* FCGI_LISTENSOCK_FILENO, handed over by spawn-fcgi */
+	/* Before jail_new(): it moves this process into an empty network
+	 * namespace, where a TCP socket would be unreachable. */
+	fd = FCGX_OpenSocket(c->socket, c->backlog);
+	if (fd < 0)
+		start_failed("listen", c->socket);
+	return fd;
+}
+
+static int start_jail(struct svc *s)
+{
+	struct jail_config jc;
+	struct jail_error e;
+
+	memset(&jc, 0, sizeof(jc));
+	memset(&e, 0, sizeof(e));
+	jc.host_uid = getuid();
+	jc.host_gid = getgid();
+	jc.cgroup_path = s->cfg.cgroup_path;
+	jc.require_cgroup = s->cfg.require_cgroup;
+	s->jail = jail_new(&jc, &e);
+	if (s->jail != NULL)
+		return 0;
+	log_event("error", "sandbox.start.failed",
+	          json_pack("{s:s, s:s, s:i, s:s}", "step", "jail_new", "jail_step", e.step,
+	                    "errno", e.err, "message", e.detail));
+	return -1;
+}
+
+static int start(struct svc *s)
+{
+	char msg[256] = "";
+
+	if (rt_registry_load(s->cfg.rootfs_base, &s->reg, msg, sizeof(msg)) < 0) {
+		start_failed("rootfs", msg);
+		return -1;
+	}
+	if (rt_find_template(&s->reg, s->cfg.template_name) == NULL) {
+		snprintf(msg, sizeof(msg), "template '%s' not found under '%s'",
+		         s->cfg.template_name, s->cfg.rootfs_base);
+		start_failed("rootfs", msg);
+		return -1;
+	}
+	return start_jail(s);
+}
+
+static void serve(struct svc *s, int listen_fd)
+{
+	FCGX_Request fx;
+
+	FCGX_InitRequest(&fx, listen_fd, 0);
+	log_event("info", "sandbox.start.ready",
+	          json_pack("{s:s, s:s, s:s, s:s}", "version", PACKAGE_VERSION,
+	                    "template", s->cfg.template_name, "rootfs_base", s->cfg.rootfs_base,
+	                    "cgroup", jail_cgroup_mode_name(jail_get_info(s->jail)->cgroup)));
+	while (FCGX_Accept_r(&fx) >= 0) {
+		svc_dispatch(s, &fx);
+		FCGX_Finish_r(&fx);
+	}
+	log_event("info", "sandbox.stop", json_pack("{s:s}", "reason", "accept failed"));
+}
+
+int main(int argc, char **argv)
+{
+	static struct svc s;
+	char msg[256] = "";
+	int fd;
+
+	fcgi_cfg_defaults(&s.cfg);
+	switch (fcgi_cfg_parse(&s.cfg, argc, argv, msg, sizeof(msg))) {
+	case CFG_EXIT_OK:
+		fcgi_cfg_usage(argv[0]);
+		return 0;
+	case CFG_ERROR:
+		fprintf(stderr, "sandbox-fcgi: %s\n", msg);
+		fcgi_cfg_usage(argv[0]);
+		return 2;
+	case CFG_OK:
+		break;
+	}
+	if (refuse_root() < 0 || setup_signals() < 0 || FCGX_Init() != 0)
+		return 1;
+	fd = open_listener(&s.cfg);
+	if (fd < 0 || start(&s) < 0)
+		return 1;
+	serve(&s, fd);
+	jail_free(s.jail);
+	rt_registry_free(&s.reg);
+	return 0;
+}

@@ -1,0 +1,130 @@
+/*
+ * meta.c - GET /health, /info, /runtimes.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "fcgi/log.h"
+#include "fcgi/svc.h"
+
+void svc_refresh_registry(struct svc *s)
+{
+	char msg[256] = "";
+
+	if (rt_registry_refresh(&s->reg, msg, sizeof(msg)) < 0)
+		log_event("warning", "sandbox.rootfs.refresh_failed",
+		          json_pack("{s:s}", "message", msg));
+}
+
+static const struct rt_template *default_template(const struct svc *s)
+{
+	return rt_find_template(&s->reg, s->cfg.template_name);
+}
+
+/* Health is a real, cheap check: the default template exists and the jail
+ * can start /bin/true in it (namespaces, mounts, cgroup, seccomp). */
+void svc_handle_health(struct svc *s, struct http_req *r)
+{
+	const struct rt_template *t;
+	struct jail_error e;
+	char reason[320];
+
+	svc_refresh_registry(s);
+	t = default_template(s);
+	memset(&e, 0, sizeof(e));
+	if (t == NULL) {
+		snprintf(reason, sizeof(reason), "template '%s' is not installed", s->cfg.template_name);
+	} else if (jail_selfcheck(s->jail, t->tree, &e) < 0) {
+		snprintf(reason, sizeof(reason), "jail self-check failed at '%s': %s (errno %d)",
+		         e.step, e.detail[0] != '\0' ? e.detail : strerror(e.err), e.err);
+	} else {
+		http_send_json(r, 200, json_pack("{s:s}", "status", "ok"), NULL);
+		return;
+	}
+	log_event("error", "sandbox.health.failed",
+	          json_pack("{s:s, s:s}", "request_id", r->request_id, "reason", reason));
+	http_send_json(r, 503, json_pack("{s:s, s:s}", "status", "unavailable", "reason", reason),
+	               "Retry-After: 5\r\n");
+}
+
+static json_t *range_json(const struct req_range *rg)
+{
+	return json_pack("{s:I, s:I, s:I}", "min", (json_int_t)rg->min,
+	                 "default", (json_int_t)rg->def, "max", (json_int_t)rg->max);
+}
+
+static json_t *limits_json(const struct req_config *c)
+{
+	return json_pack("{s:o, s:o, s:o, s:o, s:o}",
+	                 "wall_time_ms", range_json(&c->wall_time_ms),
+	                 "cpu_time_ms", range_json(&c->cpu_time_ms),
+	                 "memory_mb", range_json(&c->memory_mb),
+	                 "max_processes", range_json(&c->max_processes),
+	                 "max_output_bytes", range_json(&c->max_output_bytes));
+}
+
+static json_t *caps_json(const struct req_config *c)
+{
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	                 "max_body_bytes", (json_int_t)c->max_body_bytes,
+	                 "max_code_bytes", (json_int_t)c->max_code_bytes,
+	                 "max_files", (json_int_t)c->max_files,
+	                 "max_file_bytes", (json_int_t)c->max_file_bytes,
+	                 "max_files_total_bytes", (json_int_t)c->max_files_total_bytes,
+	                 "max_stdin_bytes", (json_int_t)c->max_stdin_bytes,
+	                 "max_output_files", (json_int_t)c->max_output_files,
+	                 "max_output_file_bytes", (json_int_t)c->max_output_file_bytes,
+	                 "max_output_total_bytes", (json_int_t)c->max_output_total_bytes);
+}
+
+/* What jail_new() actually set up. The namespaces are not optional in the
+ * jail (jail_run fails rather than run without one), so listing them is a
+ * statement of fact once jail_new() succeeded. */
+static json_t *isolation_json(const struct jail_info *ji)
+{
+	json_t *ns = json_pack("[s,s,s,s,s,s,s]", "user", "mount", "pid", "net", "ipc",
+	                       "uts", "cgroup");
+
+	return json_pack("{s:o, s:b, s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:s}",
+	                 "namespaces", ns,
+	                 "user_namespace_owned", ji->userns_owned,
+	                 "seccomp", ji->seccomp_policy,
+	                 "cgroup", jail_cgroup_mode_name(ji->cgroup),
+	                 "cgroup_dir", ji->cgroup_dir,
+	                 "memory_limit", ji->memory_limit,
+	                 "pids_limit", ji->pids_limit,
+	                 "cpu_accounting", ji->cpu_accounting,
+	                 "memory_peak", ji->memory_peak,
+	                 "no_new_privs", 1,
+	                 "capabilities", "none");
+}
+
+void svc_handle_info(struct svc *s, struct http_req *r)
+{
+	svc_refresh_registry(s);
+	http_send_json(r, 200,
+	               json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:i, s:I}",
+	                         "name", PACKAGE_NAME, "version", PACKAGE_VERSION,
+	                         "default_template", s->cfg.template_name,
+	                         "templates", rt_registry_json(&s->reg),
+	                         "limits", limits_json(&s->cfg.req),
+	                         "caps", caps_json(&s->cfg.req),
+	                         "isolation", isolation_json(jail_get_info(s->jail)),
+	                         "pool_size", (int)s->cfg.pool_size,
+	                         "queue_timeout_ms", (json_int_t)s->cfg.queue_timeout_ms),
+	               NULL);
+}
+
+void svc_handle_runtimes(struct svc *s, struct http_req *r)
+{
+	json_t *body;
+
+	svc_refresh_registry(s);
+	body = rt_registry_json(&s->reg);
+	if (!json_is_object(body)) {
+		/* Keep the answer an object so request_id can be added. */
+		body = json_pack("{s:o}", "templates", body);
+	}
+	http_send_json(r, 200, body, NULL);
+}

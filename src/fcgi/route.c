@@ -1,0 +1,42 @@
+/*
+ * route.c - the endpoint table. One method per path keeps the answers to
+ * HEAD/OPTIONS simple: anything else is a 405 naming the one allowed method.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "fcgi/route.h"
+
+static const struct {
+	const char *path;
+	const char *method;
+	enum route_id id;
+} routes[] = {
+	{ ROUTE_PREFIX "run", "POST", ROUTE_RUN },
+	{ ROUTE_PREFIX "health", "GET", ROUTE_HEALTH },
+	{ ROUTE_PREFIX "info", "GET", ROUTE_INFO },
+	{ ROUTE_PREFIX "runtimes", "GET", ROUTE_RUNTIMES },
+};
+
+size_t route_path_len(const char *uri)
+{
+	return strcspn(uri, "?#");
+}
+
+enum route_id route_match(const char *method, const char *path, const char **allow)
+{
+	size_t i, plen;
+
+	if (method == NULL || path == NULL)
+		return ROUTE_NOT_FOUND;
+	plen = route_path_len(path);
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		if (strlen(routes[i].path) != plen || strncmp(routes[i].path, path, plen) != 0)
+			continue;
+		if (strcmp(routes[i].method, method) == 0)
+			return routes[i].id;
+		*allow = routes[i].method;
+		return ROUTE_BAD_METHOD;
+	}
+	return ROUTE_NOT_FOUND;
+}

@@ -1,0 +1,22 @@
+/*
+ * route.h - maps (method, path) to an endpoint. Pure code.
+ */
+#ifndef SANDBOX_FCGI_ROUTE_H
+#define SANDBOX_FCGI_ROUTE_H
+
+enum route_id {
+	ROUTE_RUN,
+	ROUTE_HEALTH,
+	ROUTE_INFO,
+	ROUTE_RUNTIMES,
+	ROUTE_NOT_FOUND,
+	ROUTE_BAD_METHOD,            /* path exists; *allow names the method */
+};
+
+#define ROUTE_PREFIX "/api/sandbox/"
+
+enum route_id route_match(const char *method, const char *path, const char **allow);
+/* Length of the path part of a REQUEST_URI (up to '?' or '#'). */
+size_t route_path_len(const char *uri);
+
+#endif

@@ -1,0 +1,180 @@
+/*
+ * run.c - POST /api/sandbox/run: content type, body under a cap, parse and
+ * validate (src/api), run in the jail, answer. The two kinds of failure stay
+ * apart: jail_run() == -1 is a 500 sandbox_failure (no trustworthy program
+ * result), anything the program did is a 200.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/req.h"
+#include "api/resp.h"
+#include "fcgi/log.h"
+#include "fcgi/svc.h"
+
+/* Checks that come before reading the body. Returns 0 or answers and -1. */
+static int check_headers(const struct svc *s, struct http_req *r)
+{
+	char msg[128];
+
+	if (!http_is_json_type(r->content_type)) {
+		http_send_error(r, 415, "unsupported_media_type",
+		                "Content-Type must be application/json", NULL, NULL);
+		return -1;
+	}
+	if (r->bad_length) {
+		http_send_error(r, 400, "invalid_request", "invalid Content-Length", NULL, NULL);
+		return -1;
+	}
+	if (r->has_length && r->content_length > s->cfg.req.max_body_bytes) {
+		snprintf(msg, sizeof(msg), "request body exceeds %zu bytes",
+		         s->cfg.req.max_body_bytes);
+		http_send_error(r, 413, "too_large", msg, NULL, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+static int read_body(const struct svc *s, struct http_req *r, char **body, size_t *len)
+{
+	switch (http_read_body(r, s->cfg.req.max_body_bytes, body, len)) {
+	case BODY_OK:
+		return 0;
+	case BODY_TOO_LARGE:
+		http_send_error(r, 413, "too_large", "request body too large", NULL, NULL);
+		return -1;
+	case BODY_NOMEM:
+		http_send_error(r, 500, "internal", "out of memory", NULL, NULL);
+		return -1;
+	case BODY_SHORT:
+	default:
+		/* The client went away while sending: nobody reads the answer. */
+		http_send_error(r, 400, "invalid_request", "incomplete request body", NULL, NULL);
+		return -1;
+	}
+}
+
+static uint64_t sum_req_files(const struct req_job *job)
+{
+	uint64_t n = 0;
+	size_t i;
+
+	for (i = 0; i < job->nfiles; i++)
+		n += job->files[i].len;
+	return n;
+}
+
+static void log_start(const struct http_req *r, const struct req_job *job)
+{
+	log_event("info", "sandbox.run.start",
+	          json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:b}",
+	                    "request_id", r->request_id,
+	                    "runtime", job->runtime != NULL ? job->runtime->name : "",
+	                    "timeout", (json_int_t)job->limits.wall_time_ms,
+	                    "code_bytes", (json_int_t)job->code_len,
+	                    "input_files", (json_int_t)job->nfiles,
+	                    "input_bytes", (json_int_t)sum_req_files(job),
+	                    "handler_mode", job->handler_mode));
+}
+
+/* The step that decides the job's fate: the first that did not succeed. */
+static const struct jail_step_result *deciding_step(const struct jail_result *res)
+{
+	size_t i;
+
+	if (res->nsteps == 0)
+		return NULL;
+	for (i = 0; i < res->nsteps; i++)
+		if (res->steps[i].status != JAIL_SUCCESS)
+			return &res->steps[i];
+	return &res->steps[res->nsteps - 1];
+}
+
+static void log_finish(const struct http_req *r, const struct jail_result *res)
+{
+	const struct jail_step_result *st = deciding_step(res);
+	uint64_t out_bytes = 0;
+	size_t i;
+
+	for (i = 0; i < res->nfiles; i++)
+		out_bytes += res->files[i].len;
+	log_event("info", "sandbox.run.finish",
+	          json_pack("{s:s, s:s, s:i, s:b, s:I, s:I, s:I, s:I, s:I}",
+	                    "request_id", r->request_id,
+	                    "status", st != NULL ? jail_status_name(st->status) : "unknown",
+	                    "exit_code", st != NULL ? st->exit_code : -1,
+	                    "timed_out", st != NULL && st->status == JAIL_TIMEOUT,
+	                    "duration_ms", (json_int_t)http_elapsed_ms(&r->t0),
+	                    "output_files", (json_int_t)res->nfiles,
+	                    "output_bytes", (json_int_t)out_bytes,
+	                    "stdout_bytes", (json_int_t)(st != NULL ? st->out.len : 0),
+	                    "stderr_bytes", (json_int_t)(st != NULL ? st->err.len : 0)));
+}
+
+static void answer_sandbox_failure(struct http_req *r, const struct jail_error *e)
+{
+	json_t *body = resp_error("sandbox_failure", "the sandbox failed before the "
+	                          "program could run to completion", NULL);
+	json_t *err = json_object_get(body, "error");
+
+	log_event("error", "sandbox.run.failure",
+	          json_pack("{s:s, s:s, s:i, s:s, s:I}", "request_id", r->request_id,
+	                    "step", e->step, "errno", e->err, "detail", e->detail,
+	                    "duration_ms", (json_int_t)http_elapsed_ms(&r->t0)));
+	if (err != NULL) {
+		json_object_set_new(err, "step", json_string(e->step));
+		json_object_set_new(err, "errno", json_integer(e->err));
+	}
+	http_send_json(r, 500, body, NULL);
+}
+
+static void run_job(struct svc *s, struct http_req *r, struct req_job *job)
+{
+	struct jail_spec spec;
+	struct jail_result res;
+	struct resp_opts ro;
+
+	memset(&spec, 0, sizeof(spec));
+	memset(&res, 0, sizeof(res));
+	if (req_job_spec(job, &s->cfg.req, &spec) < 0) {
+		http_send_error(r, 500, "internal", "could not prepare the job", NULL, NULL);
+		return;
+	}
+	log_start(r, job);
+	if (jail_run(s->jail, &spec, &res) < 0) {
+		answer_sandbox_failure(r, &res.error);
+		jail_result_free(&res);
+		return;
+	}
+	log_finish(r, &res);
+	memset(&ro, 0, sizeof(ro));
+	ro.request_id = r->request_id;
+	ro.has_compile = spec.nsteps > 1;
+	ro.handler_mode = job->handler_mode;
+	/* A write error means the client left; the jail is already gone. */
+	http_send_json(r, 200, resp_result(&res, &ro), NULL);
+	jail_result_free(&res);
+}
+
+void svc_handle_run(struct svc *s, struct http_req *r)
+{
+	struct req_job job;
+	struct req_error err;
+	char *body = NULL;
+	size_t len = 0;
+
+	if (check_headers(s, r) < 0 || read_body(s, r, &body, &len) < 0)
+		return;
+	svc_refresh_registry(s);
+	memset(&job, 0, sizeof(job));
+	memset(&err, 0, sizeof(err));
+	if (req_parse_run(body, len, &s->cfg.req, &s->reg, &job, &err) < 0) {
+		http_send_error(r, err.http_status > 0 ? err.http_status : 400, err.code,
+		                err.message, err.field[0] != '\0' ? err.field : NULL, NULL);
+	} else {
+		run_job(s, r, &job);
+	}
+	req_job_free(&job);
+	free(body);
+}

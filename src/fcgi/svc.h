@@ -1,0 +1,31 @@
+/*
+ * svc.h - the responder's long-lived state and its request handlers.
+ */
+#ifndef SANDBOX_FCGI_SVC_H
+#define SANDBOX_FCGI_SVC_H
+
+#include <fcgiapp.h>
+
+#include "api/rt.h"
+#include "fcgi/cfg.h"
+#include "fcgi/http.h"
+#include "jail/jail.h"
+
+struct svc {
+	struct fcgi_cfg cfg;
+	struct jail *jail;           /* made once by jail_new() */
+	struct rt_registry reg;
+};
+
+/* Answers one accepted request. Never exits the process. */
+void svc_dispatch(struct svc *s, FCGX_Request *fx);
+
+void svc_handle_run(struct svc *s, struct http_req *r);
+void svc_handle_health(struct svc *s, struct http_req *r);
+void svc_handle_info(struct svc *s, struct http_req *r);
+void svc_handle_runtimes(struct svc *s, struct http_req *r);
+
+/* Reloads RootFS templates whose `current` link moved; logs a failure. */
+void svc_refresh_registry(struct svc *s);
+
+#endif
