@@ -1,0 +1,265 @@
+# service-common.sh - shell helpers to run sandbox-fcgi: the service user,
+# cgroup delegation, the responder pool (spawn-fcgi + multiwatch) and our own
+# nginx instance. Sourced by scripts/quickstart.sh, scripts/lib/service-ctl.sh
+# and the integration tests; every setting comes from SANDBOX_* variables
+# (see svc_defaults). Needs bash.
+
+svc_log() { printf 'sandbox-fcgi: %s\n' "$*" >&2; }
+svc_die() { svc_log "error: $*"; exit 1; }
+
+svc_defaults() {
+	local repo
+	repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+	: "${SANDBOX_REPO:=$repo}"
+	: "${SANDBOX_STATE_DIR:=$SANDBOX_REPO/_run}"
+	: "${SANDBOX_LISTEN_ADDR:=127.0.0.1}"
+	: "${SANDBOX_PORT:=8080}"
+	: "${SANDBOX_POOL:=$(nproc)}"
+	: "${SANDBOX_QUEUE:=$SANDBOX_POOL}"
+	: "${SANDBOX_USER:=sandbox}"
+	: "${SANDBOX_NGINX_USER:=www-data}"
+	: "${SANDBOX_BIN:=$SANDBOX_REPO/src/fcgi/sandbox-fcgi}"
+	: "${SANDBOX_ROOTFS_BASE:=/var/lib/sandbox-fcgi/rootfs}"
+	: "${SANDBOX_TEMPLATE:=minimal}"
+	: "${SANDBOX_CGROUP:=sandbox-fcgi}"
+	: "${SANDBOX_RATE:=10r/s}"
+	: "${SANDBOX_BURST:=20}"
+	: "${SANDBOX_CONN_PER_IP:=16}"
+	: "${SANDBOX_KEYS_FILE:=}"
+	: "${SANDBOX_FCGI_ARGS:=}"
+	: "${SANDBOX_SOCKET:=$SANDBOX_STATE_DIR/fcgi.sock}"
+	: "${SANDBOX_NGINX_PREFIX:=$SANDBOX_STATE_DIR/nginx}"
+}
+
+# --- service user -----------------------------------------------------------
+
+svc_ensure_user() {
+	if ! getent group "$SANDBOX_USER" >/dev/null; then
+		groupadd --system "$SANDBOX_USER" || return 1
+	fi
+	if ! getent passwd "$SANDBOX_USER" >/dev/null; then
+		useradd --system --gid "$SANDBOX_USER" --home-dir /nonexistent \
+			--no-create-home --shell /usr/sbin/nologin "$SANDBOX_USER" || return 1
+	fi
+}
+
+# --- cgroups ----------------------------------------------------------------
+
+svc_cgroup_mode() {
+	if [ -f /sys/fs/cgroup/cgroup.controllers ]; then echo v2
+	elif [ -d /sys/fs/cgroup/memory ]; then echo v1
+	else echo none; fi
+}
+
+# v1: a directory named $SANDBOX_CGROUP under each controller the jail uses,
+# owned by the service user so that it can make per-run child cgroups there.
+# v2: a delegated subtree $SANDBOX_CGROUP with a leaf "pool" the responders
+# are started in (v2 moves need write access to the common ancestor).
+svc_cgroup_delegate() {
+	local c d
+	case "$(svc_cgroup_mode)" in
+	v1)
+		for c in memory pids cpuacct cpu,cpuacct; do
+			d=/sys/fs/cgroup/$c
+			[ -d "$d" ] && [ ! -L "$d" ] || continue
+			mkdir -p "$d/$SANDBOX_CGROUP" || return 1
+			chown -R "$SANDBOX_USER:$SANDBOX_USER" "$d/$SANDBOX_CGROUP" || return 1
+		done
+		SANDBOX_CGROUP_ARG=$SANDBOX_CGROUP ;;
+	v2)
+		d=/sys/fs/cgroup/$SANDBOX_CGROUP
+		mkdir -p "$d/pool" || return 1
+		echo "+memory +pids +cpu" > /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null || true
+		chown "$SANDBOX_USER:$SANDBOX_USER" "$d" "$d/cgroup.procs" \
+			"$d/cgroup.subtree_control" "$d/cgroup.threads" "$d/pool" \
+			"$d/pool/cgroup.procs" "$d/pool/cgroup.threads" || return 1
+		SANDBOX_CGROUP_ARG=$d ;;
+	*)
+		SANDBOX_CGROUP_ARG= ;;
+	esac
+}
+
+# Child cgroups left under the delegated directory (there should be none
+# once every run has finished). Prints one path per line.
+svc_cgroup_leftovers() {
+	local c
+	case "$(svc_cgroup_mode)" in
+	v1) for c in memory pids cpuacct; do
+		[ -d "/sys/fs/cgroup/$c/$SANDBOX_CGROUP" ] &&
+			find "/sys/fs/cgroup/$c/$SANDBOX_CGROUP" -mindepth 1 -type d
+	    done ;;
+	v2) find "/sys/fs/cgroup/$SANDBOX_CGROUP" -mindepth 1 -type d ! -name pool ;;
+	esac
+	return 0
+}
+
+# --- the responder pool -----------------------------------------------------
+
+svc_pidfile_alive() {
+	local pid
+	[ -f "$1" ] || return 1
+	pid=$(cat "$1") || return 1
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+}
+
+svc_prepare_state() {
+	mkdir -p "$SANDBOX_STATE_DIR" "$SANDBOX_STATE_DIR/logs" || return 1
+	# nginx workers (www-data) and the responders must reach the socket.
+	chmod 0755 "$SANDBOX_STATE_DIR" || return 1
+}
+
+# spawn-fcgi binds the socket (backlog = the queue), drops to the service
+# user and execs multiwatch, which forks N responders on that socket and
+# replaces any that dies. -n keeps stderr (the JSON log) instead of
+# /dev/null; setsid detaches the pool from the caller's session.
+svc_start_pool() {
+	local pidf=$SANDBOX_STATE_DIR/pool.pid backlog pid i
+	if svc_pidfile_alive "$pidf"; then
+		svc_log "pool already running (pid $(cat "$pidf"))"
+		return 0
+	fi
+	[ -x "$SANDBOX_BIN" ] || { svc_log "no responder binary at $SANDBOX_BIN"; return 1; }
+	svc_prepare_state || return 1
+	backlog=$((SANDBOX_QUEUE + SANDBOX_POOL))
+	# shellcheck disable=SC2086  # SANDBOX_FCGI_ARGS is a list of flags
+	setsid spawn-fcgi -n -s "$SANDBOX_SOCKET" -b "$backlog" -M 0660 \
+		-U "$SANDBOX_USER" -G "$SANDBOX_NGINX_USER" \
+		-u "$SANDBOX_USER" -g "$SANDBOX_USER" -- \
+		/usr/bin/multiwatch -f "$SANDBOX_POOL" -r 10 -- \
+		"$SANDBOX_BIN" --rootfs-base "$SANDBOX_ROOTFS_BASE" \
+		--template "$SANDBOX_TEMPLATE" --pool-size "$SANDBOX_POOL" \
+		${SANDBOX_CGROUP_ARG:+--cgroup "$SANDBOX_CGROUP_ARG"} $SANDBOX_FCGI_ARGS \
+		</dev/null >>"$SANDBOX_STATE_DIR/logs/sandbox-fcgi.log" 2>&1 &
+	pid=$!
+	echo "$pid" > "$pidf"
+	for i in $(seq 50); do
+		[ -S "$SANDBOX_SOCKET" ] && [ "$(svc_pool_size)" -ge "$SANDBOX_POOL" ] && return 0
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	svc_log "pool did not start; see $SANDBOX_STATE_DIR/logs/sandbox-fcgi.log"
+	return 1
+}
+
+# The multiwatch process (pool.pid) and its children, the responders.
+svc_responder_pids() {
+	local pid
+	svc_pidfile_alive "$SANDBOX_STATE_DIR/pool.pid" || return 0
+	pid=$(cat "$SANDBOX_STATE_DIR/pool.pid")
+	pgrep -P "$pid" || true
+}
+
+svc_pool_size() {
+	svc_responder_pids | wc -l
+}
+
+svc_wait_gone() {
+	local pid=$1 i
+	for i in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+svc_stop_pool() {
+	local pidf=$SANDBOX_STATE_DIR/pool.pid pid
+	if svc_pidfile_alive "$pidf"; then
+		pid=$(cat "$pidf")
+		# multiwatch forwards SIGTERM to the responders and waits for them.
+		kill -TERM "$pid"
+		svc_wait_gone "$pid" || { svc_log "pool did not stop; killing"; kill -KILL "$pid"; }
+	fi
+	rm -f "$pidf" "$SANDBOX_SOCKET"
+}
+
+# --- nginx ------------------------------------------------------------------
+
+# Key file: one key per line, '#' comments. Keys are restricted to
+# [A-Za-z0-9_-] so that they can sit in a regex and a quoted nginx string;
+# the regex keeps the comparison case-sensitive (plain map keys are not).
+svc_render_keys() {
+	local out=$1 key
+	if [ -z "$SANDBOX_KEYS_FILE" ]; then
+		printf '# API keys disabled (no SANDBOX_KEYS_FILE).\ndefault 1;\n' > "$out"
+		return 0
+	fi
+	[ -r "$SANDBOX_KEYS_FILE" ] || { svc_log "cannot read $SANDBOX_KEYS_FILE"; return 1; }
+	{
+		printf '# Generated from %s; do not edit.\ndefault 0;\n' "$SANDBOX_KEYS_FILE"
+		while IFS= read -r key || [ -n "$key" ]; do
+			key=${key%%#*}
+			key=$(printf '%s' "$key" | tr -d ' \t\r')
+			[ -n "$key" ] || continue
+			if ! [[ $key =~ ^[A-Za-z0-9_-]{16,256}$ ]]; then
+				svc_log "invalid API key in $SANDBOX_KEYS_FILE (16-256 of [A-Za-z0-9_-])"
+				return 1
+			fi
+			printf '"~^[Bb]earer +%s$" 1;\n' "$key"
+		done < "$SANDBOX_KEYS_FILE"
+	} > "$out"
+	chmod 0600 "$out"
+}
+
+# Copies nginx/ into PREFIX/conf and replaces the shipped defaults (listen
+# address, socket, pool+queue, rate) with this instance's values.
+svc_render_nginx() {
+	local p=$SANDBOX_NGINX_PREFIX src=$SANDBOX_REPO/nginx f
+	mkdir -p "$p/conf/snippets" "$p/logs" "$p/run" "$p/tmp" || return 1
+	cp "$src/sandbox-fcgi.conf" "$p/conf/nginx.conf" || return 1
+	cp "$src/snippets/sandbox-http.conf" "$src/snippets/sandbox-location.conf" \
+		"$p/conf/snippets/" || return 1
+	svc_render_keys "$p/conf/snippets/sandbox-keys.conf" || return 1
+	f=$p/conf
+	sed -i -e "s|listen 127.0.0.1:8080;|listen $SANDBOX_LISTEN_ADDR:$SANDBOX_PORT;|" \
+		-e "s|^user www-data www-data;|user $SANDBOX_NGINX_USER $SANDBOX_NGINX_USER;|" \
+		"$f/nginx.conf" || return 1
+	sed -i -e "s|server unix:/run/sandbox-fcgi/fcgi.sock;|server unix:$SANDBOX_SOCKET;|" \
+		-e "s|rate=10r/s;|rate=$SANDBOX_RATE;|" "$f/snippets/sandbox-http.conf" || return 1
+	sed -i -e "s|burst=20 nodelay;|burst=$SANDBOX_BURST nodelay;|" \
+		-e "s|limit_conn sandbox_conn_ip 16;|limit_conn sandbox_conn_ip $SANDBOX_CONN_PER_IP;|" \
+		-e "s|limit_conn sandbox_pool 4;|limit_conn sandbox_pool $((SANDBOX_POOL + SANDBOX_QUEUE));|" \
+		"$f/snippets/sandbox-location.conf" || return 1
+}
+
+svc_nginx() {
+	local p=$SANDBOX_NGINX_PREFIX
+	nginx -p "$p/" -e "$p/logs/error.log" -c "$p/conf/nginx.conf" "$@"
+}
+
+svc_start_nginx() {
+	local pidf=$SANDBOX_NGINX_PREFIX/run/nginx.pid
+	if svc_pidfile_alive "$pidf"; then
+		svc_log "nginx already running (pid $(cat "$pidf")); reloading its config"
+		svc_render_nginx && svc_nginx -t -q && svc_nginx -s reload
+		return
+	fi
+	svc_render_nginx || return 1
+	svc_nginx -t -q || return 1
+	svc_nginx
+}
+
+svc_stop_nginx() {
+	local pidf=$SANDBOX_NGINX_PREFIX/run/nginx.pid pid
+	svc_pidfile_alive "$pidf" || return 0
+	pid=$(cat "$pidf")
+	kill -QUIT "$pid"
+	svc_wait_gone "$pid" || kill -TERM "$pid"
+	svc_wait_gone "$pid" || true
+}
+
+svc_url() {
+	printf 'http://%s:%s' "$SANDBOX_LISTEN_ADDR" "$SANDBOX_PORT"
+}
+
+svc_wait_health() {
+	local timeout=${1:-30} i
+	for i in $(seq $((timeout * 5))); do
+		if curl -fsS -m 5 "$(svc_url)/api/sandbox/health" >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.2
+	done
+	curl -sS -m 5 "$(svc_url)/api/sandbox/health" >&2 || true
+	return 1
+}
