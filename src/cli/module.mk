@@ -1,0 +1,1 @@
+# src/cli: sandbox-run (being written).

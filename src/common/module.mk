@@ -1,0 +1,1 @@
+# src/common: small helpers shared by every module (owner: whoever needs one).

@@ -1,0 +1,445 @@
+/*
+ * cgroup.c - per-run cgroups, v1 and v2, detected at start-up.
+ *
+ * v2: a delegated directory D (the --cgroup path, else our own cgroup).
+ *   The "no internal processes" rule forbids enabling controllers for D's
+ *   children while D itself holds processes, so at start-up every process
+ *   of D (the supervisor, the responders) moves into the leaf D/supervisor;
+ *   then D gets +memory +pids +cpu and each run a leaf D/jail-<pid>-<n>.
+ *   Both leaves share D as common ancestor, which is what lets a delegated,
+ *   unprivileged owner move the jail between them (cgroup-v2.rst,
+ *   "Delegation Containment").
+ * v1: one directory per controller, /sys/fs/cgroup/<ctrl>/<name>, made by
+ *   the installer (or by us when root), and per run <name>/<pid>-<n>.
+ * A fresh cgroup per run gives exact accounting (peak memory, OOM kills,
+ *   CPU) without resets.  The pid in the name lets the next process collect
+ *   the cgroups of one that was killed (cg_gc).
+ * When no hierarchy can be used the mode is "none": rlimits only, and the
+ *   info says so; nothing claims a limit that is not enforced.
+ */
+#include "jail/jail_private.h"
+#include "jail/rawsys.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+
+#define CG_ROOT "/sys/fs/cgroup"
+#define CG_V1_DEFAULT_NAME "sandbox-fcgi"
+#define CG_MAX_DIRS 3
+
+struct cg_run {
+	enum jail_cgroup_mode mode;
+	int n;                              /* directories made */
+	char dirs[CG_MAX_DIRS][PATH_MAX];
+	int procs_fd[CG_MAX_DIRS];
+	int mem_dirfd, cpu_dirfd, pids_dirfd, kill_fd;
+};
+
+static bool cg_writable_dir(const char *dir)
+{
+	struct stat st;
+	return stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && access(dir, W_OK) == 0;
+}
+
+static int cg_write(const char *dir, const char *file, const char *val, struct jail_error *e)
+{
+	char p[PATH_MAX];
+	if ((size_t)snprintf(p, sizeof p, "%s/%s", dir, file) >= sizeof p)
+		return jail_fail(e, "cgroup write", ENAMETOOLONG, "%s", file);
+	return file_write_str(p, val, e, "cgroup write");
+}
+
+/* ---------- detection ---------- */
+
+static int cg_own_v2_path(char *out, size_t size)
+{
+	FILE *f = fopen("/proc/self/cgroup", "re");
+	if (!f)
+		return -1;
+	char line[PATH_MAX];
+	int rc = -1;
+	while (fgets(line, sizeof line, f)) {
+		if (strncmp(line, "0::", 3) == 0) {
+			line[strcspn(line, "\n")] = '\0';
+			rc = (size_t)snprintf(out, size, "%s%s", CG_ROOT, line + 3) < size ? 0 : -1;
+			break;
+		}
+	}
+	fclose(f);
+	return rc;
+}
+
+/* Move every process of D into D/supervisor, then enable controllers. */
+static int cg_v2_prepare(struct jail_cgroup *cg, struct jail_info *info, struct jail_error *e)
+{
+	char sup[PATH_MAX], p[PATH_MAX];
+	snprintf(sup, sizeof sup, "%s/supervisor", cg->v2_dir);
+	if (mkdir(sup, 0755) < 0 && errno != EEXIST)
+		return jail_fail(e, "cgroup v2 supervisor leaf", errno, "%s", sup);
+	snprintf(p, sizeof p, "%s/cgroup.procs", cg->v2_dir);
+	FILE *f = fopen(p, "re");
+	if (!f)
+		return jail_fail(e, "cgroup v2 procs", errno, "%s", p);
+	char line[32];
+	while (fgets(line, sizeof line, f)) {
+		line[strcspn(line, "\n")] = '\0';
+		/* A process may exit meanwhile (ESRCH): not an error. */
+		if (cg_write(sup, "cgroup.procs", line, e) < 0 && e->err != ESRCH) {
+			fclose(f);
+			return -1;
+		}
+	}
+	fclose(f);
+	char ctrls[256] = "";
+	snprintf(p, sizeof p, "%s/cgroup.controllers", cg->v2_dir);
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, ctrls, sizeof ctrls - 1);
+		ctrls[n > 0 ? n : 0] = '\0';
+		close(fd);
+	}
+	info->memory_limit = strstr(ctrls, "memory") != NULL;
+	info->pids_limit = strstr(ctrls, "pids") != NULL;
+	char want[64] = "";
+	if (info->memory_limit)
+		strcat(want, "+memory ");
+	if (info->pids_limit)
+		strcat(want, "+pids ");
+	if (strstr(ctrls, "cpu"))
+		strcat(want, "+cpu ");
+	if (want[0] && cg_write(cg->v2_dir, "cgroup.subtree_control", want, e) < 0)
+		return -1;
+	info->cpu_accounting = true;          /* cpu.stat is always there */
+	info->memory_peak = (size_t)snprintf(p, sizeof p, "%s/memory.peak", sup) < sizeof p &&
+	                    access(p, R_OK) == 0;
+	if ((size_t)snprintf(info->cgroup_dir, sizeof info->cgroup_dir, "%s", cg->v2_dir) >=
+	    sizeof info->cgroup_dir)
+		return jail_fail(e, "cgroup v2 detect", ENAMETOOLONG, NULL);
+	return 0;
+}
+
+static int cg_detect_v2(struct jail_cgroup *cg, const char *cfg_path, struct jail_info *info,
+                        struct jail_error *e)
+{
+	if (cfg_path)
+		snprintf(cg->v2_dir, sizeof cg->v2_dir, "%s", cfg_path);
+	else if (cg_own_v2_path(cg->v2_dir, sizeof cg->v2_dir) < 0)
+		return jail_fail(e, "cgroup v2 detect", errno ? errno : ENOENT, "own cgroup");
+	size_t len = strlen(cg->v2_dir);
+	const char *leaf = "/supervisor";
+	if (len > strlen(leaf) && strcmp(cg->v2_dir + len - strlen(leaf), leaf) == 0)
+		cg->v2_dir[len - strlen(leaf)] = '\0';
+	if (!cg_writable_dir(cg->v2_dir))
+		return jail_fail(e, "cgroup v2 detect", EACCES,
+		                 "%s is not a delegated (writable) cgroup", cg->v2_dir);
+	return cg_v2_prepare(cg, info, e);
+}
+
+static bool cg_v1_controller(const char *ctrl, const char *name, bool as_root, char *out, size_t size)
+{
+	char mnt[PATH_MAX];
+	struct statfs sf;
+	snprintf(mnt, sizeof mnt, CG_ROOT "/%s", ctrl);
+	if (statfs(mnt, &sf) < 0 || sf.f_type == CGROUP2_SUPER_MAGIC)
+		return false;
+	if ((size_t)snprintf(out, size, "%s/%s", mnt, name) >= size)
+		return false;
+	if (as_root && mkdir(out, 0755) < 0 && errno != EEXIST)
+		return false;
+	if (!cg_writable_dir(out)) {
+		out[0] = '\0';
+		return false;
+	}
+	return true;
+}
+
+static int cg_detect_v1(struct jail_cgroup *cg, const char *cfg_path, bool as_root,
+                        struct jail_info *info, struct jail_error *e)
+{
+	const char *name = cfg_path ? cfg_path : CG_V1_DEFAULT_NAME;
+	if (strchr(name, '/') && name[0] == '/')
+		name = strrchr(name, '/') + 1;   /* v1 takes a name, not a path */
+	info->memory_limit = cg_v1_controller("memory", name, as_root, cg->v1_mem, sizeof cg->v1_mem);
+	info->pids_limit = cg_v1_controller("pids", name, as_root, cg->v1_pids, sizeof cg->v1_pids);
+	info->cpu_accounting = cg_v1_controller("cpuacct", name, as_root, cg->v1_cpu, sizeof cg->v1_cpu);
+	info->memory_peak = info->memory_limit;
+	if (!info->memory_limit && !info->pids_limit && !info->cpu_accounting)
+		return jail_fail(e, "cgroup v1 detect", EACCES,
+		                 "no writable %s/{memory,pids,cpuacct}/%s", CG_ROOT, name);
+	snprintf(info->cgroup_dir, sizeof info->cgroup_dir, "%s", name);
+	return 0;
+}
+
+int cg_detect(struct jail_cgroup *cg, const char *cfg_path, bool as_root,
+              struct jail_info *info, struct jail_error *e)
+{
+	struct statfs sf;
+	memset(cg, 0, sizeof *cg);
+	info->memory_limit = info->pids_limit = info->cpu_accounting = info->memory_peak = false;
+	int rc;
+	if (statfs(CG_ROOT, &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC) {
+		rc = cg_detect_v2(cg, cfg_path, info, e);
+		cg->mode = JAIL_CG_V2;
+	} else {
+		rc = cg_detect_v1(cg, cfg_path, as_root, info, e);
+		cg->mode = JAIL_CG_V1;
+	}
+	if (rc < 0) {
+		cg->mode = JAIL_CG_NONE;
+		info->memory_limit = info->pids_limit = info->cpu_accounting = info->memory_peak = false;
+		info->cgroup_dir[0] = '\0';
+	}
+	info->cgroup = cg->mode;
+	return rc;
+}
+
+/* ---------- garbage collection of runs whose owner died ---------- */
+
+static void cg_gc_dir(const char *parent, const char *prefix)
+{
+	DIR *d = opendir(parent);
+	if (!d)
+		return;
+	struct dirent *de;
+	size_t plen = strlen(prefix);
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, prefix, plen) != 0)
+			continue;
+		char *end;
+		long pid = strtol(de->d_name + plen, &end, 10);
+		if (end == de->d_name + plen || *end != '-' || pid <= 0)
+			continue;
+		/* Ours from an earlier life of this pid, or of a dead process. */
+		if (pid == getpid() || (kill((pid_t)pid, 0) < 0 && errno == ESRCH)) {
+			char p[PATH_MAX];
+			if ((size_t)snprintf(p, sizeof p, "%s/%s", parent, de->d_name) < sizeof p)
+				rmdir(p);
+		}
+	}
+	closedir(d);
+}
+
+void cg_gc(struct jail_cgroup *cg)
+{
+	if (cg->mode == JAIL_CG_V2) {
+		cg_gc_dir(cg->v2_dir, "jail-");
+	} else if (cg->mode == JAIL_CG_V1) {
+		const char *dirs[] = { cg->v1_mem, cg->v1_pids, cg->v1_cpu };
+		for (size_t i = 0; i < 3; i++)
+			if (dirs[i][0])
+				cg_gc_dir(dirs[i], "");
+	}
+}
+
+/* ---------- one run ---------- */
+
+static int cg_run_mkdir(struct cg_run *r, const char *parent, const char *name, struct jail_error *e)
+{
+	char *dir = r->dirs[r->n];
+	if ((size_t)snprintf(dir, PATH_MAX, "%s/%s", parent, name) >= PATH_MAX)
+		return jail_fail(e, "cgroup create", ENAMETOOLONG, NULL);
+	if (mkdir(dir, 0755) < 0)
+		return jail_fail(e, "cgroup create", errno, "%s", dir);
+	char p[PATH_MAX + 16];
+	snprintf(p, sizeof p, "%s/cgroup.procs", dir);
+	r->procs_fd[r->n] = open(p, O_WRONLY | O_CLOEXEC);
+	r->n++;
+	if (r->procs_fd[r->n - 1] < 0)
+		return jail_fail(e, "cgroup create", errno, "%s", p);
+	return 0;
+}
+
+static int cg_open_dir(const char *dir, int *fd, struct jail_error *e)
+{
+	*fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return *fd < 0 ? jail_fail(e, "cgroup open", errno, "%s", dir) : 0;
+}
+
+static int cg_limits_v1(struct cg_run *r, const char *mem, const char *pids,
+                        const struct jail_limits *l, struct jail_error *e)
+{
+	char v[32];
+	if (mem && l->memory_bytes) {
+		snprintf(v, sizeof v, "%llu", (unsigned long long)l->memory_bytes);
+		if (cg_write(mem, "memory.limit_in_bytes", v, e) < 0)
+			return -1;
+		/* With swap accounting, also cap memory+swap: no escape into swap. */
+		char p[PATH_MAX + 32];
+		snprintf(p, sizeof p, "%s/memory.memsw.limit_in_bytes", mem);
+		if (access(p, W_OK) == 0 && cg_write(mem, "memory.memsw.limit_in_bytes", v, e) < 0)
+			return -1;
+	}
+	if (pids && l->max_processes) {
+		/* +1: the jail's own pid 1 lives in the cgroup too. */
+		snprintf(v, sizeof v, "%llu", (unsigned long long)l->max_processes + 1);
+		if (cg_write(pids, "pids.max", v, e) < 0)
+			return -1;
+	}
+	(void)r;
+	return 0;
+}
+
+static int cg_create_v1(struct jail_cgroup *cg, struct cg_run *r, const char *name,
+                        const struct jail_limits *l, struct jail_error *e)
+{
+	const char *mem = NULL, *pids = NULL;
+	if (cg->v1_mem[0]) {
+		if (cg_run_mkdir(r, cg->v1_mem, name, e) < 0 || cg_open_dir(r->dirs[r->n - 1], &r->mem_dirfd, e) < 0)
+			return -1;
+		mem = r->dirs[r->n - 1];
+	}
+	if (cg->v1_pids[0]) {
+		if (cg_run_mkdir(r, cg->v1_pids, name, e) < 0 || cg_open_dir(r->dirs[r->n - 1], &r->pids_dirfd, e) < 0)
+			return -1;
+		pids = r->dirs[r->n - 1];
+	}
+	if (cg->v1_cpu[0]) {
+		if (cg_run_mkdir(r, cg->v1_cpu, name, e) < 0 || cg_open_dir(r->dirs[r->n - 1], &r->cpu_dirfd, e) < 0)
+			return -1;
+	}
+	return cg_limits_v1(r, mem, pids, l, e);
+}
+
+static int cg_create_v2(struct jail_cgroup *cg, struct cg_run *r, const char *name,
+                        const struct jail_limits *l, struct jail_error *e)
+{
+	char leaf[64], v[32], p[PATH_MAX + 16];
+	snprintf(leaf, sizeof leaf, "jail-%s", name);
+	if (cg_run_mkdir(r, cg->v2_dir, leaf, e) < 0)
+		return -1;
+	const char *dir = r->dirs[0];
+	if (cg_open_dir(dir, &r->mem_dirfd, e) < 0)
+		return -1;
+	r->cpu_dirfd = fcntl(r->mem_dirfd, F_DUPFD_CLOEXEC, 0);
+	if (l->memory_bytes) {
+		snprintf(v, sizeof v, "%llu", (unsigned long long)l->memory_bytes);
+		if (cg_write(dir, "memory.max", v, e) < 0)
+			return -1;
+		snprintf(p, sizeof p, "%s/memory.swap.max", dir);
+		if (access(p, W_OK) == 0 && cg_write(dir, "memory.swap.max", "0", e) < 0)
+			return -1;
+	}
+	if (l->max_processes) {
+		snprintf(v, sizeof v, "%llu", (unsigned long long)l->max_processes + 1);
+		if (cg_write(dir, "pids.max", v, e) < 0)
+			return -1;
+	}
+	snprintf(p, sizeof p, "%s/cgroup.kill", dir);
+	r->kill_fd = open(p, O_WRONLY | O_CLOEXEC); /* Linux >= 5.14; optional */
+	return 0;
+}
+
+int cg_run_create(struct jail_cgroup *cg, const struct jail_limits *l, struct cg_run **out,
+                  struct jail_error *e)
+{
+	*out = NULL;
+	if (cg->mode == JAIL_CG_NONE)
+		return 0;
+	struct cg_run *r = calloc(1, sizeof *r);
+	if (!r)
+		return jail_fail(e, "cgroup create", ENOMEM, NULL);
+	r->mode = cg->mode;
+	r->mem_dirfd = r->cpu_dirfd = r->pids_dirfd = r->kill_fd = -1;
+	for (int i = 0; i < CG_MAX_DIRS; i++)
+		r->procs_fd[i] = -1;
+	char name[48];
+	snprintf(name, sizeof name, "%ld-%lu", (long)getpid(), ++cg->seq);
+	int rc = cg->mode == JAIL_CG_V2 ? cg_create_v2(cg, r, name, l, e)
+	                                : cg_create_v1(cg, r, name, l, e);
+	if (rc < 0) {
+		cg_run_destroy(r);
+		return -1;
+	}
+	*out = r;
+	return 0;
+}
+
+/* Called while the jail's pid 1 runs on our memory: raw system calls only. */
+long cg_run_attach(struct cg_run *r, pid_t pid)
+{
+	if (!r)
+		return 0;
+	char buf[16];
+	int n = 0;
+	char tmp[16];
+	do {
+		tmp[n++] = (char)('0' + pid % 10);
+		pid /= 10;
+	} while (pid > 0);
+	for (int i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	for (int i = 0; i < r->n; i++) {
+		long rc = raw_write(r->procs_fd[i], buf, (unsigned long)n);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int cg_run_cpu_us(struct cg_run *r, uint64_t *us)
+{
+	if (!r || r->cpu_dirfd < 0)
+		return -1;
+	if (r->mode == JAIL_CG_V1) {
+		uint64_t ns;
+		if (file_read_u64(r->cpu_dirfd, "cpuacct.usage", &ns) < 0)
+			return -1;
+		*us = ns / 1000;
+		return 0;
+	}
+	return file_read_key_u64(r->cpu_dirfd, "cpu.stat", "usage_usec", us);
+}
+
+void cg_run_stats(struct cg_run *r, struct cg_stats *s)
+{
+	memset(s, 0, sizeof *s);
+	if (!r)
+		return;
+	s->have_cpu = cg_run_cpu_us(r, &s->cpu_us) == 0;
+	if (r->mem_dirfd < 0)
+		return;
+	if (r->mode == JAIL_CG_V1) {
+		s->have_peak = file_read_u64(r->mem_dirfd, "memory.max_usage_in_bytes",
+		                             &s->memory_peak_bytes) == 0;
+		file_read_key_u64(r->mem_dirfd, "memory.oom_control", "oom_kill", &s->oom_kills);
+	} else {
+		s->have_peak = file_read_u64(r->mem_dirfd, "memory.peak", &s->memory_peak_bytes) == 0;
+		file_read_key_u64(r->mem_dirfd, "memory.events", "oom_kill", &s->oom_kills);
+	}
+}
+
+void cg_run_kill(struct cg_run *r)
+{
+	if (r && r->kill_fd >= 0)
+		(void)!write(r->kill_fd, "1", 1);
+}
+
+void cg_run_destroy(struct cg_run *r)
+{
+	if (!r)
+		return;
+	int fds[] = { r->mem_dirfd, r->cpu_dirfd, r->pids_dirfd, r->kill_fd };
+	for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
+		fd_close(fds[i]);
+	for (int i = r->n - 1; i >= 0; i--) {
+		fd_close(r->procs_fd[i]);
+		/* The last task may still be leaving the cgroup after its parent
+		 * reaped it; rmdir says EBUSY for that short while. */
+		for (int tries = 0; rmdir(r->dirs[i]) < 0 && errno == EBUSY && tries < 200; tries++)
+			usleep(500);
+	}
+	free(r);
+}

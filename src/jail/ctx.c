@@ -1,0 +1,120 @@
+/*
+ * ctx.c - struct jail: everything expensive, done once per process.
+ *   1. detect cgroups (v2 delegated dir, v1 hierarchies, or none) and
+ *      collect what a killed predecessor left there;
+ *   2. compile the seccomp filter to BPF;
+ *   3. allocate the two stacks pid 1 and the program start on;
+ *   4. enter our own mount + network (+ user) namespace (ns.c).
+ * The order: cgroup detection reads /proc/self/cgroup and may move us into
+ * a v2 leaf, which must happen before the user namespace (whose root cannot
+ * act on the host's cgroup files as anything but our uid anyway); the
+ * namespaces come last so that a failure before them leaves the process as
+ * it was.
+ */
+#include "jail/jail_private.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static int ctx_stacks(struct jail *j, struct jail_error *e)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t one = JAIL_STACK_SIZE + page;
+	char *m = mmap(NULL, 2 * one, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (m == MAP_FAILED)
+		return jail_fail(e, "allocate stacks", errno, NULL);
+	/* A guard page below each stack: an overflow faults instead of
+	 * silently writing into the other stack or our heap. */
+	if (mprotect(m, page, PROT_NONE) < 0 || mprotect(m + one, page, PROT_NONE) < 0) {
+		int err = errno;
+		munmap(m, 2 * one);
+		return jail_fail(e, "allocate stacks", err, "guard page");
+	}
+	j->stack_map = m;
+	j->stack_map_len = 2 * one;
+	j->stack_top[0] = m + one;
+	j->stack_top[1] = m + 2 * one;
+	return 0;
+}
+
+static void ctx_ids(struct jail *j, const struct jail_config *cfg)
+{
+	if (j->as_root) {
+		j->map_uid = cfg && cfg->host_uid ? cfg->host_uid : 65534;
+		j->map_gid = cfg && cfg->host_gid ? cfg->host_gid : 65534;
+	} else {
+		j->map_uid = 0;              /* ourselves, in our own user namespace */
+		j->map_gid = 0;
+	}
+	snprintf(j->uid_map, sizeof j->uid_map, "%u %u 1", JAIL_INSIDE_UID, (unsigned)j->map_uid);
+	snprintf(j->gid_map, sizeof j->gid_map, "%u %u 1", JAIL_INSIDE_GID, (unsigned)j->map_gid);
+}
+
+struct jail *jail_new(const struct jail_config *cfg, struct jail_error *err)
+{
+	struct jail_error dummy;
+	struct jail_error *e = err ? err : &dummy;
+	memset(e, 0, sizeof *e);
+	struct jail *j = calloc(1, sizeof *j);
+	if (!j) {
+		jail_fail(e, "allocate", ENOMEM, NULL);
+		return NULL;
+	}
+	j->as_root = geteuid() == 0;
+	const char *fork_mode = getenv("SANDBOX_JAIL_FORK");
+	j->use_clone_vm = !(fork_mode && strcmp(fork_mode, "1") == 0);
+	ctx_ids(j, cfg);
+	j->info.userns_owned = !j->as_root;
+	snprintf(j->info.seccomp_policy, sizeof j->info.seccomp_policy, "deny-list-v1");
+
+	struct jail_error cge;
+	if (cg_detect(&j->cg, cfg ? cfg->cgroup_path : NULL, j->as_root, &j->info, &cge) < 0) {
+		if (cfg && cfg->require_cgroup) {
+			*e = cge;
+			goto fail;
+		}
+	} else {
+		cg_gc(&j->cg);
+	}
+	if (sc_compile(&j->seccomp, e) < 0)
+		goto fail;
+	j->empty_caps = cap_init();
+	if (!j->empty_caps) {
+		jail_fail(e, "cap_init", errno, NULL);
+		goto fail;
+	}
+	if (ctx_stacks(j, e) < 0)
+		goto fail;
+	if (ns_enter_process(j->as_root, e) < 0)
+		goto fail;
+	/* A program that closes its stdin early must not kill us with SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
+	return j;
+fail:
+	jail_free(j);
+	return NULL;
+}
+
+void jail_free(struct jail *j)
+{
+	if (!j)
+		return;
+	for (int i = 0; i < JAIL_MAX_ROOTS; i++)
+		mnt_release_root(&j->roots[i]);
+	if (j->stack_map)
+		munmap(j->stack_map, j->stack_map_len);
+	if (j->empty_caps)
+		cap_free(j->empty_caps);
+	sc_free(&j->seccomp);
+	free(j);
+}
+
+const struct jail_info *jail_get_info(const struct jail *j)
+{
+	return &j->info;
+}

@@ -1,0 +1,248 @@
+/*
+ * init.c - starting one step of a job: the jail's pid 1 and the program.
+ *
+ * caller (C)                           pid 1 (I), clone(CLONE_VM | new user,
+ *                                      mount, pid, ipc, uts namespaces)
+ * clone -------------------------------> PDEATHSIG; raw read(go)   [raw only]
+ * [raw only] id maps, cgroup attach,
+ *   write(go), read(report) ----------> unshare cgroup ns, new root, /proc,
+ *                                       pivot_root, hostname       [libc]
+ *                                       clone(CLONE_VM|CLONE_VFORK) the
+ *                                       program P: setsid, stdio, rlimits,
+ *                                       creds, close fds, seccomp, execve
+ *                                       raw write(report: ready)   [raw only]
+ * <------------------------------------ reap every child; when P ends,
+ * supervise (supervise.c)               raw write(report: exit status) and
+ *                                       exit: the kernel kills the rest of
+ *                                       the pid namespace.
+ *
+ * C and I share memory (see rawsys.h for why, and why the [raw only] parts
+ * must not touch libc state).  Every setup step of I and P that fails is
+ * reported with its name and errno and the program never runs (fail
+ * closed).  With SANDBOX_JAIL_FORK=1 (valgrind, which cannot follow
+ * CLONE_VM without threads) I and P are ordinary forks; the protocol is the
+ * same because everything crosses through pipes.
+ */
+#include "jail/jail_private.h"
+#include "jail/rawsys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "jail/init.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+/* ---------------- the program (P) ---------------- */
+
+static const char *env_path(char *const envp[])
+{
+	for (size_t i = 0; envp && envp[i]; i++)
+		if (strncmp(envp[i], "PATH=", 5) == 0)
+			return envp[i] + 5;
+	return "/usr/local/bin:/usr/bin:/bin";
+}
+
+/* execvpe() searches the caller's PATH, not the program's: do it here,
+ * inside the new root, with the program's own PATH. Returns errno. */
+static int exec_search(char *const argv[], char *const envp[])
+{
+	const char *file = argv[0];
+	if (!file || !*file)
+		return ENOENT;
+	if (strchr(file, '/')) {
+		execve(file, argv, envp);
+		return errno;
+	}
+	int result = ENOENT;
+	for (const char *p = env_path(envp); ; ) {
+		const char *colon = strchr(p, ':');
+		size_t n = colon ? (size_t)(colon - p) : strlen(p);
+		char full[4096];
+		if (n > 0 && (size_t)snprintf(full, sizeof full, "%.*s/%s", (int)n, p, file) < sizeof full) {
+			execve(full, argv, envp);
+			if (errno == EACCES)
+				result = EACCES;
+			else if (errno != ENOENT && errno != ENOTDIR)
+				return errno;
+		}
+		if (!colon)
+			break;
+		p = colon + 1;
+	}
+	return result;
+}
+
+static int prog_stdio(const struct init_args *a, struct jail_error *e)
+{
+	if (dup2(a->in_rd, 0) < 0 || dup2(a->out_wr, 1) < 0 || dup2(a->err_wr, 2) < 0)
+		return jail_fail(e, "program stdio", errno, NULL);
+	return 0;
+}
+
+/* Ignored signals and the blocked mask survive execve: the caller ignores
+ * SIGPIPE, and a program must not inherit that. */
+static void prog_signals(void)
+{
+	sigset_t all;
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	for (int s = 1; s < NSIG; s++)
+		if (s != SIGKILL && s != SIGSTOP)
+			signal(s, SIG_DFL);
+}
+
+static void prog_report(int fd, const struct jail_error *e)
+{
+	(void)!write(fd, e, sizeof *e);
+}
+
+static int prog_main(void *arg)
+{
+	const struct init_args *a = arg;
+	struct jail_error e;
+	memset(&e, 0, sizeof e);
+	prog_signals();
+	if (setsid() < 0) {
+		jail_fail(&e, "setsid", errno, NULL);
+	} else if (prog_stdio(a, &e) == 0 &&
+	           lim_apply(&a->step->limits, a->j->info.memory_limit, a->j->info.pids_limit, &e) == 0 &&
+	           creds_drop(a->j->empty_caps, &e) == 0) {
+		/* Only 0, 1, 2 may reach the program; the report pipe closes
+		 * itself at execve, which tells pid 1 the exec succeeded. */
+		if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+			jail_fail(&e, "close fds", errno, NULL);
+		} else {
+			int rc = sc_load(&a->j->seccomp);
+			if (rc < 0) {
+				jail_fail(&e, "seccomp load", -rc, NULL);
+			} else {
+				int err = exec_search(a->step->argv, a->spec->envp);
+				jail_fail(&e, "execve", err, "%s", a->step->argv[0] ? a->step->argv[0] : "");
+			}
+		}
+	}
+	prog_report(a->exec_wr, &e);
+	_exit(127);
+}
+
+/* ---------------- pid 1 (I) ---------------- */
+
+static int init_setup(const struct init_args *a, struct jail_error *e)
+{
+	/* Now, after the caller put us in the run's cgroup: the cgroup
+	 * namespace's root is the cgroup current at unshare time. */
+	if (unshare(CLONE_NEWCGROUP) < 0)
+		return jail_fail(e, "unshare cgroup namespace", errno, NULL);
+	if (mnt_enter_root(a->root, e) < 0)
+		return -1;
+	if (sethostname(JAIL_HOSTNAME, sizeof JAIL_HOSTNAME - 1) < 0)
+		return jail_fail(e, "sethostname", errno, NULL);
+	return 0;
+}
+
+static pid_t init_spawn(struct init_args *a, struct jail_error *e, int *exec_errno)
+{
+	int ep[2];
+	if (fd_pipe(ep, 0) < 0) {
+		jail_fail(e, "program report pipe", errno, NULL);
+		return -1;
+	}
+	a->exec_wr = ep[1];
+	pid_t pid;
+	if (a->j->use_clone_vm) {
+		pid = clone(prog_main, a->j->stack_top[1], CLONE_VM | CLONE_VFORK | SIGCHLD, a);
+	} else {
+		pid = fork();
+		if (pid == 0)
+			prog_main(a);
+	}
+	int err = errno;
+	close(ep[1]);
+	if (pid < 0) {
+		close(ep[0]);
+		jail_fail(e, "start program", err, NULL);
+		return -1;
+	}
+	struct jail_error pe;
+	ssize_t n = read(ep[0], &pe, sizeof pe);
+	close(ep[0]);
+	if (n == (ssize_t)sizeof pe) {
+		if (strcmp(pe.step, "execve") != 0) {
+			*e = pe;             /* a sandbox step failed: fail closed */
+			return -1;
+		}
+		*exec_errno = pe.err;    /* the program's own fault: exit 127 */
+	}
+	return pid;
+}
+
+/* After "ready" the caller runs libc code again: from here on, raw only. */
+static __attribute__((noreturn)) void init_reap(const struct init_args *a, pid_t prog)
+{
+	struct init_msg m;
+	for (;;) {
+		int status = 0;
+		struct rusage ru;
+		long pid = raw_syscall4(SYS_wait4, -1, &status, __WALL, &ru);
+		if (pid == -EINTR)
+			continue;
+		if (pid < 0)
+			raw_exit(1);
+		if (pid == prog) {
+			m.kind = INIT_MSG_EXITED;
+			m.wstatus = status;
+			m.cpu_us = ru.ru_utime.tv_sec * 1000000L + ru.ru_utime.tv_usec +
+			           ru.ru_stime.tv_sec * 1000000L + ru.ru_stime.tv_usec;
+			m.maxrss_kb = ru.ru_maxrss;
+			raw_write(a->rep_wr, &m, sizeof m);
+			raw_exit(0);
+		}
+	}
+}
+
+int init_main(void *arg)
+{
+	struct init_args *a = arg;
+	/* If the caller dies, so does the jail: pid 1's death takes the
+	 * whole pid namespace along. */
+	raw_syscall3(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0);
+	/* Our copies of the caller's ends go first: if the caller dies before
+	 * the death signal was armed, read(go) then sees EOF instead of
+	 * waiting forever. */
+	raw_close(a->go_wr);
+	raw_close(a->rep_rd);
+	raw_close(a->in_wr);
+	raw_close(a->out_rd);
+	raw_close(a->err_rd);
+	char go;
+	if (raw_read(a->go_rd, &go, 1) != 1)
+		raw_exit(1);              /* the caller gave up: never run anything */
+
+	struct init_msg m;
+	memset(&m, 0, sizeof m);
+	close(a->go_rd);
+	pid_t prog = -1;
+	if (init_setup(a, &m.err) == 0)
+		prog = init_spawn(a, &m.err, &m.exec_errno);
+	/* pid 1 must not hold the program's stdio, or a pipe would stay open
+	 * after the program's processes are gone. */
+	close(a->in_rd);
+	close(a->out_wr);
+	close(a->err_wr);
+	m.kind = prog > 0 ? INIT_MSG_READY : INIT_MSG_SETUP_FAILED;
+	raw_write(a->rep_wr, &m, sizeof m);
+	if (prog <= 0)
+		raw_exit(1);
+	init_reap(a, prog);
+}

@@ -1,0 +1,34 @@
+/* init.h - what the caller and the jail's pid 1 share (init.c). */
+#ifndef SANDBOX_JAIL_INIT_H
+#define SANDBOX_JAIL_INIT_H
+
+#include "jail/jail_private.h"
+
+enum { INIT_MSG_READY = 1, INIT_MSG_SETUP_FAILED, INIT_MSG_EXITED };
+
+/* One message per write, smaller than PIPE_BUF, so each write is atomic. */
+struct init_msg {
+	int kind;
+	int wstatus;                 /* EXITED */
+	int exec_errno;              /* READY: the program's execve failed */
+	long cpu_us, maxrss_kb;      /* EXITED: rusage of the program and its reaped children */
+	struct jail_error err;       /* SETUP_FAILED */
+};
+_Static_assert(sizeof(struct init_msg) < 4096, "init_msg must fit PIPE_BUF");
+
+struct init_args {
+	struct jail *j;
+	const struct jail_spec *spec;
+	const struct jail_step *step;
+	const char *root;
+	int go_rd, go_wr;            /* caller -> pid 1: maps and cgroup are done */
+	int rep_rd, rep_wr;          /* pid 1 -> caller: init_msg */
+	int in_rd, in_wr;            /* program stdin */
+	int out_rd, out_wr;          /* program stdout */
+	int err_rd, err_wr;          /* program stderr */
+	int exec_wr;                 /* program -> pid 1: setup error before exec */
+};
+
+int init_main(void *arg);
+
+#endif

@@ -1,0 +1,171 @@
+/*
+ * jail.c - one job: RootFS, fresh work dir, steps, outputs, cleanup.
+ * Every path out of jail_run() goes through the same cleanup: the run's
+ * tmpfs mounts are detached and its cgroups removed (supervise.c), so a
+ * job leaves nothing behind whether it succeeded, timed out or failed.
+ */
+#include "jail/jail_private.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define JAIL_DEFAULT_TMPFS (64ull << 20)
+#define JAIL_GC_EVERY 256
+
+const char *jail_status_name(enum jail_status s)
+{
+	switch (s) {
+	case JAIL_SUCCESS: return "success";
+	case JAIL_ERROR: return "error";
+	case JAIL_TIMEOUT: return "timeout";
+	case JAIL_MEMORY_LIMIT: return "memory_limit";
+	case JAIL_KILLED: return "killed";
+	case JAIL_NOT_RUN: return "not_run";
+	}
+	return "unknown";
+}
+
+const char *jail_cgroup_mode_name(enum jail_cgroup_mode m)
+{
+	return m == JAIL_CG_V2 ? "v2" : m == JAIL_CG_V1 ? "v1" : "none";
+}
+
+static int jail_check_spec(const struct jail_spec *s, struct jail_error *e)
+{
+	if (!s->rootfs || !*s->rootfs)
+		return jail_fail(e, "check job", EINVAL, "no RootFS");
+	if (s->nsteps < 1 || s->nsteps > JAIL_MAX_STEPS || !s->steps)
+		return jail_fail(e, "check job", EINVAL, "1 to %d steps", JAIL_MAX_STEPS);
+	for (size_t i = 0; i < s->nsteps; i++) {
+		if (!s->steps[i].argv || !s->steps[i].argv[0])
+			return jail_fail(e, "check job", EINVAL, "step %zu has no argv", i);
+		if (s->steps[i].limits.wall_time_ms == 0)
+			return jail_fail(e, "check job", EINVAL, "step %zu has no wall-time limit", i);
+	}
+	return 0;
+}
+
+/* The prepared RootFS for this path: cached, since preparing costs a
+ * handful of mounts; a switched `current` link resolves to a new path and
+ * gets prepared on its first use, while the old one ages out. */
+static struct jail_root *jail_root_get(struct jail *j, const char *path, struct jail_error *e)
+{
+	char real[PATH_MAX];
+	if (!realpath(path, real)) {
+		jail_fail(e, "resolve RootFS", errno, "%s", path);
+		return NULL;
+	}
+	struct jail_root *lru = &j->roots[0];
+	for (int i = 0; i < JAIL_MAX_ROOTS; i++) {
+		struct jail_root *r = &j->roots[i];
+		if (r->ready && strcmp(r->path, real) == 0) {
+			r->last_used = j->runs + 1;
+			return r;
+		}
+		if (!r->ready || r->last_used < lru->last_used)
+			lru = r;
+	}
+	mnt_release_root(lru);
+	if (mnt_prepare_root(lru, real, e) < 0)
+		return NULL;
+	lru->last_used = j->runs + 1;
+	return lru;
+}
+
+static int jail_steps(struct jail *j, const struct jail_spec *spec, const char *root,
+                      struct jail_result *res)
+{
+	for (size_t i = 0; i < spec->nsteps; i++) {
+		struct jail_step_result *sr = &res->steps[i];
+		res->nsteps = i + 1;
+		if (jail_run_step(j, spec, &spec->steps[i], root, sr, &res->error) < 0)
+			return -1;
+		if (sr->status != JAIL_SUCCESS) {
+			/* A failed step (e.g. compile) stops the job; later steps
+			 * are reported as never started. */
+			for (size_t k = i + 1; k < spec->nsteps; k++) {
+				res->steps[k].status = JAIL_NOT_RUN;
+				res->steps[k].out.data = calloc(1, 1);
+				res->steps[k].err.data = calloc(1, 1);
+			}
+			res->nsteps = spec->nsteps;
+			break;
+		}
+	}
+	return 0;
+}
+
+int jail_run(struct jail *j, const struct jail_spec *spec, struct jail_result *res)
+{
+	memset(res, 0, sizeof *res);
+	struct jail_error *e = &res->error;
+	if (jail_check_spec(spec, e) < 0)
+		return -1;
+	struct jail_root *r = jail_root_get(j, spec->rootfs, e);
+	if (!r)
+		return -1;
+	j->runs++;
+	if (j->runs % JAIL_GC_EVERY == 0)
+		cg_gc(&j->cg);
+	uint64_t work = spec->work_bytes ? spec->work_bytes : JAIL_DEFAULT_TMPFS;
+	uint64_t tmp = spec->tmp_bytes ? spec->tmp_bytes : JAIL_DEFAULT_TMPFS;
+	if (mnt_run_mounts(r->path, work, tmp, j->map_uid, j->map_gid, e) < 0)
+		return -1;
+	int rc = wd_write_files(r->path, spec, j->map_uid, j->map_gid, e);
+	if (rc == 0)
+		rc = jail_steps(j, spec, r->path, res);
+	if (rc == 0)
+		rc = wd_collect(r->path, spec, res, e);
+	mnt_run_unmount(r->path);
+	if (rc < 0) {
+		struct jail_error saved = *e;
+		jail_result_free(res);
+		res->error = saved;
+	}
+	return rc;
+}
+
+void jail_result_free(struct jail_result *res)
+{
+	if (!res)
+		return;
+	for (size_t i = 0; i < JAIL_MAX_STEPS; i++) {
+		free(res->steps[i].out.data);
+		free(res->steps[i].err.data);
+	}
+	for (size_t i = 0; i < res->nfiles; i++) {
+		free(res->files[i].path);
+		free(res->files[i].data);
+	}
+	free(res->files);
+	free(res->result.data);
+	memset(res, 0, sizeof *res);
+}
+
+int jail_selfcheck(struct jail *j, const char *rootfs, struct jail_error *err)
+{
+	char *argv[] = { "/bin/true", NULL };
+	char *envp[] = { "PATH=/usr/bin:/bin", NULL };
+	struct jail_step step = {
+		.name = "selfcheck", .argv = argv,
+		.limits = { .wall_time_ms = 5000, .memory_bytes = 64u << 20, .max_processes = 8,
+		            .max_output_bytes = 4096, .max_file_bytes = 1u << 20, .max_open_files = 64 },
+	};
+	struct jail_spec spec = { .rootfs = rootfs, .envp = envp, .steps = &step, .nsteps = 1,
+	                          .work_bytes = 1u << 20, .tmp_bytes = 1u << 20 };
+	struct jail_result res;
+	int rc = jail_run(j, &spec, &res);
+	if (rc < 0) {
+		if (err)
+			*err = res.error;
+		return -1;
+	}
+	int ok = res.steps[0].status == JAIL_SUCCESS;
+	if (!ok && err)
+		jail_fail(err, "selfcheck", EIO, "/bin/true ended as %s (exit %d, signal %d)",
+		          jail_status_name(res.steps[0].status), res.steps[0].exit_code, res.steps[0].signal);
+	jail_result_free(&res);
+	return ok ? 0 : -1;
+}

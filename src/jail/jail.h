@@ -1,0 +1,168 @@
+/*
+ * jail.h - public API of the sandbox-fcgi jail.
+ *
+ * A `struct jail` is created once per process (jail_new): it detects the
+ * cgroup hierarchy, compiles the seccomp filter, and moves the calling process
+ * into its own mount and network namespace (and a user namespace when not
+ * host root) where the read-only RootFS is prepared.  jail_run() then runs
+ * one job: a fresh work dir, one or more steps (e.g. compile, then run), and
+ * the output files it left behind.  One job at a time per struct jail; the
+ * process must be single-threaded while jail_run() executes.
+ *
+ * Two kinds of failure are kept apart (see docs/SECURITY.md):
+ *  - jail_run() returns 0 when the program ran, whatever it did; its fate is
+ *    in jail_result.steps[i].status;
+ *  - jail_run() returns -1 when the sandbox itself failed: no user code ran
+ *    (or it was killed before its output could be trusted), and
+ *    jail_result.error names the step and errno.
+ */
+#ifndef SANDBOX_JAIL_H
+#define SANDBOX_JAIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define JAIL_MAX_STEPS 2
+/* The jail's own uid/gid inside its user namespace. */
+#define JAIL_INSIDE_UID 1000
+#define JAIL_INSIDE_GID 1000
+#define JAIL_WORK_DIR "/work"
+
+enum jail_status {
+	JAIL_SUCCESS = 0,  /* exited 0 */
+	JAIL_ERROR,        /* exited non-zero */
+	JAIL_TIMEOUT,      /* wall-clock or CPU-time limit reached */
+	JAIL_MEMORY_LIMIT, /* the cgroup OOM killer fired */
+	JAIL_KILLED,       /* ended by a signal */
+	JAIL_NOT_RUN,      /* an earlier step failed; this one never started */
+};
+const char *jail_status_name(enum jail_status s);
+
+enum jail_cgroup_mode { JAIL_CG_NONE = 0, JAIL_CG_V1, JAIL_CG_V2 };
+const char *jail_cgroup_mode_name(enum jail_cgroup_mode m);
+
+struct jail_limits {
+	uint64_t wall_time_ms;     /* required, > 0 */
+	uint64_t cpu_time_ms;      /* 0: same as wall_time_ms */
+	uint64_t memory_bytes;     /* cgroup memory (incl. tmpfs pages); 0: none */
+	uint64_t max_processes;    /* pids in the jail; 0: none */
+	uint64_t max_output_bytes; /* per stream (stdout, stderr); kept, rest drained */
+	uint64_t max_file_bytes;   /* RLIMIT_FSIZE */
+	uint64_t max_open_files;   /* RLIMIT_NOFILE */
+};
+
+enum jail_base { JAIL_IN_WORK = 0, JAIL_IN_TMP };
+
+struct jail_file {
+	const char *path;          /* relative, validated by the caller */
+	const void *data;
+	size_t len;
+	bool executable;           /* mode 0755 instead of 0644 */
+	enum jail_base base;       /* /work (default) or /tmp */
+};
+
+struct jail_step {
+	const char *name;          /* "compile", "run"; for reports */
+	char *const *argv;         /* argv[0] without '/' is looked up in PATH */
+	const void *stdin_data;
+	size_t stdin_len;
+	struct jail_limits limits;
+};
+
+struct jail_spec {
+	const char *rootfs;        /* path of the RootFS tree (may be a symlink) */
+	char *const *envp;         /* complete environment of the program */
+	const struct jail_file *files;
+	size_t nfiles;
+	const struct jail_step *steps;
+	size_t nsteps;             /* 1..JAIL_MAX_STEPS; a step that fails stops the job */
+	uint64_t work_bytes;       /* size of the /work tmpfs */
+	uint64_t tmp_bytes;        /* size of /tmp and of /dev/shm, each */
+	/* Files to return: glob patterns relative to /work (fnmatch, FNM_PATHNAME). */
+	const char *const *outputs;
+	size_t noutputs;
+	size_t max_output_files;
+	uint64_t max_output_file_bytes;
+	uint64_t max_output_total_bytes;
+	/* Optional: one file under /tmp read back after the last step (handler shim result). */
+	const char *result_path;
+	uint64_t max_result_bytes;
+};
+
+struct jail_buf {
+	char *data;                /* malloc'd, NUL-terminated for convenience */
+	size_t len;
+	bool truncated;
+};
+
+struct jail_step_result {
+	enum jail_status status;
+	int exit_code;             /* valid when the program exited */
+	int signal;                /* signal number that ended it, 0 if none */
+	bool exec_failed;          /* argv[0] could not be executed (exit 127) */
+	struct jail_buf out, err;
+	uint64_t wall_ms, cpu_ms, memory_peak_kb;
+	bool cpu_from_cgroup, memory_from_cgroup; /* else rusage, approximate */
+};
+
+struct jail_out_file {
+	char *path;                /* relative to /work */
+	unsigned char *data;
+	size_t len;
+};
+
+struct jail_error {
+	char step[48];             /* e.g. "mount /proc", "cgroup attach" */
+	int err;                   /* errno */
+	char detail[160];
+};
+
+struct jail_result {
+	struct jail_step_result steps[JAIL_MAX_STEPS];
+	size_t nsteps;             /* steps that have a result (ran or not run) */
+	struct jail_out_file *files;
+	size_t nfiles;
+	bool files_truncated;      /* a cap on count or size left some out */
+	struct jail_buf result;    /* content of spec->result_path, if any */
+	bool has_result;
+	struct jail_error error;   /* set when jail_run() returns -1 */
+};
+
+struct jail_config {
+	/* Host uid/gid the jail's JAIL_INSIDE_UID maps to when the caller is host
+	 * root (ignored otherwise: an unprivileged caller can map only itself). */
+	uid_t host_uid;
+	gid_t host_gid;
+	/* cgroup v2: a delegated directory; v1: a name under each controller
+	 * hierarchy. NULL: detect (see docs/SECURITY.md). */
+	const char *cgroup_path;
+	/* Refuse to start when no cgroup hierarchy can be used. */
+	bool require_cgroup;
+};
+
+/* What is actually enforced; filled by jail_new(). */
+struct jail_info {
+	enum jail_cgroup_mode cgroup;
+	bool memory_limit, pids_limit, cpu_accounting, memory_peak;
+	bool userns_owned;         /* caller was not host root: own userns */
+	char cgroup_dir[512];      /* where per-run cgroups are made (v2) or name (v1) */
+	char seccomp_policy[32];
+};
+
+struct jail;
+
+/* Once per process. Returns NULL and fills *err on failure. */
+struct jail *jail_new(const struct jail_config *cfg, struct jail_error *err);
+void jail_free(struct jail *j);
+const struct jail_info *jail_get_info(const struct jail *j);
+
+/* Runs one job. See the comment at the top for the return value. */
+int jail_run(struct jail *j, const struct jail_spec *spec, struct jail_result *res);
+void jail_result_free(struct jail_result *res);
+
+/* A cheap real self-check for /health: run /bin/true in the jail. */
+int jail_selfcheck(struct jail *j, const char *rootfs, struct jail_error *err);
+
+#endif

@@ -1,0 +1,123 @@
+/*
+ * jail_private.h - internals shared by the files of src/jail.
+ * Every helper returns 0 or -1 and fills a struct jail_error with the step
+ * and errno; the caller decides how to report (STYLE.md "Errors").
+ */
+#ifndef SANDBOX_JAIL_PRIVATE_H
+#define SANDBOX_JAIL_PRIVATE_H
+
+#include <linux/filter.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+#include <sys/capability.h>
+
+#include "jail/jail.h"
+
+#define JAIL_STACK_SIZE (256 * 1024)
+#define JAIL_MAX_ROOTS 8
+#define JAIL_HOSTNAME "sandbox"
+
+/* ---- util.c ---- */
+int jail_fail(struct jail_error *e, const char *step, int err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+int fd_close(int fd);                      /* returns -1, keeps errno */
+int fd_pipe(int fds[2], int flags);        /* both ends >= 3, O_CLOEXEC */
+int file_write_str(const char *path, const char *s, struct jail_error *e, const char *step);
+int file_read_u64(int dirfd, const char *name, uint64_t *out);
+int file_read_key_u64(int dirfd, const char *name, const char *key, uint64_t *out);
+uint64_t mono_ms(void);
+uint64_t mono_us(void);
+
+/* ---- ns.c: the caller's own namespaces, once per process ---- */
+int ns_enter_process(bool as_root, struct jail_error *e);
+/* Writes setgroups=deny and the single-id maps of a child's user namespace,
+ * with raw system calls only (see rawsys.h). */
+long ns_write_child_maps(pid_t pid, const char *uid_map, const char *gid_map);
+
+/* ---- mount.c ---- */
+struct jail_root {
+	char path[4096];                       /* realpath of the RootFS tree */
+	uint64_t last_used;
+	bool ready;
+};
+int mnt_prepare_root(struct jail_root *r, const char *path, struct jail_error *e);
+void mnt_release_root(struct jail_root *r);
+int mnt_run_mounts(const char *root, uint64_t work_bytes, uint64_t tmp_bytes,
+                   uid_t owner, gid_t group, struct jail_error *e);
+void mnt_run_unmount(const char *root);
+/* Inside the jail's pid 1, before the program starts. */
+int mnt_enter_root(const char *root, struct jail_error *e);
+
+/* ---- seccomp.c ---- */
+struct jail_seccomp {
+	struct sock_filter *insns;
+	unsigned short len;
+};
+int sc_compile(struct jail_seccomp *sc, struct jail_error *e);
+int sc_load(const struct jail_seccomp *sc);  /* -errno */
+void sc_free(struct jail_seccomp *sc);
+
+/* ---- creds.c ---- */
+int creds_drop(cap_t empty, struct jail_error *e);
+
+/* ---- limits.c ---- */
+int lim_apply(const struct jail_limits *l, bool have_memcg, bool have_pids, struct jail_error *e);
+
+/* ---- cgroup.c ---- */
+struct cg_run;
+struct jail_cgroup {
+	enum jail_cgroup_mode mode;
+	char v2_dir[512];                      /* delegated directory (v2) */
+	char v1_mem[512], v1_pids[512], v1_cpu[512]; /* parent dirs (v1), "" if absent */
+	unsigned long seq;
+};
+int cg_detect(struct jail_cgroup *cg, const char *cfg_path, bool as_root,
+              struct jail_info *info, struct jail_error *e);
+void cg_gc(struct jail_cgroup *cg);
+struct cg_stats {
+	uint64_t cpu_us, memory_peak_bytes, oom_kills;
+	bool have_cpu, have_peak;
+};
+/* Per run: create, set limits, open fds for attach and accounting. */
+int cg_run_create(struct jail_cgroup *cg, const struct jail_limits *l, struct cg_run **out,
+                  struct jail_error *e);
+/* Raw-syscall attach of pid (see rawsys.h). Returns -errno. */
+long cg_run_attach(struct cg_run *r, pid_t pid);
+int cg_run_cpu_us(struct cg_run *r, uint64_t *us);
+void cg_run_stats(struct cg_run *r, struct cg_stats *s);
+void cg_run_kill(struct cg_run *r);
+void cg_run_destroy(struct cg_run *r);
+
+/* ---- workdir.c ---- */
+int wd_write_files(const char *root, const struct jail_spec *spec, uid_t uid, gid_t gid,
+                   struct jail_error *e);
+int wd_collect(const char *root, const struct jail_spec *spec, struct jail_result *res,
+               struct jail_error *e);
+
+/* ---- init.c / supervise.c ---- */
+struct jail;
+int jail_run_step(struct jail *j, const struct jail_spec *spec, const struct jail_step *step,
+                  const char *root, struct jail_step_result *out, struct jail_error *e);
+
+/* ---- the per-process context ---- */
+struct jail {
+	bool as_root;                          /* caller is host root */
+	bool use_clone_vm;                     /* false: plain fork (valgrind) */
+	uid_t map_uid;                         /* uid the jail's 1000 maps to, in our ns */
+	gid_t map_gid;
+	char uid_map[64], gid_map[64];
+	struct jail_seccomp seccomp;
+	cap_t empty_caps;
+	struct jail_cgroup cg;
+	struct jail_root roots[JAIL_MAX_ROOTS];
+	struct jail_info info;
+	void *stack_map;                       /* [guard][pid 1][guard][program] */
+	size_t stack_map_len;
+	char *stack_top[2];                    /* tops (stacks grow down): pid 1, program */
+	uint64_t runs;
+};
+
+#endif

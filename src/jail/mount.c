@@ -1,0 +1,156 @@
+/*
+ * mount.c - the jail's filesystem.
+ *
+ * Once per RootFS (in the caller's private mount namespace, ns.c):
+ *   - the RootFS tree is bind-mounted onto itself read-only, nosuid, nodev:
+ *     shared by every jail, never copied;
+ *   - the host's null, zero, full, random and urandom are bind-mounted over
+ *     the empty files the RootFS has for them (a RootFS holds no device
+ *     nodes, and a user namespace cannot make any).
+ * Per run, in the caller's namespace, so the caller can fill and read them:
+ *   - fresh size-capped tmpfs on /work (the program's cwd), /tmp, /dev/shm.
+ * Inside the jail's pid 1 (mnt_enter_root), in its new mount namespace:
+ *   - a recursive bind of the root onto itself (pivot_root refuses a mount
+ *     locked by a less privileged user namespace, and every mount copied into
+ *     the jail's namespace is locked), /proc of the new pid namespace,
+ *     pivot_root, and the old root detached: no host path stays reachable.
+ */
+#include "jail/jail_private.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static const char *const dev_nodes[] = { "null", "zero", "full", "random", "urandom" };
+
+static int mnt_bind_dev(const char *root, const char *name, struct jail_error *e)
+{
+	char src[64], dst[PATH_MAX + 16];
+	snprintf(src, sizeof src, "/dev/%s", name);
+	if ((size_t)snprintf(dst, sizeof dst, "%s/dev/%s", root, name) >= sizeof dst)
+		return jail_fail(e, "bind /dev node", ENAMETOOLONG, "%s", name);
+	struct stat st;
+	if (lstat(dst, &st) < 0 || !S_ISREG(st.st_mode))
+		return jail_fail(e, "bind /dev node", errno ? errno : EINVAL,
+		                 "the RootFS needs an empty regular file /dev/%s", name);
+	if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
+		return jail_fail(e, "bind /dev node", errno, "%s", src);
+	return 0;
+}
+
+static int mnt_check_points(const char *root, struct jail_error *e)
+{
+	static const char *const dirs[] = { "work", "tmp", "proc", "dev", "dev/shm" };
+	char p[PATH_MAX + 16];
+	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+		struct stat st;
+		snprintf(p, sizeof p, "%s/%s", root, dirs[i]);
+		if (lstat(p, &st) < 0 || !S_ISDIR(st.st_mode))
+			return jail_fail(e, "check RootFS mount points", errno ? errno : ENOTDIR,
+			                 "the RootFS needs a directory /%s", dirs[i]);
+	}
+	return 0;
+}
+
+int mnt_prepare_root(struct jail_root *r, const char *path, struct jail_error *e)
+{
+	char real[PATH_MAX];
+	if (!realpath(path, real))
+		return jail_fail(e, "resolve RootFS", errno, "%s", path);
+	snprintf(r->path, sizeof r->path, "%s", real);
+	r->ready = false;
+	errno = 0;
+	if (mnt_check_points(real, e) < 0)
+		return -1;
+	if (mount(real, real, NULL, MS_BIND, NULL) < 0)
+		return jail_fail(e, "bind RootFS", errno, "%s", real);
+	if (mount(NULL, real, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0) {
+		int err = errno;
+		umount2(real, MNT_DETACH);
+		return jail_fail(e, "remount RootFS read-only", err, "%s", real);
+	}
+	for (size_t i = 0; i < sizeof dev_nodes / sizeof dev_nodes[0]; i++) {
+		if (mnt_bind_dev(real, dev_nodes[i], e) < 0) {
+			umount2(real, MNT_DETACH);
+			return -1;
+		}
+	}
+	r->ready = true;
+	return 0;
+}
+
+void mnt_release_root(struct jail_root *r)
+{
+	if (r->ready)
+		umount2(r->path, MNT_DETACH); /* recursive: takes the /dev binds along */
+	r->ready = false;
+	r->path[0] = '\0';
+}
+
+static int mnt_tmpfs(const char *root, const char *dir, uint64_t bytes, const char *mode,
+                     uid_t uid, gid_t gid, unsigned long extra, struct jail_error *e)
+{
+	char target[PATH_MAX + 16], opts[160];
+	snprintf(target, sizeof target, "%s/%s", root, dir);
+	/* nr_inodes: a size cap alone lets a program make millions of empty
+	 * files, each costing kernel memory outside the tmpfs size. */
+	if ((size_t)snprintf(opts, sizeof opts, "size=%llu,nr_inodes=%llu,mode=%s,uid=%u,gid=%u",
+	                     (unsigned long long)bytes,
+	                     (unsigned long long)(bytes / 4096 + 1024), mode,
+	                     (unsigned)uid, (unsigned)gid) >= sizeof opts)
+		return jail_fail(e, "mount tmpfs", EINVAL, "options too long");
+	if (mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV | extra, opts) < 0)
+		return jail_fail(e, "mount tmpfs", errno, "/%s", dir);
+	return 0;
+}
+
+int mnt_run_mounts(const char *root, uint64_t work_bytes, uint64_t tmp_bytes,
+                   uid_t owner, gid_t group, struct jail_error *e)
+{
+	if (mnt_tmpfs(root, "work", work_bytes, "0755", owner, group, 0, e) < 0)
+		return -1;
+	if (mnt_tmpfs(root, "tmp", tmp_bytes, "1777", 0, 0, 0, e) < 0 ||
+	    mnt_tmpfs(root, "dev/shm", tmp_bytes, "1777", 0, 0, MS_NOEXEC, e) < 0) {
+		mnt_run_unmount(root);
+		return -1;
+	}
+	return 0;
+}
+
+void mnt_run_unmount(const char *root)
+{
+	static const char *const dirs[] = { "dev/shm", "tmp", "work" };
+	char target[PATH_MAX + 16];
+	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+		snprintf(target, sizeof target, "%s/%s", root, dirs[i]);
+		umount2(target, MNT_DETACH); /* EINVAL when not mounted: fine */
+	}
+}
+
+int mnt_enter_root(const char *root, struct jail_error *e)
+{
+	char proc[PATH_MAX + 8];
+	if (mount(root, root, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return jail_fail(e, "bind new root", errno, "%s", root);
+	snprintf(proc, sizeof proc, "%s/proc", root);
+	if (mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return jail_fail(e, "mount /proc", errno, NULL);
+	if (chdir(root) < 0)
+		return jail_fail(e, "chdir new root", errno, NULL);
+	/* pivot_root(".", ".") stacks the old root on top of the new one; the
+	 * detach below then removes it, so no directory for it is needed in a
+	 * read-only RootFS (pivot_root(2), NOTES). */
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		return jail_fail(e, "pivot_root", errno, NULL);
+	if (umount2(".", MNT_DETACH) < 0)
+		return jail_fail(e, "detach old root", errno, NULL);
+	if (chdir(JAIL_WORK_DIR) < 0)
+		return jail_fail(e, "chdir /work", errno, NULL);
+	return 0;
+}

@@ -1,0 +1,352 @@
+/*
+ * supervise.c - one step, seen from the caller: start the jail's pid 1
+ * (init.c), feed stdin, capture stdout/stderr within their caps, enforce
+ * the wall-clock and CPU limits, then kill and reap.
+ *
+ * The end of a step is the end of pid 1: the kernel then kills every other
+ * process of the pid namespace (double-forked, setsid'd, stopped, or
+ * ignoring SIGTERM alike) and reaps them before pid 1 can be reaped.  So
+ * once waitpid(pid 1) returns, no process of the jail is left, every write
+ * end of the output pipes is closed, and reading to EOF cannot hang on a
+ * leftover grandchild (fcgiwrap issue #40).
+ */
+#include "jail/jail_private.h"
+#include "jail/init.h"
+#include "jail/rawsys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define SUP_CHUNK 65536
+#define SUP_CPU_POLL_MS 20
+
+struct sup_stream {
+	int fd;
+	struct jail_buf *buf;
+	uint64_t cap;
+	size_t alloc;
+};
+
+struct sup {
+	struct init_args a;
+	pid_t init_pid;
+	struct cg_run *cg;
+	struct sup_stream out, err;
+	const unsigned char *in_data;
+	size_t in_len, in_off;
+	struct init_msg exit_msg;
+	bool exited, timed_out, init_gone;
+	uint64_t t_start_us, t_end_us;
+};
+
+static void sup_close_all(struct init_args *a)
+{
+	int *fds[] = { &a->go_rd, &a->go_wr, &a->rep_rd, &a->rep_wr, &a->in_rd, &a->in_wr,
+	               &a->out_rd, &a->out_wr, &a->err_rd, &a->err_wr };
+	for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++) {
+		fd_close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
+
+static int sup_pipes(struct init_args *a, struct jail_error *e)
+{
+	int p[5][2];
+	int n = 0;
+	for (; n < 5; n++)
+		if (fd_pipe(p[n], 0) < 0)
+			break;
+	if (n < 5) {
+		int err = errno;
+		for (int i = 0; i < n; i++) {
+			fd_close(p[i][0]);
+			fd_close(p[i][1]);
+		}
+		return jail_fail(e, "create pipes", err, NULL);
+	}
+	a->go_rd = p[0][0], a->go_wr = p[0][1];
+	a->rep_rd = p[1][0], a->rep_wr = p[1][1];
+	a->in_rd = p[2][0], a->in_wr = p[2][1];
+	a->out_rd = p[3][0], a->out_wr = p[3][1];
+	a->err_rd = p[4][0], a->err_wr = p[4][1];
+	/* Our ends never block the loop. */
+	fcntl(a->in_wr, F_SETFL, O_NONBLOCK);
+	fcntl(a->out_rd, F_SETFL, O_NONBLOCK);
+	fcntl(a->err_rd, F_SETFL, O_NONBLOCK);
+	return 0;
+}
+
+/* ---- output capture: keep the first `cap` bytes, drain the rest ---- */
+
+static int sup_stream_read(struct sup_stream *s)
+{
+	char scratch[SUP_CHUNK];
+	for (;;) {
+		struct jail_buf *b = s->buf;
+		size_t room = b->len < s->cap ? (size_t)(s->cap - b->len) : 0;
+		char *dst = scratch;
+		size_t want = sizeof scratch;
+		if (room > 0) {
+			size_t need = b->len + (room < SUP_CHUNK ? room : SUP_CHUNK) + 1;
+			if (need > s->alloc) {
+				size_t na = s->alloc ? s->alloc * 2 : SUP_CHUNK;
+				while (na < need)
+					na *= 2;
+				char *nb = realloc(b->data, na);
+				if (!nb)
+					return -1;
+				b->data = nb;
+				s->alloc = na;
+			}
+			dst = b->data + b->len;
+			want = room < SUP_CHUNK ? room : SUP_CHUNK;
+		}
+		ssize_t n = read(s->fd, dst, want);
+		if (n > 0) {
+			if (room > 0)
+				b->len += (size_t)n;
+			else
+				b->truncated = true;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 0;
+		s->fd = fd_close(s->fd);   /* EOF or error: the stream is done */
+		return 0;
+	}
+}
+
+static void sup_stdin(struct sup *s)
+{
+	while (s->in_off < s->in_len) {
+		ssize_t n = write(s->a.in_wr, s->in_data + s->in_off, s->in_len - s->in_off);
+		if (n > 0) {
+			s->in_off += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		break;                     /* EPIPE: the program closed its stdin */
+	}
+	s->a.in_wr = fd_close(s->a.in_wr);
+}
+
+/* ---- start: clone pid 1 and run the handshake ---- */
+
+static void sup_kill_init(struct sup *s)
+{
+	if (s->init_pid > 0 && !s->init_gone)
+		kill(s->init_pid, SIGKILL);
+	cg_run_kill(s->cg);
+}
+
+static void sup_reap_init(struct sup *s)
+{
+	if (s->init_pid <= 0 || s->init_gone)
+		return;
+	while (waitpid(s->init_pid, NULL, __WALL) < 0 && errno == EINTR)
+		;
+	s->init_gone = true;
+}
+
+static int sup_start(struct sup *s, struct jail_error *e)
+{
+	struct jail *j = s->a.j;
+	int flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
+	if (j->use_clone_vm)
+		flags |= CLONE_VM;
+	s->init_pid = clone(init_main, j->stack_top[0], flags, &s->a);
+	if (s->init_pid < 0)
+		return jail_fail(e, "clone namespaces", errno, NULL);
+
+	/* [raw only] from here to the report: pid 1 runs on our memory. */
+	struct init_msg m;
+	long rc = ns_write_child_maps(s->init_pid, j->uid_map, j->gid_map);
+	const char *step = "write id maps";
+	if (rc == 0) {
+		rc = cg_run_attach(s->cg, s->init_pid);
+		step = "cgroup attach";
+	}
+	if (rc == 0) {
+		rc = raw_write(s->a.go_wr, "g", 1);
+		step = "start jail";
+	}
+	long n = rc == 0 ? raw_read(s->a.rep_rd, &m, sizeof m) : 0;
+	/* [libc again] pid 1 is blocked (read go), waiting (reap) or dead. */
+	if (rc < 0) {
+		sup_kill_init(s);
+		sup_reap_init(s);
+		return jail_fail(e, step, (int)-rc, NULL);
+	}
+	if (n != (long)sizeof m) {
+		sup_kill_init(s);
+		sup_reap_init(s);
+		return jail_fail(e, "jail setup", n < 0 ? (int)-n : EPIPE, "pid 1 ended without a report");
+	}
+	if (m.kind != INIT_MSG_READY) {
+		sup_reap_init(s);
+		*e = m.err;
+		return -1;
+	}
+	s->t_start_us = mono_us();
+	s->exit_msg.exec_errno = m.exec_errno;
+	return 0;
+}
+
+/* ---- the loop ---- */
+
+static void sup_read_report(struct sup *s)
+{
+	struct init_msg m;
+	ssize_t n = read(s->a.rep_rd, &m, sizeof m);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n == (ssize_t)sizeof m && m.kind == INIT_MSG_EXITED) {
+		int exec_errno = s->exit_msg.exec_errno;
+		s->exit_msg = m;
+		s->exit_msg.exec_errno = exec_errno;
+		s->exited = true;
+	}
+	s->t_end_us = mono_us();
+	s->a.rep_rd = fd_close(s->a.rep_rd); /* one exit report, or EOF: pid 1 is gone */
+}
+
+static bool sup_cpu_over(struct sup *s, uint64_t limit_us)
+{
+	uint64_t us;
+	return cg_run_cpu_us(s->cg, &us) == 0 && us >= limit_us;
+}
+
+static void sup_loop(struct sup *s, const struct jail_limits *l)
+{
+	uint64_t deadline = s->t_start_us + l->wall_time_ms * 1000u;
+	uint64_t cpu_limit_us = (l->cpu_time_ms ? l->cpu_time_ms : l->wall_time_ms) * 1000u;
+	bool check_cpu = s->cg && l->cpu_time_ms;
+	while (s->a.rep_rd >= 0) {
+		uint64_t now = mono_us();
+		if (now >= deadline || (check_cpu && sup_cpu_over(s, cpu_limit_us))) {
+			s->timed_out = true;
+			s->t_end_us = now;
+			break;
+		}
+		uint64_t wait_ms = (deadline - now + 999) / 1000;
+		if (check_cpu && wait_ms > SUP_CPU_POLL_MS)
+			wait_ms = SUP_CPU_POLL_MS;
+		struct pollfd p[4];
+		int np = 0;
+		p[np++] = (struct pollfd){ .fd = s->a.rep_rd, .events = POLLIN };
+		p[np++] = (struct pollfd){ .fd = s->out.fd, .events = POLLIN };
+		p[np++] = (struct pollfd){ .fd = s->err.fd, .events = POLLIN };
+		p[np++] = (struct pollfd){ .fd = s->a.in_wr, .events = POLLOUT };
+		int r = poll(p, (nfds_t)np, (int)wait_ms);
+		if (r < 0 && errno != EINTR)
+			break;
+		if (r <= 0)
+			continue;
+		if (p[1].revents)
+			sup_stream_read(&s->out);
+		if (p[2].revents)
+			sup_stream_read(&s->err);
+		if (p[3].revents)
+			sup_stdin(s);
+		if (p[0].revents)
+			sup_read_report(s);
+	}
+}
+
+/* After pid 1 is reaped nothing can write any more: read what is left. */
+static void sup_drain(struct sup *s)
+{
+	struct sup_stream *st[] = { &s->out, &s->err };
+	for (int i = 0; i < 2; i++) {
+		if (st[i]->fd < 0)
+			continue;
+		fcntl(st[i]->fd, F_SETFL, 0);
+		while (st[i]->fd >= 0)
+			sup_stream_read(st[i]);
+	}
+}
+
+static void sup_result(struct sup *s, struct jail_step_result *out)
+{
+	struct cg_stats cs;
+	cg_run_stats(s->cg, &cs);
+	uint64_t end = s->t_end_us ? s->t_end_us : mono_us();
+	out->wall_ms = (end - s->t_start_us + 500) / 1000;
+	out->cpu_from_cgroup = cs.have_cpu;
+	out->cpu_ms = cs.have_cpu ? cs.cpu_us / 1000 : (uint64_t)s->exit_msg.cpu_us / 1000;
+	out->memory_from_cgroup = cs.have_peak;
+	out->memory_peak_kb = cs.have_peak ? cs.memory_peak_bytes / 1024 : (uint64_t)s->exit_msg.maxrss_kb;
+	out->exec_failed = s->exit_msg.exec_errno != 0;
+	int st = s->exit_msg.wstatus;
+	if (s->exited && WIFEXITED(st))
+		out->exit_code = WEXITSTATUS(st);
+	if (s->exited && WIFSIGNALED(st))
+		out->signal = WTERMSIG(st);
+	if (!s->exited && !s->timed_out)
+		out->signal = SIGKILL;     /* pid 1 died first (OOM killer): all were killed */
+	if (s->timed_out || out->signal == SIGXCPU)
+		out->status = JAIL_TIMEOUT;
+	else if (cs.oom_kills > 0)
+		out->status = JAIL_MEMORY_LIMIT;
+	else if (out->signal)
+		out->status = JAIL_KILLED;
+	else
+		out->status = out->exit_code == 0 ? JAIL_SUCCESS : JAIL_ERROR;
+}
+
+int jail_run_step(struct jail *j, const struct jail_spec *spec, const struct jail_step *step,
+                  const char *root, struct jail_step_result *out, struct jail_error *e)
+{
+	struct sup s;
+	memset(&s, 0, sizeof s);
+	s.a = (struct init_args){ .j = j, .spec = spec, .step = step, .root = root, .exec_wr = -1 };
+	memset(out, 0, sizeof *out);
+	if (sup_pipes(&s.a, e) < 0)
+		return -1;
+	if (cg_run_create(&j->cg, &step->limits, &s.cg, e) < 0) {
+		sup_close_all(&s.a);
+		return -1;
+	}
+	s.out = (struct sup_stream){ .fd = s.a.out_rd, .buf = &out->out, .cap = step->limits.max_output_bytes };
+	s.err = (struct sup_stream){ .fd = s.a.err_rd, .buf = &out->err, .cap = step->limits.max_output_bytes };
+	s.in_data = step->stdin_data;
+	s.in_len = step->stdin_data ? step->stdin_len : 0;
+	int rc = sup_start(&s, e);
+	/* Our copies of the jail's ends: closed so that EOF means "all gone". */
+	s.a.go_rd = fd_close(s.a.go_rd);
+	s.a.rep_wr = fd_close(s.a.rep_wr);
+	s.a.in_rd = fd_close(s.a.in_rd);
+	s.a.out_wr = fd_close(s.a.out_wr);
+	s.a.err_wr = fd_close(s.a.err_wr);
+	if (rc == 0) {
+		sup_stdin(&s);
+		sup_loop(&s, &step->limits);
+		sup_kill_init(&s);          /* no-op when it already ended */
+		sup_reap_init(&s);
+		sup_drain(&s);
+		sup_result(&s, out);
+	}
+	s.a.out_rd = s.out.fd;
+	s.a.err_rd = s.err.fd;
+	sup_close_all(&s.a);
+	cg_run_destroy(s.cg);
+	for (struct jail_buf *b = &out->out; b <= &out->err; b++) {
+		if (!b->data)
+			b->data = calloc(1, 1);
+		else
+			b->data[b->len] = '\0';
+	}
+	return rc;
+}

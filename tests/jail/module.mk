@@ -1,0 +1,1 @@
+# tests/jail: jail probes and Check tests of the jail (owner: jail).
