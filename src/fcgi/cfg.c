@@ -154,7 +154,8 @@ static int check_ranges(const struct fcgi_cfg *c, char *msg, size_t msglen)
 	for (i = 0; i < sizeof(rs) / sizeof(rs[0]); i++) {
 		const struct req_range *r = rs[i].r;
 
-		if (r->def < r->min || r->def > r->max) {
+		/* A default of 0 means "derived" (cpu time: the wall time). */
+		if (r->def != 0 && (r->def < r->min || r->def > r->max)) {
 			snprintf(msg, msglen, "default %s %" PRIu64 " is outside %" PRIu64
 			         "..%" PRIu64, rs[i].name, r->def, r->min, r->max);
 			return -1;

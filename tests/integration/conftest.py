@@ -1,0 +1,192 @@
+"""Session fixtures: a real responder pool (spawn-fcgi + multiwatch) behind
+real nginx instances on loopback, started with scripts/lib/service-ctl.sh,
+the same helpers scripts/quickstart.sh uses.
+
+Instances (one pool of POOL responders, shared):
+  main     - no API keys, generous rate limit, limit_conn = POOL + QUEUE
+  guarded  - API keys on, strict rate limit (for 401 / 429)
+"""
+import http.client
+import json
+import os
+import pathlib
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+CTL = REPO / "scripts" / "lib" / "service-ctl.sh"
+POOL = 2
+QUEUE = 2
+QUEUE_TIMEOUT_MS = 2000
+API_KEY = "it-key-0123456789abcdefABCDEF"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def find_binary():
+    if os.environ.get("SANDBOX_BIN"):
+        return os.environ["SANDBOX_BIN"]
+    cands = sorted(REPO.glob("_build*/src/fcgi/sandbox-fcgi"), key=lambda p: p.stat().st_mtime)
+    cands += [REPO / "src" / "fcgi" / "sandbox-fcgi"]
+    for c in reversed(cands):
+        if c.is_file() and os.access(c, os.X_OK):
+            return str(c)
+    pytest.exit("no sandbox-fcgi binary; build first or set SANDBOX_BIN", 2)
+
+
+class Resp:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def header(self, name):
+        return self.headers.get(name.lower())
+
+    @property
+    def json(self):
+        return json.loads(self.body)
+
+    def __repr__(self):
+        return "<%d %s>" % (self.status, self.body[:300])
+
+
+def http(port, method, path, body=None, headers=None, timeout=60):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        r = conn.getresponse()
+        hdrs = {k.lower(): v for k, v in r.getheaders()}
+        return Resp(r.status, hdrs, r.read())
+    finally:
+        conn.close()
+
+
+class Service:
+    def __init__(self, state, env):
+        self.state = pathlib.Path(state)
+        self.env = env
+        self.port = int(env["SANDBOX_PORT"])
+        self.log_path = self.state / "logs" / "sandbox-fcgi.log"
+
+    def ctl(self, *args, extra=None):
+        env = dict(self.env, **(extra or {}))
+        subprocess.run([str(CTL)] + list(args), env=env, check=True, timeout=120)
+
+    def request(self, method, path, body=None, headers=None, port=None, timeout=60):
+        return http(port or self.port, method, path, body, headers, timeout)
+
+    def run(self, req, port=None, timeout=60, headers=None):
+        h = {"Content-Type": "application/json"}
+        h.update(headers or {})
+        return self.request("POST", "/api/sandbox/run", json.dumps(req).encode(), h,
+                            port=port, timeout=timeout)
+
+    def multiwatch_pid(self):
+        return int((self.state / "pool.pid").read_text())
+
+    def responders(self):
+        return children(self.multiwatch_pid())
+
+    def wait_pool(self, n=POOL, timeout=5.0):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if len(self.responders()) == n:
+                return True
+            time.sleep(0.02)
+        return False
+
+    def logs(self):
+        out = []
+        for line in self.log_path.read_text(errors="replace").splitlines():
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                pass
+        return out
+
+    def cgroup_leftovers(self):
+        r = subprocess.run(["bash", "-c", ". %s/scripts/lib/service-common.sh; svc_defaults;"
+                            " svc_cgroup_leftovers" % REPO],
+                           env=self.env, capture_output=True, text=True, check=True)
+        return [l for l in r.stdout.splitlines() if l]
+
+
+def children(pid):
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
+def descendants(pid):
+    out, todo = [], [pid]
+    while todo:
+        for c in children(todo.pop()):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
+def alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def make_env(state, port, **kw):
+    env = dict(os.environ)
+    env.update({
+        "SANDBOX_STATE_DIR": str(state),
+        "SANDBOX_PORT": str(port),
+        "SANDBOX_POOL": str(POOL),
+        "SANDBOX_QUEUE": str(QUEUE),
+        "SANDBOX_BIN": find_binary(),
+        "SANDBOX_CGROUP": "sandbox-fcgi-it-%d" % port,
+        "SANDBOX_RATE": "1000r/s",
+        "SANDBOX_BURST": "1000",
+        "SANDBOX_CONN_PER_IP": "64",
+        "SANDBOX_FCGI_ARGS": "--queue-timeout-ms %d" % QUEUE_TIMEOUT_MS,
+    })
+    env.update({k: str(v) for k, v in kw.items()})
+    return env
+
+
+@pytest.fixture(scope="session")
+def svc():
+    if os.geteuid() != 0:
+        pytest.exit("the integration suite runs as root (service user, cgroups, nginx)", 2)
+    state = pathlib.Path(tempfile.mkdtemp(prefix="sandbox-it-"))
+    os.chmod(state, 0o755)
+    s = Service(state, make_env(state, free_port()))
+    try:
+        s.ctl("start", "60")
+    except subprocess.CalledProcessError:
+        print(s.log_path.read_text() if s.log_path.exists() else "(no log)")
+        s.ctl("stop")
+        raise
+    # The guarded nginx: same pool, API keys on, 2 r/s with a burst of 2.
+    keys = state / "keys"
+    keys.write_text("# test key\n%s\n" % API_KEY)
+    s.guarded_port = free_port()
+    s.guarded_env = dict(s.env, SANDBOX_PORT=str(s.guarded_port), SANDBOX_KEYS_FILE=str(keys),
+                         SANDBOX_NGINX_PREFIX=str(state / "nginx-guarded"),
+                         SANDBOX_RATE="2r/s", SANDBOX_BURST="2")
+    s.ctl("start-nginx", extra=s.guarded_env)
+    yield s
+    s.ctl("stop-nginx", extra=s.guarded_env)
+    s.ctl("stop")
+    if os.environ.get("SANDBOX_IT_KEEP") != "1":
+        shutil.rmtree(state, ignore_errors=True)

@@ -1,0 +1,236 @@
+"""The service under load and faults, its privileges and its logs."""
+import json
+import os
+import pwd
+import shutil
+import signal
+import socket
+import threading
+import time
+
+import pytest
+
+from conftest import POOL, QUEUE, QUEUE_TIMEOUT_MS, Service, alive, descendants, free_port, make_env
+
+
+def sleeper(seconds, wall_ms=10000):
+    return {"runtime": "bash", "code": "sleep %s; echo done\n" % seconds,
+            "limits": {"wall_time_ms": wall_ms}}
+
+
+def fire(svc, n, req, timeout=60):
+    """n concurrent requests; returns [(status, seconds, Resp-or-exception)]."""
+    out = [None] * n
+
+    def one(i):
+        t0 = time.monotonic()
+        try:
+            r = svc.run(req, timeout=timeout)
+            out[i] = (r.status, time.monotonic() - t0, r)
+        except Exception as e:  # a hang or reset is a failure of the test
+            out[i] = (None, time.monotonic() - t0, e)
+
+    ts = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return out
+
+
+def test_overload_4x_queued_requests_succeed(svc):
+    """4x the pool: POOL run, QUEUE wait and run, the rest get a fast 503."""
+    res = fire(svc, 4 * POOL, sleeper(1))
+    statuses = sorted(s for s, _, _ in res)
+    assert None not in statuses and 502 not in statuses, res
+    assert set(statuses) <= {200, 503}, res
+    assert statuses.count(200) >= POOL, res
+    for s, secs, r in res:
+        if s == 503:
+            assert r.header("retry-after") == "1"
+            assert r.json["error"]["code"] == "overloaded"
+            assert secs < 1.0, "a refused request must be answered fast"
+        else:
+            assert r.json["stdout"] == "done\n"
+    # Nothing waits longer than its own run plus one run ahead of it.
+    assert max(secs for _, secs, _ in res) < 2 * 1 + 2.5
+
+
+def test_overload_queue_timeout_gives_503(svc):
+    """Queued requests that waited past --queue-timeout-ms get 503 at once."""
+    secs = QUEUE_TIMEOUT_MS / 1000 + 1.0
+    res = fire(svc, 4 * POOL, sleeper(secs))
+    statuses = sorted(s for s, _, _ in res)
+    assert None not in statuses and 502 not in statuses, res
+    assert statuses.count(200) == POOL, res
+    assert statuses.count(503) == 3 * POOL, res
+    late = [r for s, t, r in res if s == 503 and t > 1.0]
+    assert len(late) == QUEUE, "the queued requests were refused by the responders"
+    for r in late:
+        assert r.header("retry-after") == "1"
+    assert max(t for _, t, _ in res) < 2 * secs + 2.0
+
+
+def jail_pids(svc):
+    return [p for r in svc.responders() for p in descendants(r)]
+
+
+def wait_for(cond, timeout):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(0.02)
+    return cond()
+
+
+def start_slow_request(svc, req):
+    holder = {}
+
+    def go():
+        try:
+            holder["resp"] = svc.run(req, timeout=30)
+        except Exception as e:
+            holder["exc"] = e
+
+    t = threading.Thread(target=go)
+    t.start()
+    assert wait_for(lambda: jail_pids(svc), 10), "the job never started"
+    return t, holder
+
+
+def test_sigkill_responder_mid_request(svc):
+    assert svc.wait_pool()
+    t, holder = start_slow_request(svc, sleeper(20, 30000))
+    busy = [r for r in svc.responders() if descendants(r)]
+    assert len(busy) == 1
+    victim = busy[0]
+    jail = descendants(victim)
+    time.sleep(0.3)
+    assert svc.cgroup_leftovers() or not svc.request("GET", "/api/sandbox/info").json["isolation"]["memory_limit"]
+    os.kill(victim, signal.SIGKILL)
+    t0 = time.monotonic()
+    assert wait_for(lambda: victim not in svc.responders() and len(svc.responders()) == POOL, 1.0), \
+        "pool not back to %d within a second: %s" % (POOL, svc.responders())
+    assert time.monotonic() - t0 <= 1.0
+    t.join(10)
+    resp = holder.get("resp")
+    assert resp is not None and resp.status == 502, holder
+    assert resp.json["error"]["code"] == "bad_gateway"
+    assert wait_for(lambda: not [p for p in jail if alive(p)], 2.0), \
+        "jail processes survived: %s" % [p for p in jail if alive(p)]
+    assert wait_for(lambda: not svc.cgroup_leftovers(), 3.0), svc.cgroup_leftovers()
+    assert svc.request("GET", "/api/sandbox/health").status == 200
+
+
+def test_client_disconnect_mid_run(svc):
+    """The jail ends (at its wall limit) and is cleaned; the responder lives."""
+    assert svc.wait_pool()
+    before = set(svc.responders())
+    req = {"runtime": "bash", "code": "sleep 60\n", "limits": {"wall_time_ms": 2000}}
+    body = json.dumps(req).encode()
+    s = socket.create_connection(("127.0.0.1", svc.port))
+    s.sendall(b"POST /api/sandbox/run HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    assert wait_for(lambda: jail_pids(svc), 10)
+    jail = jail_pids(svc)
+    s.close()
+    assert wait_for(lambda: not [p for p in jail if alive(p)], 2.0 + 3.0), "jail not killed"
+    assert wait_for(lambda: not svc.cgroup_leftovers(), 2.0), svc.cgroup_leftovers()
+    assert set(svc.responders()) == before, "the responder must survive a client that left"
+    finish = [l for l in svc.logs() if l.get("event") == "sandbox.run.finish"]
+    assert finish and finish[-1]["status"] == "timeout"
+    assert svc.run({"runtime": "bash", "code": "echo ok"}).json["stdout"] == "ok\n"
+
+
+def status_fields(pid):
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            out[k] = v.split()
+    return out
+
+
+def test_privileges_of_every_responder(svc):
+    """docs/SECURITY-privileges.md: responders and multiwatch run as the
+    unprivileged service user; any capability they hold is confined to
+    their own user namespace, which is not the host's."""
+    u = pwd.getpwnam("sandbox")
+    host_userns = os.readlink("/proc/1/ns/user")
+    host_netns = os.readlink("/proc/1/ns/net")
+    pids = [svc.multiwatch_pid()] + svc.responders()
+    assert len(pids) == 1 + POOL
+    for pid in pids:
+        st = status_fields(pid)
+        assert st["Uid"] == [str(u.pw_uid)] * 4, (pid, st["Uid"])
+        assert st["Gid"] == [str(u.pw_gid)] * 4, (pid, st["Gid"])
+        assert all(g == str(u.pw_gid) for g in st.get("Groups", [])), st["Groups"]
+    for pid in svc.responders():
+        st = status_fields(pid)
+        assert os.readlink("/proc/%d/ns/user" % pid) != host_userns or \
+            int(st["CapEff"][0], 16) == 0, "capabilities in the host user namespace"
+        assert os.readlink("/proc/%d/ns/net" % pid) != host_netns, "responder must have no network"
+    st = status_fields(svc.multiwatch_pid())
+    assert int(st["CapEff"][0], 16) == 0 and int(st["CapPrm"][0], 16) == 0
+
+
+def test_log_lines_present_and_free_of_secrets(svc):
+    secret_code = "print('CODE-MARKER-7f3a')"
+    r = svc.run({"runtime": "python", "code": secret_code, "stdin": "STDIN-MARKER-91c2",
+                 "env": {"TOKEN": "ENV-MARKER-55d0"}})
+    assert r.status == 200, r
+    rid = r.header("x-request-id")
+    time.sleep(0.2)
+    raw = svc.log_path.read_text()
+    for marker in ("CODE-MARKER", "STDIN-MARKER", "ENV-MARKER"):
+        assert marker not in raw
+    lines = [l for l in svc.logs() if l.get("request_id") == rid]
+    start = [l for l in lines if l["event"] == "sandbox.run.start"]
+    finish = [l for l in lines if l["event"] == "sandbox.run.finish"]
+    assert len(start) == 1 and len(finish) == 1, lines
+    for k in ("runtime", "timeout", "code_bytes", "input_files", "input_bytes"):
+        assert k in start[0]
+    assert start[0]["runtime"] == "python" and start[0]["code_bytes"] == len(secret_code)
+    for k in ("status", "exit_code", "timed_out", "duration_ms", "output_files", "output_bytes"):
+        assert k in finish[0]
+    assert finish[0]["status"] == "success" and finish[0]["timed_out"] is False
+
+
+@pytest.fixture(scope="module")
+def broken(svc):
+    """A second pool whose RootFS base also holds a template 'broken': the
+    registry files of the real default template over an empty tree (no
+    /proc, /dev, interpreter). Running in it is a real jail set-up failure."""
+    info = svc.request("GET", "/api/sandbox/info").json
+    base = os.environ.get("SANDBOX_ROOTFS_BASE", "/var/lib/sandbox-fcgi/rootfs")
+    state = svc.state / "broken"
+    rootfs = state / "rootfs"
+    os.makedirs(rootfs / "broken" / "v1" / "tree")
+    real = os.path.realpath(os.path.join(base, info["default_template"], "current"))
+    for name in ("runtimes.json", "manifest.json"):
+        if os.path.exists(os.path.join(real, name)):
+            shutil.copy(os.path.join(real, name), rootfs / "broken" / "v1" / name)
+    os.symlink("v1", rootfs / "broken" / "current")
+    os.symlink(os.path.join(base, info["default_template"]), rootfs / info["default_template"])
+    for d in (state, rootfs):
+        os.chmod(d, 0o755)
+    port = free_port()
+    b = Service(state, make_env(state, port, SANDBOX_ROOTFS_BASE=rootfs, SANDBOX_POOL=1,
+                                SANDBOX_QUEUE=1))
+    b.ctl("start", "60")
+    yield b
+    b.ctl("stop")
+
+
+def test_500_sandbox_failure(broken):
+    r = broken.run({"runtime": "bash", "template": "broken", "code": "echo hi"})
+    assert r.status == 500, r
+    e = r.json["error"]
+    assert e["code"] == "sandbox_failure"
+    assert e["step"] and isinstance(e["errno"], int)
+    time.sleep(0.2)
+    fails = [l for l in broken.logs() if l.get("event") == "sandbox.run.failure"]
+    assert fails and fails[-1]["request_id"] == r.header("x-request-id")
+    # The responder survives its sandbox failure and still serves.
+    assert broken.request("GET", "/api/sandbox/health").status == 200
