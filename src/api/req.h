@@ -1,0 +1,90 @@
+/*
+ * req.h - POST /api/sandbox/run: parse and validate the request body into a
+ * job, then turn the job into a jail_spec. Pure code (no system calls beyond
+ * malloc), covered by unit tests and the libFuzzer target.
+ */
+#ifndef SANDBOX_API_REQ_H
+#define SANDBOX_API_REQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "api/rt.h"
+#include "jail/jail.h"
+
+struct req_range { uint64_t min, def, max; };
+
+/* Operator-configurable caps (config file / flags of sandbox-fcgi). */
+struct req_config {
+	size_t max_body_bytes;           /* also nginx client_max_body_size */
+	size_t max_code_bytes;           /* 128 KiB */
+	size_t max_files;                /* 32 */
+	size_t max_file_bytes;           /* 2 MiB */
+	size_t max_files_total_bytes;    /* 8 MiB */
+	size_t max_path_depth;           /* 16 */
+	size_t max_args, max_arg_bytes;
+	size_t max_env, max_env_bytes;
+	size_t max_stdin_bytes;
+	size_t max_outputs;              /* glob patterns */
+	size_t max_output_files;         /* 32 */
+	uint64_t max_output_file_bytes;  /* 2 MiB */
+	uint64_t max_output_total_bytes; /* 8 MiB */
+	size_t max_event_bytes;
+	struct req_range wall_time_ms, cpu_time_ms, memory_mb, max_processes, max_output_bytes;
+	uint64_t max_file_size_bytes;    /* RLIMIT_FSIZE inside */
+	uint64_t max_open_files;
+	uint64_t work_mb, tmp_mb;        /* tmpfs sizes */
+	const char *default_template;    /* "minimal" */
+	size_t max_json_depth;           /* nesting of the whole body: 32 */
+	uint64_t max_result_bytes;       /* handler result file read back: 1 MiB */
+	struct jail_limits compile_defaults; /* compile step, under the runtime's own */
+};
+void req_config_defaults(struct req_config *c);
+
+struct req_error {
+	int http_status;                 /* 400, 413, 415 */
+	char code[48];                   /* "invalid_json", "invalid_field", "too_large", ... */
+	char field[128];                 /* "limits.wall_time_ms", "files[3].path", "" */
+	char message[512];
+};
+
+struct req_file { char *path; unsigned char *data; size_t len; bool executable; };
+
+struct req_job {
+	const struct rt_template *tmpl;
+	const struct rt_runtime *runtime;
+	char *code; size_t code_len;
+	struct req_file *files; size_t nfiles;
+	char **argv;                     /* NULL-terminated: entrypoint words + args */
+	char **envp;                     /* NULL-terminated NAME=VALUE, defaults added */
+	char *stdin_data; size_t stdin_len;
+	bool handler_mode;
+	char *handler;                   /* "main.handler" */
+	char *event_json;                /* serialized event */
+	struct jail_limits limits;       /* run step */
+	struct jail_limits compile_limits;
+	char **outputs; size_t noutputs;
+	/* Owned storage behind the jail_spec made by req_job_spec(). */
+	struct jail_file *jfiles; size_t njfiles;
+	struct jail_step steps[JAIL_MAX_STEPS];
+	char **compile_argv;
+};
+
+/* Parses body (Content-Type already checked by the caller). Returns 0, or -1
+ * with *err filled (never crashes on any input). */
+int req_parse_run(const char *body, size_t len, const struct req_config *cfg,
+                  const struct rt_registry *reg, struct req_job *job, struct req_error *err);
+/* Fills *spec from the job; the job keeps ownership of all memory. */
+int req_job_spec(struct req_job *job, const struct req_config *cfg, struct jail_spec *spec);
+void req_job_free(struct req_job *job);
+
+/* Validation helpers, exposed for unit tests. Return NULL if ok, else a reason. */
+const char *req_check_path(const char *path, size_t len, size_t max_depth);
+const char *req_check_env_name(const char *name);
+/* Splits an entrypoint string into words (quotes and backslashes as in sh,
+ * no expansion). Returns a NULL-terminated array or NULL with *why set. */
+char **req_split_words(const char *s, const char **why);
+
+#endif

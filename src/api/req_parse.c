@@ -1,0 +1,313 @@
+/*
+ * req_parse.c - POST /api/sandbox/run: the body into a struct req_job.
+ * Strict by design: duplicate keys, unknown fields, wrong types and values
+ * out of range are refused with the field named, never guessed at or
+ * clamped, so a client learns at once what the service will really do.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api_private.h"
+
+static const char *const top_keys[] = {
+	"runtime", "template", "code", "files", "entrypoint", "args", "stdin",
+	"env", "handler", "event", "limits", "outputs", NULL,
+};
+
+static const char *const limit_keys[] = {
+	"wall_time_ms", "cpu_time_ms", "memory_mb", "max_processes", "max_output_bytes", NULL,
+};
+
+void req_config_defaults(struct req_config *c)
+{
+	memset(c, 0, sizeof *c);
+	/* Base64 makes 8 MiB of files about 10.7 MiB, plus 8 MiB of stdin. */
+	c->max_body_bytes = 24u << 20;
+	c->max_code_bytes = 128u << 10;
+	c->max_files = 32;
+	c->max_file_bytes = 2u << 20;
+	c->max_files_total_bytes = 8u << 20;
+	c->max_path_depth = 16;
+	c->max_args = 256;
+	c->max_arg_bytes = 64u << 10;
+	c->max_env = 64;
+	c->max_env_bytes = 32u << 10;
+	c->max_stdin_bytes = 8u << 20;
+	c->max_outputs = 32;
+	c->max_output_files = 32;
+	c->max_output_file_bytes = 2u << 20;
+	c->max_output_total_bytes = 8u << 20;
+	c->max_event_bytes = 1u << 20;
+	c->wall_time_ms = (struct req_range){ 1, 10000, 120000 };
+	c->cpu_time_ms = (struct req_range){ 1, 0, 120000 };   /* def 0: = wall */
+	c->memory_mb = (struct req_range){ 16, 256, 4096 };
+	c->max_processes = (struct req_range){ 1, 64, 1024 };
+	c->max_output_bytes = (struct req_range){ 1u << 10, 1u << 20, 16u << 20 };
+	c->max_file_size_bytes = 64u << 20;
+	c->max_open_files = 256;
+	c->work_mb = 64;
+	c->tmp_mb = 64;
+	c->default_template = "minimal";
+	c->max_json_depth = 32;
+	c->max_result_bytes = 1u << 20;
+	c->compile_defaults = (struct jail_limits){
+		.wall_time_ms = 30000, .cpu_time_ms = 30000, .memory_bytes = 512ull << 20,
+		.max_processes = 64, .max_output_bytes = 1u << 20,
+		.max_file_bytes = 64u << 20, .max_open_files = 256,
+	};
+}
+
+static bool in_list(const char *key, const char *const *list)
+{
+	for (size_t i = 0; list[i]; i++)
+		if (strcmp(key, list[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Containers nested deeper than max (the body's object is level 1)?
+ * Recursion is bounded by jansson's own parser limit
+ * (JSON_PARSER_MAX_DEPTH), so the stack is safe. */
+static bool too_deep(json_t *v, size_t depth, size_t max)
+{
+	size_t idx;
+	const char *k;
+	json_t *c;
+
+	if ((json_is_array(v) || json_is_object(v)) && depth > max)
+		return true;
+	if (json_is_array(v)) {
+		json_array_foreach(v, idx, c)
+			if (too_deep(c, depth + 1, max))
+				return true;
+	} else if (json_is_object(v)) {
+		json_object_foreach(v, k, c)
+			if (too_deep(c, depth + 1, max))
+				return true;
+	}
+	return false;
+}
+
+static int check_keys(json_t *obj, const char *const *allowed, const char *prefix,
+                      struct req_error *err)
+{
+	const char *key;
+	size_t klen;
+	json_t *v;
+	char fld[128];
+
+	json_object_keylen_foreach(obj, key, klen, v) {
+		if (klen == strlen(key) && in_list(key, allowed))
+			continue;
+		snprintf(fld, sizeof fld, "%s%s", prefix, key);
+		return req_fail(err, 400, "unknown_field", fld, "unknown field '%s'", fld);
+	}
+	return 0;
+}
+
+/* Appends to a message buffer, silently stopping at its end. */
+static void msg_append(char *buf, size_t size, const char *s)
+{
+	size_t n = strlen(buf);
+	if (n + 1 < size)
+		snprintf(buf + n, size - n, "%s", s);
+}
+
+static int fail_template(const struct rt_registry *reg, const char *name, struct req_error *err)
+{
+	char list[384] = "";
+	for (size_t i = 0; i < reg->ntemplates; i++) {
+		msg_append(list, sizeof list, i ? ", " : "");
+		msg_append(list, sizeof list, reg->templates[i].name);
+	}
+	return req_fail(err, 400, "unknown_template", "template",
+	                "unknown template '%.64s'; available: %s", name, list[0] ? list : "(none)");
+}
+
+static int fail_runtime(const struct rt_template *t, const char *spec, struct req_error *err)
+{
+	char list[400] = "";
+	for (size_t i = 0; i < t->nruntimes; i++) {
+		const struct rt_runtime *r = &t->runtimes[i];
+		msg_append(list, sizeof list, i ? ", " : "");
+		msg_append(list, sizeof list, r->name);
+		msg_append(list, sizeof list, " ");
+		msg_append(list, sizeof list, r->version);
+		for (size_t a = 0; r->aliases && r->aliases[a]; a++) {
+			msg_append(list, sizeof list, a ? ", " : " (alias ");
+			msg_append(list, sizeof list, r->aliases[a]);
+		}
+		if (r->aliases && r->aliases[0])
+			msg_append(list, sizeof list, ")");
+	}
+	return req_fail(err, 400, "unknown_runtime", "runtime",
+	                "unknown runtime '%.48s' in template '%.32s'; available: %s",
+	                spec, t->name, list[0] ? list : "(none)");
+}
+
+static int parse_runtime(json_t *root, const struct req_config *cfg,
+                         const struct rt_registry *reg, struct req_job *job, struct req_error *err)
+{
+	json_t *tv = json_object_get(root, "template"), *rv = json_object_get(root, "runtime");
+	const char *tname = cfg->default_template;
+
+	if (tv && !json_is_string(tv))
+		return req_fail(err, 400, "invalid_field", "template", "template must be a string");
+	if (tv)
+		tname = json_string_value(tv);
+	job->tmpl = rt_find_template(reg, tname);
+	if (!job->tmpl || (tv && strlen(tname) != json_string_length(tv)))
+		return fail_template(reg, tname, err);
+	if (!rv)
+		return req_fail(err, 400, "missing_field", "runtime", "runtime is required");
+	if (!json_is_string(rv))
+		return req_fail(err, 400, "invalid_field", "runtime", "runtime must be a string");
+	job->runtime = rt_find_runtime(job->tmpl, json_string_value(rv));
+	if (!job->runtime || strlen(json_string_value(rv)) != json_string_length(rv))
+		return fail_runtime(job->tmpl, json_string_value(rv), err);
+	return 0;
+}
+
+/* One limit: absent -> the runtime's default (held within the operator's
+ * range) or the config default; present -> an integer inside the range. */
+static int parse_limit(json_t *limits, const char *key, const struct req_range *r,
+                       uint64_t override, uint64_t *out, struct req_error *err)
+{
+	char fld[64];
+	json_t *v = limits ? json_object_get(limits, key) : NULL;
+
+	snprintf(fld, sizeof fld, "limits.%s", key);
+	if (!v) {
+		*out = override ? override : r->def;
+		if (*out && *out < r->min)
+			*out = r->min;
+		if (*out > r->max)
+			*out = r->max;
+		return 0;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    (uint64_t)json_integer_value(v) < r->min || (uint64_t)json_integer_value(v) > r->max)
+		return req_fail(err, 400, "invalid_field", fld, "%s must be an integer from %llu to %llu",
+		                fld, (unsigned long long)r->min, (unsigned long long)r->max);
+	*out = (uint64_t)json_integer_value(v);
+	return 0;
+}
+
+int req_parse_limits(json_t *limits, const struct req_config *cfg,
+                     struct req_job *job, struct req_error *err)
+{
+	const struct rt_limits_override *o = &job->runtime->limits;
+	struct jail_limits *l = &job->limits;
+	uint64_t mb;
+
+	if (limits && !json_is_object(limits))
+		return req_fail(err, 400, "invalid_field", "limits", "limits must be an object");
+	if (limits && check_keys(limits, limit_keys, "limits.", err))
+		return -1;
+	if (parse_limit(limits, "wall_time_ms", &cfg->wall_time_ms, o->wall_time_ms, &l->wall_time_ms, err) ||
+	    parse_limit(limits, "cpu_time_ms", &cfg->cpu_time_ms, o->cpu_time_ms, &l->cpu_time_ms, err) ||
+	    parse_limit(limits, "memory_mb", &cfg->memory_mb, o->memory_mb, &mb, err) ||
+	    parse_limit(limits, "max_processes", &cfg->max_processes, o->max_processes, &l->max_processes, err) ||
+	    parse_limit(limits, "max_output_bytes", &cfg->max_output_bytes, o->max_output_bytes,
+	                &l->max_output_bytes, err))
+		return -1;
+	if (!l->cpu_time_ms)
+		l->cpu_time_ms = l->wall_time_ms;
+	l->memory_bytes = mb << 20;
+	l->max_file_bytes = cfg->max_file_size_bytes;
+	l->max_open_files = cfg->max_open_files;
+	return 0;
+}
+
+/* A string field copied with its length (NUL bytes allowed: it is data). */
+static int parse_blob(json_t *root, const char *key, size_t max, char **out, size_t *outlen,
+                      struct req_error *err)
+{
+	json_t *v = json_object_get(root, key);
+	if (!v)
+		return 0;
+	if (!json_is_string(v))
+		return req_fail(err, 400, "invalid_field", key, "%s must be a string", key);
+	if (json_string_length(v) > max)
+		return req_fail(err, 413, "too_large", key, "%s exceeds %zu bytes", key, max);
+	*outlen = json_string_length(v);
+	if (!(*out = malloc(*outlen + 1)))
+		return req_fail(err, 500, "internal", key, "out of memory");
+	memcpy(*out, json_string_value(v), *outlen + 1);
+	return 0;
+}
+
+static int parse_code_and_files(json_t *root, const struct req_config *cfg,
+                                struct req_job *job, struct req_error *err)
+{
+	json_t *files = json_object_get(root, "files");
+	long clash;
+
+	if (!json_object_get(root, "code") && !files)
+		return req_fail(err, 400, "missing_field", "code", "code or files is required");
+	if (files && req_parse_files(files, cfg, job, err))
+		return -1;
+	if (parse_blob(root, "code", cfg->max_code_bytes, &job->code, &job->code_len, err))
+		return -1;
+	if (job->code && (clash = req_path_clash(job, job->runtime->file)) >= 0) {
+		char fld[64];
+		snprintf(fld, sizeof fld, "files[%ld].path", clash);
+		return req_fail(err, 400, "invalid_field", fld, "%s clashes with '%s', the file written "
+		                "from code", fld, job->runtime->file);
+	}
+	return 0;
+}
+
+static int parse_root(json_t *root, const struct req_config *cfg, const struct rt_registry *reg,
+                      struct req_job *job, struct req_error *err)
+{
+	json_t *v;
+
+	if (!json_is_object(root))
+		return req_fail(err, 400, "invalid_json", "", "the request body must be a JSON object");
+	if (too_deep(root, 1, cfg->max_json_depth))
+		return req_fail(err, 400, "invalid_json", "", "JSON nested deeper than %zu levels",
+		                cfg->max_json_depth);
+	if (check_keys(root, top_keys, "", err) || parse_runtime(root, cfg, reg, job, err) ||
+	    parse_code_and_files(root, cfg, job, err) ||
+	    parse_blob(root, "stdin", cfg->max_stdin_bytes, &job->stdin_data, &job->stdin_len, err) ||
+	    req_parse_env(json_object_get(root, "env"), cfg, job, err) ||
+	    req_parse_limits(json_object_get(root, "limits"), cfg, job, err) ||
+	    req_parse_command(root, cfg, job, err))
+		return -1;
+	if ((v = json_object_get(root, "outputs")) && req_parse_outputs(v, cfg, job, err))
+		return -1;
+	if (job->runtime->compile_argv) {
+		const char *const keys[] = { "file", NULL };
+		const char *const vals[] = { job->runtime->file, NULL };
+		if (!(job->compile_argv = req_subst_argv(job->runtime->compile_argv, keys, vals)))
+			return req_fail(err, 500, "internal", "runtime", "out of memory");
+	}
+	return 0;
+}
+
+int req_parse_run(const char *body, size_t len, const struct req_config *cfg,
+                  const struct rt_registry *reg, struct req_job *job, struct req_error *err)
+{
+	json_error_t je;
+	json_t *root;
+	int rc;
+
+	memset(job, 0, sizeof *job);
+	memset(err, 0, sizeof *err);
+	if (len > cfg->max_body_bytes)
+		return req_fail(err, 413, "too_large", "", "request body exceeds %zu bytes",
+		                cfg->max_body_bytes);
+	/* JSON_ALLOW_NUL: "\u0000" parses, so that a NUL in a path or an env
+	 * value is refused by the check that names its field. */
+	root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+	if (!root)
+		return req_fail(err, 400, "invalid_json", "", "invalid JSON at line %d, column %d: %s",
+		                je.line, je.column, je.text);
+	rc = parse_root(root, cfg, reg, job, err);
+	json_decref(root);
+	if (rc)
+		req_job_free(job);
+	return rc;
+}

@@ -1,0 +1,28 @@
+/*
+ * resp.h - the JSON answers: the run result (shared by the HTTP API and
+ * sandbox-run) and the error object {"error": {"code","message","field"}}.
+ */
+#ifndef SANDBOX_API_RESP_H
+#define SANDBOX_API_RESP_H
+
+#include <stdbool.h>
+#include <jansson.h>
+
+#include "jail/jail.h"
+
+struct resp_opts {
+	const char *request_id;          /* NULL: omitted */
+	bool has_compile;                /* steps[0] is a compile step */
+	bool handler_mode;               /* decode res->result as the handler's answer */
+};
+
+/* Builds the result object (status, exit_code, signal, stdout, stderr, ...,
+ * files, compile, result). Output that is not valid UTF-8 has each invalid
+ * byte replaced by U+FFFD (documented in docs/API.md). Never NULL except on OOM. */
+json_t *resp_result(const struct jail_result *res, const struct resp_opts *o);
+/* {"error": {"code", "message", "field"?}} */
+json_t *resp_error(const char *code, const char *message, const char *field);
+/* Copy of (s, len) with invalid UTF-8 sequences replaced by U+FFFD. */
+char *resp_utf8_clean(const char *s, size_t len, size_t *outlen);
+
+#endif

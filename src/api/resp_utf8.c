@@ -1,0 +1,87 @@
+/*
+ * resp_utf8.c - program output into valid UTF-8 for the JSON answer.
+ * Rule (documented in docs/API.md): every byte that does not start a
+ * complete, shortest-form UTF-8 sequence of a Unicode scalar value becomes
+ * U+FFFD, one per byte, and scanning resumes at the next byte. So overlong
+ * forms (C0 80), UTF-16 surrogates (ED A0 80), code points above U+10FFFF
+ * (F4 90 80 80) and sequences cut short (E2 82 at the end or before ASCII)
+ * are each replaced byte by byte; valid text, NUL included, is unchanged.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/resp.h"
+
+static bool cont(unsigned char c)
+{
+	return (c & 0xc0) == 0x80;
+}
+
+/* Length of the valid sequence at s (n bytes left), or 0. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	unsigned char lo = 0x80, hi = 0xbf;   /* range of the second byte */
+	size_t len;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4;
+	else
+		return 0;   /* stray continuation byte, C0/C1 overlong lead, F5..FF */
+	if (c == 0xe0)
+		lo = 0xa0;  /* overlong below U+0800 */
+	else if (c == 0xed)
+		hi = 0x9f;  /* U+D800..U+DFFF surrogates */
+	else if (c == 0xf0)
+		lo = 0x90;  /* overlong below U+10000 */
+	else if (c == 0xf4)
+		hi = 0x8f;  /* above U+10FFFF */
+	if (n < len || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if (!cont(s[i]))
+			return 0;
+	return len;
+}
+
+char *resp_utf8_clean(const char *s, size_t len, size_t *outlen)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = 0, need = 0;
+
+	if (len > (SIZE_MAX - 1) / 3)
+		return NULL;
+	/* Sized exactly in a first pass: output is mostly valid, and a 3x
+	 * worst-case buffer for 16 MiB of output would be 48 MiB. */
+	for (size_t i = 0; i < len;) {
+		size_t k = utf8_seq(u + i, len - i);
+		need += k ? k : 3;
+		i += k ? k : 1;
+	}
+	char *out = malloc(need + 1);
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < len;) {
+		size_t k = utf8_seq(u + i, len - i);
+		if (k) {
+			memcpy(out + n, s + i, k);
+			n += k;
+			i += k;
+		} else {
+			memcpy(out + n, "\xef\xbf\xbd", 3);
+			n += 3;
+			i++;
+		}
+	}
+	out[n] = '\0';
+	if (outlen)
+		*outlen = n;
+	return out;
+}

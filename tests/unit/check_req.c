@@ -1,0 +1,259 @@
+/* check_req.c - valid requests: what the job and the jail_spec contain. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api_test.h"
+
+static char dir[64];
+static struct rt_registry reg;
+static struct req_config cfg;
+static struct req_job job;
+static struct req_error err;
+static struct jail_spec spec;
+
+static void setup(void)
+{
+	snprintf(dir, sizeof dir, "/tmp/check-api-XXXXXX");
+	fixture_make(dir, &reg);
+	req_config_defaults(&cfg);
+}
+
+static void teardown(void)
+{
+	req_job_free(&job);
+	rt_registry_free(&reg);
+	fixture_remove(dir);
+}
+
+static void parse_ok(const char *body)
+{
+	int rc = req_parse_run(body, strlen(body), &cfg, &reg, &job, &err);
+	ck_assert_msg(rc == 0, "refused: %d %s %s: %s", err.http_status, err.code, err.field, err.message);
+	ck_assert_int_eq(req_job_spec(&job, &cfg, &spec), 0);
+}
+
+static const char *env_get(const char *name)
+{
+	size_t n = strlen(name);
+	for (char **e = job.envp; *e; e++)
+		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+			return *e + n + 1;
+	return NULL;
+}
+
+START_TEST(minimal_defaults)
+{
+	parse_ok("{\"runtime\": \"python\", \"code\": \"print(1)\"}");
+	ck_assert_str_eq(job.tmpl->name, "minimal");
+	ck_assert_str_eq(job.runtime->name, "python");
+	ck_assert_str_eq(job.argv[0], "python3");
+	ck_assert_str_eq(job.argv[1], "main.py");
+	ck_assert_ptr_null(job.argv[2]);
+	ck_assert_str_eq(spec.rootfs, job.tmpl->tree);
+	ck_assert_uint_eq(spec.nsteps, 1);
+	ck_assert_str_eq(spec.steps[0].name, "run");
+	ck_assert_uint_eq(spec.nfiles, 1);
+	ck_assert_str_eq(spec.files[0].path, "main.py");
+	ck_assert_uint_eq(spec.files[0].len, 8);
+	ck_assert_int_eq(spec.files[0].base, JAIL_IN_WORK);
+	/* Config defaults, except memory where the runtime sets 512 MiB. */
+	ck_assert_uint_eq(spec.steps[0].limits.wall_time_ms, 10000);
+	ck_assert_uint_eq(spec.steps[0].limits.cpu_time_ms, 10000);
+	ck_assert_uint_eq(spec.steps[0].limits.memory_bytes, 512ull << 20);
+	ck_assert_uint_eq(spec.steps[0].limits.max_processes, 64);
+	ck_assert_uint_eq(spec.steps[0].limits.max_output_bytes, 1u << 20);
+	ck_assert_uint_eq(spec.work_bytes, cfg.work_mb << 20);
+	ck_assert_ptr_null(spec.result_path);
+	ck_assert_str_eq(env_get("PATH"), "/usr/local/bin:/usr/bin:/bin");
+	ck_assert_str_eq(env_get("HOME"), "/work");
+	ck_assert_str_eq(env_get("LANG"), "C.UTF-8");
+	ck_assert_str_eq(env_get("TMPDIR"), "/tmp");
+}
+END_TEST
+
+START_TEST(explicit_limits_and_cpu_follows_wall)
+{
+	parse_ok("{\"runtime\": \"bash\", \"code\": \"echo\", \"limits\": {\"wall_time_ms\": 2500,"
+	         " \"memory_mb\": 16, \"max_processes\": 1, \"max_output_bytes\": 1024}}");
+	ck_assert_uint_eq(job.limits.wall_time_ms, 2500);
+	ck_assert_uint_eq(job.limits.cpu_time_ms, 2500);
+	ck_assert_uint_eq(job.limits.memory_bytes, 16ull << 20);
+	ck_assert_uint_eq(job.limits.max_processes, 1);
+	ck_assert_uint_eq(job.limits.max_output_bytes, 1024);
+	req_job_free(&job);
+	parse_ok("{\"runtime\": \"bash\", \"code\": \"echo\", \"limits\": {\"wall_time_ms\": 120000,"
+	         " \"cpu_time_ms\": 1, \"memory_mb\": 4096, \"max_processes\": 1024,"
+	         " \"max_output_bytes\": 16777216}}");
+	ck_assert_uint_eq(job.limits.cpu_time_ms, 1);
+	ck_assert_uint_eq(job.limits.memory_bytes, 4096ull << 20);
+}
+END_TEST
+
+START_TEST(files_entrypoint_args)
+{
+	parse_ok("{\"runtime\": \"python:3.11\", \"files\": ["
+	         "{\"path\": \"test.py\", \"content\": \"import lib\"},"
+	         "{\"path\": \"pkg/lib.py\", \"content\": \"AAEC/w==\", \"encoding\": \"base64\"},"
+	         "{\"path\": \"run.sh\", \"content\": \"\", \"encoding\": \"utf8\", \"executable\": true}],"
+	         " \"entrypoint\": \"python -u 'test file.py'\", \"args\": [\"--n\", \"a b\"],"
+	         " \"stdin\": \"in\\u0000put\"}");
+	const char *want[] = { "python", "-u", "test file.py", "--n", "a b", NULL };
+	for (size_t i = 0; i < 6; i++)
+		ck_assert_pstr_eq(job.argv[i], want[i]);
+	ck_assert_uint_eq(spec.nfiles, 3);   /* no code: no main.py */
+	ck_assert_str_eq(spec.files[1].path, "pkg/lib.py");
+	ck_assert_uint_eq(spec.files[1].len, 4);
+	ck_assert(memcmp(spec.files[1].data, "\x00\x01\x02\xff", 4) == 0);
+	ck_assert(!spec.files[0].executable);
+	ck_assert(spec.files[2].executable);
+	ck_assert_uint_eq(spec.steps[0].stdin_len, 6);
+	ck_assert(memcmp(spec.steps[0].stdin_data, "in\0put", 6) == 0);
+}
+END_TEST
+
+START_TEST(entrypoint_array)
+{
+	parse_ok("{\"runtime\": \"sh\", \"code\": \"x\", \"entrypoint\": [\"bash\", \"-c\", \"echo $HOME; ls\"]}");
+	ck_assert_str_eq(job.runtime->name, "bash");
+	ck_assert_str_eq(job.argv[2], "echo $HOME; ls");
+	ck_assert_ptr_null(job.argv[3]);
+}
+END_TEST
+
+START_TEST(env_user_overrides_defaults)
+{
+	parse_ok("{\"runtime\": \"js\", \"code\": \"1\", \"env\": {\"PATH\": \"/bin\", \"FOO\": \"\","
+	         " \"LD_PRELOAD\": \"/x.so\"}}");
+	ck_assert_str_eq(env_get("PATH"), "/bin");
+	ck_assert_str_eq(env_get("FOO"), "");
+	ck_assert_str_eq(env_get("LD_PRELOAD"), "/x.so");
+	ck_assert_str_eq(env_get("HOME"), "/work");
+	size_t n = 0;
+	for (char **e = job.envp; *e; e++)
+		n += strncmp(*e, "PATH=", 5) == 0;
+	ck_assert_uint_eq(n, 1);
+}
+END_TEST
+
+START_TEST(handler_mode)
+{
+	parse_ok("{\"runtime\": \"python\", \"code\": \"def handler(e, c): return e\","
+	         " \"event\": {\"b\": [1, 2.5, null], \"a\": \"\\u00e9\"}}");
+	ck_assert(job.handler_mode);
+	const char *want[] = { "python3", "/opt/sandbox/shims/handler.py", "main.handler",
+	                       "/tmp/.sandbox/event.json", "/tmp/.sandbox/result.json", NULL };
+	for (size_t i = 0; i < 6; i++)
+		ck_assert_pstr_eq(job.argv[i], want[i]);
+	ck_assert_uint_eq(spec.nfiles, 2);
+	ck_assert_str_eq(spec.files[1].path, ".sandbox/event.json");
+	ck_assert_int_eq(spec.files[1].base, JAIL_IN_TMP);
+	ck_assert_str_eq((const char *)spec.files[1].data, "{\"b\":[1,2.5,null],\"a\":\"\xc3\xa9\"}");
+	ck_assert_str_eq(spec.result_path, ".sandbox/result.json");
+	ck_assert_uint_eq(spec.max_result_bytes, cfg.max_result_bytes);
+}
+END_TEST
+
+START_TEST(handler_without_event)
+{
+	parse_ok("{\"runtime\": \"node\", \"files\": [{\"path\": \"src/app.js\", \"content\": \"\"}],"
+	         " \"handler\": \"src/app.main_fn\"}");
+	ck_assert_str_eq(job.argv[2], "src/app.main_fn");
+	ck_assert_str_eq(job.event_json, "null");
+}
+END_TEST
+
+START_TEST(compile_steps)
+{
+	parse_ok("{\"template\": \"compilers\", \"runtime\": \"c\", \"code\": \"int main(){}\","
+	         " \"stdin\": \"5\", \"limits\": {\"wall_time_ms\": 1000}, \"outputs\": [\"*.txt\"]}");
+	ck_assert_uint_eq(spec.nsteps, 2);
+	ck_assert_str_eq(spec.steps[0].name, "compile");
+	ck_assert_str_eq(spec.steps[0].argv[4], "main.c");
+	ck_assert_uint_eq(spec.steps[0].limits.wall_time_ms, 30000);       /* runtime's */
+	ck_assert_uint_eq(spec.steps[0].limits.memory_bytes, 512ull << 20);
+	ck_assert_uint_eq(spec.steps[0].limits.max_processes,
+	                  cfg.compile_defaults.max_processes);             /* config's */
+	ck_assert_uint_eq(spec.steps[0].stdin_len, 0);                     /* stdin is the run's */
+	ck_assert_str_eq(spec.steps[1].name, "run");
+	ck_assert_str_eq(spec.steps[1].argv[0], "./main");
+	ck_assert_uint_eq(spec.steps[1].limits.wall_time_ms, 1000);
+	ck_assert_uint_eq(spec.steps[1].stdin_len, 1);
+	ck_assert_uint_eq(spec.noutputs, 1);
+	ck_assert_str_eq(spec.outputs[0], "*.txt");
+	ck_assert_uint_eq(spec.max_output_files, 32);
+}
+END_TEST
+
+START_TEST(spec_twice_is_stable)
+{
+	parse_ok("{\"runtime\": \"python\", \"code\": \"1\", \"files\": [{\"path\": \"a\", \"content\": \"b\"}]}");
+	ck_assert_int_eq(req_job_spec(&job, &cfg, &spec), 0);
+	ck_assert_uint_eq(spec.nfiles, 2);
+	ck_assert_uint_eq(spec.nsteps, 1);
+}
+END_TEST
+
+START_TEST(unknown_runtime_lists)
+{
+	const char *b = "{\"runtime\": \"ruby\", \"code\": \"1\"}";
+	ck_assert_int_eq(req_parse_run(b, strlen(b), &cfg, &reg, &job, &err), -1);
+	ck_assert_int_eq(err.http_status, 400);
+	ck_assert_str_eq(err.code, "unknown_runtime");
+	ck_assert_str_eq(err.field, "runtime");
+	ck_assert_ptr_nonnull(strstr(err.message, "python 3.11.2 (alias python3, py)"));
+	ck_assert_ptr_nonnull(strstr(err.message, "node 18.19.0 (alias javascript, js)"));
+	ck_assert_ptr_nonnull(strstr(err.message, "bash 5.2.15"));
+	b = "{\"template\": \"gpu\", \"runtime\": \"python\", \"code\": \"1\"}";
+	ck_assert_int_eq(req_parse_run(b, strlen(b), &cfg, &reg, &job, &err), -1);
+	ck_assert_str_eq(err.code, "unknown_template");
+	ck_assert_ptr_nonnull(strstr(err.message, "available: compilers, minimal"));
+}
+END_TEST
+
+START_TEST(failure_leaves_job_empty)
+{
+	const char *b = "{\"runtime\": \"python\", \"code\": \"1\", \"files\": [{\"path\": \"a\","
+	                " \"content\": \"b\"}], \"env\": {\"A\": \"1\"}, \"limits\": {\"memory_mb\": 1}}";
+	ck_assert_int_eq(req_parse_run(b, strlen(b), &cfg, &reg, &job, &err), -1);
+	ck_assert_ptr_null(job.files);
+	ck_assert_ptr_null(job.envp);
+	ck_assert_ptr_null(job.code);
+	ck_assert_str_eq(err.field, "limits.memory_mb");
+	ck_assert_ptr_nonnull(strstr(err.message, "from 16 to 4096"));
+}
+END_TEST
+
+START_TEST(error_json)
+{
+	json_t *e = resp_error("invalid_field", "bad", "files[0].path");
+	char *s = json_dumps(e, JSON_SORT_KEYS | JSON_COMPACT);
+	ck_assert_str_eq(s, "{\"error\":{\"code\":\"invalid_field\",\"field\":\"files[0].path\",\"message\":\"bad\"}}");
+	free(s);
+	json_decref(e);
+	e = resp_error("too_large", "body", "");
+	ck_assert_ptr_null(json_object_get(json_object_get(e, "error"), "field"));
+	json_decref(e);
+}
+END_TEST
+
+Suite *req_suite(void)
+{
+	Suite *s = suite_create("request");
+	TCase *tc = tcase_create("valid");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, minimal_defaults);
+	tcase_add_test(tc, explicit_limits_and_cpu_follows_wall);
+	tcase_add_test(tc, files_entrypoint_args);
+	tcase_add_test(tc, entrypoint_array);
+	tcase_add_test(tc, env_user_overrides_defaults);
+	tcase_add_test(tc, handler_mode);
+	tcase_add_test(tc, handler_without_event);
+	tcase_add_test(tc, compile_steps);
+	tcase_add_test(tc, spec_twice_is_stable);
+	tcase_add_test(tc, unknown_runtime_lists);
+	tcase_add_test(tc, failure_leaves_job_empty);
+	tcase_add_test(tc, error_json);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,221 @@
+/* check_resp.c - the result object built from a jail_result. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api_test.h"
+
+static struct jail_result res;
+
+static void set_buf(struct jail_buf *b, const char *s, size_t len)
+{
+	b->data = malloc(len + 1);
+	memcpy(b->data, s, len);
+	b->data[len] = '\0';
+	b->len = len;
+}
+
+static void clear(void)
+{
+	for (size_t i = 0; i < JAIL_MAX_STEPS; i++) {
+		free(res.steps[i].out.data);
+		free(res.steps[i].err.data);
+	}
+	free(res.result.data);
+	memset(&res, 0, sizeof res);
+}
+
+static const char *str(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+	ck_assert_msg(json_is_string(v), "%s is not a string", k);
+	return json_string_value(v);
+}
+
+START_TEST(success_shape)
+{
+	res.nsteps = 1;
+	res.steps[0] = (struct jail_step_result){ .status = JAIL_SUCCESS, .exit_code = 0,
+	                                          .wall_ms = 12, .cpu_ms = 7, .memory_peak_kb = 900 };
+	set_buf(&res.steps[0].out, "hi\n", 3);
+	set_buf(&res.steps[0].err, "", 0);
+	res.steps[0].err.truncated = true;
+	struct jail_out_file f = { .path = "out/a.bin", .data = (unsigned char *)"\x00\xff", .len = 2 };
+	res.files = &f;
+	res.nfiles = 1;
+	struct resp_opts o = { .request_id = "req-1" };
+	json_t *j = resp_result(&res, &o);
+	ck_assert_str_eq(str(j, "request_id"), "req-1");
+	ck_assert_str_eq(str(j, "status"), "success");
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "exit_code")), 0);
+	ck_assert(json_is_null(json_object_get(j, "signal")));
+	ck_assert_str_eq(str(j, "stdout"), "hi\n");
+	ck_assert(json_is_false(json_object_get(j, "stdout_truncated")));
+	ck_assert(json_is_true(json_object_get(j, "stderr_truncated")));
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "execution_time_ms")), 12);
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "cpu_time_ms")), 7);
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "memory_peak_kb")), 900);
+	json_t *f0 = json_array_get(json_object_get(j, "files"), 0);
+	ck_assert_str_eq(str(f0, "path"), "out/a.bin");
+	ck_assert_int_eq(json_integer_value(json_object_get(f0, "size")), 2);
+	ck_assert_str_eq(str(f0, "encoding"), "base64");
+	ck_assert_str_eq(str(f0, "content"), "AP8=");
+	ck_assert_ptr_null(json_object_get(j, "result"));
+	ck_assert_ptr_null(json_object_get(j, "compile"));
+	json_decref(j);
+	res.files = NULL;
+	clear();
+}
+END_TEST
+
+START_TEST(killed_and_timeout)
+{
+	const enum jail_status st[] = { JAIL_KILLED, JAIL_TIMEOUT, JAIL_MEMORY_LIMIT };
+	const char *names[] = { "killed", "timeout", "memory_limit" };
+	for (size_t i = 0; i < 3; i++) {
+		res.nsteps = 1;
+		res.steps[0] = (struct jail_step_result){ .status = st[i], .signal = 9, .exit_code = 0 };
+		struct resp_opts o = { 0 };
+		json_t *j = resp_result(&res, &o);
+		ck_assert_str_eq(str(j, "status"), names[i]);
+		ck_assert(json_is_null(json_object_get(j, "exit_code")));
+		ck_assert_int_eq(json_integer_value(json_object_get(j, "signal")), 9);
+		ck_assert_ptr_null(json_object_get(j, "request_id"));
+		ck_assert_str_eq(str(j, "stdout"), "");   /* NULL buffer: empty string */
+		json_decref(j);
+	}
+	res.steps[0] = (struct jail_step_result){ .status = JAIL_ERROR, .exit_code = 3 };
+	struct resp_opts o = { 0 };
+	json_t *j = resp_result(&res, &o);
+	ck_assert_str_eq(str(j, "status"), "error");
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "exit_code")), 3);
+	json_decref(j);
+}
+END_TEST
+
+START_TEST(invalid_utf8_output)
+{
+	res.nsteps = 1;
+	set_buf(&res.steps[0].out, "a\xff" "b\xed\xa0\x80", 6);
+	set_buf(&res.steps[0].err, "\0x", 2);
+	struct resp_opts o = { 0 };
+	json_t *j = resp_result(&res, &o);
+	ck_assert_str_eq(str(j, "stdout"), "a\xef\xbf\xbd" "b\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+	ck_assert_uint_eq(json_string_length(json_object_get(j, "stderr")), 2);
+	char *s = json_dumps(j, 0);
+	ck_assert_ptr_nonnull(strstr(s, "\"\\u0000x\""));
+	free(s);
+	json_decref(j);
+	clear();
+}
+END_TEST
+
+static json_t *handler_result(const char *file, enum jail_status st)
+{
+	res.nsteps = 1;
+	res.steps[0].status = st;
+	res.steps[0].exit_code = st == JAIL_SUCCESS ? 0 : 1;
+	set_buf(&res.steps[0].err, "trace", 5);
+	if (file) {
+		set_buf(&res.result, file, strlen(file));
+		res.has_result = true;
+	}
+	struct resp_opts o = { .handler_mode = true };
+	return resp_result(&res, &o);
+}
+
+START_TEST(handler_ok)
+{
+	json_t *j = handler_result("{\"ok\": true, \"result\": {\"n\": [1, 2]}}", JAIL_SUCCESS);
+	ck_assert_str_eq(str(j, "status"), "success");
+	json_t *r = json_object_get(j, "result");
+	ck_assert_int_eq(json_integer_value(json_array_get(json_object_get(r, "n"), 1)), 2);
+	ck_assert_ptr_null(json_object_get(j, "handler_error"));
+	ck_assert_str_eq(str(j, "stderr"), "trace");
+	json_decref(j);
+	clear();
+}
+END_TEST
+
+START_TEST(handler_raised)
+{
+	json_t *j = handler_result("{\"ok\": false, \"error\": \"ValueError: boom\"}", JAIL_SUCCESS);
+	ck_assert_str_eq(str(j, "status"), "error");
+	ck_assert(json_is_null(json_object_get(j, "result")));
+	ck_assert_str_eq(str(j, "handler_error"), "ValueError: boom");
+	ck_assert_str_eq(str(j, "stderr"), "trace\nValueError: boom");
+	json_decref(j);
+	clear();
+}
+END_TEST
+
+START_TEST(handler_missing_or_malformed)
+{
+	json_t *j = handler_result(NULL, JAIL_SUCCESS);
+	ck_assert_str_eq(str(j, "status"), "error");
+	ck_assert_str_eq(str(j, "handler_error"), "the handler produced no result");
+	json_decref(j);
+	clear();
+	j = handler_result("{\"result\": 1}", JAIL_SUCCESS);
+	ck_assert_str_eq(str(j, "handler_error"), "the handler shim wrote a malformed result");
+	json_decref(j);
+	clear();
+	/* A timeout stays a timeout; the missing result is only explained. */
+	j = handler_result(NULL, JAIL_TIMEOUT);
+	ck_assert_str_eq(str(j, "status"), "timeout");
+	json_decref(j);
+	clear();
+}
+END_TEST
+
+START_TEST(compile_error)
+{
+	res.nsteps = 2;
+	res.steps[0] = (struct jail_step_result){ .status = JAIL_ERROR, .exit_code = 1, .wall_ms = 50 };
+	set_buf(&res.steps[0].err, "main.c:1: error", 15);
+	res.steps[1] = (struct jail_step_result){ .status = JAIL_NOT_RUN };
+	struct resp_opts o = { .has_compile = true };
+	json_t *j = resp_result(&res, &o);
+	ck_assert_str_eq(str(j, "status"), "compile_error");
+	ck_assert(json_is_null(json_object_get(j, "exit_code")));
+	json_t *c = json_object_get(j, "compile");
+	ck_assert_str_eq(str(c, "status"), "error");
+	ck_assert_int_eq(json_integer_value(json_object_get(c, "exit_code")), 1);
+	ck_assert_str_eq(str(c, "stderr"), "main.c:1: error");
+	ck_assert_int_eq(json_integer_value(json_object_get(c, "execution_time_ms")), 50);
+	json_decref(j);
+	clear();
+}
+END_TEST
+
+START_TEST(compile_then_run)
+{
+	res.nsteps = 2;
+	res.steps[0] = (struct jail_step_result){ .status = JAIL_SUCCESS };
+	res.steps[1] = (struct jail_step_result){ .status = JAIL_ERROR, .exit_code = 2 };
+	set_buf(&res.steps[1].out, "42", 2);
+	struct resp_opts o = { .has_compile = true };
+	json_t *j = resp_result(&res, &o);
+	ck_assert_str_eq(str(j, "status"), "error");
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "exit_code")), 2);
+	ck_assert_str_eq(str(j, "stdout"), "42");
+	ck_assert_str_eq(str(json_object_get(j, "compile"), "status"), "success");
+	json_decref(j);
+	clear();
+}
+END_TEST
+
+Suite *resp_suite(void)
+{
+	Suite *s = suite_create("response");
+	TCase *tc = tcase_create("core");
+	tcase_add_test(tc, success_shape);
+	tcase_add_test(tc, killed_and_timeout);
+	tcase_add_test(tc, invalid_utf8_output);
+	tcase_add_test(tc, handler_ok);
+	tcase_add_test(tc, handler_raised);
+	tcase_add_test(tc, handler_missing_or_malformed);
+	tcase_add_test(tc, compile_error);
+	tcase_add_test(tc, compile_then_run);
+	suite_add_tcase(s, tc);
+	return s;
+}
