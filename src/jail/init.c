@@ -213,7 +213,10 @@ static __attribute__((noreturn)) void init_reap(const struct init_args *a, pid_t
 
 int init_main(void *arg)
 {
-	struct init_args *a = arg;
+	/* Our own copy, on our own stack: the caller goes on to change its
+	 * struct (closing its ends), and with CLONE_VM that is our memory too. */
+	struct init_args args = *(const struct init_args *)arg;
+	struct init_args *a = &args;
 	/* If the caller dies, so does the jail: pid 1's death takes the
 	 * whole pid namespace along. */
 	raw_syscall3(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0);

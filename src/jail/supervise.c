@@ -179,7 +179,8 @@ static int sup_start(struct sup *s, struct jail_error *e)
 		step = "cgroup attach";
 	}
 	if (rc == 0) {
-		rc = raw_write(s->a.go_wr, "g", 1);
+		long w = raw_write(s->a.go_wr, "g", 1);
+		rc = w == 1 ? 0 : w < 0 ? w : -EIO;
 		step = "start jail";
 	}
 	long n = rc == 0 ? raw_read(s->a.rep_rd, &m, sizeof m) : 0;

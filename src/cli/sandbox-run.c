@@ -1,0 +1,306 @@
+/*
+ * sandbox-run - run one command in the jail and print the result as the
+ * same JSON object POST /api/sandbox/run answers.  For operators debugging
+ * a RootFS and for tests probing the isolation directly.
+ *
+ * Exit status: 0 the program ran (whatever it did: see "status"),
+ *              1 the sandbox failed ({"error": {...}} names the step),
+ *              2 usage error.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api/req.h"
+#include "api/resp.h"
+#include "jail/jail.h"
+
+#define DEFAULT_ROOTFS "/var/lib/sandbox-fcgi/rootfs/minimal/current/tree"
+#define MAX_ITEMS 256
+
+struct cli {
+	struct jail_config cfg;
+	struct jail_spec spec;
+	struct jail_step step;
+	struct jail_file files[MAX_ITEMS];
+	void *owned[MAX_ITEMS];       /* file contents we read and must free */
+	char *env[MAX_ITEMS + 1];
+	const char *outputs[MAX_ITEMS];
+	size_t nenv;
+	char *stdin_buf;
+	bool info;
+};
+
+static void usage(FILE *f)
+{
+	fputs("usage: sandbox-run [options] -- COMMAND [ARG...]\n"
+	      "  --rootfs PATH          RootFS tree (default $SANDBOX_ROOTFS or " DEFAULT_ROOTFS ")\n"
+	      "  --file PATH=HOSTFILE   copy a host file to /work/PATH (repeatable)\n"
+	      "  --file-data PATH=TEXT  write TEXT to /work/PATH (repeatable)\n"
+	      "  --exec-file PATH=HOSTFILE  like --file, mode 0755\n"
+	      "  --stdin FILE           program stdin from FILE ('-': ours)\n"
+	      "  --env NAME=VALUE       environment (repeatable; default PATH, HOME, LANG, TMPDIR)\n"
+	      "  --wall-ms N --cpu-ms N --memory-mb N --max-processes N\n"
+	      "  --max-output BYTES --max-file-size BYTES --max-open-files N\n"
+	      "  --work-mb N --tmp-mb N sizes of the /work and /tmp tmpfs\n"
+	      "  --output GLOB          return matching files of /work (repeatable)\n"
+	      "  --cgroup PATH          v2 delegated dir or v1 name (default: detect)\n"
+	      "  --require-cgroup       fail if no cgroup hierarchy can be used\n"
+	      "  --info                 print the isolation in effect and exit\n", f);
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rbe");
+	if (!f)
+		return NULL;
+	size_t cap = 65536, n = 0;
+	char *buf = malloc(cap);
+	size_t got;
+	while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
+		n += got;
+		if (n == cap) {
+			char *nb = realloc(buf, cap *= 2);
+			if (!nb) {
+				free(buf);
+				buf = NULL;
+			}
+			buf = nb;
+		}
+	}
+	if (f != stdin)
+		fclose(f);
+	*len = n;
+	return buf;
+}
+
+static int parse_u64(const char *opt, const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-') {
+		fprintf(stderr, "sandbox-run: %s: not a non-negative integer: '%s'\n", opt, s);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int add_file(struct cli *c, const char *arg, int kind)
+{
+	if (c->spec.nfiles >= MAX_ITEMS) {
+		fprintf(stderr, "sandbox-run: too many files\n");
+		return -1;
+	}
+	const char *eq = strchr(arg, '=');
+	if (!eq || eq == arg) {
+		fprintf(stderr, "sandbox-run: expected PATH=..., got '%s'\n", arg);
+		return -1;
+	}
+	char *path = strndup(arg, (size_t)(eq - arg));
+	const char *why = req_check_path(path, strlen(path), 16);
+	if (why) {
+		fprintf(stderr, "sandbox-run: bad path '%s': %s\n", path, why);
+		free(path);
+		return -1;
+	}
+	struct jail_file *f = &c->files[c->spec.nfiles++];
+	f->path = path;
+	f->executable = kind == 2;
+	if (kind == 1) {
+		f->data = eq + 1;
+		f->len = strlen(eq + 1);
+		return 0;
+	}
+	f->data = c->owned[c->spec.nfiles - 1] = read_file(eq + 1, &f->len);
+	if (!f->data) {
+		fprintf(stderr, "sandbox-run: cannot read '%s': %s\n", eq + 1, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+enum { O_ROOTFS = 256, O_FILE, O_FILE_DATA, O_EXEC_FILE, O_STDIN, O_ENV, O_WALL, O_CPU, O_MEM,
+       O_PROCS, O_OUTMAX, O_FSIZE, O_NOFILE, O_WORK, O_TMP, O_OUTPUT, O_CGROUP, O_REQCG, O_INFO,
+       O_HELP };
+
+static const struct option opts[] = {
+	{ "rootfs", required_argument, 0, O_ROOTFS }, { "file", required_argument, 0, O_FILE },
+	{ "file-data", required_argument, 0, O_FILE_DATA }, { "exec-file", required_argument, 0, O_EXEC_FILE },
+	{ "stdin", required_argument, 0, O_STDIN }, { "env", required_argument, 0, O_ENV },
+	{ "wall-ms", required_argument, 0, O_WALL }, { "cpu-ms", required_argument, 0, O_CPU },
+	{ "memory-mb", required_argument, 0, O_MEM }, { "max-processes", required_argument, 0, O_PROCS },
+	{ "max-output", required_argument, 0, O_OUTMAX }, { "max-file-size", required_argument, 0, O_FSIZE },
+	{ "max-open-files", required_argument, 0, O_NOFILE }, { "work-mb", required_argument, 0, O_WORK },
+	{ "tmp-mb", required_argument, 0, O_TMP }, { "output", required_argument, 0, O_OUTPUT },
+	{ "cgroup", required_argument, 0, O_CGROUP }, { "require-cgroup", no_argument, 0, O_REQCG },
+	{ "info", no_argument, 0, O_INFO }, { "help", no_argument, 0, O_HELP }, { 0, 0, 0, 0 },
+};
+
+static int parse_num_opt(struct cli *c, int o, const char *arg)
+{
+	struct jail_limits *l = &c->step.limits;
+	uint64_t v;
+	if (parse_u64(opts[o - O_ROOTFS].name, arg, &v) < 0)
+		return -1;
+	switch (o) {
+	case O_WALL: l->wall_time_ms = v; break;
+	case O_CPU: l->cpu_time_ms = v; break;
+	case O_MEM: l->memory_bytes = v << 20; break;
+	case O_PROCS: l->max_processes = v; break;
+	case O_OUTMAX: l->max_output_bytes = v; break;
+	case O_FSIZE: l->max_file_bytes = v; break;
+	case O_NOFILE: l->max_open_files = v; break;
+	case O_WORK: c->spec.work_bytes = v << 20; break;
+	case O_TMP: c->spec.tmp_bytes = v << 20; break;
+	}
+	return 0;
+}
+
+static int parse_opt(struct cli *c, int o, const char *arg)
+{
+	switch (o) {
+	case O_ROOTFS: c->spec.rootfs = arg; return 0;
+	case O_FILE: return add_file(c, arg, 0);
+	case O_FILE_DATA: return add_file(c, arg, 1);
+	case O_EXEC_FILE: return add_file(c, arg, 2);
+	case O_STDIN: {
+		size_t len;
+		free(c->stdin_buf);
+		c->stdin_buf = read_file(arg, &len);
+		if (!c->stdin_buf) {
+			fprintf(stderr, "sandbox-run: cannot read '%s'\n", arg);
+			return -1;
+		}
+		c->step.stdin_data = c->stdin_buf;
+		c->step.stdin_len = len;
+		return 0;
+	}
+	case O_ENV:
+		if (!strchr(arg, '=') || c->nenv >= MAX_ITEMS) {
+			fprintf(stderr, "sandbox-run: --env wants NAME=VALUE\n");
+			return -1;
+		}
+		c->env[c->nenv++] = (char *)arg;
+		return 0;
+	case O_OUTPUT:
+		if (c->spec.noutputs >= MAX_ITEMS)
+			return -1;
+		c->outputs[c->spec.noutputs++] = arg;
+		return 0;
+	case O_CGROUP: c->cfg.cgroup_path = arg; return 0;
+	case O_REQCG: c->cfg.require_cgroup = true; return 0;
+	case O_INFO: c->info = true; return 0;
+	case O_HELP: usage(stdout); exit(0);
+	default: return parse_num_opt(c, o, arg);
+	}
+}
+
+static void cli_defaults(struct cli *c)
+{
+	struct jail_limits *l = &c->step.limits;
+	l->wall_time_ms = 10000;
+	l->memory_bytes = 256ull << 20;
+	l->max_processes = 64;
+	l->max_output_bytes = 1u << 20;
+	l->max_file_bytes = 64ull << 20;
+	l->max_open_files = 256;
+	c->spec.rootfs = getenv("SANDBOX_ROOTFS") ? getenv("SANDBOX_ROOTFS") : DEFAULT_ROOTFS;
+	c->spec.max_output_files = 32;
+	c->spec.max_output_file_bytes = 2u << 20;
+	c->spec.max_output_total_bytes = 8u << 20;
+	c->step.name = "run";
+}
+
+static json_t *info_json(const struct jail_info *i)
+{
+	return json_pack("{s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:s, s:[sssssss]}",
+	                 "cgroup", jail_cgroup_mode_name(i->cgroup), "cgroup_dir", i->cgroup_dir,
+	                 "memory_limit", i->memory_limit, "pids_limit", i->pids_limit,
+	                 "cpu_accounting", i->cpu_accounting, "memory_peak", i->memory_peak,
+	                 "user_namespace_owned", i->userns_owned, "seccomp", i->seccomp_policy,
+	                 "namespaces", "user", "mount", "pid", "net", "ipc", "uts", "cgroup");
+}
+
+static int print_json(json_t *j)
+{
+	if (!j || json_dumpf(j, stdout, JSON_COMPACT) < 0)
+		return -1;
+	json_decref(j);
+	putchar('\n');
+	return fflush(stdout);
+}
+
+static int fail_json(const struct jail_error *e)
+{
+	char msg[300];
+	snprintf(msg, sizeof msg, "sandbox failure at step '%s': %s%s%s", e->step, strerror(e->err),
+	         e->detail[0] ? ": " : "", e->detail);
+	json_t *err = resp_error("sandbox_failure", msg, NULL);
+	json_t *inner = json_object_get(err, "error");
+	json_object_set_new(inner, "step", json_string(e->step));
+	json_object_set_new(inner, "errno", json_integer(e->err));
+	print_json(err);
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	static struct cli c;
+	cli_defaults(&c);
+	int o;
+	while ((o = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		if (o == '?' || parse_opt(&c, o, optarg) < 0) {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!c.info && optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (c.nenv == 0) {
+		static char *defaults[] = { "PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/work",
+		                            "LANG=C.UTF-8", "TMPDIR=/tmp" };
+		for (size_t i = 0; i < 4; i++)
+			c.env[c.nenv++] = defaults[i];
+	}
+	c.env[c.nenv] = NULL;
+	c.step.argv = argv + optind;
+	c.spec.envp = c.env;
+	c.spec.files = c.files;
+	c.spec.steps = &c.step;
+	c.spec.nsteps = 1;
+	c.spec.outputs = c.outputs;
+
+	struct jail_error e;
+	struct jail *j = jail_new(&c.cfg, &e);
+	if (!j)
+		return fail_json(&e);
+	if (c.info) {
+		int rc = print_json(info_json(jail_get_info(j)));
+		jail_free(j);
+		return rc < 0 ? 1 : 0;
+	}
+	struct jail_result res;
+	int rc = jail_run(j, &c.spec, &res);
+	if (rc < 0) {
+		fail_json(&res.error);
+	} else {
+		struct resp_opts ro = { 0 };
+		rc = print_json(resp_result(&res, &ro));
+	}
+	jail_result_free(&res);
+	jail_free(j);
+	for (size_t i = 0; i < c.spec.nfiles; i++) {
+		free((char *)c.files[i].path);
+		free(c.owned[i]);
+	}
+	free(c.stdin_buf);
+	return rc < 0 ? 1 : 0;
+}
