@@ -25,6 +25,12 @@ int req_fail(struct req_error *err, int http_status, const char *code,
              const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 
+/* Makes the NUL-terminated text in buf (size bytes) valid UTF-8 in place:
+ * invalid bytes become U+FFFD, and the result is cut at a character
+ * boundary if it no longer fits. Error messages quote request data cut
+ * with "%.48s", which may split a character; jansson refuses such text. */
+void api_utf8_fix(char *buf, size_t size);
+
 /* NULL-terminated string vectors. */
 char **strv_new(size_t n);
 void strv_free(char **v);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api/api_private.h"
+#include "api/resp.h"
 
 int req_fail(struct req_error *err, int http_status, const char *code,
              const char *field, const char *fmt, ...)
@@ -20,7 +21,28 @@ int req_fail(struct req_error *err, int http_status, const char *code,
 	/* Truncation of a long message is acceptable: it stays a valid string. */
 	vsnprintf(err->message, sizeof err->message, fmt, ap);
 	va_end(ap);
+	api_utf8_fix(err->field, sizeof err->field);
+	api_utf8_fix(err->message, sizeof err->message);
 	return -1;
+}
+
+void api_utf8_fix(char *buf, size_t size)
+{
+	size_t n, len = strlen(buf);
+	char *clean = resp_utf8_clean(buf, len, &n);
+
+	if (!clean) {
+		buf[0] = '\0';   /* out of memory: an empty text is still valid */
+		return;
+	}
+	if (n >= size) {
+		n = size - 1;
+		while (n && ((unsigned char)clean[n] & 0xc0) == 0x80)
+			n--;   /* clean[n] would start the next character: cut before it */
+	}
+	memcpy(buf, clean, n);
+	buf[n] = '\0';
+	free(clean);
 }
 
 char **strv_new(size_t n)

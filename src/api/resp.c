@@ -156,7 +156,7 @@ json_t *resp_result(const struct jail_result *res, const struct resp_opts *o)
 	if (h.error && run->status == JAIL_SUCCESS)
 		status = "error";
 	if (o->request_id)
-		json_object_set_new(obj, "request_id", json_string(o->request_id));
+		json_object_set_new(obj, "request_id", text_json(o->request_id, strlen(o->request_id)));
 	json_object_set_new(obj, "status", json_string(status));
 	put_exit(obj, run);
 	put_output(obj, run, h.error);
@@ -178,9 +178,10 @@ json_t *resp_result(const struct jail_result *res, const struct resp_opts *o)
 
 json_t *resp_error(const char *code, const char *message, const char *field)
 {
-	json_t *e = json_pack("{s:s, s:s}", "code", code ? code : "internal",
-	                      "message", message ? message : "");
+	/* Cleaned like program output: a message may quote request data. */
+	json_t *e = json_pack("{s:o, s:o}", "code", text_json(code ? code : "internal", code ? strlen(code) : 8),
+	                      "message", text_json(message ? message : "", message ? strlen(message) : 0));
 	if (e && field && *field)
-		json_object_set_new(e, "field", json_string(field));
+		json_object_set_new(e, "field", text_json(field, strlen(field)));
 	return e ? json_pack("{s:o}", "error", e) : NULL;
 }

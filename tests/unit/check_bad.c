@@ -57,6 +57,8 @@ static const struct bad_case cases[] = {
 	BAD("unknown runtime", "{\"runtime\": \"cobol\", \"code\": \"1\"}", 400, "unknown_runtime", "runtime"),
 	BAD("unknown version", "{\"runtime\": \"python:2\", \"code\": \"1\"}", 400, "unknown_runtime", "runtime"),
 	BAD("runtime with NUL", "{\"runtime\": \"python\\u0000x\", \"code\": \"1\"}", 400, "unknown_runtime", "runtime"),
+	BIG("runtime cut inside a character", "{\"code\": \"1\", \"runtime\": \"x", "\xc3\xa9", 40, "", "\"}", 400, "unknown_runtime", "runtime"),
+	BIG("env name cut inside a character", RC "\"env\": {\"A", "\xe2\x82\xac", 60, "", "\": \"\"}}", 400, "invalid_field", NULL),
 	BAD("runtime of other template", "{\"runtime\": \"c\", \"code\": \"1\"}", 400, "unknown_runtime", "runtime"),
 	BAD("template not string", RC "\"template\": []}", 400, "invalid_field", "template"),
 	BAD("unknown template", RC "\"template\": \"gpu\"}", 400, "unknown_template", "template"),
@@ -232,10 +234,12 @@ START_TEST(bad_request)
 	ck_assert_msg(err.message[0], "%s: empty message", c->name);
 	ck_assert_msg(!c->msg || strstr(err.message, c->msg), "%s: message '%s' lacks '%s'",
 	              c->name, err.message, c->msg);
-	/* The error object the responder sends is valid JSON. */
-	json_t *e = resp_error(err.code, err.message, err.field);
-	ck_assert_msg(e != NULL, "%s: message is not valid UTF-8", c->name);
-	json_decref(e);
+	/* Message and field quote request data cut to fit: still valid UTF-8
+	 * (json_string refuses anything else). */
+	json_t *m = json_string(err.message), *f = json_string(err.field);
+	ck_assert_msg(m && f, "%s: message or field is not valid UTF-8", c->name);
+	json_decref(m);
+	json_decref(f);
 	ck_assert_ptr_null(job.argv);
 	free(body);
 }
