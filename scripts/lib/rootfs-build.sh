@@ -10,11 +10,9 @@ ROOTFS_BUILD_FORMAT=1
 # of common/packages plus TEMPLATE/packages, following "@include OTHER" lines
 # (which include OTHER's package list, not its overlay).
 build_package_list() {
-	local recipe=$1 template=$2
-	{
-		build_read_packages "$recipe" common 0
-		build_read_packages "$recipe" "$template" 0
-	} | LC_ALL=C sort -u
+	local recipe=$1 template=$2 list
+	list=$(build_read_packages "$recipe" common 0 && build_read_packages "$recipe" "$template" 0) || return 1
+	printf '%s\n' "$list" | LC_ALL=C sort -u
 }
 
 build_read_packages() {
@@ -72,7 +70,8 @@ build_recipe_hash() {
 	{
 		printf 'format %s\nsuite %s\n' "$ROOTFS_BUILD_FORMAT" "$suite"
 		printf '%s\n' "$packages"
-		cat "$ROOTFS_REPO/scripts/build-rootfs.sh" "$ROOTFS_REPO"/scripts/lib/rootfs-*.sh
+		cat "$ROOTFS_REPO/scripts/build-rootfs.sh" "$ROOTFS_REPO/scripts/lib/rootfs-common.sh" \
+			"$ROOTFS_REPO/scripts/lib/rootfs-build.sh" "$ROOTFS_REPO/scripts/lib/rootfs-publish.sh"
 		printf 'common\n'; build_tree_digest "$recipe/common"
 		printf 'template\n'; build_tree_digest "$recipe/$template"
 	} | sha256sum | { read -r sum _ && printf 'sha256:%s\n' "$sum"; }
