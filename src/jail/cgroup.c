@@ -18,7 +18,6 @@
  *   info says so; nothing claims a limit that is not enforced.
  */
 #include "jail/jail_private.h"
-#include "jail/rawsys.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -283,8 +282,7 @@ static int cg_limits_v1(struct cg_run *r, const char *mem, const char *pids,
 			return -1;
 	}
 	if (pids && l->max_processes) {
-		/* +1: the jail's own pid 1 lives in the cgroup too. */
-		snprintf(v, sizeof v, "%llu", (unsigned long long)l->max_processes + 1);
+		snprintf(v, sizeof v, "%llu", (unsigned long long)l->max_processes);
 		if (cg_write(pids, "pids.max", v, e) < 0)
 			return -1;
 	}
@@ -333,7 +331,7 @@ static int cg_create_v2(struct jail_cgroup *cg, struct cg_run *r, const char *na
 			return -1;
 	}
 	if (l->max_processes) {
-		snprintf(v, sizeof v, "%llu", (unsigned long long)l->max_processes + 1);
+		snprintf(v, sizeof v, "%llu", (unsigned long long)l->max_processes);
 		if (cg_write(dir, "pids.max", v, e) < 0)
 			return -1;
 	}
@@ -367,26 +365,13 @@ int cg_run_create(struct jail_cgroup *cg, const struct jail_limits *l, struct cg
 	return 0;
 }
 
-/* Called while the jail's pid 1 runs on our memory: raw system calls only. */
-long cg_run_attach(struct cg_run *r, pid_t pid)
+int cg_run_procs_fds(const struct cg_run *r, int fds[3])
 {
 	if (!r)
 		return 0;
-	char buf[16];
-	int n = 0;
-	char tmp[16];
-	do {
-		tmp[n++] = (char)('0' + pid % 10);
-		pid /= 10;
-	} while (pid > 0);
-	for (int i = 0; i < n; i++)
-		buf[i] = tmp[n - 1 - i];
-	for (int i = 0; i < r->n; i++) {
-		long rc = raw_write(r->procs_fd[i], buf, (unsigned long)n);
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
+	for (int i = 0; i < r->n; i++)
+		fds[i] = r->procs_fd[i];
+	return r->n;
 }
 
 int cg_run_cpu_us(struct cg_run *r, uint64_t *us)

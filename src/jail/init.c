@@ -4,12 +4,13 @@
  * caller (C)                           pid 1 (I), clone(CLONE_VM | new user,
  *                                      mount, pid, ipc, uts namespaces)
  * clone -------------------------------> PDEATHSIG; raw read(go)   [raw only]
- * [raw only] id maps, cgroup attach,
- *   write(go), read(report) ----------> unshare cgroup ns, new root, /proc,
- *                                       pivot_root, hostname       [libc]
+ * [raw only] id maps, write(go),
+ *   read(report) ----------------------> new root, /proc, pivot_root,
+ *                                       hostname                   [libc]
  *                                       clone(CLONE_VM|CLONE_VFORK) the
- *                                       program P: setsid, stdio, rlimits,
- *                                       creds, close fds, seccomp, execve
+ *                                       program P: cgroup attach + cgroup
+ *                                       ns, setsid, stdio, rlimits, creds,
+ *                                       close fds, seccomp, execve
  *                                       raw write(report: ready)   [raw only]
  * <------------------------------------ reap every child; when P ends,
  * supervise (supervise.c)               raw write(report: exit status) and
@@ -107,6 +108,23 @@ static void prog_report(int fd, const struct jail_error *e)
 	(void)!write(fd, e, sizeof *e);
 }
 
+/* The program moves itself into the run's cgroups; pid 1 never enters
+ * them.  Pid 1 shares the caller's memory, and the OOM killer kills every
+ * process sharing its victim's mm: were pid 1 in the jail's memory cgroup,
+ * a program filling tmpfs (pages no process's RSS shows) could make pid 1
+ * the victim and take the caller down with it.  tests/jail caught this.
+ * The cgroup namespace comes after the move, so the program sees its own
+ * cgroup as "/" and nothing of the host's layout. */
+static int prog_cgroup(const struct init_args *a, struct jail_error *e)
+{
+	for (int i = 0; i < a->ncg; i++)
+		if (write(a->cg_fds[i], "0", 1) != 1)
+			return jail_fail(e, "cgroup attach", errno, NULL);
+	if (unshare(CLONE_NEWCGROUP) < 0)
+		return jail_fail(e, "unshare cgroup namespace", errno, NULL);
+	return 0;
+}
+
 static int prog_main(void *arg)
 {
 	const struct init_args *a = arg;
@@ -115,7 +133,7 @@ static int prog_main(void *arg)
 	prog_signals();
 	if (setsid() < 0) {
 		jail_fail(&e, "setsid", errno, NULL);
-	} else if (prog_stdio(a, &e) == 0 &&
+	} else if (prog_cgroup(a, &e) == 0 && prog_stdio(a, &e) == 0 &&
 	           lim_apply(&a->step->limits, a->j->info.memory_limit, a->j->info.pids_limit, &e) == 0 &&
 	           creds_drop(a->j->empty_caps, &e) == 0) {
 		/* Only 0, 1, 2 may reach the program; the report pipe closes
@@ -140,10 +158,6 @@ static int prog_main(void *arg)
 
 static int init_setup(const struct init_args *a, struct jail_error *e)
 {
-	/* Now, after the caller put us in the run's cgroup: the cgroup
-	 * namespace's root is the cgroup current at unshare time. */
-	if (unshare(CLONE_NEWCGROUP) < 0)
-		return jail_fail(e, "unshare cgroup namespace", errno, NULL);
 	if (mnt_enter_root(a->root, e) < 0)
 		return -1;
 	if (sethostname(JAIL_HOSTNAME, sizeof JAIL_HOSTNAME - 1) < 0)

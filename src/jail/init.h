@@ -27,6 +27,8 @@ struct init_args {
 	int out_rd, out_wr;          /* program stdout */
 	int err_rd, err_wr;          /* program stderr */
 	int exec_wr;                 /* program -> pid 1: setup error before exec */
+	int cg_fds[3];               /* the run's cgroup.procs, one per hierarchy */
+	int ncg;
 };
 
 int init_main(void *arg);

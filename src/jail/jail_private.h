@@ -84,8 +84,9 @@ struct cg_stats {
 /* Per run: create, set limits, open fds for attach and accounting. */
 int cg_run_create(struct jail_cgroup *cg, const struct jail_limits *l, struct cg_run **out,
                   struct jail_error *e);
-/* Raw-syscall attach of pid (see rawsys.h). Returns -errno. */
-long cg_run_attach(struct cg_run *r, pid_t pid);
+/* The run's cgroup.procs fds (one per hierarchy): the program writes "0"
+ * to each to move itself in (init.c). Returns how many. */
+int cg_run_procs_fds(const struct cg_run *r, int fds[3]);
 int cg_run_cpu_us(struct cg_run *r, uint64_t *us);
 void cg_run_stats(struct cg_run *r, struct cg_stats *s);
 void cg_run_kill(struct cg_run *r);

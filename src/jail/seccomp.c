@@ -85,7 +85,9 @@ static int sc_add_rules(scmp_filter_ctx ctx, struct jail_error *e)
 	 * would slip past a 64-bit compare (CVE-2019-10063). */
 	static const uint64_t ioctls[] = { TIOCSTI, TIOCLINUX };
 	for (size_t i = 0; i < sizeof ioctls / sizeof ioctls[0]; i++) {
-		struct scmp_arg_cmp c = SCMP_A1_32(SCMP_CMP_EQ, ioctls[i]);
+		/* SCMP_A1_32 is not enough: libseccomp 2.5.4 still compared the
+		 * high half (tests/jail caught TIOCSTI|1<<32 getting through). */
+		struct scmp_arg_cmp c = SCMP_A1_64(SCMP_CMP_MASKED_EQ, 0xffffffffull, ioctls[i]);
 		if (sc_rule(ctx, SCMP_ACT_ERRNO(EPERM), "ioctl", 1, &c, e) < 0)
 			return -1;
 	}

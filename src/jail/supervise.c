@@ -175,10 +175,6 @@ static int sup_start(struct sup *s, struct jail_error *e)
 	long rc = ns_write_child_maps(s->init_pid, j->uid_map, j->gid_map);
 	const char *step = "write id maps";
 	if (rc == 0) {
-		rc = cg_run_attach(s->cg, s->init_pid);
-		step = "cgroup attach";
-	}
-	if (rc == 0) {
 		long w = raw_write(s->a.go_wr, "g", 1);
 		rc = w == 1 ? 0 : w < 0 ? w : -EIO;
 		step = "start jail";
@@ -324,6 +320,7 @@ int jail_run_step(struct jail *j, const struct jail_spec *spec, const struct jai
 	s.err = (struct sup_stream){ .fd = s.a.err_rd, .buf = &out->err, .cap = step->limits.max_output_bytes };
 	s.in_data = step->stdin_data;
 	s.in_len = step->stdin_data ? step->stdin_len : 0;
+	s.a.ncg = cg_run_procs_fds(s.cg, s.a.cg_fds);
 	int rc = sup_start(&s, e);
 	/* Our copies of the jail's ends: closed so that EOF means "all gone". */
 	s.a.go_rd = fd_close(s.a.go_rd);

@@ -1,0 +1,235 @@
+/*
+ * jail_loop - calls jail_run() many times in one long-lived process, as the
+ * responder does.  Two uses:
+ *
+ *   jail_loop leak ROOTFS N      mixes normal, timeout, fork-bomb, crash,
+ *                                memory-bomb and output-flood runs; prints the
+ *                                counts of our fds, our mounts, jail cgroups,
+ *                                host processes and /tmp entries before and
+ *                                after, and exits 1 if any differ
+ *   jail_loop bench ROOTFS N CMD [ARG...]
+ *                                runs CMD N times and prints per-run wall
+ *                                times in microseconds, one per line (for
+ *                                bench/jail_bench.sh)
+ */
+#include <dirent.h>
+#include <stdbool.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "jail/jail.h"
+
+static long count_dir(const char *path, const char *prefix, bool dirs_only)
+{
+	DIR *d = opendir(path);
+	if (!d)
+		return -1;
+	long n = 0;
+	struct dirent *de;
+	size_t plen = prefix ? strlen(prefix) : 0;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.' && (!prefix || strncmp(de->d_name, prefix, plen) == 0) &&
+		    (!dirs_only || de->d_type == DT_DIR))
+			n++;
+	closedir(d);
+	return n;
+}
+
+static long count_lines(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -1;
+	long n = 0;
+	int c;
+	while ((c = fgetc(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
+	return n;
+}
+
+static long count_jail_cgroups(void)
+{
+	/* v1 per-run dirs live in .../<ctrl>/sandbox-fcgi/, v2 ones are jail-* */
+	static const char *const dirs[] = { "/sys/fs/cgroup/memory/sandbox-fcgi",
+		"/sys/fs/cgroup/pids/sandbox-fcgi", "/sys/fs/cgroup/cpuacct/sandbox-fcgi" };
+	long n = 0;
+	for (size_t i = 0; i < 3; i++) {
+		long c = count_dir(dirs[i], NULL, true);
+		n += c > 0 ? c : 0;
+	}
+	char own[600] = "";
+	FILE *f = fopen("/proc/self/cgroup", "re");
+	if (f) {
+		char line[512];
+		while (fgets(line, sizeof line, f))
+			if (!strncmp(line, "0::", 3)) {
+				line[strcspn(line, "\n")] = 0;
+				snprintf(own, sizeof own, "/sys/fs/cgroup%s/..", line + 3);
+			}
+		fclose(f);
+	}
+	if (own[0]) {
+		long c = count_dir(own, "jail-", true);
+		n += c > 0 ? c : 0;
+	}
+	return n;
+}
+
+/* Every process of a jail descends from its pid 1, our child (orphans are
+ * reparented to pid 1, never out of the namespace), so counting our
+ * descendants counts every jail process still alive.  Host-wide counts
+ * would be noisy on a shared machine. */
+static long count_descendants(void)
+{
+	enum { MAXP = 1 << 16 };
+	static int ppid[MAXP + 1];
+	static int pids[MAXP];
+	int np = 0;
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	while (d && (de = readdir(d)) && np < MAXP) {
+		int pid = atoi(de->d_name);
+		if (pid <= 0 || pid > MAXP)
+			continue;
+		char path[64], buf[512];
+		snprintf(path, sizeof path, "/proc/%d/stat", pid);
+		FILE *f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (fgets(buf, sizeof buf, f)) {
+			char *rp = strrchr(buf, ')');
+			int pp = 0;
+			if (rp && sscanf(rp + 2, "%*c %d", &pp) == 1) {
+				ppid[pid] = pp;
+				pids[np++] = pid;
+			}
+		}
+		fclose(f);
+	}
+	if (d)
+		closedir(d);
+	long n = 0;
+	int self = getpid();
+	for (int i = 0; i < np; i++)
+		for (int p = ppid[pids[i]], hops = 0; p > 0 && p <= MAXP && hops < 64; p = ppid[p], hops++)
+			if (p == self) {
+				n++;
+				break;
+			}
+	return n;
+}
+
+struct counts { long fds, mounts, cgroups, procs, tmp; };
+
+static void snapshot(struct counts *c)
+{
+	c->fds = count_dir("/proc/self/fd", NULL, false);
+	c->mounts = count_lines("/proc/self/mountinfo");
+	c->cgroups = count_jail_cgroups();
+	c->procs = count_descendants();
+	c->tmp = count_dir("/tmp", NULL, false);
+}
+
+static struct jail_step make_step(char **argv, uint64_t wall_ms)
+{
+	struct jail_step s = { .name = "run", .argv = argv };
+	s.limits = (struct jail_limits){ .wall_time_ms = wall_ms, .memory_bytes = 64u << 20,
+		.max_processes = 16, .max_output_bytes = 64 * 1024, .max_file_bytes = 1u << 20,
+		.max_open_files = 64 };
+	return s;
+}
+
+static int run_leak(struct jail *j, const char *rootfs, long n)
+{
+	static char *env[] = { "PATH=/usr/bin:/bin", "HOME=/work", "LANG=C.UTF-8", NULL };
+	static char *cmds[][4] = {
+		{ "/bin/sh", "-c", "echo ok; echo x > /work/out.txt", NULL },
+		{ "/bin/sh", "-c", "while :; do :; done", NULL },                              /* timeout */
+		{ "/bin/sh", "-c", "f() { f | f & }; f; sleep 2", NULL },                      /* fork bomb */
+		{ "/bin/sh", "-c", "kill -SEGV $$", NULL },                                    /* crash */
+		{ "/bin/sh", "-c", "(setsid sleep 100 &); sleep 100 & exec true", NULL },      /* daemons */
+		{ "/bin/sh", "-c", "head -c 10000000 /dev/zero", NULL },                       /* flood */
+	};
+	const char *outputs[] = { "*.txt" };
+	struct counts before, after;
+	struct jail_result res;
+	/* One warm-up run: the first prepares the RootFS (mounts kept by design). */
+	struct jail_step s0 = make_step(cmds[0], 2000);
+	struct jail_spec spec0 = { .rootfs = rootfs, .envp = env, .steps = &s0, .nsteps = 1 };
+	if (jail_run(j, &spec0, &res) == 0)
+		jail_result_free(&res);
+	snapshot(&before);
+	long fails = 0, by_status[6] = { 0 };
+	for (long i = 0; i < n; i++) {
+		size_t k = (size_t)i % (sizeof cmds / sizeof cmds[0]);
+		struct jail_step s = make_step(cmds[k], k == 1 || k == 2 ? 300 : 3000);
+		struct jail_spec spec = { .rootfs = rootfs, .envp = env, .steps = &s, .nsteps = 1,
+			.outputs = outputs, .noutputs = 1, .max_output_files = 4,
+			.max_output_file_bytes = 4096, .max_output_total_bytes = 8192 };
+		if (jail_run(j, &spec, &res) < 0) {
+			fprintf(stderr, "run %ld: sandbox failure at %s: %s\n", i, res.error.step, strerror(res.error.err));
+			fails++;
+			continue;
+		}
+		by_status[res.steps[0].status]++;
+		jail_result_free(&res);
+	}
+	usleep(200 * 1000);
+	snapshot(&after);
+	printf("runs %ld sandbox_failures %ld success %ld error %ld timeout %ld memory_limit %ld killed %ld\n",
+	       n, fails, by_status[0], by_status[1], by_status[2], by_status[3], by_status[4]);
+	printf("fds %ld %ld\nmounts %ld %ld\ncgroups %ld %ld\nprocs %ld %ld\ntmp %ld %ld\n",
+	       before.fds, after.fds, before.mounts, after.mounts, before.cgroups, after.cgroups,
+	       before.procs, after.procs, before.tmp, after.tmp);
+	/* /tmp is printed but not compared: others share the machine's /tmp. */
+	return fails || before.fds != after.fds || before.mounts != after.mounts ||
+	       before.cgroups != after.cgroups || before.procs != after.procs;
+}
+
+static int run_bench(struct jail *j, const char *rootfs, long n, char **argv)
+{
+	static char *env[] = { "PATH=/usr/bin:/bin", "HOME=/work", "LANG=C.UTF-8", NULL };
+	struct jail_step s = make_step(argv, 10000);
+	s.limits.memory_bytes = 256u << 20;
+	struct jail_spec spec = { .rootfs = rootfs, .envp = env, .steps = &s, .nsteps = 1 };
+	for (long i = 0; i < n; i++) {
+		struct timespec a, b;
+		struct jail_result res;
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		int rc = jail_run(j, &spec, &res);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		if (rc < 0 || res.steps[0].status != JAIL_SUCCESS) {
+			fprintf(stderr, "run %ld failed: %s %s\n", i, rc < 0 ? res.error.step : "status",
+			        rc < 0 ? strerror(res.error.err) : jail_status_name(res.steps[0].status));
+			return 1;
+		}
+		jail_result_free(&res);
+		printf("%ld\n", (long)((b.tv_sec - a.tv_sec) * 1000000L + (b.tv_nsec - a.tv_nsec) / 1000));
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 4) {
+		fprintf(stderr, "usage: jail_loop leak ROOTFS N | bench ROOTFS N CMD [ARG...]\n");
+		return 2;
+	}
+	struct jail_error e;
+	struct jail_config cfg = { 0 };
+	struct jail *j = jail_new(&cfg, &e);
+	if (!j) {
+		fprintf(stderr, "jail_new: %s: %s %s\n", e.step, strerror(e.err), e.detail);
+		return 1;
+	}
+	long n = strtol(argv[3], NULL, 10);
+	int rc = !strcmp(argv[1], "leak") ? run_leak(j, argv[2], n)
+	       : argc > 4 ? run_bench(j, argv[2], n, argv + 4) : 2;
+	jail_free(j);
+	return rc;
+}
