@@ -60,7 +60,7 @@ class Resp:
         return "<%d %s>" % (self.status, self.body[:300])
 
 
-def http(port, method, path, body=None, headers=None, timeout=60):
+def http_call(port, method, path, body=None, headers=None, timeout=60):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         conn.request(method, path, body=body, headers=headers or {})
@@ -83,7 +83,7 @@ class Service:
         subprocess.run([str(CTL)] + list(args), env=env, check=True, timeout=120)
 
     def request(self, method, path, body=None, headers=None, port=None, timeout=60):
-        return http(port or self.port, method, path, body, headers, timeout)
+        return http_call(port or self.port, method, path, body, headers, timeout)
 
     def run(self, req, port=None, timeout=60, headers=None):
         h = {"Content-Type": "application/json"}

@@ -7,7 +7,7 @@ JSON = {"Content-Type": "application/json"}
 
 
 def post(svc, raw, headers=None):
-    return svc.request("POST", "/api/sandbox/run", raw, headers or JSON)
+    return svc.request("POST", "/api/sandbox/run", raw, JSON if headers is None else headers)
 
 
 def test_415_unless_json(svc):

@@ -2,7 +2,6 @@
 import json
 import os
 import pwd
-import shutil
 import signal
 import socket
 import threading
@@ -157,8 +156,9 @@ def test_privileges_of_every_responder(svc):
     unprivileged service user; any capability they hold is confined to
     their own user namespace, which is not the host's."""
     u = pwd.getpwnam("sandbox")
-    host_userns = os.readlink("/proc/1/ns/user")
-    host_netns = os.readlink("/proc/1/ns/net")
+    # This test runs as root in the host namespaces.
+    host_userns = os.readlink("/proc/self/ns/user")
+    host_netns = os.readlink("/proc/self/ns/net")
     pids = [svc.multiwatch_pid()] + svc.responders()
     assert len(pids) == 1 + POOL
     for pid in pids:
@@ -210,7 +210,12 @@ def broken(svc):
     real = os.path.realpath(os.path.join(base, info["default_template"], "current"))
     for name in ("runtimes.json", "manifest.json"):
         if os.path.exists(os.path.join(real, name)):
-            shutil.copy(os.path.join(real, name), rootfs / "broken" / "v1" / name)
+            with open(os.path.join(real, name)) as f:
+                doc = json.load(f)
+            if "template" in doc:
+                doc["template"] = "broken"
+            with open(rootfs / "broken" / "v1" / name, "w") as f:
+                json.dump(doc, f)
     os.symlink("v1", rootfs / "broken" / "current")
     os.symlink(os.path.join(base, info["default_template"]), rootfs / info["default_template"])
     for d in (state, rootfs):
