@@ -133,8 +133,10 @@ static bool ident_char(char c, bool first)
 	       (!first && c >= '0' && c <= '9');
 }
 
-/* "file.function": file a relative path without dots (the shim adds the
- * runtime's extension), function an identifier. */
+/* "module.function" split at the last dot: the module a relative path
+ * (Python may use dotted packages "pkg.mod", Node a path "src/app"; the
+ * shim resolves it inside /work) and the function an identifier. Checked
+ * strictly because the shims import it. */
 static const char *check_handler(const char *h, size_t len, size_t max_depth)
 {
 	const char *dot = strrchr(h, '.');
@@ -144,10 +146,10 @@ static const char *check_handler(const char *h, size_t len, size_t max_depth)
 	if (!dot || dot == h || !dot[1])
 		return "must look like file.function, e.g. main.handler";
 	for (const char *p = h; p < dot; p++)
-		if (!(ident_char(*p, false) || *p == '/' || *p == '-') || *p == '$')
-			return "file part may contain only letters, digits, '_', '-' and '/'";
+		if (!(ident_char(*p, false) || *p == '/' || *p == '-' || *p == '.') || *p == '$')
+			return "module part may contain only letters, digits, '_', '-', '.' and '/'";
 	if (req_check_path(h, (size_t)(dot - h), max_depth))
-		return "file part must be a relative path without empty, '.' or '..' components";
+		return "module part must be a relative path without empty, '.' or '..' components";
 	for (const char *p = dot + 1; *p; p++)
 		if (!ident_char(*p, p == dot + 1))
 			return "function part must be an identifier";

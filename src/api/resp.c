@@ -99,21 +99,26 @@ static json_t *compile_json(const struct jail_step_result *c)
 struct handler_outcome {
 	json_t *result;          /* the handler's return value, or null */
 	const char *error;       /* why there is no result, or NULL */
-	char *owned;             /* the handler's own message, if error points to it */
+	char *error_owned;       /* the handler's own message, if error points to it */
+	char *stderr_extra;      /* appended to stderr: the traceback, else error */
 };
 
-/* The shim writes {"ok": true, "result": X} or {"ok": false, "error": "..."}
- * to /tmp/.sandbox/result.json (see rootfs/ shims). */
+/* The shim writes {"ok": true, "result": X} or {"ok": false, "error": "...",
+ * "traceback": "..."} to /tmp/.sandbox/result.json and exits 0 either way
+ * (rootfs/common/overlay/opt/sandbox/shims). */
 static void handler_decode(const struct jail_result *res, struct handler_outcome *h)
 {
 	json_t *doc, *ok, *msg;
 
 	h->result = json_null();
-	h->error = NULL;
 	if (!res->has_result)
-		return (void)(h->error = "the handler produced no result");
-	if (res->result.truncated)
-		return (void)(h->error = "the handler result exceeds the size limit");
+		h->error = "the handler produced no result";
+	else if (res->result.truncated)
+		h->error = "the handler result exceeds the size limit";
+	if (h->error) {
+		h->stderr_extra = strdup(h->error);
+		return;
+	}
 	doc = json_loadb(res->result.data ? res->result.data : "", res->result.len,
 	                 JSON_REJECT_DUPLICATES, NULL);
 	ok = json_object_get(doc, "ok");
@@ -125,10 +130,16 @@ static void handler_decode(const struct jail_result *res, struct handler_outcome
 		h->result = r ? json_incref(r) : json_null();
 	} else {
 		/* Strings from jansson are valid UTF-8 without NUL: safe as they are. */
-		h->owned = json_is_string(msg) ? strdup(json_string_value(msg)) : NULL;
-		h->error = h->owned ? h->owned : "the handler failed";
+		json_t *tb = json_object_get(doc, "traceback");
+		h->error_owned = json_is_string(msg) ? strdup(json_string_value(msg)) : NULL;
+		h->error = h->error_owned ? h->error_owned : "the handler failed";
+		if (json_is_string(tb) && json_string_length(tb) &&
+		    strlen(json_string_value(tb)) == json_string_length(tb))
+			h->stderr_extra = strdup(json_string_value(tb));
 	}
 	json_decref(doc);
+	if (h->error && !h->stderr_extra)
+		h->stderr_extra = strdup(h->error);
 }
 
 static const struct jail_step_result *run_step(const struct jail_result *res, const struct resp_opts *o)
@@ -142,15 +153,15 @@ json_t *resp_result(const struct jail_result *res, const struct resp_opts *o)
 {
 	const struct jail_step_result *run = run_step(res, o);
 	const char *status = status_name(run->status);
-	struct handler_outcome h = { .result = NULL, .error = NULL, .owned = NULL };
+	struct handler_outcome h = { .result = NULL, .error = NULL };
 	json_t *obj = json_object();
 
 	if (!obj)
 		return NULL;
 	if (o->has_compile && (res->nsteps < 1 || res->steps[0].status != JAIL_SUCCESS))
 		status = "compile_error";
-	else if (o->handler_mode && run->status != JAIL_NOT_RUN)
-		handler_decode(res, &h);
+	else if (o->handler_mode && (run->status == JAIL_SUCCESS || res->has_result))
+		handler_decode(res, &h);   /* a killed run without a result needs no excuse */
 	/* A handler that raised (or returned nothing usable) is a program
 	 * error even when the shim exited 0. */
 	if (h.error && run->status == JAIL_SUCCESS)
@@ -159,7 +170,7 @@ json_t *resp_result(const struct jail_result *res, const struct resp_opts *o)
 		json_object_set_new(obj, "request_id", text_json(o->request_id, strlen(o->request_id)));
 	json_object_set_new(obj, "status", json_string(status));
 	put_exit(obj, run);
-	put_output(obj, run, h.error);
+	put_output(obj, run, h.stderr_extra);
 	json_object_set_new(obj, "execution_time_ms", json_integer((json_int_t)run->wall_ms));
 	json_object_set_new(obj, "cpu_time_ms", json_integer((json_int_t)run->cpu_ms));
 	json_object_set_new(obj, "memory_peak_kb", json_integer((json_int_t)run->memory_peak_kb));
@@ -172,7 +183,8 @@ json_t *resp_result(const struct jail_result *res, const struct resp_opts *o)
 	}
 	if (o->has_compile && res->nsteps >= 1)
 		json_object_set_new(obj, "compile", compile_json(&res->steps[0]));
-	free(h.owned);
+	free(h.error_owned);
+	free(h.stderr_extra);
 	return obj;
 }
 

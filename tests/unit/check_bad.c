@@ -154,6 +154,7 @@ static const struct bad_case cases[] = {
 	BAD("handler no dot", RC "\"handler\": \"main\"}", 400, "invalid_field", "handler"),
 	BAD("handler traversal", RC "\"handler\": \"../x.h\"}", 400, "invalid_field", "handler"),
 	BAD("handler absolute", RC "\"handler\": \"/x.h\"}", 400, "invalid_field", "handler"),
+	BAD("handler dot module", RC "\"handler\": \"..h\"}", 400, "invalid_field", "handler"),
 	BAD("handler bad function", RC "\"handler\": \"main.1x\"}", 400, "invalid_field", "handler"),
 	BAD("handler injection", RC "\"handler\": \"main.h;import os\"}", 400, "invalid_field", "handler"),
 	BAD("handler not string", RC "\"handler\": {}}", 400, "invalid_field", "handler"),

@@ -160,6 +160,9 @@ START_TEST(handler_without_event)
 	         " \"handler\": \"src/app.main_fn\"}");
 	ck_assert_str_eq(job.argv[2], "src/app.main_fn");
 	ck_assert_str_eq(job.event_json, "null");
+	req_job_free(&job);
+	parse_ok("{\"runtime\": \"python\", \"code\": \"\", \"handler\": \"pkg.mod.run\"}");
+	ck_assert_str_eq(job.argv[2], "pkg.mod.run");
 }
 END_TEST
 

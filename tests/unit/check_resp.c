@@ -148,6 +148,19 @@ START_TEST(handler_raised)
 }
 END_TEST
 
+START_TEST(handler_traceback_to_stderr)
+{
+	json_t *j = handler_result("{\"ok\": false, \"error\": \"KeyError: 'x'\","
+	                           " \"traceback\": \"Traceback:\\n  main.py:1\\nKeyError: 'x'\\n\"}",
+	                           JAIL_SUCCESS);
+	ck_assert_str_eq(str(j, "status"), "error");
+	ck_assert_str_eq(str(j, "handler_error"), "KeyError: 'x'");
+	ck_assert_str_eq(str(j, "stderr"), "trace\nTraceback:\n  main.py:1\nKeyError: 'x'\n");
+	json_decref(j);
+	clear();
+}
+END_TEST
+
 START_TEST(handler_missing_or_malformed)
 {
 	json_t *j = handler_result(NULL, JAIL_SUCCESS);
@@ -159,9 +172,20 @@ START_TEST(handler_missing_or_malformed)
 	ck_assert_str_eq(str(j, "handler_error"), "the handler shim wrote a malformed result");
 	json_decref(j);
 	clear();
-	/* A timeout stays a timeout; the missing result is only explained. */
+	/* A timeout stays a timeout, with nothing added. */
 	j = handler_result(NULL, JAIL_TIMEOUT);
 	ck_assert_str_eq(str(j, "status"), "timeout");
+	ck_assert_ptr_null(json_object_get(j, "handler_error"));
+	ck_assert_str_eq(str(j, "stderr"), "trace");
+	ck_assert(json_is_null(json_object_get(j, "result")));
+	json_decref(j);
+	clear();
+	j = handler_result("{\"ok\": true, \"result\": 1}", JAIL_SUCCESS);
+	res.result.truncated = true;
+	json_decref(j);
+	j = resp_result(&res, &(struct resp_opts){ .handler_mode = true });
+	ck_assert_str_eq(str(j, "status"), "error");
+	ck_assert_str_eq(str(j, "handler_error"), "the handler result exceeds the size limit");
 	json_decref(j);
 	clear();
 }
@@ -213,6 +237,7 @@ Suite *resp_suite(void)
 	tcase_add_test(tc, invalid_utf8_output);
 	tcase_add_test(tc, handler_ok);
 	tcase_add_test(tc, handler_raised);
+	tcase_add_test(tc, handler_traceback_to_stderr);
 	tcase_add_test(tc, handler_missing_or_malformed);
 	tcase_add_test(tc, compile_error);
 	tcase_add_test(tc, compile_then_run);
