@@ -1,0 +1,138 @@
+#!/bin/bash
+# scripts/test.sh - the project's whole test suite, from a clean checkout on
+# a fresh Debian 12 machine, as root:
+#
+#   1. install the Debian packages it needs
+#   2. build with autotools (-Werror) and run the Check unit tests (make check)
+#   3. build the `minimal` RootFS (debootstrap) and verify it
+#   4. jail isolation tests (real jails, tests/jail) + the 500-run leak test
+#   5. RootFS tests (tests/rootfs)
+#   6. integration suite: real nginx + spawn-fcgi pool over HTTP (tests/integration)
+#   7. the request fuzzer for a bounded time (tests/fuzz)
+#   8. ASan+UBSan build: unit tests, jail tests and integration suite again
+#   9. valgrind: unit tests and jails in fork mode
+#
+# Exits non-zero if any stage fails; the last line is "summary: N passed, N failed"
+# (stages).  Knobs: SANDBOX_TEST_QUICK=1 skips stages 8-9 and shortens the
+# fuzzer; SANDBOX_TEST_STAGES="build jail" runs only the named stages
+# (deps build rootfs jail rootfs-tests integration fuzz asan valgrind);
+# SANDBOX_FUZZ_SECONDS (default 60).
+set -uo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+export PYTHONDONTWRITEBYTECODE=1
+export SANDBOX_MUST_WORK=${SANDBOX_MUST_WORK:-1}
+rootfs_base=${SANDBOX_ROOTFS_BASE:-/var/lib/sandbox-fcgi/rootfs}
+build=$repo/_build
+asan=$repo/_build-asan
+quick=${SANDBOX_TEST_QUICK:-0}
+stages=${SANDBOX_TEST_STAGES:-"deps build rootfs jail rootfs-tests integration fuzz asan valgrind"}
+passed=0 failed=0 failed_names=""
+
+log() { printf '\n=== %s: %s\n' "$(date +%H:%M:%S)" "$*"; }
+want() { [[ " $stages " == *" $1 "* ]]; }
+stage() {
+	local name=$1; shift
+	want "$name" || return 0
+	log "stage $name"
+	local t0=$SECONDS
+	if "$@"; then
+		passed=$((passed + 1)); log "stage $name passed ($((SECONDS - t0)) s)"
+	else
+		failed=$((failed + 1)); failed_names+=" $name"; log "stage $name FAILED ($((SECONDS - t0)) s)"
+	fi
+}
+
+packages=(build-essential autoconf automake libtool pkg-config
+	libfcgi-dev libjansson-dev libseccomp-dev libcap-dev check
+	nginx-light spawn-fcgi multiwatch debootstrap
+	python3 python3-pytest curl jq clang libclang-rt-14-dev valgrind
+	iproute2 procps util-linux file)
+
+deps() {
+	[ "$(id -u)" = 0 ] || { echo "scripts/test.sh must run as root (it makes namespaces, cgroups, RootFS)"; return 1; }
+	local missing=()
+	for p in "${packages[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && { echo "all ${#packages[@]} packages present"; return 0; }
+	echo "installing: ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+configure_in() { # DIR [configure args...]
+	local dir=$1; shift
+	mkdir -p "$dir" && cd "$dir" || return 1
+	[ -f Makefile ] || "$repo/configure" -q --enable-werror "$@" || return 1
+	cd "$repo"
+}
+
+build() {
+	autoreconf -fi >/dev/null 2>&1 || autoreconf -fi || return 1
+	configure_in "$build" || return 1
+	make -C "$build" -j2 >/dev/null || make -C "$build" || return 1
+	make -C "$build" -j2 check || { cat "$build"/tests/unit/*.log 2>/dev/null | tail -50; return 1; }
+}
+
+rootfs() {
+	scripts/build-rootfs.sh minimal "$rootfs_base" &&
+		SANDBOX_RUN=$build/src/cli/sandbox-run scripts/verify-rootfs.sh "$rootfs_base/minimal/current"
+}
+
+jail_tests() { # BUILD_DIR [pytest args]
+	local dir=$1; shift
+	SANDBOX_RUN=$dir/src/cli/sandbox-run SANDBOX_JAIL_LOOP=$dir/tests/jail/jail_loop \
+	SANDBOX_TEST_ROOTFS=$rootfs_base/minimal/current/tree \
+		/usr/bin/python3 -m pytest -p no:cacheprovider -q "$@" tests/jail/test_jail.py
+}
+
+integration() { # BUILD_DIR [pytest args]
+	local dir=$1; shift
+	SANDBOX_BIN=$dir/src/fcgi/sandbox-fcgi SANDBOX_RUN=$dir/src/cli/sandbox-run \
+	SANDBOX_ROOTFS_BASE=$rootfs_base tests/integration/run.sh "$@"
+}
+
+fuzz() {
+	local secs=${SANDBOX_FUZZ_SECONDS:-60}
+	[ "$quick" = 1 ] && secs=15
+	tests/fuzz/run.sh "$secs"
+}
+
+asan_stage() {
+	configure_in "$asan" --enable-sanitizers || return 1
+	make -C "$asan" -j2 >/dev/null || return 1
+	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+	make -C "$asan" -j2 check || return 1
+	SANDBOX_LEAK_RUNS=100 jail_tests "$asan" || return 1
+	integration "$asan"
+}
+
+valgrind_stage() {
+	local vg=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite)
+	CK_FORK=no "${vg[@]}" "$build/tests/unit/check_api" >/dev/null || return 1
+	# valgrind cannot follow clone(CLONE_VM) without threads: fork mode.
+	local out
+	out=$(SANDBOX_JAIL_FORK=1 "${vg[@]}" --trace-children=no "$build/src/cli/sandbox-run" \
+		--rootfs "$rootfs_base/minimal/current/tree" --file-data main.py='print(6*7)' \
+		--output '*.py' -- python3 main.py) || return 1
+	echo "$out" | grep -q '"stdout":"42\\n"' || { echo "unexpected: $out"; return 1; }
+	SANDBOX_JAIL_FORK=1 "${vg[@]}" "$build/tests/jail/jail_loop" leak \
+		"$rootfs_base/minimal/current/tree" 24
+}
+
+stage deps deps
+stage build build
+stage rootfs rootfs
+stage jail jail_tests "$build"
+stage rootfs-tests env ROOTFS_TESTS_QUICK="$quick" tests/rootfs/run-all.sh
+stage integration integration "$build"
+stage fuzz fuzz
+if [ "$quick" != 1 ]; then
+	stage asan asan_stage
+	stage valgrind valgrind_stage
+fi
+
+log "stages failed:${failed_names:- none}"
+echo "summary: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
