@@ -38,11 +38,14 @@ install_packages() {
 	# our own instance (own prefix, own port).
 }
 
+# Out of tree, in _build/: an in-tree ./configure would stop every other
+# out-of-tree build of this checkout ("source directory already configured").
 build() {
 	cd "$REPO"
 	[ -x configure ] || autoreconf -fi
-	[ -f Makefile ] || ./configure
-	make -j"$(nproc)"
+	mkdir -p _build
+	[ -f _build/Makefile ] || (cd _build && ../configure)
+	make -C _build -j"$(nproc)"
 }
 
 # The default RootFS (see docs/ROOTFS.md): a Debian tree built by
@@ -53,7 +56,8 @@ prepare_rootfs() {
 	if [ -x "$REPO/scripts/build-rootfs.sh" ]; then
 		"$REPO/scripts/build-rootfs.sh" "$SANDBOX_TEMPLATE" "$SANDBOX_ROOTFS_BASE"
 		if [ -x "$REPO/scripts/verify-rootfs.sh" ]; then
-			"$REPO/scripts/verify-rootfs.sh" "$SANDBOX_TEMPLATE" "$SANDBOX_ROOTFS_BASE"
+			SANDBOX_RUN=$REPO/_build/src/cli/sandbox-run \
+				"$REPO/scripts/verify-rootfs.sh" "$SANDBOX_TEMPLATE" "$SANDBOX_ROOTFS_BASE"
 		fi
 	elif [ -x "$REPO/scripts/mkrootfs-host.sh" ]; then
 		"$REPO/scripts/mkrootfs-host.sh" "$SANDBOX_ROOTFS_BASE"

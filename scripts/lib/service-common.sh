@@ -18,7 +18,7 @@ svc_defaults() {
 	: "${SANDBOX_QUEUE:=$SANDBOX_POOL}"
 	: "${SANDBOX_USER:=sandbox}"
 	: "${SANDBOX_NGINX_USER:=www-data}"
-	: "${SANDBOX_BIN:=$SANDBOX_REPO/src/fcgi/sandbox-fcgi}"
+	: "${SANDBOX_BIN:=$SANDBOX_REPO/_build/src/fcgi/sandbox-fcgi}"
 	: "${SANDBOX_ROOTFS_BASE:=/var/lib/sandbox-fcgi/rootfs}"
 	: "${SANDBOX_TEMPLATE:=minimal}"
 	: "${SANDBOX_CGROUP:=sandbox-fcgi}"
