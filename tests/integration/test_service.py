@@ -239,3 +239,23 @@ def test_500_sandbox_failure(broken):
     assert fails and fails[-1]["request_id"] == r.header("x-request-id")
     # The responder survives its sandbox failure and still serves.
     assert broken.request("GET", "/api/sandbox/health").status == 200
+
+
+def test_responder_refuses_root_and_bad_flags():
+    """Request parsing never runs as host root: started as root (this test
+    runs as root), the responder exits before reading anything."""
+    import subprocess
+    from conftest import find_binary
+    b = find_binary()
+    r = subprocess.run([b, "--rootfs-base", "/nonexistent"], stdin=subprocess.DEVNULL,
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode != 0
+    line = json.loads(r.stderr.strip().splitlines()[-1])
+    assert line["event"] == "sandbox.start.failed" and line["step"] == "privileges", line
+    r = subprocess.run([b, "--max-wall-time-ms", "12x"], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 2 and "--max-wall-time-ms" in r.stderr
+    r = subprocess.run([b, "--default-wall-time-ms", "200000"], capture_output=True, text=True,
+                       timeout=10)
+    assert r.returncode == 2 and "outside" in r.stderr
+    r = subprocess.run([b, "--help"], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0 and "--rootfs-base" in r.stderr
