@@ -227,6 +227,15 @@ START_TEST(failure_leaves_job_empty)
 }
 END_TEST
 
+START_TEST(null_body)
+{
+	/* The responder may hand over no buffer at all for an empty body. */
+	ck_assert_int_eq(req_parse_run(NULL, 0, &cfg, &reg, &job, &err), -1);
+	ck_assert_int_eq(err.http_status, 400);
+	ck_assert_str_eq(err.code, "invalid_json");
+}
+END_TEST
+
 START_TEST(error_json)
 {
 	json_t *e = resp_error("invalid_field", "bad", "files[0].path");
@@ -256,6 +265,7 @@ Suite *req_suite(void)
 	tcase_add_test(tc, spec_twice_is_stable);
 	tcase_add_test(tc, unknown_runtime_lists);
 	tcase_add_test(tc, failure_leaves_job_empty);
+	tcase_add_test(tc, null_body);
 	tcase_add_test(tc, error_json);
 	suite_add_tcase(s, tc);
 	return s;
