@@ -310,9 +310,25 @@ build_apply_overlay() {
 	rootfs_log "applying the overlay"
 	build_copy_overlay "$recipe/common/overlay" "$tree"
 	build_copy_overlay "$recipe/$template/overlay" "$tree"
+	build_configure_matplotlib "$tree"
 	cut -d: -f1 "$tree/etc/passwd" | sed 's/$/:*:19000:0:99999:7:::/' | build_put "$tree" etc/shadow 0640
 	cut -d: -f1 "$tree/etc/group" | sed 's/$/:*::/' | build_put "$tree" etc/gshadow 0640
 	rm -f -- "$tree"/etc/passwd- "$tree"/etc/group- "$tree"/etc/shadow- "$tree"/etc/gshadow-
+}
+
+# build_configure_matplotlib TREE: the jail has no display, so matplotlib
+# renders with Agg.  Debian's /etc/matplotlibrc (python-data) is also the
+# file matplotlib reads its defaults from (mpl-data/matplotlibrc links to
+# it), so it is edited, never replaced; elsewhere a one-line file is made.
+build_configure_matplotlib() {
+	local tree=$1 rc=$1/etc/matplotlibrc
+	build_no_symlink_path "$tree" etc/matplotlibrc
+	if [ -f "$rc" ] && [ ! -L "$rc" ]; then
+		sed -i -E '/^[#[:space:]]*backend[[:space:]]*:/d' "$rc"
+		printf '## sandbox: no display in the jail\nbackend: Agg\n' >>"$rc"
+	else
+		printf '## sandbox: no display in the jail\nbackend: Agg\n' | build_put "$tree" etc/matplotlibrc 0644
+	fi
 }
 
 # build_probe_versions RECIPE TEMPLATE TREE: "NAME=VALUE" for each

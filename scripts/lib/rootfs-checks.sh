@@ -196,7 +196,7 @@ check_recipe_files() {
 	[ -f "$t/opt/sandbox/shims/handler.js" ] || bad+=("/opt/sandbox/shims/handler.js missing")
 	[ -d "$t/usr/lib/locale/C.utf8" ] || bad+=("locale C.UTF-8 missing")
 	grep -qs '^LANG=C.UTF-8' "$t/etc/default/locale" || bad+=("/etc/default/locale does not set LANG=C.UTF-8")
-	grep -qs '^backend: *Agg' "$t/etc/matplotlibrc" || bad+=("/etc/matplotlibrc does not set backend Agg")
+	grep -qsx "backend: Agg" "$t/etc/matplotlibrc" || bad+=("/etc/matplotlibrc does not set backend Agg")
 	grep -qs '^127\.0\.0\.1[[:space:]]\+localhost' "$t/etc/hosts" || bad+=("/etc/hosts lacks localhost")
 	if [ ${#bad[@]} -eq 0 ]; then
 		vpass "handler shims, C.UTF-8 locale, matplotlibrc, hosts"
