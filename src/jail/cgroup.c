@@ -121,6 +121,8 @@ static int cg_v2_prepare(struct jail_cgroup *cg, struct jail_info *info, struct 
 		strcat(want, "+cpu ");
 	if (want[0] && cg_write(cg->v2_dir, "cgroup.subtree_control", want, e) < 0)
 		return -1;
+	cg->v2_memory = info->memory_limit;
+	cg->v2_pids = info->pids_limit;
 	info->cpu_accounting = true;          /* cpu.stat is always there */
 	info->memory_peak = (size_t)snprintf(p, sizeof p, "%s/memory.peak", sup) < sizeof p &&
 	                    access(p, R_OK) == 0;
@@ -189,7 +191,13 @@ int cg_detect(struct jail_cgroup *cg, const char *cfg_path, bool as_root,
 	memset(cg, 0, sizeof *cg);
 	info->memory_limit = info->pids_limit = info->cpu_accounting = info->memory_peak = false;
 	int rc;
-	if (statfs(CG_ROOT, &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC) {
+	/* An absolute --cgroup path picks its hierarchy by its filesystem (a
+	 * hybrid host has a cgroup2 mount beside the v1 ones); otherwise the
+	 * mount at /sys/fs/cgroup decides. */
+	bool v2 = cfg_path && cfg_path[0] == '/' ?
+	          statfs(cfg_path, &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC :
+	          statfs(CG_ROOT, &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC;
+	if (v2) {
 		rc = cg_detect_v2(cg, cfg_path, info, e);
 		cg->mode = JAIL_CG_V2;
 	} else {
@@ -322,7 +330,7 @@ static int cg_create_v2(struct jail_cgroup *cg, struct cg_run *r, const char *na
 	if (cg_open_dir(dir, &r->mem_dirfd, e) < 0)
 		return -1;
 	r->cpu_dirfd = fcntl(r->mem_dirfd, F_DUPFD_CLOEXEC, 0);
-	if (l->memory_bytes) {
+	if (l->memory_bytes && cg->v2_memory) {
 		snprintf(v, sizeof v, "%llu", (unsigned long long)l->memory_bytes);
 		if (cg_write(dir, "memory.max", v, e) < 0)
 			return -1;
@@ -330,7 +338,7 @@ static int cg_create_v2(struct jail_cgroup *cg, struct cg_run *r, const char *na
 		if (access(p, W_OK) == 0 && cg_write(dir, "memory.swap.max", "0", e) < 0)
 			return -1;
 	}
-	if (l->max_processes) {
+	if (l->max_processes && cg->v2_pids) {
 		snprintf(v, sizeof v, "%llu", (unsigned long long)l->max_processes);
 		if (cg_write(dir, "pids.max", v, e) < 0)
 			return -1;

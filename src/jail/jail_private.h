@@ -71,6 +71,7 @@ struct cg_run;
 struct jail_cgroup {
 	enum jail_cgroup_mode mode;
 	char v2_dir[512];                      /* delegated directory (v2) */
+	bool v2_memory, v2_pids;               /* controllers enabled for its children */
 	char v1_mem[512], v1_pids[512], v1_cpu[512]; /* parent dirs (v1), "" if absent */
 	unsigned long seq;
 };
