@@ -73,7 +73,8 @@ svc_cgroup_delegate() {
 		chown "$SANDBOX_USER:$SANDBOX_USER" "$d" "$d/cgroup.procs" \
 			"$d/cgroup.subtree_control" "$d/cgroup.threads" "$d/pool" \
 			"$d/pool/cgroup.procs" "$d/pool/cgroup.threads" || return 1
-		SANDBOX_CGROUP_ARG=$d ;;
+		SANDBOX_CGROUP_ARG=$d
+		SANDBOX_CGROUP_PROCS=$d/pool/cgroup.procs ;;
 	*)
 		SANDBOX_CGROUP_ARG= ;;
 	esac
@@ -121,15 +122,18 @@ svc_start_pool() {
 	[ -x "$SANDBOX_BIN" ] || { svc_log "no responder binary at $SANDBOX_BIN"; return 1; }
 	svc_prepare_state || return 1
 	backlog=$((SANDBOX_QUEUE + SANDBOX_POOL))
+	# The subshell moves itself into the delegated v2 leaf (if any) and
+	# then becomes the pool, so that every responder starts inside it.
 	# shellcheck disable=SC2086  # SANDBOX_FCGI_ARGS is a list of flags
-	setsid spawn-fcgi -n -s "$SANDBOX_SOCKET" -b "$backlog" -M 0660 \
+	( if [ -n "${SANDBOX_CGROUP_PROCS:-}" ]; then echo "$BASHPID" > "$SANDBOX_CGROUP_PROCS"; fi
+	exec setsid spawn-fcgi -n -s "$SANDBOX_SOCKET" -b "$backlog" -M 0660 \
 		-U "$SANDBOX_USER" -G "$SANDBOX_NGINX_USER" \
 		-u "$SANDBOX_USER" -g "$SANDBOX_USER" -- \
 		/usr/bin/multiwatch -f "$SANDBOX_POOL" -r 10 -- \
 		"$SANDBOX_BIN" --rootfs-base "$SANDBOX_ROOTFS_BASE" \
 		--template "$SANDBOX_TEMPLATE" --pool-size "$SANDBOX_POOL" \
 		${SANDBOX_CGROUP_ARG:+--cgroup "$SANDBOX_CGROUP_ARG"} $SANDBOX_FCGI_ARGS \
-		</dev/null >>"$SANDBOX_STATE_DIR/logs/sandbox-fcgi.log" 2>&1 &
+		</dev/null >>"$SANDBOX_STATE_DIR/logs/sandbox-fcgi.log" 2>&1 ) &
 	pid=$!
 	echo "$pid" > "$pidf"
 	for i in $(seq 50); do
