@@ -80,6 +80,24 @@ svc_cgroup_delegate() {
 	esac
 }
 
+# Removes the delegated directories once the pool is gone (rmdir only: a
+# cgroup that still has processes stays, and says so).
+svc_cgroup_undelegate() {
+	local c d
+	case "$(svc_cgroup_mode)" in
+	v1) for c in memory pids cpuacct cpu,cpuacct; do
+		d=/sys/fs/cgroup/$c/$SANDBOX_CGROUP
+		[ -d "$d" ] && [ ! -L "/sys/fs/cgroup/$c" ] || continue
+		find "$d" -depth -type d -exec rmdir {} + 2>/dev/null ||
+			svc_log "cgroup $d still in use"
+	    done ;;
+	v2) d=/sys/fs/cgroup/$SANDBOX_CGROUP
+		[ -d "$d" ] && { find "$d" -depth -type d -exec rmdir {} + 2>/dev/null ||
+			svc_log "cgroup $d still in use"; } ;;
+	esac
+	return 0
+}
+
 # Child cgroups left under the delegated directory (there should be none
 # once every run has finished). Prints one path per line.
 svc_cgroup_leftovers() {

@@ -21,7 +21,8 @@ start)
 	svc_log "up: $(svc_url)/api/sandbox/ (pool of $SANDBOX_POOL)" ;;
 stop)
 	svc_stop_nginx
-	svc_stop_pool ;;
+	svc_stop_pool
+	svc_cgroup_undelegate ;;
 start-pool)
 	svc_ensure_user || svc_die "cannot create user $SANDBOX_USER"
 	svc_cgroup_delegate || svc_die "cannot delegate cgroup $SANDBOX_CGROUP"
