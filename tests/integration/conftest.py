@@ -184,9 +184,11 @@ def svc():
     s.guarded_env = dict(s.env, SANDBOX_PORT=str(s.guarded_port), SANDBOX_KEYS_FILE=str(keys),
                          SANDBOX_NGINX_PREFIX=str(state / "nginx-guarded"),
                          SANDBOX_RATE="2r/s", SANDBOX_BURST="2")
-    s.ctl("start-nginx", extra=s.guarded_env)
-    yield s
-    s.ctl("stop-nginx", extra=s.guarded_env)
-    s.ctl("stop")
+    try:
+        s.ctl("start-nginx", extra=s.guarded_env)
+        yield s
+    finally:
+        s.ctl("stop-nginx", extra=s.guarded_env)
+        s.ctl("stop")
     if os.environ.get("SANDBOX_IT_KEEP") != "1":
         shutil.rmtree(state, ignore_errors=True)

@@ -223,9 +223,11 @@ def broken(svc):
     port = free_port()
     b = Service(state, make_env(state, port, SANDBOX_ROOTFS_BASE=rootfs, SANDBOX_POOL=1,
                                 SANDBOX_QUEUE=1))
-    b.ctl("start", "60")
-    yield b
-    b.ctl("stop")
+    try:
+        b.ctl("start", "60")
+        yield b
+    finally:
+        b.ctl("stop")
 
 
 def test_500_sandbox_failure(broken):
