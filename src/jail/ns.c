@@ -28,11 +28,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static int ns_map_self(struct jail_error *e)
+/* uid/gid are read before unshare(): inside the new namespace, until the
+ * maps exist, geteuid() answers the overflow id 65534. */
+static int ns_map_self(uid_t uid, gid_t gid, struct jail_error *e)
 {
 	char map[64];
-	uid_t uid = geteuid();
-	gid_t gid = getegid();
 	/* Order matters: an unprivileged process may write gid_map only after
 	 * setgroups is denied (user_namespaces(7), CVE-2014-8989). */
 	if (file_write_str("/proc/self/setgroups", "deny", e, "userns setgroups") < 0)
@@ -65,6 +65,8 @@ static int ns_loopback_up(struct jail_error *e)
 int ns_enter_process(bool as_root, struct jail_error *e)
 {
 	int flags = CLONE_NEWNS | CLONE_NEWNET;
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
 	if (as_root) {
 		/* Supplementary groups survive into a user namespace whose
 		 * setgroups is denied and still count on host files; host root's
@@ -84,7 +86,7 @@ int ns_enter_process(bool as_root, struct jail_error *e)
 		                 "or AppArmor's kernel.apparmor_restrict_unprivileged_userns "
 		                 "(docs/SECURITY.md)" : "");
 	}
-	if (!as_root && ns_map_self(e) < 0)
+	if (!as_root && ns_map_self(uid, gid, e) < 0)
 		return -1;
 	/* Our mounts must never propagate back to the host's namespace. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)

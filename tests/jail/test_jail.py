@@ -500,13 +500,14 @@ def test_info_reports_cgroup_mode(jail):
     assert info["cgroup"] == ("v2" if v2 else "v1"), info
 
 
-def test_unprivileged_caller(jail):
+@pytest.mark.parametrize("uid", [4242, 65534])
+def test_unprivileged_caller(jail, uid):
     """The responder runs as an unprivileged user: same jail through its own
-    user namespace. Without a delegated cgroup it must say so."""
-    nobody = pwd.getpwnam("nobody").pw_uid
-    info = jail_info(jail, user=nobody)
+    user namespace. 4242: any uid, not only the overflow id 65534 (which once
+    hid a bug: the self-map was computed after unshare, as 65534)."""
+    info = jail_info(jail, user=uid)
     assert info["user_namespace_owned"] is True
-    r = jail.run("/bin/cat", "/proc/self/status", user=nobody)
+    r = jail.run("/bin/cat", "/proc/self/status", user=uid)
     st = dict(re.findall(r"^(\w+):[ \t]*(.*)$", r["stdout"], re.M))
     assert st["Uid"].split()[0] == "1000" and int(st["CapEff"], 16) == 0 and st["Seccomp"] == "2"
 
