@@ -226,7 +226,8 @@ static void wd_scan(struct wd_collect *c, int fd, const char *prefix, int depth)
 		names[n++] = strdup(de->d_name);
 	}
 	/* Sorted, so the answer does not depend on directory order. */
-	qsort(names, n, sizeof *names, wd_cmp_name);
+	if (n > 1)
+		qsort(names, n, sizeof *names, wd_cmp_name);
 	for (size_t i = 0; i < n; i++) {
 		char rel[PATH_MAX];
 		if (!names[i] || (size_t)snprintf(rel, sizeof rel, "%s%s", prefix, names[i]) >= sizeof rel)
