@@ -66,6 +66,10 @@ static int run_fork(char **cmd)
 	return p < 0 ? -1 : wait_ok(p);
 }
 
+static double idle_us;   /* jail_idle() after the last jail_run(), untimed by the run */
+
+static double now_us(void);
+
 static int run_lib(struct jail *j, const char *rootfs, char **cmd)
 {
 	struct jail_step s = { .name = "run", .argv = cmd,
@@ -80,6 +84,14 @@ static int run_lib(struct jail *j, const char *rootfs, char **cmd)
 	else
 		fprintf(stderr, "jail_run: %s: %s\n", r.error.step, strerror(r.error.err));
 	return ok ? 0 : -1;
+}
+
+/* What a responder does after sending the answer: timed on its own. */
+static void idle(struct jail *j)
+{
+	double a = now_us();
+	jail_idle(j, NULL);
+	idle_us = now_us() - a;
 }
 
 static int cmp(const void *a, const void *b)
@@ -115,13 +127,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "jail_new: %s: %s %s\n", e.step, strerror(e.err), e.detail);
 		return 1;
 	}
-	double *t[M_COUNT];
+	double *t[M_COUNT], *t_idle = calloc((size_t)n, sizeof(double));
 	for (int m = 0; m < M_COUNT; m++)
 		t[m] = calloc((size_t)n, sizeof(double));
 	/* warm-up: page cache, the RootFS preparation of the first jail_run */
 	for (int w = 0; w < 5; w++) {
 		run_fork(cmd);
 		run_lib(j, rootfs, cmd);
+		idle(j);
 	}
 	for (int i = 0; i < n; i++) {
 		for (int m = 0; m < M_COUNT; m++) {
@@ -133,6 +146,10 @@ int main(int argc, char **argv)
 			       : k == M_LIB ? run_lib(j, rootfs, cmd) : k == M_CLI ? spawn_quiet(cli_argv)
 			       : spawn_quiet(bw_argv);
 			t[k][i] = now_us() - a;
+			if (k == M_LIB) {
+				idle(j);
+				t_idle[i] = idle_us;
+			}
 			if (rc < 0) {
 				fprintf(stderr, "%s failed on run %d\n", names[k], i);
 				return 1;
@@ -150,6 +167,9 @@ int main(int argc, char **argv)
 			base = med;
 		printf("%-12s %9.3f %9.3f %9.3f %7.2fx %+9.3f\n", names[m], med, p10, p90, med / base, med - base);
 	}
+	qsort(t_idle, (size_t)n, sizeof(double), cmp);
+	printf("%-12s %9.3f %9.3f %9.3f   (jail_idle after each jail-lib run: cleanup + next run's mounts and cgroup, off the request path)\n",
+	       "jail-idle", t_idle[n / 2] / 1000, t_idle[n / 10] / 1000, t_idle[n * 9 / 10] / 1000);
 	jail_free(j);
 	return 0;
 }

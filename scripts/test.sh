@@ -47,7 +47,7 @@ packages=(build-essential autoconf automake libtool pkg-config
 	libfcgi-dev libjansson-dev libseccomp-dev libcap-dev check
 	nginx-light spawn-fcgi multiwatch debootstrap
 	python3 python3-pytest curl jq clang libclang-rt-14-dev valgrind
-	iproute2 procps util-linux file)
+	iproute2 procps util-linux file libcap2-bin nodejs)
 
 deps() {
 	[ "$(id -u)" = 0 ] || { echo "scripts/test.sh must run as root (it makes namespaces, cgroups, RootFS)"; return 1; }
@@ -109,15 +109,18 @@ asan_stage() {
 }
 
 valgrind_stage() {
-	local vg=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite)
+	local vg=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
+		--suppressions="$repo/tests/valgrind.supp")
+	# valgrind keeps RLIMIT_NOFILE's hard limit for itself (setrlimit gives
+	# EPERM in a process it runs, our forked child included): no fd limit here.
 	CK_FORK=no "${vg[@]}" "$build/tests/unit/check_api" >/dev/null || return 1
 	# valgrind cannot follow clone(CLONE_VM) without threads: fork mode.
 	local out
 	out=$(SANDBOX_JAIL_FORK=1 "${vg[@]}" --trace-children=no "$build/src/cli/sandbox-run" \
-		--rootfs "$rootfs_base/minimal/current/tree" --file-data main.py='print(6*7)' \
+		--rootfs "$rootfs_base/minimal/current/tree" --file-data main.py='print(6*7)' --max-open-files 0 \
 		--output '*.py' -- python3 main.py) || return 1
 	echo "$out" | grep -q '"stdout":"42\\n"' || { echo "unexpected: $out"; return 1; }
-	SANDBOX_JAIL_FORK=1 "${vg[@]}" "$build/tests/jail/jail_loop" leak \
+	SANDBOX_JAIL_FORK=1 JAIL_LOOP_MAX_OPEN_FILES=0 "${vg[@]}" "$build/tests/jail/jail_loop" leak \
 		"$rootfs_base/minimal/current/tree" 24
 }
 
@@ -125,7 +128,7 @@ stage deps deps
 stage build build
 stage rootfs rootfs
 stage jail jail_tests "$build"
-stage rootfs-tests env ROOTFS_TESTS_QUICK="$quick" tests/rootfs/run-all.sh
+stage rootfs-tests env ROOTFS_TESTS_QUICK="$quick" SANDBOX_RUN="$build/src/cli/sandbox-run" tests/rootfs/run-all.sh
 stage integration integration "$build"
 stage fuzz fuzz
 if [ "$quick" != 1 ]; then

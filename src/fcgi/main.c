@@ -119,6 +119,14 @@ static void serve(struct svc *s, int listen_fd)
 	while (FCGX_Accept_r(&fx) >= 0) {
 		svc_dispatch(s, &fx);
 		FCGX_Finish_r(&fx);
+		/* The answer is out: clean up after this job and prepare the next
+		 * one's mounts and cgroup off the request path. A failure here is
+		 * not fatal (jail_run() does the same work itself) but is logged. */
+		struct jail_error ie;
+		if (jail_idle(s->jail, &ie) < 0)
+			log_event("warning", "sandbox.idle.failed",
+			          json_pack("{s:s, s:i, s:s}", "step", ie.step, "errno", ie.err,
+			                    "detail", ie.detail));
 	}
 	log_event("info", "sandbox.stop", json_pack("{s:s}", "reason", "accept failed"));
 }

@@ -45,6 +45,9 @@ struct cg_run {
 	char dirs[CG_MAX_DIRS][PATH_MAX];
 	int procs_fd[CG_MAX_DIRS];
 	int mem_dirfd, cpu_dirfd, pids_dirfd, kill_fd;
+	int mem_idx, pids_idx;              /* which of dirs[] (v1) */
+	bool memsw;                         /* v1 memsw / v2 swap.max file exists */
+	bool v2_memory, v2_pids;
 };
 
 static bool cg_writable_dir(const char *dir)
@@ -215,7 +218,7 @@ int cg_detect(struct jail_cgroup *cg, const char *cfg_path, bool as_root,
 
 /* ---------- garbage collection of runs whose owner died ---------- */
 
-static void cg_gc_dir(const char *parent, const char *prefix)
+static void cg_gc_dir(const char *parent, const char *prefix, bool include_self)
 {
 	DIR *d = opendir(parent);
 	if (!d)
@@ -230,7 +233,7 @@ static void cg_gc_dir(const char *parent, const char *prefix)
 		if (end == de->d_name + plen || *end != '-' || pid <= 0)
 			continue;
 		/* Ours from an earlier life of this pid, or of a dead process. */
-		if (pid == getpid() || (kill((pid_t)pid, 0) < 0 && errno == ESRCH)) {
+		if ((include_self && pid == getpid()) || (pid != getpid() && kill((pid_t)pid, 0) < 0 && errno == ESRCH)) {
 			char p[PATH_MAX];
 			if ((size_t)snprintf(p, sizeof p, "%s/%s", parent, de->d_name) < sizeof p)
 				rmdir(p);
@@ -239,15 +242,15 @@ static void cg_gc_dir(const char *parent, const char *prefix)
 	closedir(d);
 }
 
-void cg_gc(struct jail_cgroup *cg)
+void cg_gc(struct jail_cgroup *cg, bool include_self)
 {
 	if (cg->mode == JAIL_CG_V2) {
-		cg_gc_dir(cg->v2_dir, "jail-");
+		cg_gc_dir(cg->v2_dir, "jail-", include_self);
 	} else if (cg->mode == JAIL_CG_V1) {
 		const char *dirs[] = { cg->v1_mem, cg->v1_pids, cg->v1_cpu };
 		for (size_t i = 0; i < 3; i++)
 			if (dirs[i][0])
-				cg_gc_dir(dirs[i], "");
+				cg_gc_dir(dirs[i], "", include_self);
 	}
 }
 
@@ -275,54 +278,48 @@ static int cg_open_dir(const char *dir, int *fd, struct jail_error *e)
 	return *fd < 0 ? jail_fail(e, "cgroup open", errno, "%s", dir) : 0;
 }
 
-static int cg_limits_v1(struct cg_run *r, const char *mem, const char *pids,
-                        const struct jail_limits *l, struct jail_error *e)
+static int cg_limits_v1(struct cg_run *r, const struct jail_limits *l, struct jail_error *e)
 {
 	char v[32];
-	if (mem && l->memory_bytes) {
+	if (r->mem_dirfd >= 0 && l->memory_bytes) {
 		snprintf(v, sizeof v, "%llu", (unsigned long long)l->memory_bytes);
-		if (cg_write(mem, "memory.limit_in_bytes", v, e) < 0)
+		if (cg_write(r->dirs[r->mem_idx], "memory.limit_in_bytes", v, e) < 0)
 			return -1;
 		/* With swap accounting, also cap memory+swap: no escape into swap. */
-		char p[PATH_MAX + 32];
-		snprintf(p, sizeof p, "%s/memory.memsw.limit_in_bytes", mem);
-		if (access(p, W_OK) == 0 && cg_write(mem, "memory.memsw.limit_in_bytes", v, e) < 0)
+		if (r->memsw && cg_write(r->dirs[r->mem_idx], "memory.memsw.limit_in_bytes", v, e) < 0)
 			return -1;
 	}
-	if (pids && l->max_processes) {
+	if (r->pids_dirfd >= 0 && l->max_processes) {
 		snprintf(v, sizeof v, "%llu", (unsigned long long)l->max_processes);
-		if (cg_write(pids, "pids.max", v, e) < 0)
+		if (cg_write(r->dirs[r->pids_idx], "pids.max", v, e) < 0)
 			return -1;
 	}
-	(void)r;
 	return 0;
 }
 
-static int cg_create_v1(struct jail_cgroup *cg, struct cg_run *r, const char *name,
-                        const struct jail_limits *l, struct jail_error *e)
+static int cg_make_v1(struct jail_cgroup *cg, struct cg_run *r, const char *name, struct jail_error *e)
 {
-	const char *mem = NULL, *pids = NULL;
 	if (cg->v1_mem[0]) {
+		r->mem_idx = r->n;
 		if (cg_run_mkdir(r, cg->v1_mem, name, e) < 0 || cg_open_dir(r->dirs[r->n - 1], &r->mem_dirfd, e) < 0)
 			return -1;
-		mem = r->dirs[r->n - 1];
+		r->memsw = faccessat(r->mem_dirfd, "memory.memsw.limit_in_bytes", W_OK, 0) == 0;
 	}
 	if (cg->v1_pids[0]) {
+		r->pids_idx = r->n;
 		if (cg_run_mkdir(r, cg->v1_pids, name, e) < 0 || cg_open_dir(r->dirs[r->n - 1], &r->pids_dirfd, e) < 0)
 			return -1;
-		pids = r->dirs[r->n - 1];
 	}
 	if (cg->v1_cpu[0]) {
 		if (cg_run_mkdir(r, cg->v1_cpu, name, e) < 0 || cg_open_dir(r->dirs[r->n - 1], &r->cpu_dirfd, e) < 0)
 			return -1;
 	}
-	return cg_limits_v1(r, mem, pids, l, e);
+	return 0;
 }
 
-static int cg_create_v2(struct jail_cgroup *cg, struct cg_run *r, const char *name,
-                        const struct jail_limits *l, struct jail_error *e)
+static int cg_make_v2(struct jail_cgroup *cg, struct cg_run *r, const char *name, struct jail_error *e)
 {
-	char leaf[64], v[32], p[PATH_MAX + 16];
+	char leaf[64], p[PATH_MAX + 16];
 	snprintf(leaf, sizeof leaf, "jail-%s", name);
 	if (cg_run_mkdir(r, cg->v2_dir, leaf, e) < 0)
 		return -1;
@@ -330,26 +327,34 @@ static int cg_create_v2(struct jail_cgroup *cg, struct cg_run *r, const char *na
 	if (cg_open_dir(dir, &r->mem_dirfd, e) < 0)
 		return -1;
 	r->cpu_dirfd = fcntl(r->mem_dirfd, F_DUPFD_CLOEXEC, 0);
-	if (l->memory_bytes && cg->v2_memory) {
-		snprintf(v, sizeof v, "%llu", (unsigned long long)l->memory_bytes);
-		if (cg_write(dir, "memory.max", v, e) < 0)
-			return -1;
-		snprintf(p, sizeof p, "%s/memory.swap.max", dir);
-		if (access(p, W_OK) == 0 && cg_write(dir, "memory.swap.max", "0", e) < 0)
-			return -1;
-	}
-	if (l->max_processes && cg->v2_pids) {
-		snprintf(v, sizeof v, "%llu", (unsigned long long)l->max_processes);
-		if (cg_write(dir, "pids.max", v, e) < 0)
-			return -1;
-	}
+	r->v2_memory = cg->v2_memory;
+	r->v2_pids = cg->v2_pids;
+	r->memsw = faccessat(r->mem_dirfd, "memory.swap.max", W_OK, 0) == 0;
 	snprintf(p, sizeof p, "%s/cgroup.kill", dir);
 	r->kill_fd = open(p, O_WRONLY | O_CLOEXEC); /* Linux >= 5.14; optional */
 	return 0;
 }
 
-int cg_run_create(struct jail_cgroup *cg, const struct jail_limits *l, struct cg_run **out,
-                  struct jail_error *e)
+static int cg_limits_v2(struct cg_run *r, const struct jail_limits *l, struct jail_error *e)
+{
+	char v[32];
+	const char *dir = r->dirs[0];
+	if (l->memory_bytes && r->v2_memory) {
+		snprintf(v, sizeof v, "%llu", (unsigned long long)l->memory_bytes);
+		if (cg_write(dir, "memory.max", v, e) < 0)
+			return -1;
+		if (r->memsw && cg_write(dir, "memory.swap.max", "0", e) < 0)
+			return -1;
+	}
+	if (l->max_processes && r->v2_pids) {
+		snprintf(v, sizeof v, "%llu", (unsigned long long)l->max_processes);
+		if (cg_write(dir, "pids.max", v, e) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int cg_run_make(struct jail_cgroup *cg, struct cg_run **out, struct jail_error *e)
 {
 	*out = NULL;
 	if (cg->mode == JAIL_CG_NONE)
@@ -363,14 +368,20 @@ int cg_run_create(struct jail_cgroup *cg, const struct jail_limits *l, struct cg
 		r->procs_fd[i] = -1;
 	char name[48];
 	snprintf(name, sizeof name, "%ld-%lu", (long)getpid(), ++cg->seq);
-	int rc = cg->mode == JAIL_CG_V2 ? cg_create_v2(cg, r, name, l, e)
-	                                : cg_create_v1(cg, r, name, l, e);
+	int rc = cg->mode == JAIL_CG_V2 ? cg_make_v2(cg, r, name, e) : cg_make_v1(cg, r, name, e);
 	if (rc < 0) {
 		cg_run_destroy(r);
 		return -1;
 	}
 	*out = r;
 	return 0;
+}
+
+int cg_run_limits(struct cg_run *r, const struct jail_limits *l, struct jail_error *e)
+{
+	if (!r)
+		return 0;
+	return r->mode == JAIL_CG_V2 ? cg_limits_v2(r, l, e) : cg_limits_v1(r, l, e);
 }
 
 int cg_run_procs_fds(const struct cg_run *r, int fds[3])

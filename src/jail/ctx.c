@@ -94,7 +94,7 @@ struct jail *jail_new(const struct jail_config *cfg, struct jail_error *err)
 			goto fail;
 		}
 	} else {
-		cg_gc(&j->cg);
+		cg_gc(&j->cg, true);
 	}
 	if (sc_compile(&j->seccomp, e) < 0)
 		goto fail;
@@ -119,6 +119,7 @@ void jail_free(struct jail *j)
 {
 	if (!j)
 		return;
+	jail_release_stages(j);
 	for (int i = 0; i < JAIL_MAX_ROOTS; i++)
 		mnt_release_root(&j->roots[i]);
 	if (j->stack_map)

@@ -204,7 +204,9 @@ static pid_t init_spawn(struct init_args *a, struct jail_error *e, int *exec_err
 /* After "ready" the caller runs libc code again: from here on, raw only. */
 static __attribute__((noreturn)) void init_reap(const struct init_args *a, pid_t prog)
 {
-	struct init_msg m;
+	/* Zeroed by the compiler (memset touches no libc state either): no
+	 * stale stack bytes cross to the caller. */
+	struct init_msg m = { .kind = INIT_MSG_EXITED };
 	for (;;) {
 		int status = 0;
 		struct rusage ru;
@@ -214,7 +216,6 @@ static __attribute__((noreturn)) void init_reap(const struct init_args *a, pid_t
 		if (pid < 0)
 			raw_exit(1);
 		if (pid == prog) {
-			m.kind = INIT_MSG_EXITED;
 			m.wstatus = status;
 			m.cpu_us = ru.ru_utime.tv_sec * 1000000L + ru.ru_utime.tv_usec +
 			           ru.ru_stime.tv_sec * 1000000L + ru.ru_stime.tv_usec;

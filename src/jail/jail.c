@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,16 +48,11 @@ static int jail_check_spec(const struct jail_spec *s, struct jail_error *e)
 	return 0;
 }
 
-/* The prepared RootFS for this path: cached, since preparing costs a
+/* The prepared RootFS for this real path: cached, since preparing costs a
  * handful of mounts; a switched `current` link resolves to a new path and
  * gets prepared on its first use, while the old one ages out. */
-static struct jail_root *jail_root_get(struct jail *j, const char *path, struct jail_error *e)
+static struct jail_root *jail_root_get(struct jail *j, const char *real, struct jail_error *e)
 {
-	char real[PATH_MAX];
-	if (!realpath(path, real)) {
-		jail_fail(e, "resolve RootFS", errno, "%s", path);
-		return NULL;
-	}
 	struct jail_root *lru = &j->roots[0];
 	for (int i = 0; i < JAIL_MAX_ROOTS; i++) {
 		struct jail_root *r = &j->roots[i];
@@ -74,13 +70,90 @@ static struct jail_root *jail_root_get(struct jail *j, const char *path, struct 
 	return lru;
 }
 
+/* ---- per-run resources: made ahead (next), removed after (done) ----
+ * A job needs fresh tmpfs mounts and a cgroup per step, and leaves them to
+ * remove.  jail_idle(), called by the responder once the answer is sent,
+ * removes the last job's and makes the next job's, so a request pays only
+ * for what differs; without it jail_run() does both itself. */
+
+static void jail_stage_clear(struct jail *j, int which)
+{
+	__typeof__(j->next) *st = which ? &j->done : &j->next;
+	if (st->root)
+		mnt_run_unmount(st->root->path);
+	st->root = NULL;
+	for (int i = 0; i < JAIL_MAX_STEPS; i++) {
+		cg_run_destroy(st->cg[i]);
+		st->cg[i] = NULL;
+	}
+}
+#define STAGE_NEXT 0
+#define STAGE_DONE 1
+
+void jail_release_stages(struct jail *j)
+{
+	jail_stage_clear(j, STAGE_DONE);
+	jail_stage_clear(j, STAGE_NEXT);
+}
+
+int jail_idle(struct jail *j, struct jail_error *e)
+{
+	struct jail_root *root = j->done.root;
+	uint64_t work = j->done.work_bytes, tmp = j->done.tmp_bytes;
+	jail_stage_clear(j, STAGE_DONE);
+	if (j->next.root || !root)
+		return 0;
+	/* Fresh per run still: these mounts have never been used. */
+	if (mnt_run_mounts(root->path, work, tmp, j->map_uid, j->map_gid, e) < 0)
+		return -1;
+	j->next.root = root;
+	j->next.work_bytes = work;
+	j->next.tmp_bytes = tmp;
+	if (cg_run_make(&j->cg, &j->next.cg[0], e) < 0) {
+		jail_stage_clear(j, STAGE_NEXT);
+		return -1;
+	}
+	return 0;
+}
+
+/* Claims the prepared stage when it fits this job, else makes the mounts. */
+static struct jail_root *jail_stage_begin(struct jail *j, const char *rootfs, uint64_t work,
+                                          uint64_t tmp, struct jail_error *e)
+{
+	char real[PATH_MAX];
+	jail_stage_clear(j, STAGE_DONE);
+	if (!realpath(rootfs, real)) {
+		jail_fail(e, "resolve RootFS", errno, "%s", rootfs);
+		return NULL;
+	}
+	bool fits = j->next.root && strcmp(j->next.root->path, real) == 0 &&
+	            j->next.work_bytes == work && j->next.tmp_bytes == tmp;
+	if (!fits)
+		jail_stage_clear(j, STAGE_NEXT);
+	struct jail_root *r = jail_root_get(j, real, e);
+	if (!r)
+		return NULL;
+	if (!fits && mnt_run_mounts(r->path, work, tmp, j->map_uid, j->map_gid, e) < 0)
+		return NULL;
+	/* From here every resource of the job is in `done`, whatever happens. */
+	j->done.root = r;
+	j->done.work_bytes = work;
+	j->done.tmp_bytes = tmp;
+	j->done.cg[0] = j->next.cg[0];
+	j->next.cg[0] = NULL;
+	j->next.root = NULL;
+	return r;
+}
+
 static int jail_steps(struct jail *j, const struct jail_spec *spec, const char *root,
                       struct jail_result *res)
 {
 	for (size_t i = 0; i < spec->nsteps; i++) {
 		struct jail_step_result *sr = &res->steps[i];
 		res->nsteps = i + 1;
-		if (jail_run_step(j, spec, &spec->steps[i], root, sr, &res->error) < 0)
+		if (!j->done.cg[i] && cg_run_make(&j->cg, &j->done.cg[i], &res->error) < 0)
+			return -1;
+		if (jail_run_step(j, spec, &spec->steps[i], root, j->done.cg[i], sr, &res->error) < 0)
 			return -1;
 		if (sr->status != JAIL_SUCCESS) {
 			/* A failed step (e.g. compile) stops the job; later steps
@@ -103,22 +176,19 @@ int jail_run(struct jail *j, const struct jail_spec *spec, struct jail_result *r
 	struct jail_error *e = &res->error;
 	if (jail_check_spec(spec, e) < 0)
 		return -1;
-	struct jail_root *r = jail_root_get(j, spec->rootfs, e);
+	uint64_t work = spec->work_bytes ? spec->work_bytes : JAIL_DEFAULT_TMPFS;
+	uint64_t tmp = spec->tmp_bytes ? spec->tmp_bytes : JAIL_DEFAULT_TMPFS;
+	struct jail_root *r = jail_stage_begin(j, spec->rootfs, work, tmp, e);
 	if (!r)
 		return -1;
 	j->runs++;
 	if (j->runs % JAIL_GC_EVERY == 0)
-		cg_gc(&j->cg);
-	uint64_t work = spec->work_bytes ? spec->work_bytes : JAIL_DEFAULT_TMPFS;
-	uint64_t tmp = spec->tmp_bytes ? spec->tmp_bytes : JAIL_DEFAULT_TMPFS;
-	if (mnt_run_mounts(r->path, work, tmp, j->map_uid, j->map_gid, e) < 0)
-		return -1;
+		cg_gc(&j->cg, false);
 	int rc = wd_write_files(r->path, spec, j->map_uid, j->map_gid, e);
 	if (rc == 0)
 		rc = jail_steps(j, spec, r->path, res);
 	if (rc == 0)
 		rc = wd_collect(r->path, spec, res, e);
-	mnt_run_unmount(r->path);
 	if (rc < 0) {
 		struct jail_error saved = *e;
 		jail_result_free(res);
@@ -153,8 +223,10 @@ int jail_selfcheck(struct jail *j, const char *rootfs, struct jail_error *err)
 		.limits = { .wall_time_ms = 5000, .memory_bytes = 64u << 20, .max_processes = 8,
 		            .max_output_bytes = 4096, .max_file_bytes = 1u << 20, .max_open_files = 64 },
 	};
+	/* The sizes of the prepared stage, if any: a health check should not
+	 * make the next real job prepare its mounts again. */
 	struct jail_spec spec = { .rootfs = rootfs, .envp = envp, .steps = &step, .nsteps = 1,
-	                          .work_bytes = 1u << 20, .tmp_bytes = 1u << 20 };
+	                          .work_bytes = j->next.work_bytes, .tmp_bytes = j->next.tmp_bytes };
 	struct jail_result res;
 	int rc = jail_run(j, &spec, &res);
 	if (rc < 0) {

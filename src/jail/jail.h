@@ -158,8 +158,14 @@ struct jail *jail_new(const struct jail_config *cfg, struct jail_error *err);
 void jail_free(struct jail *j);
 const struct jail_info *jail_get_info(const struct jail *j);
 
-/* Runs one job. See the comment at the top for the return value. */
+/* Runs one job. See the comment at the top for the return value.  The
+ * job's tmpfs mounts and cgroups are removed by the next jail_idle(),
+ * jail_run() or jail_free(), whichever comes first. */
 int jail_run(struct jail *j, const struct jail_spec *spec, struct jail_result *res);
+/* Between jobs (a responder: after the answer is sent): removes the last
+ * job's mounts and cgroups and makes fresh ones for the next job, so that
+ * work stays off the next request's path.  Optional; 0 or -1 with *err. */
+int jail_idle(struct jail *j, struct jail_error *err);
 void jail_result_free(struct jail_result *res);
 
 /* A cheap real self-check for /health: run /bin/true in the jail. */

@@ -77,14 +77,17 @@ struct jail_cgroup {
 };
 int cg_detect(struct jail_cgroup *cg, const char *cfg_path, bool as_root,
               struct jail_info *info, struct jail_error *e);
-void cg_gc(struct jail_cgroup *cg);
+/* Removes per-run cgroups of dead processes; include_self also ours (only
+ * at start-up: leftovers of an earlier process with our pid). */
+void cg_gc(struct jail_cgroup *cg, bool include_self);
 struct cg_stats {
 	uint64_t cpu_us, memory_peak_bytes, oom_kills;
 	bool have_cpu, have_peak;
 };
-/* Per run: create, set limits, open fds for attach and accounting. */
-int cg_run_create(struct jail_cgroup *cg, const struct jail_limits *l, struct cg_run **out,
-                  struct jail_error *e);
+/* Per run: make the directories and open the fds for attach and
+ * accounting (may be done ahead, jail_idle), then write the limits. */
+int cg_run_make(struct jail_cgroup *cg, struct cg_run **out, struct jail_error *e);
+int cg_run_limits(struct cg_run *r, const struct jail_limits *l, struct jail_error *e);
 /* The run's cgroup.procs fds (one per hierarchy): the program writes "0"
  * to each to move itself in (init.c). Returns how many. */
 int cg_run_procs_fds(const struct cg_run *r, int fds[3]);
@@ -101,8 +104,12 @@ int wd_collect(const char *root, const struct jail_spec *spec, struct jail_resul
 
 /* ---- init.c / supervise.c ---- */
 struct jail;
+/* Runs one step in cgroup cg (made by the caller, limits written here). */
 int jail_run_step(struct jail *j, const struct jail_spec *spec, const struct jail_step *step,
-                  const char *root, struct jail_step_result *out, struct jail_error *e);
+                  const char *root, struct cg_run *cg, struct jail_step_result *out,
+                  struct jail_error *e);
+
+void jail_release_stages(struct jail *j);
 
 /* ---- the per-process context ---- */
 struct jail {
@@ -116,6 +123,13 @@ struct jail {
 	struct jail_cgroup cg;
 	struct jail_root roots[JAIL_MAX_ROOTS];
 	struct jail_info info;
+	/* Per-run resources made ahead by jail_idle() (next) or left by the last
+	 * job for jail_idle() to remove (done): see jail.c. */
+	struct {
+		struct jail_root *root;        /* tmpfs mounted on this root */
+		uint64_t work_bytes, tmp_bytes;
+		struct cg_run *cg[JAIL_MAX_STEPS];
+	} next, done;
 	void *stack_map;                       /* [guard][pid 1][guard][program] */
 	size_t stack_map_len;
 	char *stack_top[2];                    /* tops (stacks grow down): pid 1, program */

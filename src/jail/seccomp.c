@@ -133,6 +133,13 @@ static int sc_export(scmp_filter_ctx ctx, struct jail_seccomp *sc, struct jail_e
 int sc_compile(struct jail_seccomp *sc, struct jail_error *e)
 {
 	memset(sc, 0, sizeof *sc);
+	/* libseccomp probes the kernel with seccomp(2) to learn which actions it
+	 * may use; valgrind does not implement that call, and the probe then
+	 * refuses KILL_PROCESS. We need Linux >= 5.9 anyway (close_range), far
+	 * past level 3 (4.14), so say so instead of probing: a kernel without
+	 * KILL_PROCESS would reject the filter at load and the jail fail closed. */
+	if (seccomp_api_get() < 3 && seccomp_api_set(3) < 0)
+		return jail_fail(e, "seccomp api level", EINVAL, NULL);
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	if (!ctx)
 		return jail_fail(e, "seccomp init", ENOMEM, NULL);

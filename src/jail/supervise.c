@@ -304,7 +304,8 @@ static void sup_result(struct sup *s, struct jail_step_result *out)
 }
 
 int jail_run_step(struct jail *j, const struct jail_spec *spec, const struct jail_step *step,
-                  const char *root, struct jail_step_result *out, struct jail_error *e)
+                  const char *root, struct cg_run *cg, struct jail_step_result *out,
+                  struct jail_error *e)
 {
 	struct sup s;
 	memset(&s, 0, sizeof s);
@@ -312,7 +313,8 @@ int jail_run_step(struct jail *j, const struct jail_spec *spec, const struct jai
 	memset(out, 0, sizeof *out);
 	if (sup_pipes(&s.a, e) < 0)
 		return -1;
-	if (cg_run_create(&j->cg, &step->limits, &s.cg, e) < 0) {
+	s.cg = cg;
+	if (cg_run_limits(cg, &step->limits, e) < 0) {
 		sup_close_all(&s.a);
 		return -1;
 	}
@@ -339,7 +341,6 @@ int jail_run_step(struct jail *j, const struct jail_spec *spec, const struct jai
 	s.a.out_rd = s.out.fd;
 	s.a.err_rd = s.err.fd;
 	sup_close_all(&s.a);
-	cg_run_destroy(s.cg);
 	for (struct jail_buf *b = &out->out; b <= &out->err; b++) {
 		if (!b->data)
 			b->data = calloc(1, 1);
