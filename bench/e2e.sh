@@ -3,7 +3,8 @@
 # through nginx for a Python print(1) run at 1 and 2 concurrent clients (wrk),
 # beside a bare loop of `python3 -c 'print(1)'` launches at the same
 # concurrency, interleaved, in one run. Needs the service up (quickstart.sh;
-# URL=http://127.0.0.1:8080) and wrk (apt-get install wrk).
+# URL=http://127.0.0.1:8080; start it with SANDBOX_RATE=100000r/s, or nginx's
+# rate limit answers 429) and wrk (apt-get install wrk).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 secs=${1:-15}
@@ -37,6 +38,8 @@ for r in $(seq "$rounds"); do
 	for c in 1 2; do
 		b=$(bare "$c" "$secs")
 		w=$(wrk -t "$c" -c "$c" -d "${secs}s" -s "$here/post.lua" "$url/api/sandbox/run" | grep '^E2E')
+		# every answer must be a 200 with a successful run, or the rate is meaningless
+		[[ $w == *" errors=0" ]] || { echo "FAILED requests: $w (nginx limit_req? start with SANDBOX_RATE=100000r/s)" >&2; exit 1; }
 		echo "round=$r clients=$c $b | $w"
 	done
 done | tee /dev/stderr | /usr/bin/python3 -c '

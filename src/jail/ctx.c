@@ -57,6 +57,22 @@ static int ctx_stacks(struct jail *j, struct jail_error *e)
 	return 0;
 }
 
+/* uid 0 is host root only in the initial user namespace ("0 0 4294967295"
+ * in uid_map); inside a container or under another jail-owning process it
+ * is a namespace's root, which must take the unprivileged path. */
+static bool ctx_initial_userns(void)
+{
+	char buf[128] = "";
+	FILE *f = fopen("/proc/self/uid_map", "re");
+	if (!f)
+		return false;
+	bool initial = fgets(buf, sizeof buf, f) != NULL;
+	fclose(f);
+	unsigned long inside, outside, count;
+	return initial && sscanf(buf, "%lu %lu %lu", &inside, &outside, &count) == 3 &&
+	       inside == 0 && outside == 0 && count == 4294967295ul;
+}
+
 static void ctx_ids(struct jail *j, const struct jail_config *cfg)
 {
 	if (j->as_root) {
@@ -80,7 +96,7 @@ struct jail *jail_new(const struct jail_config *cfg, struct jail_error *err)
 		jail_fail(e, "allocate", ENOMEM, NULL);
 		return NULL;
 	}
-	j->as_root = geteuid() == 0;
+	j->as_root = geteuid() == 0 && ctx_initial_userns();
 	const char *fork_mode = getenv("SANDBOX_JAIL_FORK");
 	j->use_clone_vm = fork_mode ? strcmp(fork_mode, "1") != 0 : !JAIL_SANITIZED;
 	ctx_ids(j, cfg);

@@ -36,7 +36,8 @@ static int mnt_bind_dev(const char *root, const char *name, struct jail_error *e
 	if ((size_t)snprintf(dst, sizeof dst, "%s/dev/%s", root, name) >= sizeof dst)
 		return jail_fail(e, "bind /dev node", ENAMETOOLONG, "%s", name);
 	struct stat st;
-	if (lstat(dst, &st) < 0 || !S_ISREG(st.st_mode))
+	/* A character device here is an outer jail's bind (nested, see below). */
+	if (lstat(dst, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISCHR(st.st_mode)))
 		return jail_fail(e, "bind /dev node", errno ? errno : EINVAL,
 		                 "the RootFS needs an empty regular file /dev/%s", name);
 	if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
@@ -68,7 +69,14 @@ int mnt_prepare_root(struct jail_root *r, const char *path, struct jail_error *e
 	errno = 0;
 	if (mnt_check_points(real, e) < 0)
 		return -1;
-	if (mount(real, real, NULL, MS_BIND, NULL) < 0)
+	/* Non-recursive: a submount under the RootFS (rw, say) must not come
+	 * along.  But a copy of a more privileged namespace's mounts is locked,
+	 * and the kernel refuses (EINVAL) a non-recursive bind that would reveal
+	 * what locked submounts hide: then we are nested (sandbox-run under
+	 * another jail-owning process or in a container), and the submounts are
+	 * the outer jail's tmpfs and /dev binds, which ours cover again. */
+	if (mount(real, real, NULL, MS_BIND, NULL) < 0 &&
+	    (errno != EINVAL || mount(real, real, NULL, MS_BIND | MS_REC, NULL) < 0))
 		return jail_fail(e, "bind RootFS", errno, "%s", real);
 	if (mount(NULL, real, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0) {
 		int err = errno;

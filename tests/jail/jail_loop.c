@@ -7,6 +7,10 @@
  *                                counts of our fds, our mounts, jail cgroups,
  *                                host processes and /tmp entries before and
  *                                after, and exits 1 if any differ
+ *   jail_loop nest ROOTFS CMD [ARG...]
+ *                                holds a jail with a prepared stage, then runs
+ *                                CMD (e.g. sandbox-run) under it: a jail started
+ *                                from inside another jail-owning process
  *   jail_loop bench ROOTFS N CMD [ARG...]
  *                                runs CMD N times and prints per-run wall
  *                                times in microseconds, one per line (for
@@ -22,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #include "jail/jail.h"
 
@@ -243,6 +248,27 @@ static int private_tmp(void)
 	return 0;
 }
 
+static int run_nest(struct jail *j, const char *rootfs, char **cmd)
+{
+	static char *env[] = { "PATH=/usr/bin:/bin", NULL };
+	char *t[] = { "/bin/true", NULL };
+	struct jail_step s = make_step(t, 5000);
+	struct jail_spec spec = { .rootfs = rootfs, .envp = env, .steps = &s, .nsteps = 1 };
+	struct jail_result res;
+	if (jail_run(j, &spec, &res) < 0)
+		return 1;
+	jail_result_free(&res);
+	jail_idle(j, NULL);      /* leaves fresh tmpfs mounted on the RootFS */
+	pid_t p = fork();
+	if (p == 0) {
+		execv(cmd[0], cmd);
+		_exit(127);
+	}
+	int st;
+	waitpid(p, &st, 0);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
@@ -264,6 +290,7 @@ int main(int argc, char **argv)
 	}
 	long n = strtol(argv[3], NULL, 10);
 	int rc = !strcmp(argv[1], "leak") ? run_leak(j, argv[2], n)
+	       : !strcmp(argv[1], "nest") ? run_nest(j, argv[2], argv + 3)
 	       : argc > 4 ? run_bench(j, argv[2], n, argv + 4) : 2;
 	jail_free(j);
 	return rc;

@@ -494,6 +494,21 @@ def jail_info(jail, user=None):
     return json.loads(subprocess.run(argv, capture_output=True, check=True).stdout)
 
 
+@pytest.mark.parametrize("uid", [0, 4242])
+def test_nested_under_another_jail_owner(jail, jail_loop, uid):
+    """sandbox-run started by a process that already holds a jail (its own
+    user/mount/net namespaces, prepared tmpfs over the RootFS): uid 0 there is
+    not host root, and the RootFS carries the outer jail's locked mounts."""
+    argv = [jail_loop, "nest", jail.rootfs, jail.binary, "--rootfs", jail.rootfs,
+            "--", "/bin/sh", "-c", "id -u; ls /work | wc -l; echo x > /work/f && cat /work/f"]
+    if uid:
+        argv = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--"] + argv
+    p = subprocess.run(argv, capture_output=True, timeout=60)
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    r = json.loads(p.stdout)
+    assert r["status"] == "success" and r["stdout"] == "1000\n0\nx\n", r
+
+
 def test_info_reports_cgroup_mode(jail):
     info = jail_info(jail)
     v2 = open("/proc/mounts").read().find(" /sys/fs/cgroup cgroup2 ") >= 0
