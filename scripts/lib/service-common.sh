@@ -54,7 +54,10 @@ svc_cgroup_mode() {
 # v1: a directory named $SANDBOX_CGROUP under each controller the jail uses,
 # owned by the service user so that it can make per-run child cgroups there.
 # v2: a delegated subtree $SANDBOX_CGROUP with a leaf "pool" the responders
-# are started in (v2 moves need write access to the common ancestor).
+# are started in (v2 moves need write access to the common ancestor). The
+# jail, given --cgroup $d, enables its controllers on $d (which holds no
+# process itself), makes an empty "supervisor" leaf there and a leaf
+# jail-<pid>-<n> per run (docs/SECURITY.md, cgroups).
 svc_cgroup_delegate() {
 	local c d
 	case "$(svc_cgroup_mode)" in
@@ -107,7 +110,7 @@ svc_cgroup_leftovers() {
 		[ -d "/sys/fs/cgroup/$c/$SANDBOX_CGROUP" ] &&
 			find "/sys/fs/cgroup/$c/$SANDBOX_CGROUP" -mindepth 1 -type d
 	    done ;;
-	v2) find "/sys/fs/cgroup/$SANDBOX_CGROUP" -mindepth 1 -type d ! -name pool ;;
+	v2) find "/sys/fs/cgroup/$SANDBOX_CGROUP" -mindepth 1 -type d ! -name pool ! -name supervisor ;;
 	esac
 	return 0
 }
