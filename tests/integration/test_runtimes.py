@@ -11,7 +11,6 @@ with SANDBOX_MUST_WORK=1).
 import base64
 import json
 import os
-import pathlib
 
 import pytest
 
