@@ -42,7 +42,7 @@ for r in $(seq "$rounds"); do
 		[[ $w == *" errors=0" ]] || { echo "FAILED requests: $w (nginx limit_req? start with SANDBOX_RATE=100000r/s)" >&2; exit 1; }
 		echo "round=$r clients=$c $b | $w"
 	done
-done | tee /dev/stderr | /usr/bin/python3 -c '
+done | tee -a /dev/stderr | /usr/bin/python3 -c '
 import re, sys, statistics as st
 rows = {}
 for line in sys.stdin:

@@ -4,7 +4,7 @@
 #
 #   1. install the Debian packages it needs
 #   2. build with autotools (-Werror) and run the Check unit tests (make check)
-#   3. build the `minimal` RootFS (debootstrap) and verify it
+#   3. build the `minimal` and `compilers` RootFS templates (debootstrap), verify them
 #   4. jail isolation tests (real jails, tests/jail) + the 500-run leak test
 #   5. RootFS tests (tests/rootfs)
 #   6. integration suite: real nginx + spawn-fcgi pool over HTTP (tests/integration)
@@ -76,8 +76,14 @@ build() {
 }
 
 rootfs() {
-	scripts/build-rootfs.sh minimal "$rootfs_base" &&
-		SANDBOX_RUN=$build/src/cli/sandbox-run scripts/verify-rootfs.sh "$rootfs_base/minimal/current"
+	# minimal: every test's default; compilers: the c/cpp compile phase tests.
+	# (python-data is built and verified on its own: docs/OPERATIONS.md.)
+	local t
+	for t in minimal compilers; do
+		scripts/build-rootfs.sh "$t" "$rootfs_base" &&
+			SANDBOX_RUN=$build/src/cli/sandbox-run scripts/verify-rootfs.sh "$rootfs_base/$t/current" ||
+			return 1
+	done
 }
 
 jail_tests() { # BUILD_DIR [pytest args]

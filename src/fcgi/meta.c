@@ -100,6 +100,15 @@ static json_t *isolation_json(const struct jail_info *ji)
 	                 "capabilities", "none");
 }
 
+/* The list itself: rt_registry_json() answers {"templates": [...]}. */
+static json_t *templates_list(const struct rt_registry *reg)
+{
+	json_t *wrapped = rt_registry_json(reg);
+	json_t *list = json_incref(json_object_get(wrapped, "templates"));
+	json_decref(wrapped);
+	return list ? list : json_array();
+}
+
 void svc_handle_info(struct svc *s, struct http_req *r)
 {
 	svc_refresh_registry(s);
@@ -107,7 +116,7 @@ void svc_handle_info(struct svc *s, struct http_req *r)
 	               json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:i, s:I}",
 	                         "name", PACKAGE_NAME, "version", PACKAGE_VERSION,
 	                         "default_template", s->cfg.template_name,
-	                         "templates", rt_registry_json(&s->reg),
+	                         "templates", templates_list(&s->reg),
 	                         "limits", limits_json(&s->cfg.req),
 	                         "caps", caps_json(&s->cfg.req),
 	                         "isolation", isolation_json(jail_get_info(s->jail)),

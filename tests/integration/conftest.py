@@ -114,11 +114,34 @@ class Service:
                 pass
         return out
 
-    def cgroup_leftovers(self):
+    def cgroups_of(self, pid):
+        """Every per-run cgroup directory named after pid (unfiltered)."""
         r = subprocess.run(["bash", "-c", ". %s/scripts/lib/service-common.sh; svc_defaults;"
                             " svc_cgroup_leftovers" % REPO],
                            env=self.env, capture_output=True, text=True, check=True)
-        return [l for l in r.stdout.splitlines() if l]
+        return [p for p in r.stdout.splitlines()
+                if p and os.path.basename(p).split("-")[-2:-1] == [str(pid)]]
+
+    def cgroup_leftovers(self):
+        """Per-run cgroups that should not exist. A live responder holds one
+        empty cgroup per hierarchy that jail_idle() made for its next job;
+        anything else (a dead process's, or a second one of a live
+        responder's) is left over."""
+        r = subprocess.run(["bash", "-c", ". %s/scripts/lib/service-common.sh; svc_defaults;"
+                            " svc_cgroup_leftovers" % REPO],
+                           env=self.env, capture_output=True, text=True, check=True)
+        live = set(self.responders())
+        seen, left = set(), []
+        for path in (l for l in r.stdout.splitlines() if l):
+            name = os.path.basename(path)
+            parts = name.split("-")
+            pid = int(parts[-2]) if len(parts) >= 2 and parts[-2].isdigit() else -1
+            key = (os.path.dirname(path), pid)
+            if pid in live and key not in seen:
+                seen.add(key)
+                continue
+            left.append(path)
+        return left
 
 
 def children(pid):

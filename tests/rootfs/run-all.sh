@@ -9,7 +9,7 @@ tests=(test-shims.sh test-publish.sh)
 passed=0 failed=0
 for t in "${tests[@]}"; do
 	echo "== tests/rootfs/$t"
-	out=$("$dir/$t" 2>&1 | tee /dev/stderr | tail -n 1)
+	out=$("$dir/$t" 2>&1 | tee -a /dev/stderr | tail -n 1)
 	if [[ $out =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
 		passed=$((passed + BASH_REMATCH[1]))
 		failed=$((failed + BASH_REMATCH[2]))
