@@ -79,6 +79,7 @@ static struct jail_root *jail_root_get(struct jail *j, const char *real, struct 
 static void jail_stage_clear(struct jail *j, int which)
 {
 	__typeof__(j->next) *st = which ? &j->done : &j->next;
+	jail_reap(&st->init_pid);            /* before its cgroups can go */
 	if (st->root)
 		mnt_run_unmount(st->root->path);
 	st->root = NULL;
@@ -153,7 +154,12 @@ static int jail_steps(struct jail *j, const struct jail_spec *spec, const char *
 		res->nsteps = i + 1;
 		if (!j->done.cg[i] && cg_run_make(&j->cg, &j->done.cg[i], &res->error) < 0)
 			return -1;
-		if (jail_run_step(j, spec, &spec->steps[i], root, j->done.cg[i], sr, &res->error) < 0)
+		/* pid 1 may finish exiting later only if nothing on the host
+		 * reads what the jail left: files are read when every jail
+		 * process is dead, and the next step must start on a quiet /work. */
+		bool last = i + 1 == spec->nsteps && spec->noutputs == 0 && !spec->result_path;
+		if (jail_run_step(j, spec, &spec->steps[i], root, j->done.cg[i], sr,
+		                  last ? &j->done.init_pid : NULL, &res->error) < 0)
 			return -1;
 		if (sr->status != JAIL_SUCCESS) {
 			/* A failed step (e.g. compile) stops the job; later steps

@@ -104,10 +104,15 @@ int wd_collect(const char *root, const struct jail_spec *spec, struct jail_resul
 
 /* ---- init.c / supervise.c ---- */
 struct jail;
-/* Runs one step in cgroup cg (made by the caller, limits written here). */
+/* Runs one step in cgroup cg (made by the caller, limits written here).
+ * With defer_reap non-NULL, a program that ended on its own leaves its
+ * pid 1 (exiting, tearing its namespaces down) to be reaped later: the pid
+ * goes to *defer_reap, or 0 if it was reaped here. */
 int jail_run_step(struct jail *j, const struct jail_spec *spec, const struct jail_step *step,
                   const char *root, struct cg_run *cg, struct jail_step_result *out,
-                  struct jail_error *e);
+                  pid_t *defer_reap, struct jail_error *e);
+/* Reaps a deferred pid 1 (waits for its namespaces to be gone). */
+void jail_reap(pid_t *pid);
 
 void jail_release_stages(struct jail *j);
 
@@ -129,6 +134,7 @@ struct jail {
 		struct jail_root *root;        /* tmpfs mounted on this root */
 		uint64_t work_bytes, tmp_bytes;
 		struct cg_run *cg[JAIL_MAX_STEPS];
+		pid_t init_pid;                /* pid 1 still exiting (done only) */
 	} next, done;
 	void *stack_map;                       /* [guard][pid 1][guard][program] */
 	size_t stack_map_len;

@@ -303,9 +303,17 @@ static void sup_result(struct sup *s, struct jail_step_result *out)
 		out->status = out->exit_code == 0 ? JAIL_SUCCESS : JAIL_ERROR;
 }
 
+void jail_reap(pid_t *pid)
+{
+	if (*pid > 0)
+		while (waitpid(*pid, NULL, __WALL) < 0 && errno == EINTR)
+			;
+	*pid = 0;
+}
+
 int jail_run_step(struct jail *j, const struct jail_spec *spec, const struct jail_step *step,
                   const char *root, struct cg_run *cg, struct jail_step_result *out,
-                  struct jail_error *e)
+                  pid_t *defer_reap, struct jail_error *e)
 {
 	struct sup s;
 	memset(&s, 0, sizeof s);
@@ -333,9 +341,19 @@ int jail_run_step(struct jail *j, const struct jail_spec *spec, const struct jai
 	if (rc == 0) {
 		sup_stdin(&s);
 		sup_loop(&s, &step->limits);
-		sup_kill_init(&s);          /* no-op when it already ended */
-		sup_reap_init(&s);
-		sup_drain(&s);
+		if (defer_reap && s.exited && !s.timed_out) {
+			/* pid 1 reported the exit and is exiting: the kernel kills
+			 * what is left of the pid namespace, so the pipes reach EOF
+			 * without us waiting for the namespaces' teardown, which
+			 * jail_idle() then waits for off the request path. */
+			sup_drain(&s);
+			*defer_reap = s.init_pid;
+			s.init_gone = true;
+		} else {
+			sup_kill_init(&s);          /* no-op when it already ended */
+			sup_reap_init(&s);
+			sup_drain(&s);
+		}
 		sup_result(&s, out);
 	}
 	s.a.out_rd = s.out.fd;
