@@ -9,21 +9,6 @@
 #include "api/api_private.h"
 #include "api/resp.h"
 
-/* The API's names; kept here (not jail_status_name) so that the JSON
- * contract does not change if the jail renames its states. */
-static const char *status_name(enum jail_status s)
-{
-	switch (s) {
-	case JAIL_SUCCESS: return "success";
-	case JAIL_ERROR: return "error";
-	case JAIL_TIMEOUT: return "timeout";
-	case JAIL_MEMORY_LIMIT: return "memory_limit";
-	case JAIL_KILLED: return "killed";
-	case JAIL_NOT_RUN: return "not_run";
-	}
-	return "error";
-}
-
 static json_t *text_json(const char *s, size_t len)
 {
 	size_t n;
@@ -89,7 +74,7 @@ static json_t *files_json(const struct jail_result *res)
 static json_t *compile_json(const struct jail_step_result *c)
 {
 	json_t *o = json_object();
-	json_object_set_new(o, "status", json_string(status_name(c->status)));
+	json_object_set_new(o, "status", json_string(jail_status_name(c->status)));
 	put_exit(o, c);
 	put_output(o, c, NULL);
 	json_object_set_new(o, "execution_time_ms", json_integer((json_int_t)c->wall_ms));
@@ -152,7 +137,7 @@ static const struct jail_step_result *run_step(const struct jail_result *res, co
 json_t *resp_result(const struct jail_result *res, const struct resp_opts *o)
 {
 	const struct jail_step_result *run = run_step(res, o);
-	const char *status = status_name(run->status);
+	const char *status = jail_status_name(run->status);
 	struct handler_outcome h = { .result = NULL, .error = NULL };
 	json_t *obj = json_object();
 

@@ -15,24 +15,6 @@
 #define JAIL_DEFAULT_TMPFS (64ull << 20)
 #define JAIL_GC_EVERY 256
 
-const char *jail_status_name(enum jail_status s)
-{
-	switch (s) {
-	case JAIL_SUCCESS: return "success";
-	case JAIL_ERROR: return "error";
-	case JAIL_TIMEOUT: return "timeout";
-	case JAIL_MEMORY_LIMIT: return "memory_limit";
-	case JAIL_KILLED: return "killed";
-	case JAIL_NOT_RUN: return "not_run";
-	}
-	return "unknown";
-}
-
-const char *jail_cgroup_mode_name(enum jail_cgroup_mode m)
-{
-	return m == JAIL_CG_V2 ? "v2" : m == JAIL_CG_V1 ? "v1" : "none";
-}
-
 static int jail_check_spec(const struct jail_spec *s, struct jail_error *e)
 {
 	if (!s->rootfs || !*s->rootfs)

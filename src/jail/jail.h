@@ -38,10 +38,29 @@ enum jail_status {
 	JAIL_KILLED,       /* ended by a signal */
 	JAIL_NOT_RUN,      /* an earlier step failed; this one never started */
 };
-const char *jail_status_name(enum jail_status s);
+
+/* These names are the HTTP API's "status" values (docs/API.md): renaming one
+ * is an API change. Inline so that pure code (src/api, its tests and
+ * fuzzer) needs no jail library. */
+static inline const char *jail_status_name(enum jail_status s)
+{
+	switch (s) {
+	case JAIL_SUCCESS: return "success";
+	case JAIL_ERROR: return "error";
+	case JAIL_TIMEOUT: return "timeout";
+	case JAIL_MEMORY_LIMIT: return "memory_limit";
+	case JAIL_KILLED: return "killed";
+	case JAIL_NOT_RUN: return "not_run";
+	}
+	return "error";
+}
 
 enum jail_cgroup_mode { JAIL_CG_NONE = 0, JAIL_CG_V1, JAIL_CG_V2 };
-const char *jail_cgroup_mode_name(enum jail_cgroup_mode m);
+
+static inline const char *jail_cgroup_mode_name(enum jail_cgroup_mode m)
+{
+	return m == JAIL_CG_V2 ? "v2" : m == JAIL_CG_V1 ? "v1" : "none";
+}
 
 struct jail_limits {
 	uint64_t wall_time_ms;     /* required, > 0 */
