@@ -44,7 +44,7 @@ static int setup_signals(void)
 }
 
 /* Request parsing must never run with host root privileges (see
- * docs/SECURITY-privileges.md): the jail works through a user namespace, so
+ * docs/SECURITY.md (privilege model)): the jail works through a user namespace, so
  * root buys nothing but risk. spawn-fcgi -u/-g or systemd User= drop it. */
 static int refuse_root(void)
 {

@@ -153,7 +153,7 @@ def status_fields(pid):
 
 
 def test_privileges_of_every_responder(svc):
-    """docs/SECURITY-privileges.md: responders and multiwatch run as the
+    """docs/SECURITY.md (privilege model): responders and multiwatch run as the
     unprivileged service user; any capability they hold is confined to
     their own user namespace, which is not the host's."""
     u = pwd.getpwnam("sandbox")
