@@ -177,6 +177,20 @@ build_cache_dir() {
 	mkdir -p -- "$cache" && printf '%s\n' "$cache"
 }
 
+# build_cache_locked CMD...: runs CMD holding the .deb cache's lock. Builds
+# of different templates may run at once (each holds only its template's
+# lock), but they share the cache as debootstrap's --cache-dir and as apt's
+# archives directory, where two apt-gets collide on apt's own lock.
+build_cache_locked() {
+	local cache
+	if cache=$(build_cache_dir); then
+		(flock -w 1800 8 || { echo "build-rootfs.sh: the .deb cache $cache stayed locked" >&2; exit 1; }
+		 "$@") 8>"$cache/.lock"
+	else
+		"$@"
+	fi
+}
+
 # build_debootstrap TREE SUITE MIRROR
 build_debootstrap() {
 	local tree=$1 suite=$2 mirror=$3 log cache
@@ -186,7 +200,7 @@ build_debootstrap() {
 		opts+=("--cache-dir=$cache")
 	fi
 	rootfs_log "debootstrap $suite (minbase)"
-	debootstrap "${opts[@]}" "$suite" "$tree" "$mirror" >>"$log" 2>&1 ||
+	build_cache_locked debootstrap "${opts[@]}" "$suite" "$tree" "$mirror" >>"$log" 2>&1 ||
 		rootfs_die "debootstrap failed (see the log above)"
 }
 
@@ -240,6 +254,26 @@ build_apt_sources() {
 	} | build_put "$tree" etc/apt/sources.list 0644
 }
 
+# build_apt_install TREE PKG...: apt inside the tree, with the .deb cache
+# bind-mounted as its archives directory (under build_cache_locked).
+build_apt_install() {
+	local tree=$1 cache rc
+	shift
+	cache=$(build_cache_dir) || cache=
+	if [ -n "$cache" ]; then
+		mount --bind -- "$cache" "$tree/var/cache/apt/archives" || return 1
+	fi
+	build_chroot "$tree" apt-get -q update &&
+	build_chroot "$tree" apt-get -q -y -o Dpkg::Options::=--force-confold upgrade &&
+	build_chroot "$tree" apt-get -q -y --no-install-recommends \
+		-o Dpkg::Options::=--force-confold install -- "$@"
+	rc=$?
+	if [ -n "$cache" ]; then
+		umount -- "$tree/var/cache/apt/archives" || rc=1
+	fi
+	return $rc
+}
+
 # build_install_packages TREE SUITE MIRROR SECURITY PACKAGES
 build_install_packages() {
 	local tree=$1 suite=$2 mirror=$3 security=$4 packages=$5 log cache
@@ -262,19 +296,9 @@ build_install_packages() {
 	printf '#!/bin/sh\nexit 101\n' | build_put "$tree" usr/sbin/policy-rc.d 0755
 	# apt needs name resolution while building; the overlay empties it later.
 	build_put "$tree" etc/resolv.conf 0644 </etc/resolv.conf
-	if cache=$(build_cache_dir); then
-		mount --bind -- "$cache" "$tree/var/cache/apt/archives"
-	fi
 	rootfs_log "installing ${#pkgs[@]} packages: ${pkgs[*]}"
-	{
-		build_chroot "$tree" apt-get -q update &&
-		build_chroot "$tree" apt-get -q -y -o Dpkg::Options::=--force-confold upgrade &&
-		build_chroot "$tree" apt-get -q -y --no-install-recommends \
-			-o Dpkg::Options::=--force-confold install -- "${pkgs[@]}"
-	} >>"$log" 2>&1 || rootfs_die "installing packages failed"
-	if [ -n "$cache" ]; then
-		umount -- "$tree/var/cache/apt/archives"
-	fi
+	build_cache_locked build_apt_install "$tree" "${pkgs[@]}" >>"$log" 2>&1 ||
+		rootfs_die "installing packages failed"
 	rm -f -- "$tree/usr/sbin/policy-rc.d"
 	# Documentation installed by debootstrap before the exclusions applied.
 	find "$tree/usr/share/doc" -mindepth 1 ! -name copyright ! -type d -delete 2>/dev/null || true
