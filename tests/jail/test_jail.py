@@ -541,12 +541,24 @@ def test_unprivileged_with_delegated_v1_cgroup(jail):
                      opts=["--cgroup", name, "--require-cgroup", "--memory-mb", "48"], user=65534)
         assert r["status"] == "memory_limit", r
     finally:
-        time.sleep(0.1)
         for d in dirs:
             for sub in os.listdir(d) if os.path.isdir(d) else []:
                 if os.path.isdir(os.path.join(d, sub)):
-                    os.rmdir(os.path.join(d, sub))
-            os.rmdir(d)
+                    rmdir_retry(os.path.join(d, sub))
+            rmdir_retry(d)
+
+
+def rmdir_retry(path, seconds=2.0):
+    """A cgroup whose last task is still leaving answers EBUSY for a moment."""
+    end = time.monotonic() + seconds
+    while True:
+        try:
+            os.rmdir(path)
+            return
+        except OSError as e:
+            if e.errno != 16 or time.monotonic() > end:
+                raise
+            time.sleep(0.02)
 
 
 # ---------------------------------------------------------------- leaks
@@ -595,5 +607,5 @@ def test_cgroup_v2_path_on_hybrid_host(jail):
     finally:
         for sub in os.listdir(d):
             if os.path.isdir(os.path.join(d, sub)):
-                os.rmdir(os.path.join(d, sub))
-        os.rmdir(d)
+                rmdir_retry(os.path.join(d, sub))
+        rmdir_retry(d)
