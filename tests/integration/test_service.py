@@ -127,6 +127,7 @@ def test_client_disconnect_mid_run(svc):
     """The jail ends (at its wall limit) and is cleaned; the responder lives."""
     assert svc.wait_pool()
     before = set(svc.responders())
+    finished_before = len([l for l in svc.logs() if l.get("event") == "sandbox.run.finish"])
     req = {"runtime": "bash", "code": "sleep 60\n", "limits": {"wall_time_ms": 2000}}
     body = json.dumps(req).encode()
     s = socket.create_connection(("127.0.0.1", svc.port))
@@ -138,8 +139,11 @@ def test_client_disconnect_mid_run(svc):
     assert wait_for(lambda: not [p for p in jail if alive(p)], 2.0 + 3.0), "jail not killed"
     assert wait_for(lambda: not svc.cgroup_leftovers(), 2.0), svc.cgroup_leftovers()
     assert set(svc.responders()) == before, "the responder must survive a client that left"
-    finish = [l for l in svc.logs() if l.get("event") == "sandbox.run.finish"]
-    assert finish and finish[-1]["status"] == "timeout"
+    # the responder logs the finish after the jail is gone: wait for the line
+    def new_finish():
+        return [l for l in svc.logs() if l.get("event") == "sandbox.run.finish"][finished_before:]
+    assert wait_for(new_finish, 5.0), "no sandbox.run.finish logged"
+    assert [l["status"] for l in new_finish()] == ["timeout"], new_finish()
     assert svc.run({"runtime": "bash", "code": "echo ok"}).json["stdout"] == "ok\n"
 
 
