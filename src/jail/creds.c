@@ -2,6 +2,12 @@
  * creds.c - dropping privileges in the program's process, in minijail's
  * order, each step needing what the previous ones still hold:
  *   1. bounding set: PR_CAPBSET_DROP needs CAP_SETPCAP, so it goes first;
+ *      pid 1 does it (creds_drop_bounding_set) before it starts the program,
+ *      which inherits the empty set: the 41 calls are made while the jail
+ *      is prepared ahead of its job, not on the request's path.  Dropping
+ *      it takes nothing pid 1 or the program still needs: the steps below
+ *      use effective capabilities, and the bounding set limits only what
+ *      execve and capset can add;
  *   2. securebits: lock "no root magic" so that no later uid change or exec
  *      can hand capabilities back (also needs CAP_SETPCAP);
  *   3. gid then uid: setresgid needs CAP_SETGID, which setresuid may clear;
@@ -20,7 +26,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-static int creds_bounding_set(struct jail_error *e)
+int creds_drop_bounding_set(struct jail_error *e)
 {
 	for (cap_value_t c = 0; c <= CAP_LAST_CAP || cap_valid(c); c++) {
 		if (prctl(PR_CAPBSET_DROP, (unsigned long)c, 0, 0, 0) < 0 && errno != EINVAL)
@@ -61,7 +67,7 @@ static int creds_caps(cap_t empty, struct jail_error *e)
 
 int creds_drop(cap_t empty, struct jail_error *e)
 {
-	if (creds_bounding_set(e) < 0 || creds_securebits(e) < 0 ||
+	if (creds_securebits(e) < 0 ||
 	    creds_ids(e) < 0 || creds_caps(empty, e) < 0)
 		return -1;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)

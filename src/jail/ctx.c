@@ -99,6 +99,7 @@ struct jail *jail_new(const struct jail_config *cfg, struct jail_error *err)
 	j->as_root = geteuid() == 0 && ctx_initial_userns();
 	const char *fork_mode = getenv("SANDBOX_JAIL_FORK");
 	j->use_clone_vm = fork_mode ? strcmp(fork_mode, "1") != 0 : !JAIL_SANITIZED;
+	j->info.prepares_ahead = j->use_clone_vm;
 	ctx_ids(j, cfg);
 	j->info.userns_owned = !j->as_root;
 	snprintf(j->info.seccomp_policy, sizeof j->info.seccomp_policy, "deny-list-v1");

@@ -3,10 +3,15 @@
  *
  * caller (C)                           pid 1 (I), clone(CLONE_VM | new user,
  *                                      mount, pid, ipc, uts namespaces)
- * clone -------------------------------> PDEATHSIG; raw read(go)   [raw only]
+ * clone -------------------------------> signals blocked, PDEATHSIG;
+ *                                       raw read(go)               [raw only]
  * [raw only] id maps, write(go),
  *   read(report) ----------------------> new root, /proc, pivot_root,
- *                                       hostname                   [libc]
+ *                                       hostname, bounding set     [libc]
+ * <------------------------------------ raw write(report: prepared),
+ *                                       raw read(go)               [raw only]
+ *   (jail_idle() stops here: the next job's jail waits, prepared)
+ * write(go), read(report) -------------> job's step from j->job_step;
  *                                       clone(CLONE_VM|CLONE_VFORK) the
  *                                       program P: cgroup attach + cgroup
  *                                       ns, setsid, stdio, rlimits, creds,
@@ -156,13 +161,15 @@ static int prog_main(void *arg)
 
 /* ---------------- pid 1 (I) ---------------- */
 
+/* Everything that does not depend on the job: done when the jail is
+ * prepared, possibly long before its job arrives (jail_idle). */
 static int init_setup(const struct init_args *a, struct jail_error *e)
 {
 	if (mnt_enter_root(a->root, e) < 0)
 		return -1;
 	if (sethostname(JAIL_HOSTNAME, sizeof JAIL_HOSTNAME - 1) < 0)
 		return jail_fail(e, "sethostname", errno, NULL);
-	return 0;
+	return creds_drop_bounding_set(e);
 }
 
 static pid_t init_spawn(struct init_args *a, struct jail_error *e, int *exec_errno)
@@ -232,6 +239,11 @@ int init_main(void *arg)
 	 * struct (closing its ends), and with CLONE_VM that is our memory too. */
 	struct init_args args = *(const struct init_args *)arg;
 	struct init_args *a = &args;
+	/* No signal handler of the caller may ever run here, on its memory:
+	 * a prepared pid 1 waits for its job for as long as the caller is
+	 * idle.  SIGKILL still works, and the program resets its own mask. */
+	unsigned long all = ~0UL;
+	raw_syscall4(SYS_rt_sigprocmask, SIG_SETMASK, &all, 0, sizeof all);
 	/* If the caller dies, so does the jail: pid 1's death takes the
 	 * whole pid namespace along. */
 	raw_syscall3(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0);
@@ -249,10 +261,20 @@ int init_main(void *arg)
 
 	struct init_msg m;
 	memset(&m, 0, sizeof m);
+	m.kind = INIT_MSG_PREPARED;
+	if (init_setup(a, &m.err) < 0)
+		m.kind = INIT_MSG_SETUP_FAILED;
+	raw_write(a->rep_wr, &m, sizeof m);
+	if (m.kind != INIT_MSG_PREPARED)
+		raw_exit(1);
+	/* [raw only] until the caller tells us to go: it is running libc. */
+	if (raw_read(a->go_rd, &go, 1) != 1)
+		raw_exit(1);              /* job cancelled or caller gone */
+	a->spec = a->j->job_spec;
+	a->step = a->j->job_step;
+
 	close(a->go_rd);
-	pid_t prog = -1;
-	if (init_setup(a, &m.err) == 0)
-		prog = init_spawn(a, &m.err, &m.exec_errno);
+	pid_t prog = init_spawn(a, &m.err, &m.exec_errno);
 	/* pid 1 must not hold the program's stdio, or a pipe would stay open
 	 * after the program's processes are gone. */
 	close(a->in_rd);

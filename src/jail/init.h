@@ -4,11 +4,11 @@
 
 #include "jail/jail_private.h"
 
-enum { INIT_MSG_READY = 1, INIT_MSG_SETUP_FAILED, INIT_MSG_EXITED };
+enum { INIT_MSG_PREPARED = 1, INIT_MSG_READY, INIT_MSG_SETUP_FAILED, INIT_MSG_EXITED };
 
 /* One message per write, smaller than PIPE_BUF, so each write is atomic. */
 struct init_msg {
-	int kind;
+	int kind;                    /* PREPARED, then READY, then EXITED; or SETUP_FAILED */
 	int wstatus;                 /* EXITED */
 	int exec_errno;              /* READY: the program's execve failed */
 	long cpu_us, maxrss_kb;      /* EXITED: rusage of the program and its reaped children */
@@ -18,10 +18,11 @@ _Static_assert(sizeof(struct init_msg) < 4096, "init_msg must fit PIPE_BUF");
 
 struct init_args {
 	struct jail *j;
-	const struct jail_spec *spec;
+	const struct jail_spec *spec;    /* pid 1: from j->job_* once told to go */
 	const struct jail_step *step;
 	const char *root;
-	int go_rd, go_wr;            /* caller -> pid 1: maps and cgroup are done */
+	int go_rd, go_wr;            /* caller -> pid 1: 1st byte: maps written, prepare;
+	                              * 2nd byte: start the program (j->job_step) */
 	int rep_rd, rep_wr;          /* pid 1 -> caller: init_msg */
 	int in_rd, in_wr;            /* program stdin */
 	int out_rd, out_wr;          /* program stdout */

@@ -55,13 +55,16 @@ static struct jail_root *jail_root_get(struct jail *j, const char *real, struct 
 /* ---- per-run resources: made ahead (next), removed after (done) ----
  * A job needs fresh tmpfs mounts and a cgroup per step, and leaves them to
  * remove.  jail_idle(), called by the responder once the answer is sent,
- * removes the last job's and makes the next job's, so a request pays only
- * for what differs; without it jail_run() does both itself. */
+ * removes the last job's and makes the next job's, including the first
+ * step's pid 1, prepared up to the program's start (supervise.c), so a
+ * request pays only for what differs; without it jail_run() does both
+ * itself. */
 
 static void jail_stage_clear(struct jail *j, int which)
 {
 	__typeof__(j->next) *st = which ? &j->done : &j->next;
-	jail_reap(&st->init_pid);            /* before its cgroups can go */
+	jail_warm_discard(&st->warm);        /* before its mounts and cgroups */
+	jail_reap(&st->init_pid);
 	if (st->root)
 		mnt_run_unmount(st->root->path);
 	st->root = NULL;
@@ -96,6 +99,10 @@ int jail_idle(struct jail *j, struct jail_error *e)
 		jail_stage_clear(j, STAGE_NEXT);
 		return -1;
 	}
+	/* And the next job's pid 1, up to the point where only the job is
+	 * missing.  If that fails, the job starts its own and reports why. */
+	struct jail_error ignored;
+	jail_warm_start(j, root->path, j->next.cg[0], &j->next.warm, &ignored);
 	return 0;
 }
 
@@ -124,6 +131,8 @@ static struct jail_root *jail_stage_begin(struct jail *j, const char *rootfs, ui
 	j->done.tmp_bytes = tmp;
 	j->done.cg[0] = j->next.cg[0];
 	j->next.cg[0] = NULL;
+	j->done.warm = j->next.warm;
+	j->next.warm = NULL;
 	j->next.root = NULL;
 	return r;
 }
@@ -140,7 +149,8 @@ static int jail_steps(struct jail *j, const struct jail_spec *spec, const char *
 		 * reads what the jail left: files are read when every jail
 		 * process is dead, and the next step must start on a quiet /work. */
 		bool last = i + 1 == spec->nsteps && spec->noutputs == 0 && !spec->result_path;
-		if (jail_run_step(j, spec, &spec->steps[i], root, j->done.cg[i], sr,
+		if (jail_run_step(j, spec, &spec->steps[i], root, j->done.cg[i],
+		                  i == 0 ? &j->done.warm : NULL, sr,
 		                  last ? &j->done.init_pid : NULL, &res->error) < 0)
 			return -1;
 		if (sr->status != JAIL_SUCCESS) {

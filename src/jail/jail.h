@@ -166,6 +166,8 @@ struct jail_info {
 	enum jail_cgroup_mode cgroup;
 	bool memory_limit, pids_limit, cpu_accounting, memory_peak;
 	bool userns_owned;         /* caller was not host root: own userns */
+	bool prepares_ahead;       /* jail_idle() prepares the next job's pid 1
+	                            * (not in fork mode: SANDBOX_JAIL_FORK=1) */
 	char cgroup_dir[512];      /* where per-run cgroups are made (v2) or name (v1) */
 	char seccomp_policy[32];
 };

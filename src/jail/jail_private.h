@@ -61,6 +61,8 @@ int sc_load(const struct jail_seccomp *sc);  /* -errno */
 void sc_free(struct jail_seccomp *sc);
 
 /* ---- creds.c ---- */
+/* In pid 1 before the program starts; the program inherits the result. */
+int creds_drop_bounding_set(struct jail_error *e);
 int creds_drop(cap_t empty, struct jail_error *e);
 
 /* ---- limits.c ---- */
@@ -104,13 +106,22 @@ int wd_collect(const char *root, const struct jail_spec *spec, struct jail_resul
 
 /* ---- init.c / supervise.c ---- */
 struct jail;
-/* Runs one step in cgroup cg (made by the caller, limits written here).
- * With defer_reap non-NULL, a program that ended on its own leaves its
- * pid 1 (exiting, tearing its namespaces down) to be reaped later: the pid
- * goes to *defer_reap, or 0 if it was reaped here. */
+/* A pid 1 started ahead of its step (CLONE_VM mode only; *out stays NULL
+ * otherwise): namespaces, id maps, mounts and pivot_root done in root, the
+ * program to be attached to cg. */
+struct jail_warm;
+int jail_warm_start(struct jail *j, const char *root, struct cg_run *cg, struct jail_warm **out,
+                    struct jail_error *e);
+void jail_warm_discard(struct jail_warm **w);
+/* Runs one step in cgroup cg (made by the caller, limits written here),
+ * with the prepared pid 1 *warm when it fits (it is used or discarded:
+ * *warm is NULL afterwards), else a new one.  With defer_reap non-NULL, a
+ * program that ended on its own leaves its pid 1 (exiting, tearing its
+ * namespaces down) to be reaped later: the pid goes to *defer_reap, or 0
+ * if it was reaped here. */
 int jail_run_step(struct jail *j, const struct jail_spec *spec, const struct jail_step *step,
-                  const char *root, struct cg_run *cg, struct jail_step_result *out,
-                  pid_t *defer_reap, struct jail_error *e);
+                  const char *root, struct cg_run *cg, struct jail_warm **warm,
+                  struct jail_step_result *out, pid_t *defer_reap, struct jail_error *e);
 /* Reaps a deferred pid 1 (waits for its namespaces to be gone). */
 void jail_reap(pid_t *pid);
 
@@ -135,11 +146,15 @@ struct jail {
 		uint64_t work_bytes, tmp_bytes;
 		struct cg_run *cg[JAIL_MAX_STEPS];
 		pid_t init_pid;                /* pid 1 still exiting (done only) */
+		struct jail_warm *warm;        /* pid 1 prepared for step 0 (next only) */
 	} next, done;
 	void *stack_map;                       /* [guard][pid 1][guard][program] */
 	size_t stack_map_len;
 	char *stack_top[2];                    /* tops (stacks grow down): pid 1, program */
 	uint64_t runs;
+	/* The step being started: a prepared pid 1 reads it once told to go. */
+	const struct jail_spec *job_spec;
+	const struct jail_step *job_step;
 };
 
 #endif

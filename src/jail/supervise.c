@@ -160,36 +160,86 @@ static void sup_reap_init(struct sup *s)
 	s->init_gone = true;
 }
 
-static int sup_start(struct sup *s, struct jail_error *e)
+/* A pid 1 started ahead of its job (jail_idle): namespaces, id maps, mounts
+ * and pivot_root done, waiting for the word to start the program.  Only in
+ * CLONE_VM mode: there pid 1 reads the job from our memory once told to go;
+ * a forked pid 1 only has the memory of its fork, so it is started per step. */
+struct jail_warm {
+	struct init_args a;          /* our ends of the pipes; the jail's are closed */
+	pid_t pid;
+	struct cg_run *cg;
+	const char *root;
+};
+
+static void sup_close_jail_ends(struct init_args *a)
 {
-	struct jail *j = s->a.j;
+	a->go_rd = fd_close(a->go_rd);
+	a->rep_wr = fd_close(a->rep_wr);
+	a->in_rd = fd_close(a->in_rd);
+	a->out_wr = fd_close(a->out_wr);
+	a->err_wr = fd_close(a->err_wr);
+}
+
+static void sup_kill_reap(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR)
+		;
+}
+
+/* Clones pid 1 and lets it prepare (init.c: maps, mounts, pivot_root,
+ * hostname); on success it waits in read(go) for its program. */
+static int sup_launch(struct jail *j, struct init_args *a, pid_t *out, struct jail_error *e)
+{
 	int flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
 	if (j->use_clone_vm)
 		flags |= CLONE_VM;
-	s->init_pid = clone(init_main, j->stack_top[0], flags, &s->a);
-	if (s->init_pid < 0)
+	pid_t pid = clone(init_main, j->stack_top[0], flags, a);
+	if (pid < 0)
 		return jail_fail(e, "clone namespaces", errno, NULL);
 
 	/* [raw only] from here to the report: pid 1 runs on our memory. */
 	struct init_msg m;
-	long rc = ns_write_child_maps(s->init_pid, j->uid_map, j->gid_map);
+	long rc = ns_write_child_maps(pid, j->uid_map, j->gid_map);
 	const char *step = "write id maps";
 	if (rc == 0) {
-		long w = raw_write(s->a.go_wr, "g", 1);
+		long w = raw_write(a->go_wr, "g", 1);
 		rc = w == 1 ? 0 : w < 0 ? w : -EIO;
 		step = "start jail";
 	}
-	long n = rc == 0 ? raw_read(s->a.rep_rd, &m, sizeof m) : 0;
-	/* [libc again] pid 1 is blocked (read go), waiting (reap) or dead. */
+	long n = rc == 0 ? raw_read(a->rep_rd, &m, sizeof m) : 0;
+	/* [libc again] pid 1 is blocked (read go) or dead. */
 	if (rc < 0) {
-		sup_kill_init(s);
-		sup_reap_init(s);
+		sup_kill_reap(pid);
 		return jail_fail(e, step, (int)-rc, NULL);
 	}
 	if (n != (long)sizeof m) {
+		sup_kill_reap(pid);
+		return jail_fail(e, "jail setup", n < 0 ? (int)-n : EPIPE, "pid 1 ended without a report");
+	}
+	if (m.kind != INIT_MSG_PREPARED) {
+		sup_kill_reap(pid);     /* it has exited: this only reaps */
+		*e = m.err;
+		return -1;
+	}
+	*out = pid;
+	return 0;
+}
+
+/* Tells a prepared pid 1 to start the program (init.c reads the job's
+ * step from j) and waits for it to be running. */
+static int sup_go(struct sup *s, struct jail_error *e)
+{
+	struct init_msg m;
+	/* [raw only] pid 1 and the program set up on our memory. */
+	long w = raw_write(s->a.go_wr, "g", 1);
+	long n = w == 1 ? raw_read(s->a.rep_rd, &m, sizeof m) : 0;
+	/* [libc again] */
+	if (w != 1 || n != (long)sizeof m) {
 		sup_kill_init(s);
 		sup_reap_init(s);
-		return jail_fail(e, "jail setup", n < 0 ? (int)-n : EPIPE, "pid 1 ended without a report");
+		return jail_fail(e, "jail setup", w < 0 ? (int)-w : n < 0 ? (int)-n : EPIPE,
+		                 "pid 1 ended without a report");
 	}
 	if (m.kind != INIT_MSG_READY) {
 		sup_reap_init(s);
@@ -199,6 +249,86 @@ static int sup_start(struct sup *s, struct jail_error *e)
 	s->t_start_us = mono_us();
 	s->exit_msg.exec_errno = m.exec_errno;
 	return 0;
+}
+
+static int sup_new_args(struct jail *j, const char *root, struct cg_run *cg, struct init_args *a,
+                        struct jail_error *e)
+{
+	*a = (struct init_args){ .j = j, .root = root, .exec_wr = -1 };
+	if (sup_pipes(a, e) < 0)
+		return -1;
+	a->ncg = cg_run_procs_fds(cg, a->cg_fds);
+	return 0;
+}
+
+int jail_warm_start(struct jail *j, const char *root, struct cg_run *cg, struct jail_warm **out,
+                    struct jail_error *e)
+{
+	*out = NULL;
+	if (!j->use_clone_vm)
+		return 0;
+	struct jail_warm *w = calloc(1, sizeof *w);
+	if (!w)
+		return jail_fail(e, "prepare jail", ENOMEM, NULL);
+	if (sup_new_args(j, root, cg, &w->a, e) < 0) {
+		free(w);
+		return -1;
+	}
+	int rc = sup_launch(j, &w->a, &w->pid, e);
+	sup_close_jail_ends(&w->a);
+	if (rc < 0) {
+		sup_close_all(&w->a);
+		free(w);
+		return -1;
+	}
+	w->cg = cg;
+	w->root = root;
+	*out = w;
+	return 0;
+}
+
+void jail_warm_discard(struct jail_warm **w)
+{
+	if (!*w)
+		return;
+	if ((*w)->pid > 0)
+		sup_kill_reap((*w)->pid);
+	sup_close_all(&(*w)->a);
+	free(*w);
+	*w = NULL;
+}
+
+/* The step's pid 1: the prepared one when it was made for this root and
+ * cgroup, else a new one. */
+static int sup_start(struct sup *s, const char *root, struct jail_warm **warm, struct jail_error *e)
+{
+	struct jail *j = s->a.j;
+	struct jail_warm *w = warm ? *warm : NULL;
+	if (warm)
+		*warm = NULL;
+	/* A prepared pid 1 that something killed while it waited (it is our
+	 * child: waitpid tells) is replaced; it never ran anything. */
+	if (w) {
+		pid_t gone = waitpid(w->pid, NULL, WNOHANG | __WALL);
+		if (gone != 0)
+			w->pid = 0;             /* reaped (or not ours): never kill that pid */
+		if (gone != 0 || w->cg != s->cg || strcmp(w->root, root) != 0)
+			jail_warm_discard(&w);
+	}
+	if (w) {
+		s->a = w->a;
+		s->init_pid = w->pid;
+		free(w);
+	} else {
+		if (sup_new_args(j, root, s->cg, &s->a, e) < 0)
+			return -1;
+		int rc = sup_launch(j, &s->a, &s->init_pid, e);
+		/* Our copies of the jail's ends: closed so that EOF means "all gone". */
+		sup_close_jail_ends(&s->a);
+		if (rc < 0)
+			return -1;
+	}
+	return sup_go(s, e);
 }
 
 /* ---- the loop ---- */
@@ -312,32 +442,30 @@ void jail_reap(pid_t *pid)
 }
 
 int jail_run_step(struct jail *j, const struct jail_spec *spec, const struct jail_step *step,
-                  const char *root, struct cg_run *cg, struct jail_step_result *out,
-                  pid_t *defer_reap, struct jail_error *e)
+                  const char *root, struct cg_run *cg, struct jail_warm **warm,
+                  struct jail_step_result *out, pid_t *defer_reap, struct jail_error *e)
 {
 	struct sup s;
 	memset(&s, 0, sizeof s);
-	s.a = (struct init_args){ .j = j, .spec = spec, .step = step, .root = root, .exec_wr = -1 };
+	s.a = (struct init_args){ .j = j, .go_rd = -1, .go_wr = -1, .rep_rd = -1, .rep_wr = -1,
+	                          .in_rd = -1, .in_wr = -1, .out_rd = -1, .out_wr = -1,
+	                          .err_rd = -1, .err_wr = -1, .exec_wr = -1 };
 	memset(out, 0, sizeof *out);
-	if (sup_pipes(&s.a, e) < 0)
-		return -1;
 	s.cg = cg;
 	if (cg_run_limits(cg, &step->limits, e) < 0) {
-		sup_close_all(&s.a);
+		if (warm)
+			jail_warm_discard(warm);
 		return -1;
 	}
+	/* pid 1 reads these once told to go: a forked one from its copy of
+	 * our memory, made at the clone below, a CLONE_VM one from ours. */
+	j->job_spec = spec;
+	j->job_step = step;
+	int rc = sup_start(&s, root, warm, e);
 	s.out = (struct sup_stream){ .fd = s.a.out_rd, .buf = &out->out, .cap = step->limits.max_output_bytes };
 	s.err = (struct sup_stream){ .fd = s.a.err_rd, .buf = &out->err, .cap = step->limits.max_output_bytes };
 	s.in_data = step->stdin_data;
 	s.in_len = step->stdin_data ? step->stdin_len : 0;
-	s.a.ncg = cg_run_procs_fds(s.cg, s.a.cg_fds);
-	int rc = sup_start(&s, e);
-	/* Our copies of the jail's ends: closed so that EOF means "all gone". */
-	s.a.go_rd = fd_close(s.a.go_rd);
-	s.a.rep_wr = fd_close(s.a.rep_wr);
-	s.a.in_rd = fd_close(s.a.in_rd);
-	s.a.out_wr = fd_close(s.a.out_wr);
-	s.a.err_wr = fd_close(s.a.err_wr);
 	if (rc == 0) {
 		sup_stdin(&s);
 		sup_loop(&s, &step->limits);

@@ -161,6 +161,19 @@ def descendants(pid):
     return out
 
 
+def job_pids(responder):
+    """The processes of the job a responder is running: its jail's pid 1
+    and everything under it.  An idle responder also has a child: the next
+    job's pid 1, prepared and waiting, with nothing under it (a program is
+    started only when a job arrives), so it does not count."""
+    out = []
+    for init in children(responder):
+        below = descendants(init)
+        if below:
+            out += [init] + below
+    return out
+
+
 def alive(pid):
     try:
         with open("/proc/%d/stat" % pid) as f:

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import POOL, QUEUE, QUEUE_TIMEOUT_MS, Service, alive, descendants, free_port, make_env
+from conftest import POOL, QUEUE, QUEUE_TIMEOUT_MS, Service, alive, descendants, free_port, job_pids, make_env
 
 
 def sleeper(seconds, wall_ms=10000):
@@ -71,7 +71,7 @@ def test_overload_queue_timeout_gives_503(svc):
 
 
 def jail_pids(svc):
-    return [p for r in svc.responders() for p in descendants(r)]
+    return [p for r in svc.responders() for p in job_pids(r)]
 
 
 def wait_for(cond, timeout):
@@ -101,10 +101,10 @@ def start_slow_request(svc, req):
 def test_sigkill_responder_mid_request(svc):
     assert svc.wait_pool()
     t, holder = start_slow_request(svc, sleeper(20, 30000))
-    busy = [r for r in svc.responders() if descendants(r)]
+    busy = [r for r in svc.responders() if job_pids(r)]
     assert len(busy) == 1
     victim = busy[0]
-    jail = descendants(victim)
+    jail = descendants(victim)          # the running job: no next one is prepared yet
     time.sleep(0.3)
     # the running job's cgroup exists (so the check after the kill means something)
     assert svc.cgroups_of(victim) or not svc.request("GET", "/api/sandbox/info").json["isolation"]["memory_limit"]

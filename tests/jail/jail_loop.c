@@ -11,6 +11,10 @@
  *                                holds a jail with a prepared stage, then runs
  *                                CMD (e.g. sandbox-run) under it: a jail started
  *                                from inside another jail-owning process
+ *   jail_loop warm ROOTFS CMD [ARG...]
+ *                                runs CMD in a jail prepared ahead by
+ *                                jail_idle(), then jobs whose prepared pid 1
+ *                                was killed or does not fit (run_warm)
  *   jail_loop bench ROOTFS N CMD [ARG...]
  *                                runs CMD N times and prints per-run wall
  *                                times in microseconds, one per line (for
@@ -27,6 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/wait.h>
+#include <signal.h>
+#include <stdint.h>
 
 #include "jail/jail.h"
 
@@ -269,6 +275,86 @@ static int run_nest(struct jail *j, const char *rootfs, char **cmd)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
 }
 
+/* The prepared pid 1 (jail_idle) is our only child between jobs. */
+static long count_children(void)
+{
+	char path[64], buf[256];
+	snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
+	FILE *f = fopen(path, "re");
+	long n = 0;
+	if (f) {
+		size_t len = fread(buf, 1, sizeof buf - 1, f);
+		buf[len] = '\0';
+		for (char *t = strtok(buf, " \n"); t; t = strtok(NULL, " \n"))
+			n++;
+		fclose(f);
+	}
+	return n;
+}
+
+static pid_t first_child(void)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
+	FILE *f = fopen(path, "re");
+	long pid = 0;
+	if (f) {
+		if (fscanf(f, "%ld", &pid) != 1)
+			pid = 0;
+		fclose(f);
+	}
+	return (pid_t)pid;
+}
+
+static int warm_job(struct jail *j, const char *rootfs, char **cmd, uint64_t work_bytes,
+                    const char *label)
+{
+	static char *env[] = { "PATH=/usr/bin:/bin", "HOME=/work", "LANG=C.UTF-8", NULL };
+	struct jail_step s = make_step(cmd, 10000);
+	struct jail_spec spec = { .rootfs = rootfs, .envp = env, .steps = &s, .nsteps = 1,
+	                          .work_bytes = work_bytes };
+	struct jail_result res;
+	printf("%s prepared_before %ld\n", label, count_children());
+	if (jail_run(j, &spec, &res) < 0) {
+		printf("%s sandbox_failure %s %s\n", label, res.error.step, strerror(res.error.err));
+		return 1;
+	}
+	printf("%s status %s\n", label, jail_status_name(res.steps[0].status));
+	printf("%s stdout-begin\n%s%s stdout-end\n", label, res.steps[0].out.data, label);
+	jail_result_free(&res);
+	struct jail_error e;
+	if (jail_idle(j, &e) < 0) {
+		printf("%s idle_failure %s %s\n", label, e.step, strerror(e.err));
+		return 1;
+	}
+	return 0;
+}
+
+/* The jobs a responder's prepared pid 1 serves: the first job (cold) plants
+ * files, the second runs CMD in the jail prepared by jail_idle(), the third
+ * finds its prepared pid 1 killed while it waited, the fourth asks for
+ * another /work size than was prepared.  Prints each job's status and
+ * output, and how many prepared pid 1 were waiting before it. */
+static int run_warm(struct jail *j, const char *rootfs, char **cmd)
+{
+	char *plant[] = { "/bin/sh", "-c", "echo s > /work/planted; echo s > /tmp/planted; "
+	                  "echo s > /dev/shm/planted; sleep 100 & exit 0", NULL };
+	char *probe[] = { "/bin/sh", "-c", "ls -A /work /tmp /dev/shm | tr '\\n' ' '; echo", NULL };
+	printf("prepares_ahead %d\n", (int)jail_get_info(j)->prepares_ahead);
+	int rc = warm_job(j, rootfs, plant, 0, "plant");
+	rc |= warm_job(j, rootfs, cmd, 0, "warm");
+	pid_t p = first_child();
+	if (p > 0)
+		kill(p, SIGKILL);
+	usleep(100 * 1000);
+	rc |= warm_job(j, rootfs, probe, 0, "killed");
+	rc |= warm_job(j, rootfs, probe, 8u << 20, "resized");
+	printf("children_before_free %ld\n", count_children());
+	jail_free(j);
+	printf("children_after_free %ld\n", count_children());
+	exit(rc);               /* j is freed */
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
@@ -291,6 +377,7 @@ int main(int argc, char **argv)
 	long n = strtol(argv[3], NULL, 10);
 	int rc = !strcmp(argv[1], "leak") ? run_leak(j, argv[2], n)
 	       : !strcmp(argv[1], "nest") ? run_nest(j, argv[2], argv + 3)
+	       : !strcmp(argv[1], "warm") ? run_warm(j, argv[2], argv + 3)
 	       : argc > 4 ? run_bench(j, argv[2], n, argv + 4) : 2;
 	jail_free(j);
 	return rc;

@@ -426,6 +426,52 @@ def test_zombies_reaped(jail, probe):
     assert kv(r["stdout"])["zombies"] == "0", r
 
 
+def test_prepared_jail_keeps_every_layer(jail_loop, rootfs):
+    """A responder's next jail is prepared by jail_idle() (namespaces, mounts,
+    pivot_root, bounding set) before its job exists.  The job that runs in
+    it gets every layer, sees nothing of the previous job (which left files
+    in /work, /tmp, /dev/shm and a daemon), a prepared pid 1 killed while
+    waiting is replaced, one prepared for another /work size is discarded,
+    and nothing is left after jail_free()."""
+    script = ("id -u; grep -E '^(CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):' /proc/self/status; "
+              "hostname; pwd; ls -A /work /tmp /dev/shm | tr '\\n' ' '; echo; "
+              "echo ifaces $(tail -n +3 /proc/net/dev | cut -d: -f1); "
+              "echo pids $(ls /proc | grep '^[0-9]' | tr '\\n' ' '); "
+              "touch /usr/x 2>&1; echo sys $(ls -A /sys 2>/dev/null | wc -l); "
+              "for n in user mnt pid ipc uts cgroup; do echo ns $n $(readlink /proc/self/ns/$n); done")
+    p = subprocess.run([jail_loop, "warm", rootfs, "/bin/sh", "-c", script],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    out = p.stdout
+    # sanitizer builds run the jail in fork mode, which prepares nothing ahead
+    ahead = "prepares_ahead 1" in out
+    assert f"warm prepared_before {int(ahead)}" in out and "warm status success" in out, out
+    body = out.split("warm stdout-begin\n")[1].split("warm stdout-end")[0]
+    lines = body.splitlines()
+    assert lines[0] == "1000", body
+    st = kv(body.replace(":\t", " "))
+    for cap in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
+        assert st[cap] == "0000000000000000", (cap, body)
+    assert st["NoNewPrivs"] == "1" and st["Seccomp"] == "2", body
+    assert "sandbox" in lines and "/work" in lines, body
+    assert "planted" not in body, body                       # nothing of the previous job
+    assert st["ifaces"].split() == ["lo"], body
+    pids = [int(x) for x in st["pids"].split()]
+    assert 1 in pids and len(pids) < 10 and max(pids) < 50, body   # pid 1, sh and a pipeline
+    assert "Read-only file system" in body, body
+    assert st["sys"] == "0", body                              # no host /sys
+    for line in lines:
+        if line.startswith("ns "):
+            _, name, link = line.split(" ", 2)
+            assert link != os.readlink(f"/proc/self/ns/{name}"), line
+    for label in ("killed", "resized"):
+        assert f"{label} status success" in out, out
+        assert f"{label} stdout-begin\n/dev/shm:  /tmp:  /work: \n{label} stdout-end" in out, out
+    for label in ("killed", "resized"):
+        assert f"{label} prepared_before {int(ahead)}" in out, out
+    assert f"children_before_free {int(ahead)}" in out and "children_after_free 0" in out, out
+
+
 def test_jail_dies_with_parent(sandbox_run, rootfs):
     marker = "orphan-" + uuid.uuid4().hex[:8]
     p = subprocess.Popen([sandbox_run, "--rootfs", rootfs, "--wall-ms", "60000", "--",
