@@ -100,11 +100,12 @@ static void log_finish(const struct http_req *r, const struct jail_result *res)
 	for (i = 0; i < res->nfiles; i++)
 		out_bytes += res->files[i].len;
 	log_event("info", "sandbox.run.finish",
-	          json_pack("{s:s, s:s, s:i, s:b, s:I, s:I, s:I, s:I, s:I}",
+	          json_pack("{s:s, s:s, s:i, s:b, s:b, s:I, s:I, s:I, s:I, s:I}",
 	                    "request_id", r->request_id,
 	                    "status", st != NULL ? jail_status_name(st->status) : "unknown",
 	                    "exit_code", st != NULL ? st->exit_code : -1,
 	                    "timed_out", st != NULL && st->status == JAIL_TIMEOUT,
+	                    "cancelled", res->cancelled,
 	                    "duration_ms", (json_int_t)http_elapsed_ms(&r->t0),
 	                    "output_files", (json_int_t)res->nfiles,
 	                    "output_bytes", (json_int_t)out_bytes,
@@ -141,6 +142,11 @@ static void run_job(struct svc *s, struct http_req *r, struct req_job *job)
 		http_send_error(r, 500, "internal", "could not prepare the job", NULL, NULL);
 		return;
 	}
+	/* A client that leaves makes nginx close our connection (nginx/'s
+	 * fastcgi_ignore_client_abort off): then the job is stopped at once
+	 * instead of running to its wall limit for nobody. */
+	spec.cancel_on_hangup = true;
+	spec.cancel_fd = r->fx->ipcFd;
 	log_start(r, job);
 	if (jail_run(s->jail, &spec, &res) < 0) {
 		answer_sandbox_failure(r, &res.error);

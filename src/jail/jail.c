@@ -151,9 +151,9 @@ static int jail_steps(struct jail *j, const struct jail_spec *spec, const char *
 		bool last = i + 1 == spec->nsteps && spec->noutputs == 0 && !spec->result_path;
 		if (jail_run_step(j, spec, &spec->steps[i], root, j->done.cg[i],
 		                  i == 0 ? &j->done.warm : NULL, sr,
-		                  last ? &j->done.init_pid : NULL, &res->error) < 0)
+		                  last ? &j->done.init_pid : NULL, &res->cancelled, &res->error) < 0)
 			return -1;
-		if (sr->status != JAIL_SUCCESS) {
+		if (sr->status != JAIL_SUCCESS || res->cancelled) {
 			/* A failed step (e.g. compile) stops the job; later steps
 			 * are reported as never started. */
 			for (size_t k = i + 1; k < spec->nsteps; k++) {
@@ -185,7 +185,7 @@ int jail_run(struct jail *j, const struct jail_spec *spec, struct jail_result *r
 	int rc = wd_write_files(r->path, spec, j->map_uid, j->map_gid, e);
 	if (rc == 0)
 		rc = jail_steps(j, spec, r->path, res);
-	if (rc == 0)
+	if (rc == 0 && !res->cancelled)   /* nobody is left to read the files */
 		rc = wd_collect(r->path, spec, res, e);
 	if (rc < 0) {
 		struct jail_error saved = *e;

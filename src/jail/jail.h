@@ -108,6 +108,12 @@ struct jail_spec {
 	/* Optional: one file under /tmp read back after the last step (handler shim result). */
 	const char *result_path;
 	uint64_t max_result_bytes;
+	/* Optional: stop the job when cancel_fd reports that its peer hung up
+	 * (poll POLLRDHUP/POLLHUP/POLLERR; data arriving on it is ignored and
+	 * not read).  The responder passes its FastCGI connection: a client
+	 * that left, and nginx with it, ends the job at once. */
+	bool cancel_on_hangup;
+	int cancel_fd;
 };
 
 struct jail_buf {
@@ -146,6 +152,8 @@ struct jail_result {
 	bool files_truncated;      /* a cap on count or size left some out */
 	struct jail_buf result;    /* content of spec->result_path, if any */
 	bool has_result;
+	bool cancelled;            /* cancel_fd hung up: the running step was killed
+	                            * (status "killed", SIGKILL), later ones not run */
 	struct jail_error error;   /* set when jail_run() returns -1 */
 };
 

@@ -118,10 +118,12 @@ void jail_warm_discard(struct jail_warm **w);
  * *warm is NULL afterwards), else a new one.  With defer_reap non-NULL, a
  * program that ended on its own leaves its pid 1 (exiting, tearing its
  * namespaces down) to be reaped later: the pid goes to *defer_reap, or 0
- * if it was reaped here. */
+ * if it was reaped here.  *cancelled is set when spec's cancel_fd hung up
+ * and the step was killed for it. */
 int jail_run_step(struct jail *j, const struct jail_spec *spec, const struct jail_step *step,
                   const char *root, struct cg_run *cg, struct jail_warm **warm,
-                  struct jail_step_result *out, pid_t *defer_reap, struct jail_error *e);
+                  struct jail_step_result *out, pid_t *defer_reap, bool *cancelled,
+                  struct jail_error *e);
 /* Reaps a deferred pid 1 (waits for its namespaces to be gone). */
 void jail_reap(pid_t *pid);
 

@@ -42,7 +42,8 @@ struct sup {
 	const unsigned char *in_data;
 	size_t in_len, in_off;
 	struct init_msg exit_msg;
-	bool exited, timed_out, init_gone;
+	bool exited, timed_out, init_gone, cancelled;
+	int cancel_fd;                 /* -1: none */
 	uint64_t t_start_us, t_end_us;
 };
 
@@ -370,17 +371,24 @@ static void sup_loop(struct sup *s, const struct jail_limits *l)
 		uint64_t wait_ms = (deadline - now + 999) / 1000;
 		if (check_cpu && wait_ms > SUP_CPU_POLL_MS)
 			wait_ms = SUP_CPU_POLL_MS;
-		struct pollfd p[4];
+		struct pollfd p[5];
 		int np = 0;
 		p[np++] = (struct pollfd){ .fd = s->a.rep_rd, .events = POLLIN };
 		p[np++] = (struct pollfd){ .fd = s->out.fd, .events = POLLIN };
 		p[np++] = (struct pollfd){ .fd = s->err.fd, .events = POLLIN };
 		p[np++] = (struct pollfd){ .fd = s->a.in_wr, .events = POLLOUT };
+		/* Only the hang-up: data on it is the caller's, and is left unread. */
+		p[np++] = (struct pollfd){ .fd = s->cancel_fd, .events = POLLRDHUP };
 		int r = poll(p, (nfds_t)np, (int)wait_ms);
 		if (r < 0 && errno != EINTR)
 			break;
 		if (r <= 0)
 			continue;
+		if (p[4].revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) {
+			s->cancelled = true;
+			s->t_end_us = mono_us();
+			break;
+		}
 		if (p[1].revents)
 			sup_stream_read(&s->out);
 		if (p[2].revents)
@@ -422,7 +430,7 @@ static void sup_result(struct sup *s, struct jail_step_result *out)
 	if (s->exited && WIFSIGNALED(st))
 		out->signal = WTERMSIG(st);
 	if (!s->exited && !s->timed_out)
-		out->signal = SIGKILL;     /* pid 1 died first (OOM killer): all were killed */
+		out->signal = SIGKILL;     /* cancelled, or pid 1 died first (OOM killer): all were killed */
 	if (s->timed_out || out->signal == SIGXCPU)
 		out->status = JAIL_TIMEOUT;
 	else if (cs.oom_kills > 0)
@@ -443,10 +451,12 @@ void jail_reap(pid_t *pid)
 
 int jail_run_step(struct jail *j, const struct jail_spec *spec, const struct jail_step *step,
                   const char *root, struct cg_run *cg, struct jail_warm **warm,
-                  struct jail_step_result *out, pid_t *defer_reap, struct jail_error *e)
+                  struct jail_step_result *out, pid_t *defer_reap, bool *cancelled,
+                  struct jail_error *e)
 {
 	struct sup s;
 	memset(&s, 0, sizeof s);
+	s.cancel_fd = spec->cancel_on_hangup ? spec->cancel_fd : -1;
 	s.a = (struct init_args){ .j = j, .go_rd = -1, .go_wr = -1, .rep_rd = -1, .rep_wr = -1,
 	                          .in_rd = -1, .in_wr = -1, .out_rd = -1, .out_wr = -1,
 	                          .err_rd = -1, .err_wr = -1, .exec_wr = -1 };
@@ -469,7 +479,7 @@ int jail_run_step(struct jail *j, const struct jail_spec *spec, const struct jai
 	if (rc == 0) {
 		sup_stdin(&s);
 		sup_loop(&s, &step->limits);
-		if (defer_reap && s.exited && !s.timed_out) {
+		if (defer_reap && s.exited && !s.timed_out && !s.cancelled) {
 			/* pid 1 reported the exit and is exiting: the kernel kills
 			 * what is left of the pid namespace, so the pipes reach EOF
 			 * without us waiting for the namespaces' teardown, which
@@ -483,6 +493,8 @@ int jail_run_step(struct jail *j, const struct jail_spec *spec, const struct jai
 			sup_drain(&s);
 		}
 		sup_result(&s, out);
+		if (s.cancelled)
+			*cancelled = true;
 	}
 	s.a.out_rd = s.out.fd;
 	s.a.err_rd = s.err.fd;

@@ -124,11 +124,13 @@ def test_sigkill_responder_mid_request(svc):
 
 
 def test_client_disconnect_mid_run(svc):
-    """The jail ends (at its wall limit) and is cleaned; the responder lives."""
+    """A client that leaves stops its job at once (nginx closes the
+    responder's connection, the responder watches it), long before the
+    job's wall limit; the jail is cleaned and the responder lives."""
     assert svc.wait_pool()
     before = set(svc.responders())
     finished_before = len([l for l in svc.logs() if l.get("event") == "sandbox.run.finish"])
-    req = {"runtime": "bash", "code": "sleep 60\n", "limits": {"wall_time_ms": 2000}}
+    req = {"runtime": "bash", "code": "sleep 60\n", "limits": {"wall_time_ms": 60000}}
     body = json.dumps(req).encode()
     s = socket.create_connection(("127.0.0.1", svc.port))
     s.sendall(b"POST /api/sandbox/run HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
@@ -136,14 +138,15 @@ def test_client_disconnect_mid_run(svc):
     assert wait_for(lambda: jail_pids(svc), 10)
     jail = jail_pids(svc)
     s.close()
-    assert wait_for(lambda: not [p for p in jail if alive(p)], 2.0 + 3.0), "jail not killed"
+    # 60 s of wall time were allowed: a jail gone within 10 s was cancelled
+    assert wait_for(lambda: not [p for p in jail if alive(p)], 10.0), "jail not killed"
     assert wait_for(lambda: not svc.cgroup_leftovers(), 2.0), svc.cgroup_leftovers()
     assert set(svc.responders()) == before, "the responder must survive a client that left"
     # the responder logs the finish after the jail is gone: wait for the line
     def new_finish():
         return [l for l in svc.logs() if l.get("event") == "sandbox.run.finish"][finished_before:]
     assert wait_for(new_finish, 5.0), "no sandbox.run.finish logged"
-    assert [l["status"] for l in new_finish()] == ["timeout"], new_finish()
+    assert [(l["status"], l["cancelled"]) for l in new_finish()] == [("killed", True)], new_finish()
     assert svc.run({"runtime": "bash", "code": "echo ok"}).json["stdout"] == "ok\n"
 
 

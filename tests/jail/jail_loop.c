@@ -15,6 +15,7 @@
  *                                runs CMD in a jail prepared ahead by
  *                                jail_idle(), then jobs whose prepared pid 1
  *                                was killed or does not fit (run_warm)
+ *   jail_loop cancel ROOTFS -     a job stopped by its cancel_fd hanging up
  *   jail_loop bench ROOTFS N CMD [ARG...]
  *                                runs CMD N times and prints per-run wall
  *                                times in microseconds, one per line (for
@@ -31,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/wait.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdint.h>
 
@@ -355,6 +357,42 @@ static int run_warm(struct jail *j, const char *rootfs, char **cmd)
 	exit(rc);               /* j is freed */
 }
 
+/* cancel_fd: the peer of a socketpair writes a byte at once (data must not
+ * cancel), then hangs up after a second (that must); the job would sleep
+ * for 30 s with a 20 s wall limit. */
+static int run_cancel(struct jail *j, const char *rootfs)
+{
+	static char *env[] = { "PATH=/usr/bin:/bin", NULL };
+	char *cmd[] = { "/bin/sleep", "30", NULL };
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return 1;
+	pid_t peer = fork();
+	if (peer == 0) {
+		close(sv[0]);
+		(void)!write(sv[1], "x", 1);
+		sleep(1);
+		_exit(0);
+	}
+	close(sv[1]);
+	struct jail_step s = make_step(cmd, 20000);
+	struct jail_spec spec = { .rootfs = rootfs, .envp = env, .steps = &s, .nsteps = 1,
+	                          .cancel_on_hangup = true, .cancel_fd = sv[0] };
+	struct jail_result res;
+	int rc = jail_run(j, &spec, &res);
+	waitpid(peer, NULL, 0);
+	close(sv[0]);
+	if (rc < 0) {
+		printf("sandbox_failure %s %s\n", res.error.step, strerror(res.error.err));
+		return 1;
+	}
+	printf("cancelled %d\nstatus %s\nsignal %d\nwall_ms %llu\n", (int)res.cancelled,
+	       jail_status_name(res.steps[0].status), res.steps[0].signal,
+	       (unsigned long long)res.steps[0].wall_ms);
+	jail_result_free(&res);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
@@ -378,6 +416,7 @@ int main(int argc, char **argv)
 	int rc = !strcmp(argv[1], "leak") ? run_leak(j, argv[2], n)
 	       : !strcmp(argv[1], "nest") ? run_nest(j, argv[2], argv + 3)
 	       : !strcmp(argv[1], "warm") ? run_warm(j, argv[2], argv + 3)
+	       : !strcmp(argv[1], "cancel") ? run_cancel(j, argv[2])
 	       : argc > 4 ? run_bench(j, argv[2], n, argv + 4) : 2;
 	jail_free(j);
 	return rc;

@@ -472,6 +472,17 @@ def test_prepared_jail_keeps_every_layer(jail_loop, rootfs):
     assert f"children_before_free {int(ahead)}" in out and "children_after_free 0" in out, out
 
 
+def test_cancel_fd_hangup_stops_the_job(jail_loop, rootfs):
+    """jail_spec.cancel_fd (the responder's FastCGI connection): data on it
+    changes nothing, its peer hanging up kills the running job (after the
+    peer's 1 s, long before the 20 s wall limit)."""
+    p = subprocess.run([jail_loop, "cancel", rootfs, "-"], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    r = kv(p.stdout)
+    assert r["cancelled"] == "1" and r["status"] == "killed" and r["signal"] == "9", r
+    assert 900 <= int(r["wall_ms"]) < 20000, r
+
+
 def test_jail_dies_with_parent(sandbox_run, rootfs):
     marker = "orphan-" + uuid.uuid4().hex[:8]
     p = subprocess.Popen([sandbox_run, "--rootfs", rootfs, "--wall-ms", "60000", "--",
