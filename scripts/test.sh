@@ -11,11 +11,13 @@
 #   7. the request fuzzer for a bounded time (tests/fuzz)
 #   8. ASan+UBSan build: unit tests, jail tests and integration suite again
 #   9. valgrind: unit tests and jails in fork mode
+#  10. v2vm (only when named in SANDBOX_TEST_STAGES): the jail tests on a pure
+#      cgroup v2 kernel booted under qemu (tests/v2vm/run.sh, ~3 min)
 #
 # Exits non-zero if any stage fails; the last line is "summary: N passed, N failed"
 # (stages).  Knobs: SANDBOX_TEST_QUICK=1 skips stages 8-9 and shortens the
 # fuzzer; SANDBOX_TEST_STAGES="build jail" runs only the named stages
-# (deps build rootfs jail rootfs-tests integration fuzz asan valgrind);
+# (deps build rootfs jail rootfs-tests integration fuzz asan valgrind v2vm);
 # SANDBOX_FUZZ_SECONDS (default 60).
 set -uo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -114,6 +116,10 @@ asan_stage() {
 	integration "$asan"
 }
 
+v2vm() { # the jail tests of $build on a pure cgroup v2 kernel under qemu
+	SANDBOX_V2VM_BUILD=$build SANDBOX_ROOTFS_BASE=$rootfs_base tests/v2vm/run.sh
+}
+
 valgrind_stage() {
 	local vg=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
 		--suppressions="$repo/tests/valgrind.supp")
@@ -141,6 +147,7 @@ if [ "$quick" != 1 ]; then
 	stage asan asan_stage
 	stage valgrind valgrind_stage
 fi
+stage v2vm v2vm      # not in the default list: only when named
 
 log "stages failed:${failed_names:- none}"
 echo "summary: $passed passed, $failed failed"

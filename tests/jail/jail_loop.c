@@ -6,7 +6,9 @@
  *                                memory-bomb and output-flood runs; prints the
  *                                counts of our fds, our mounts, jail cgroups,
  *                                host processes and /tmp entries before and
- *                                after, and exits 1 if any differ
+ *                                after, and exits 1 if any differ.  With
+ *                                SANDBOX_TEST_CGROUP set, uses that cgroup
+ *                                (v2 dir or v1 name) and requires it
  *   jail_loop nest ROOTFS CMD [ARG...]
  *                                holds a jail with a prepared stage, then runs
  *                                CMD (e.g. sandbox-run) under it: a jail started
@@ -67,33 +69,25 @@ static long count_lines(const char *path)
 	return n;
 }
 
-static long count_jail_cgroups(void)
+/* Per-run cgroups of this process, where the jail says it makes them:
+ * v1 <ctrl>/<name>/<pid>-<n>, v2 D/jail-<pid>-<n>.  Only ours: other
+ * processes on the machine may be running jails too. */
+static long count_jail_cgroups(const struct jail_info *info)
 {
-	/* v1 per-run dirs live in .../<ctrl>/sandbox-fcgi/, v2 ones are jail-* */
-	static const char *const dirs[] = { "/sys/fs/cgroup/memory/sandbox-fcgi",
-		"/sys/fs/cgroup/pids/sandbox-fcgi", "/sys/fs/cgroup/cpuacct/sandbox-fcgi" };
-	long n = 0;
-	char mine[32], mine2[40];
-	/* only ours: other processes on the machine may be running jails too */
+	static const char *const ctrls[] = { "memory", "pids", "cpuacct" };
+	char mine[40], dir[700];
+	long n = 0, c;
+	if (info->cgroup == JAIL_CG_V2) {
+		snprintf(mine, sizeof mine, "jail-%d-", (int)getpid());
+		c = count_dir(info->cgroup_dir, mine, true);
+		return c > 0 ? c : 0;
+	}
+	if (info->cgroup != JAIL_CG_V1)
+		return 0;
 	snprintf(mine, sizeof mine, "%d-", (int)getpid());
-	snprintf(mine2, sizeof mine2, "jail-%d-", (int)getpid());
 	for (size_t i = 0; i < 3; i++) {
-		long c = count_dir(dirs[i], mine, true);
-		n += c > 0 ? c : 0;
-	}
-	char own[600] = "";
-	FILE *f = fopen("/proc/self/cgroup", "re");
-	if (f) {
-		char line[512];
-		while (fgets(line, sizeof line, f))
-			if (!strncmp(line, "0::", 3)) {
-				line[strcspn(line, "\n")] = 0;
-				snprintf(own, sizeof own, "/sys/fs/cgroup%s/..", line + 3);
-			}
-		fclose(f);
-	}
-	if (own[0]) {
-		long c = count_dir(own, mine2, true);
+		snprintf(dir, sizeof dir, "/sys/fs/cgroup/%s/%s", ctrls[i], info->cgroup_dir);
+		c = count_dir(dir, mine, true);
 		n += c > 0 ? c : 0;
 	}
 	return n;
@@ -145,11 +139,11 @@ static long count_descendants(void)
 
 struct counts { long fds, mounts, cgroups, procs, tmp; };
 
-static void snapshot(struct counts *c)
+static void snapshot(struct counts *c, const struct jail *j)
 {
 	c->fds = count_dir("/proc/self/fd", NULL, false);
 	c->mounts = count_lines("/proc/self/mountinfo");
-	c->cgroups = count_jail_cgroups();
+	c->cgroups = count_jail_cgroups(jail_get_info(j));
 	c->procs = count_descendants();
 	c->tmp = count_dir("/tmp", NULL, false);
 }
@@ -186,7 +180,7 @@ static int run_leak(struct jail *j, const char *rootfs, long n)
 	if (jail_run(j, &spec0, &res) == 0)
 		jail_result_free(&res);
 	jail_idle(j, NULL);
-	snapshot(&before);
+	snapshot(&before, j);
 	long fails = 0, by_status[6] = { 0 };
 	for (long i = 0; i < n; i++) {
 		size_t k = (size_t)i % (sizeof cmds / sizeof cmds[0]);
@@ -208,7 +202,7 @@ static int run_leak(struct jail *j, const char *rootfs, long n)
 		}
 	}
 	usleep(200 * 1000);
-	snapshot(&after);
+	snapshot(&after, j);
 	printf("runs %ld sandbox_failures %ld success %ld error %ld timeout %ld memory_limit %ld killed %ld\n",
 	       n, fails, by_status[0], by_status[1], by_status[2], by_status[3], by_status[4]);
 	printf("fds %ld %ld\nmounts %ld %ld\ncgroups %ld %ld\nprocs %ld %ld\ntmp %ld %ld\n",
@@ -407,6 +401,12 @@ int main(int argc, char **argv)
 		return 1;
 	struct jail_error e;
 	struct jail_config cfg = { 0 };
+	/* leak only: nest's caller may be unprivileged */
+	const char *test_cgroup = strcmp(argv[1], "leak") == 0 ? getenv("SANDBOX_TEST_CGROUP") : NULL;
+	if (test_cgroup && test_cgroup[0]) {
+		cfg.cgroup_path = test_cgroup;
+		cfg.require_cgroup = true;
+	}
 	struct jail *j = jail_new(&cfg, &e);
 	if (!j) {
 		fprintf(stderr, "jail_new: %s: %s %s\n", e.step, strerror(e.err), e.detail);

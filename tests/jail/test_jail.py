@@ -6,6 +6,11 @@ Environment:
   SANDBOX_JAIL_LOOP    path of tests/jail/jail_loop
   SANDBOX_TEST_ROOTFS  a RootFS tree (default: a hard-linked copy of the host's /usr)
   SANDBOX_MUST_WORK=1  turn skips for missing kernel features into failures
+  SANDBOX_TEST_CGROUP  a cgroup (v2 delegated dir, or v1 name) every run as
+                       root is told to use: --cgroup PATH --require-cgroup
+                       (jail_loop's leak test too)
+  SANDBOX_TEST_EXPECT_V2=1  this host is pure cgroup v2 with the memory and
+                       pids controllers (tests/v2vm): the v2 tests must run
 """
 import json
 import os
@@ -24,6 +29,21 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 MUST_WORK = os.environ.get("SANDBOX_MUST_WORK") == "1"
+TEST_CGROUP = os.environ.get("SANDBOX_TEST_CGROUP") or None
+EXPECT_V2 = os.environ.get("SANDBOX_TEST_EXPECT_V2") == "1"
+
+
+def need(cond, why):
+    """Skip for a missing kernel feature, or fail under SANDBOX_MUST_WORK=1."""
+    if not cond:
+        if MUST_WORK:
+            pytest.fail(why + " and SANDBOX_MUST_WORK=1")
+        pytest.skip(why)
+
+
+def cgroup_opts(user=None):
+    """--cgroup/--require-cgroup for a run as root when SANDBOX_TEST_CGROUP is set."""
+    return ["--cgroup", TEST_CGROUP, "--require-cgroup"] if TEST_CGROUP and not user else []
 
 
 def _bin(env, rel):
@@ -75,17 +95,23 @@ class Jail:
         self.binary = binary
         self.rootfs = rootfs
 
-    def run(self, *cmd, files=None, data=None, stdin=None, opts=(), expect_rc=0, user=None,
-            timeout=60):
+    def argv(self, *cmd, files=None, data=None, opts=(), user=None):
         argv = [self.binary, "--rootfs", self.rootfs]
         for path, host in (files or {}).items():
             argv += ["--exec-file", f"{path}={host}"]
         for path, text in (data or {}).items():
             argv += ["--file-data", f"{path}={text}"]
+        if "--cgroup" not in opts:
+            argv += cgroup_opts(user)
         argv += list(opts)
         argv += ["--"] + list(cmd)
         if user:
             argv = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", "--"] + argv
+        return argv
+
+    def run(self, *cmd, files=None, data=None, stdin=None, opts=(), expect_rc=0, user=None,
+            timeout=60):
+        argv = self.argv(*cmd, files=files, data=data, opts=opts, user=user)
         p = subprocess.run(argv, input=stdin, capture_output=True, timeout=timeout)
         assert p.returncode == expect_rc, (p.returncode, p.stdout[-2000:], p.stderr[-2000:])
         return json.loads(p.stdout)
@@ -338,8 +364,7 @@ def test_fork_bomb_stops_at_process_limit(jail):
 
 def test_memory_bomb_is_memory_limit(jail):
     info = jail_info(jail)
-    if not info["memory_limit"]:
-        pytest.skip("no memory cgroup: rlimit fallback")
+    need(info["memory_limit"], "no memory cgroup: rlimit fallback")
     r = jail.run("/usr/bin/python3", "-c", "x=[]\nwhile True: x.append(bytearray(1<<20))",
                  opts=["--memory-mb", "64"])
     assert r["status"] == "memory_limit", r
@@ -347,8 +372,7 @@ def test_memory_bomb_is_memory_limit(jail):
 
 
 def test_tmpfs_pages_count_against_memory(jail):
-    if not jail_info(jail)["memory_limit"]:
-        pytest.skip("no memory cgroup")
+    need(jail_info(jail)["memory_limit"], "no memory cgroup")
     r = jail.sh("head -c 100000000 /dev/zero > /tmp/f; echo wrote", opts=["--memory-mb", "32", "--tmp-mb", "200"])
     assert r["status"] in ("memory_limit",) or "wrote" not in r["stdout"], r
 
@@ -545,7 +569,7 @@ def test_required_cgroup_missing_fails_closed(sandbox_run, rootfs):
 # ---------------------------------------------------------------- modes
 
 def jail_info(jail, user=None):
-    argv = [jail.binary, "--info"]
+    argv = [jail.binary, "--info"] + cgroup_opts(user)
     if user:
         argv = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", "--"] + argv
     return json.loads(subprocess.run(argv, capture_output=True, check=True).stdout)
@@ -641,7 +665,8 @@ def test_cgroup_v2_path_on_hybrid_host(jail):
     """The v2 code path (supervisor leaf, per-run leaves, attach by the program,
     cgroup namespace, cpu.stat accounting, cgroup.kill) on this host's cgroup2
     mount. Hybrid hosts bind no controllers there, so memory.max/pids.max are
-    not exercised here (a v2 host proves those) and must be reported absent."""
+    not exercised here (the test_v2_* tests prove those on a pure v2 host:
+    tests/v2vm/run.sh) and must be reported absent."""
     base = "/sys/fs/cgroup/unified"
     if " /sys/fs/cgroup cgroup2 " in open("/proc/mounts").read():
         base = "/sys/fs/cgroup"
@@ -666,3 +691,175 @@ def test_cgroup_v2_path_on_hybrid_host(jail):
             if os.path.isdir(os.path.join(d, sub)):
                 rmdir_retry(os.path.join(d, sub))
         rmdir_retry(d)
+
+
+# ---------------------------------------------------------------- pure cgroup v2 host
+# Real controllers (memory, pids, cpu) only exist on a pure cgroup v2 host;
+# the development machines are v1, so tests/v2vm/run.sh boots a v2 kernel
+# under qemu and runs this file there with SANDBOX_TEST_EXPECT_V2=1.
+
+CG2 = "/sys/fs/cgroup"
+
+
+def pure_v2_with_controllers():
+    mounts = open("/proc/mounts").read()
+    if f" {CG2} cgroup2 " not in mounts or " cgroup " in mounts.replace(" cgroup2 ", " "):
+        return False
+    ctrls = open(os.path.join(CG2, "cgroup.controllers")).read().split()
+    return "memory" in ctrls and "pids" in ctrls
+
+
+@pytest.fixture
+def v2(jail):
+    """The delegated directory D of this host's runs (--info's cgroup_dir)."""
+    if not pure_v2_with_controllers():
+        if EXPECT_V2:
+            pytest.fail("SANDBOX_TEST_EXPECT_V2=1 but not a pure cgroup v2 host with memory+pids")
+        pytest.skip("not a pure cgroup v2 host with the memory and pids controllers")
+    info = jail_info(jail)
+    assert info["cgroup"] == "v2", info
+    return info["cgroup_dir"]
+
+
+def cg_read(d, name):
+    with open(os.path.join(d, name)) as f:
+        return f.read()
+
+
+def run_leaves(d):
+    return sorted(x for x in os.listdir(d) if x.startswith("jail-") and os.path.isdir(os.path.join(d, x)))
+
+
+def busy_leaf(d, proc, seconds=60.0):
+    """The per-run leaf under D that holds a process, while PROC runs."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end and proc.poll() is None:
+        for leaf in run_leaves(d):
+            try:
+                if cg_read(os.path.join(d, leaf), "cgroup.procs").split():
+                    return os.path.join(d, leaf)
+            except OSError:
+                pass
+        time.sleep(0.05)
+    pytest.fail(f"no busy jail-* leaf under {d} (rc {proc.poll()})")
+
+
+def test_v2_info_and_layout(jail, v2):
+    info = jail_info(jail)
+    for key in ("memory_limit", "pids_limit", "cpu_accounting", "memory_peak"):
+        assert info[key] is True, (key, info)
+    assert set(cg_read(v2, "cgroup.subtree_control").split()) >= {"memory", "pids", "cpu"}
+    # "no internal processes": D itself holds none, they are in D/supervisor
+    assert cg_read(v2, "cgroup.procs").split() == []
+    assert str(os.getpid()) in cg_read(os.path.join(v2, "supervisor"), "cgroup.procs").split()
+
+
+def test_v2_leaf_limits_written_and_pid1_outside(jail, v2):
+    """While a run sleeps, read its leaf from the host: memory.max,
+    memory.swap.max=0, pids.max as asked; the program is in the leaf, the
+    jail's pid 1 is not (it stays in D/supervisor).  sandbox-run is then
+    killed: its jail dies with it, and the next process's start-up removes
+    the leaf named after the dead pid."""
+    p = subprocess.Popen(jail.argv("/bin/sh", "-c", "sleep 30 & wait",
+                                   opts=["--memory-mb", "48", "--max-processes", "7", "--wall-ms", "20000"]),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        leaf = busy_leaf(v2, p)
+        assert int(cg_read(leaf, "memory.max")) == 48 << 20
+        assert os.path.exists(os.path.join(leaf, "memory.swap.max")), "kernel without swap accounting?"
+        assert cg_read(leaf, "memory.swap.max").strip() == "0"
+        assert cg_read(leaf, "pids.max").strip() == "7"
+        assert "usage_usec" in cg_read(leaf, "cpu.stat")
+        assert os.path.exists(os.path.join(leaf, "memory.peak"))
+        inside = set(cg_read(leaf, "cgroup.procs").split())
+        children = open(f"/proc/{p.pid}/task/{p.pid}/children").read().split()
+        assert children and not set(children) & inside, (children, inside)
+        rel = "/" + os.path.relpath(v2, CG2)
+        for pid in children:                                # the jail's pid 1
+            assert open(f"/proc/{pid}/cgroup").read().strip() == f"0::{rel}/supervisor"
+        for pid in inside:
+            assert open(f"/proc/{pid}/cgroup").read().strip() == f"0::{rel}/{os.path.basename(leaf)}"
+    finally:
+        p.kill()
+        p.wait()
+    for _ in range(200):                                    # the jail dies with sandbox-run
+        if "populated 0" in cg_read(leaf, "cgroup.events"):
+            break
+        time.sleep(0.05)
+    assert "populated 0" in cg_read(leaf, "cgroup.events"), cg_read(leaf, "cgroup.procs")
+    assert jail.run("/bin/true")["status"] == "success"
+    assert not os.path.exists(leaf), "leaf of a dead sandbox-run not collected"
+
+
+def test_v2_memory_peak_and_oom_from_cgroup(jail, v2):
+    r = jail.run("/usr/bin/python3", "-c", "x=[]\nwhile True: x.append(bytearray(1<<20))",
+                 opts=["--memory-mb", "64"])
+    assert r["status"] == "memory_limit" and r["signal"] == signal.SIGKILL, r
+    # memory.peak of a fresh leaf: what the run used, never above memory.max
+    assert 60 * 1024 <= r["memory_peak_kb"] <= 64 * 1024, r
+    assert run_leaves(v2) == [], run_leaves(v2)
+
+
+def test_v2_fork_bomb_fills_pids_max(jail, v2):
+    """Every process of the program is counted in its leaf: at the bomb's
+    peak pids.current is pids.max. (RLIMIT_NPROC, per user namespace, has
+    the same value and is checked first by fork(); pids.max backs it up.)"""
+    code = ("import os, time\nn=0\n"
+            "try:\n  while True:\n    if os.fork()==0:\n      time.sleep(20); os._exit(0)\n    n+=1\n"
+            "except OSError as e: print('stopped', n, e.errno, flush=True)\ntime.sleep(20)\n")
+    p = subprocess.Popen(jail.argv("/usr/bin/python3", "-c", code,
+                                   opts=["--max-processes", "12", "--wall-ms", "30000"]),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        leaf = busy_leaf(v2, p)
+        assert cg_read(leaf, "pids.max").strip() == "12"
+        peak = 0
+        end = time.monotonic() + 60
+        while time.monotonic() < end and p.poll() is None and peak < 12:
+            peak = max(peak, int(cg_read(leaf, "pids.current")))
+            time.sleep(0.05)
+        assert peak == 12, (peak, cg_read(leaf, "pids.events"))
+    finally:
+        p.kill()
+        p.wait()
+
+
+def test_v2_tmpfs_pages_charged_to_the_run(jail, v2):
+    """Files in the run's /tmp tmpfs are memory of the run: memory.peak shows them."""
+    r = jail.sh("head -c 40000000 /dev/zero > /tmp/f && echo wrote",
+                opts=["--memory-mb", "128", "--tmp-mb", "100"])
+    assert r["status"] == "success" and "wrote" in r["stdout"], r
+    assert r["memory_peak_kb"] >= 39000, r
+
+
+def test_unprivileged_with_delegated_v2_cgroup(jail, v2):
+    """The service's case: an unprivileged responder in a cgroup delegated to
+    it (systemd Delegate=yes: the directory and its cgroup.procs,
+    cgroup.subtree_control, cgroup.threads owned by the user), no --cgroup:
+    it makes D/supervisor and the per-run leaves itself, and the limits hold."""
+    uid = 4242
+    d = os.path.join(CG2, "sandbox-deleg-" + uuid.uuid4().hex[:6])
+    os.mkdir(d)
+    try:
+        for f in ("", "cgroup.procs", "cgroup.subtree_control", "cgroup.threads"):
+            os.chown(os.path.join(d, f) if f else d, uid, uid)
+        inner = (f"{jail.binary} --info --require-cgroup; echo; "
+                 f"{jail.binary} --rootfs {jail.rootfs} --require-cgroup --memory-mb 48 -- "
+                 "/usr/bin/python3 -c 'x=[]\nwhile True: x.append(bytearray(1<<20))'")
+        p = subprocess.run(["/bin/sh", "-c", f'echo $$ > {d}/cgroup.procs && exec setpriv --reuid={uid} '
+                            f'--regid={uid} --clear-groups -- /bin/sh -c "$0"', inner],
+                           capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, (p.stdout, p.stderr)
+        info_line, result_line = p.stdout.strip().split("\n", 1)
+        info, r = json.loads(info_line), json.loads(result_line)
+        assert info["cgroup"] == "v2" and info["cgroup_dir"] == d, info
+        assert info["user_namespace_owned"] is True and info["memory_limit"] and info["pids_limit"], info
+        assert r["status"] == "memory_limit" and r["memory_peak_kb"] <= 48 * 1024, r
+        assert [x for x in os.listdir(d) if os.path.isdir(os.path.join(d, x))] == ["supervisor"]
+        assert os.stat(os.path.join(d, "supervisor")).st_uid == uid
+    finally:
+        for sub in os.listdir(d):
+            if os.path.isdir(os.path.join(d, sub)):
+                rmdir_retry(os.path.join(d, sub))
+        rmdir_retry(d)
+
