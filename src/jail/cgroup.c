@@ -1,7 +1,9 @@
 /*
  * cgroup.c - per-run cgroups, v1 and v2, detected at start-up.
  *
- * v2: a delegated directory D (the --cgroup path, else our own cgroup).
+ * v2: a delegated directory D (the --cgroup path, else our own cgroup;
+ *   when that is the hierarchy's root, which holds init and the kernel
+ *   threads, host root uses <root>/sandbox-fcgi instead).
  *   The "no internal processes" rule forbids enabling controllers for D's
  *   children while D itself holds processes, so at start-up every process
  *   of D (the supervisor, the responders) moves into the leaf D/supervisor;
@@ -36,7 +38,7 @@
 #endif
 
 #define CG_ROOT "/sys/fs/cgroup"
-#define CG_V1_DEFAULT_NAME "sandbox-fcgi"
+#define CG_DEFAULT_NAME "sandbox-fcgi"    /* v1 name; v2 dir under the root */
 #define CG_MAX_DIRS 3
 
 struct cg_run {
@@ -135,17 +137,45 @@ static int cg_v2_prepare(struct jail_cgroup *cg, struct jail_info *info, struct 
 	return 0;
 }
 
-static int cg_detect_v2(struct jail_cgroup *cg, const char *cfg_path, struct jail_info *info,
-                        struct jail_error *e)
+/* The hierarchy's root cgroup: a cgroup2 directory without cgroup.type
+ * (every other cgroup has one; so does a cgroup namespace's root). */
+static bool cg_v2_is_root(const char *dir)
+{
+	char p[PATH_MAX];
+	if ((size_t)snprintf(p, sizeof p, "%s/cgroup.type", dir) >= sizeof p || access(p, F_OK) == 0 ||
+	    errno != ENOENT)
+		return false;
+	snprintf(p, sizeof p, "%s/cgroup.procs", dir);
+	return access(p, F_OK) == 0;
+}
+
+static int cg_detect_v2(struct jail_cgroup *cg, const char *cfg_path, bool as_root,
+                        struct jail_info *info, struct jail_error *e)
 {
 	if (cfg_path)
 		snprintf(cg->v2_dir, sizeof cg->v2_dir, "%s", cfg_path);
 	else if (cg_own_v2_path(cg->v2_dir, sizeof cg->v2_dir) < 0)
 		return jail_fail(e, "cgroup v2 detect", errno ? errno : ENOENT, "own cgroup");
 	size_t len = strlen(cg->v2_dir);
+	while (len > 1 && cg->v2_dir[len - 1] == '/')   /* own cgroup "/": CG_ROOT "/" */
+		cg->v2_dir[--len] = '\0';
 	const char *leaf = "/supervisor";
 	if (len > strlen(leaf) && strcmp(cg->v2_dir + len - strlen(leaf), leaf) == 0)
 		cg->v2_dir[len - strlen(leaf)] = '\0';
+	/* The root holds init and the kernel threads: not ours to move into a
+	 * supervisor leaf (and exempt from "no internal processes").  Host
+	 * root uses <root>/sandbox-fcgi instead, made if missing, as in v1. */
+	if (cg_v2_is_root(cg->v2_dir)) {
+		if (!as_root)
+			return jail_fail(e, "cgroup v2 detect", EACCES,
+			                 "%s is the root cgroup, not a delegated one", cg->v2_dir);
+		len = strlen(cg->v2_dir);
+		if ((size_t)snprintf(cg->v2_dir + len, sizeof cg->v2_dir - len, "/%s", CG_DEFAULT_NAME) >=
+		    sizeof cg->v2_dir - len)
+			return jail_fail(e, "cgroup v2 detect", ENAMETOOLONG, NULL);
+		if (mkdir(cg->v2_dir, 0755) < 0 && errno != EEXIST)
+			return jail_fail(e, "cgroup v2 detect", errno, "%s", cg->v2_dir);
+	}
 	if (!cg_writable_dir(cg->v2_dir))
 		return jail_fail(e, "cgroup v2 detect", EACCES,
 		                 "%s is not a delegated (writable) cgroup", cg->v2_dir);
@@ -173,7 +203,7 @@ static bool cg_v1_controller(const char *ctrl, const char *name, bool as_root, c
 static int cg_detect_v1(struct jail_cgroup *cg, const char *cfg_path, bool as_root,
                         struct jail_info *info, struct jail_error *e)
 {
-	const char *name = cfg_path ? cfg_path : CG_V1_DEFAULT_NAME;
+	const char *name = cfg_path ? cfg_path : CG_DEFAULT_NAME;
 	if (strchr(name, '/') && name[0] == '/')
 		name = strrchr(name, '/') + 1;   /* v1 takes a name, not a path */
 	info->memory_limit = cg_v1_controller("memory", name, as_root, cg->v1_mem, sizeof cg->v1_mem);
@@ -201,7 +231,7 @@ int cg_detect(struct jail_cgroup *cg, const char *cfg_path, bool as_root,
 	          statfs(cfg_path, &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC :
 	          statfs(CG_ROOT, &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC;
 	if (v2) {
-		rc = cg_detect_v2(cg, cfg_path, info, e);
+		rc = cg_detect_v2(cg, cfg_path, as_root, info, e);
 		cg->mode = JAIL_CG_V2;
 	} else {
 		rc = cg_detect_v1(cg, cfg_path, as_root, info, e);

@@ -863,3 +863,41 @@ def test_unprivileged_with_delegated_v2_cgroup(jail, v2):
                 rmdir_retry(os.path.join(d, sub))
         rmdir_retry(d)
 
+
+def test_v2_caller_in_root_cgroup_moves_nobody(jail, v2):
+    """sandbox-run as root from the hierarchy's root cgroup, with no --cgroup:
+    the root holds init and kernel threads, which are not ours to move (and
+    has no "no internal processes" rule).  The jail uses
+    <root>/sandbox-fcgi instead, made if missing, and init stays put."""
+    own = os.path.join(CG2, "sandbox-fcgi")
+    assert open("/proc/1/cgroup").read().strip() == "0::/"
+    try:
+        code = "x=[]\nwhile True: x.append(bytearray(1<<20))"
+        p = subprocess.run(["/bin/sh", "-c", f'echo $$ > {CG2}/cgroup.procs && "$0" --info --require-cgroup && echo && '
+                            f'exec "$0" --rootfs {jail.rootfs} --require-cgroup --memory-mb 40 -- /usr/bin/python3 -c "$1"',
+                            jail.binary, code], capture_output=True, text=True, timeout=120)
+        assert open("/proc/1/cgroup").read().strip() == "0::/", "init was moved"
+        assert not os.path.exists(os.path.join(CG2, "supervisor"))
+        assert p.returncode == 0, (p.stdout, p.stderr)
+        info_line, result_line = p.stdout.strip().split("\n", 1)
+        info, r = json.loads(info_line), json.loads(result_line)
+        assert info["cgroup"] == "v2" and info["cgroup_dir"] == own and info["memory_limit"], info
+        assert r["status"] == "memory_limit" and r["memory_peak_kb"] <= 40 * 1024, r
+        assert run_leaves(own) == []
+    finally:
+        # before the fix the root's processes landed in <root>/supervisor
+        sup = os.path.join(CG2, "supervisor")
+        if os.path.isdir(sup):
+            for pid in cg_read(sup, "cgroup.procs").split():
+                try:
+                    with open(os.path.join(CG2, "cgroup.procs"), "w") as f:
+                        f.write(pid)
+                except OSError:
+                    pass
+            rmdir_retry(sup)
+        if os.path.isdir(own):
+            for sub in os.listdir(own):
+                if os.path.isdir(os.path.join(own, sub)):
+                    rmdir_retry(os.path.join(own, sub))
+            rmdir_retry(own)
+
