@@ -86,6 +86,16 @@ static int cg_own_v2_path(char *out, size_t size)
 	return rc;
 }
 
+/* WORD in a space-separated list such as cgroup.controllers. */
+static bool cg_has_word(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+	for (const char *p = list; (p = strstr(p, word)); p += n)
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\n' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
 /* Move every process of D into D/supervisor, then enable controllers. */
 static int cg_v2_prepare(struct jail_cgroup *cg, struct jail_info *info, struct jail_error *e)
 {
@@ -115,14 +125,14 @@ static int cg_v2_prepare(struct jail_cgroup *cg, struct jail_info *info, struct 
 		ctrls[n > 0 ? n : 0] = '\0';
 		close(fd);
 	}
-	info->memory_limit = strstr(ctrls, "memory") != NULL;
-	info->pids_limit = strstr(ctrls, "pids") != NULL;
+	info->memory_limit = cg_has_word(ctrls, "memory");
+	info->pids_limit = cg_has_word(ctrls, "pids");
 	char want[64] = "";
 	if (info->memory_limit)
 		strcat(want, "+memory ");
 	if (info->pids_limit)
 		strcat(want, "+pids ");
-	if (strstr(ctrls, "cpu"))
+	if (cg_has_word(ctrls, "cpu"))        /* not "cpuset" */
 		strcat(want, "+cpu ");
 	if (want[0] && cg_write(cg->v2_dir, "cgroup.subtree_control", want, e) < 0)
 		return -1;

@@ -901,3 +901,36 @@ def test_v2_caller_in_root_cgroup_moves_nobody(jail, v2):
                     rmdir_retry(os.path.join(own, sub))
             rmdir_retry(own)
 
+
+def test_v2_controllers_matched_as_words(jail, v2):
+    """A delegated dir offered cpuset but not cpu (e.g. where the cpu
+    controller cannot be enabled): "cpuset" must not be read as "cpu"
+    (writing +cpu to cgroup.subtree_control would fail and take memory and
+    pids with it)."""
+    if "cpuset" not in cg_read(CG2, "cgroup.subtree_control").split():
+        need(not EXPECT_V2, "cpuset not enabled in the root's cgroup.subtree_control")
+        pytest.skip("cpuset not enabled at the root")
+    parent = os.path.join(CG2, "sandbox-nocpu-" + uuid.uuid4().hex[:6])
+    d = os.path.join(parent, "d")
+    os.mkdir(parent)
+    try:
+        with open(os.path.join(parent, "cgroup.subtree_control"), "w") as f:
+            f.write("+cpuset +memory +pids")
+        os.mkdir(d)
+        assert cg_read(d, "cgroup.controllers").split() == ["cpuset", "memory", "pids"]
+        opts = ["--cgroup", d, "--require-cgroup"]
+        p = subprocess.run([jail.binary, "--info"] + opts, capture_output=True, text=True)
+        assert p.returncode == 0, (p.stdout, p.stderr)
+        info = json.loads(p.stdout)
+        assert info["memory_limit"] and info["pids_limit"] and info["cpu_accounting"], info
+        assert set(cg_read(d, "cgroup.subtree_control").split()) == {"memory", "pids"}
+        r = jail.run("/usr/bin/python3", "-c", "x=[]\nwhile True: x.append(bytearray(1<<20))",
+                     opts=opts + ["--memory-mb", "40"])
+        assert r["status"] == "memory_limit", r
+    finally:
+        for sub in os.listdir(d) if os.path.isdir(d) else []:
+            if os.path.isdir(os.path.join(d, sub)):
+                rmdir_retry(os.path.join(d, sub))
+        if os.path.isdir(d):
+            rmdir_retry(d)
+        rmdir_retry(parent)
