@@ -138,6 +138,9 @@ rm -rf "$results" && mkdir -p "$results" || die "mkdir $results"
 
 log "booting $kpkg under qemu (TCG), ${SANDBOX_V2VM_MEM:-2048} MiB, ${SANDBOX_V2VM_SMP:-2} CPUs; console in $results/console.log"
 tb=$SECONDS
+# multidevs=remap: / spans several host filesystems (/proc, /sys, ...);
+# without it their inode numbers collide in the guest and the guest's own
+# mounts over them (proc on /proc) misbehave.
 timeout -k 10 "$vm_timeout" qemu-system-x86_64 \
 	-accel tcg,thread=multi -cpu max -smp "${SANDBOX_V2VM_SMP:-2}" -m "${SANDBOX_V2VM_MEM:-2048}" \
 	-nographic -no-reboot -nic none -serial mon:stdio -display none \
