@@ -11,11 +11,12 @@
 #   7. the request fuzzer for a bounded time (tests/fuzz)
 #   8. ASan+UBSan build: unit tests, jail tests and integration suite again
 #   9. valgrind: unit tests and jails in fork mode
-#  10. v2vm (only when named in SANDBOX_TEST_STAGES): the jail tests on a pure
-#      cgroup v2 kernel booted under qemu (tests/v2vm/run.sh, ~3 min)
+#  10. v2vm: the jail tests again, on a pure cgroup v2 kernel (Debian 12's)
+#      booted under qemu, where the memory/pids/cpu controllers are real
+#      (tests/v2vm/run.sh, ~3-4 min); this machine type is cgroup v1
 #
 # Exits non-zero if any stage fails; the last line is "summary: N passed, N failed"
-# (stages).  Knobs: SANDBOX_TEST_QUICK=1 skips stages 8-9 and shortens the
+# (stages).  Knobs: SANDBOX_TEST_QUICK=1 skips stages 8-10 and shortens the
 # fuzzer; SANDBOX_TEST_STAGES="build jail" runs only the named stages
 # (deps build rootfs jail rootfs-tests integration fuzz asan valgrind v2vm);
 # SANDBOX_FUZZ_SECONDS (default 60).
@@ -28,7 +29,7 @@ rootfs_base=${SANDBOX_ROOTFS_BASE:-/var/lib/sandbox-fcgi/rootfs}
 build=$repo/_build
 asan=$repo/_build-asan
 quick=${SANDBOX_TEST_QUICK:-0}
-stages=${SANDBOX_TEST_STAGES:-"deps build rootfs jail rootfs-tests integration fuzz asan valgrind"}
+stages=${SANDBOX_TEST_STAGES:-"deps build rootfs jail rootfs-tests integration fuzz asan valgrind v2vm"}
 passed=0 failed=0 failed_names=""
 
 log() { printf '\n=== %s: %s\n' "$(date +%H:%M:%S)" "$*"; }
@@ -146,8 +147,8 @@ stage fuzz fuzz
 if [ "$quick" != 1 ]; then
 	stage asan asan_stage
 	stage valgrind valgrind_stage
+	stage v2vm v2vm
 fi
-stage v2vm v2vm      # not in the default list: only when named
 
 log "stages failed:${failed_names:- none}"
 echo "summary: $passed passed, $failed failed"

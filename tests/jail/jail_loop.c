@@ -1,9 +1,9 @@
 /*
  * jail_loop - calls jail_run() many times in one long-lived process, as the
- * responder does.  Two uses:
+ * responder does (jail_idle() after each job).  Uses:
  *
  *   jail_loop leak ROOTFS N      mixes normal, timeout, fork-bomb, crash,
- *                                memory-bomb and output-flood runs; prints the
+ *                                daemon and output-flood runs; prints the
  *                                counts of our fds, our mounts, jail cgroups,
  *                                host processes and /tmp entries before and
  *                                after, and exits 1 if any differ.  With
