@@ -162,8 +162,10 @@ static bool cg_v2_is_root(const char *dir)
 static int cg_detect_v2(struct jail_cgroup *cg, const char *cfg_path, bool as_root,
                         struct jail_info *info, struct jail_error *e)
 {
-	if (cfg_path)
+	if (cfg_path && cfg_path[0] == '/')
 		snprintf(cg->v2_dir, sizeof cg->v2_dir, "%s", cfg_path);
+	else if (cfg_path)          /* a name, as on v1: under the root, not the cwd */
+		snprintf(cg->v2_dir, sizeof cg->v2_dir, "%s/%s", CG_ROOT, cfg_path);
 	else if (cg_own_v2_path(cg->v2_dir, sizeof cg->v2_dir) < 0)
 		return jail_fail(e, "cgroup v2 detect", errno ? errno : ENOENT, "own cgroup");
 	size_t len = strlen(cg->v2_dir);
@@ -240,7 +242,10 @@ int cg_detect(struct jail_cgroup *cg, const char *cfg_path, bool as_root,
 	bool v2 = cfg_path && cfg_path[0] == '/' ?
 	          statfs(cfg_path, &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC :
 	          statfs(CG_ROOT, &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC;
-	if (v2) {
+	if (cfg_path && cfg_path[0] == '/' && !v2 && access(cfg_path, F_OK) < 0) {
+		/* Not a v1 name either: say so, not "no v1 hierarchy". */
+		rc = jail_fail(e, "cgroup detect", errno, "--cgroup %s", cfg_path);
+	} else if (v2) {
 		rc = cg_detect_v2(cg, cfg_path, as_root, info, e);
 		cg->mode = JAIL_CG_V2;
 	} else {

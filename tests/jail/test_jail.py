@@ -566,6 +566,17 @@ def test_required_cgroup_missing_fails_closed(sandbox_run, rootfs):
     assert "cgroup" in err["step"], err
 
 
+def test_missing_absolute_cgroup_path_named(sandbox_run, rootfs):
+    """An absolute --cgroup that does not exist is reported as such (step
+    "cgroup detect", ENOENT, the path), on v1 and v2 hosts alike."""
+    missing = "/sys/fs/cgroup/no-such-" + uuid.uuid4().hex[:6]
+    p = subprocess.run([sandbox_run, "--rootfs", rootfs, "--cgroup", missing,
+                        "--require-cgroup", "--", "/bin/true"], capture_output=True)
+    assert p.returncode == 1, p
+    err = json.loads(p.stdout)["error"]
+    assert err["step"] == "cgroup detect" and err["errno"] == 2 and missing in err["message"], err
+
+
 # ---------------------------------------------------------------- modes
 
 def jail_info(jail, user=None):
@@ -900,6 +911,26 @@ def test_v2_caller_in_root_cgroup_moves_nobody(jail, v2):
                 if os.path.isdir(os.path.join(own, sub)):
                     rmdir_retry(os.path.join(own, sub))
             rmdir_retry(own)
+
+
+def test_v2_relative_cgroup_name_is_under_the_root(jail, v2, workdir):
+    """--cgroup NAME (no slash) means /sys/fs/cgroup/NAME on v2, as a v1 name
+    means /sys/fs/cgroup/<controller>/NAME: never a path from the cwd."""
+    name = "sandbox-rel-" + uuid.uuid4().hex[:6]
+    d = os.path.join(CG2, name)
+    os.mkdir(d)
+    try:
+        p = subprocess.run([jail.binary, "--info", "--cgroup", name, "--require-cgroup"],
+                           capture_output=True, text=True, cwd=workdir)
+        assert p.returncode == 0, (p.stdout, p.stderr)
+        info = json.loads(p.stdout)
+        assert info["cgroup"] == "v2" and info["cgroup_dir"] == d, info
+        assert not os.path.exists(os.path.join(workdir, name))
+    finally:
+        for sub in os.listdir(d):
+            if os.path.isdir(os.path.join(d, sub)):
+                rmdir_retry(os.path.join(d, sub))
+        rmdir_retry(d)
 
 
 def test_v2_controllers_matched_as_words(jail, v2):
