@@ -16,9 +16,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -169,7 +171,7 @@ struct jail_warm {
 	struct init_args a;          /* our ends of the pipes; the jail's are closed */
 	pid_t pid;
 	struct cg_run *cg;
-	const char *root;
+	char root[PATH_MAX];         /* the root it pivoted into */
 };
 
 static void sup_close_jail_ends(struct init_args *a)
@@ -283,7 +285,7 @@ int jail_warm_start(struct jail *j, const char *root, struct cg_run *cg, struct 
 		return -1;
 	}
 	w->cg = cg;
-	w->root = root;
+	snprintf(w->root, sizeof w->root, "%s", root);
 	*out = w;
 	return 0;
 }
@@ -308,7 +310,9 @@ static int sup_start(struct sup *s, const char *root, struct jail_warm **warm, s
 	if (warm)
 		*warm = NULL;
 	/* A prepared pid 1 that something killed while it waited (it is our
-	 * child: waitpid tells) is replaced; it never ran anything. */
+	 * child: waitpid tells) is replaced; it never ran anything.  One that
+	 * does not fit is gone before a new one starts: in CLONE_VM mode every
+	 * pid 1 runs on the same stack (j->stack_top[0]). */
 	if (w) {
 		pid_t gone = waitpid(w->pid, NULL, WNOHANG | __WALL);
 		if (gone != 0)
