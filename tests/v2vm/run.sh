@@ -128,6 +128,9 @@ if [ ! -d "$rootfs/usr" ]; then
 	tests/jail/mkroot-host.sh "$cache/root" || die "mkroot-host.sh"
 fi
 
+case "$repo:$build:$rootfs" in
+*[[:space:]]*) die "the checkout, build and RootFS paths must not contain spaces (kernel command line)" ;;
+esac
 # ---- results share: the guest's only writable host directory
 results=$cache/results
 rm -rf "$results" && mkdir -p "$results" || die "mkdir $results"
@@ -145,7 +148,7 @@ timeout -k 10 "$vm_timeout" qemu-system-x86_64 \
 	-accel tcg,thread=multi -cpu max -smp "${SANDBOX_V2VM_SMP:-2}" -m "${SANDBOX_V2VM_MEM:-2048}" \
 	-nographic -no-reboot -nic none -serial mon:stdio -display none \
 	-kernel "$vmlinuz" -initrd "$initrd" \
-	-append "console=ttyS0 panic=-1 quiet loglevel=4 cgroup_no_v1=all v2vm_results=$results v2vm_script=$repo/tests/v2vm/guest.sh" \
+	-append "console=ttyS0 panic=-1 quiet loglevel=4 cgroup_no_v1=all v2vm_results=$results v2vm_script=$repo/tests/v2vm/guest.sh v2vm_keep=$repo:$build:$rootfs" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=passthrough,readonly=on,multidevs=remap \
 	-virtfs "local,path=$results,mount_tag=results,security_model=passthrough" \
 	</dev/null > "$results/console.log" 2>&1
