@@ -100,10 +100,11 @@ int jail_idle(struct jail *j, struct jail_error *e)
 		return -1;
 	}
 	/* And the next job's pid 1, up to the point where only the job is
-	 * missing.  If that fails, the job starts its own and reports why. */
-	struct jail_error ignored;
-	jail_warm_start(j, root->path, j->next.cg[0], &j->next.warm, &ignored);
-	return 0;
+	 * missing.  If that fails, the mounts and cgroup stay prepared, the
+	 * job starts its own pid 1 (and reports why if that fails too), and
+	 * the caller hears of it now (the responder logs sandbox.idle.failed). */
+	struct jail_error local;
+	return jail_warm_start(j, root->path, j->next.cg[0], &j->next.warm, e ? e : &local);
 }
 
 /* Claims the prepared stage when it fits this job, else makes the mounts. */

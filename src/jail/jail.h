@@ -192,8 +192,10 @@ const struct jail_info *jail_get_info(const struct jail *j);
  * jail_run() or jail_free(), whichever comes first. */
 int jail_run(struct jail *j, const struct jail_spec *spec, struct jail_result *res);
 /* Between jobs (a responder: after the answer is sent): removes the last
- * job's mounts and cgroups and makes fresh ones for the next job, so that
- * work stays off the next request's path.  Optional; 0 or -1 with *err. */
+ * job's mounts and cgroups and makes fresh ones for the next job, and
+ * (CLONE_VM mode) the next job's pid 1, so that work stays off the next
+ * request's path.  Optional; 0 or -1 with *err (the next jail_run() then
+ * does what is missing itself). */
 int jail_idle(struct jail *j, struct jail_error *err);
 void jail_result_free(struct jail_result *res);
 
