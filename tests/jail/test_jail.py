@@ -14,7 +14,6 @@ Environment:
 """
 import json
 import os
-import pwd
 import re
 import shutil
 import signal
@@ -634,10 +633,7 @@ def test_unprivileged_with_delegated_v1_cgroup(jail):
         assert r["status"] == "memory_limit", r
     finally:
         for d in dirs:
-            for sub in os.listdir(d) if os.path.isdir(d) else []:
-                if os.path.isdir(os.path.join(d, sub)):
-                    rmdir_retry(os.path.join(d, sub))
-            rmdir_retry(d)
+            rmdir_cgroup(d)
 
 
 def rmdir_retry(path, seconds=2.0):
@@ -651,6 +647,17 @@ def rmdir_retry(path, seconds=2.0):
             if e.errno != 16 or time.monotonic() > end:
                 raise
             time.sleep(0.02)
+
+
+def rmdir_cgroup(d):
+    """Removes a test's cgroup directory, if there, and its child cgroups
+    (one level)."""
+    if not os.path.isdir(d):
+        return
+    for sub in os.listdir(d):
+        if os.path.isdir(os.path.join(d, sub)):
+            rmdir_retry(os.path.join(d, sub))
+    rmdir_retry(d)
 
 
 # ---------------------------------------------------------------- leaks
@@ -698,10 +705,7 @@ def test_cgroup_v2_path_on_hybrid_host(jail):
         leaves = [x for x in os.listdir(d) if os.path.isdir(os.path.join(d, x))]
         assert leaves == ["supervisor"], leaves             # per-run leaves removed
     finally:
-        for sub in os.listdir(d):
-            if os.path.isdir(os.path.join(d, sub)):
-                rmdir_retry(os.path.join(d, sub))
-        rmdir_retry(d)
+        rmdir_cgroup(d)
 
 
 # ---------------------------------------------------------------- pure cgroup v2 host
@@ -869,10 +873,7 @@ def test_unprivileged_with_delegated_v2_cgroup(jail, v2):
         assert [x for x in os.listdir(d) if os.path.isdir(os.path.join(d, x))] == ["supervisor"]
         assert os.stat(os.path.join(d, "supervisor")).st_uid == uid
     finally:
-        for sub in os.listdir(d):
-            if os.path.isdir(os.path.join(d, sub)):
-                rmdir_retry(os.path.join(d, sub))
-        rmdir_retry(d)
+        rmdir_cgroup(d)
 
 
 def test_v2_caller_in_root_cgroup_moves_nobody(jail, v2):
@@ -907,10 +908,7 @@ def test_v2_caller_in_root_cgroup_moves_nobody(jail, v2):
                     pass
             rmdir_retry(sup)
         if os.path.isdir(own):
-            for sub in os.listdir(own):
-                if os.path.isdir(os.path.join(own, sub)):
-                    rmdir_retry(os.path.join(own, sub))
-            rmdir_retry(own)
+            rmdir_cgroup(own)
 
 
 def test_v2_relative_cgroup_name_is_under_the_root(jail, v2, workdir):
@@ -927,10 +925,7 @@ def test_v2_relative_cgroup_name_is_under_the_root(jail, v2, workdir):
         assert info["cgroup"] == "v2" and info["cgroup_dir"] == d, info
         assert not os.path.exists(os.path.join(workdir, name))
     finally:
-        for sub in os.listdir(d):
-            if os.path.isdir(os.path.join(d, sub)):
-                rmdir_retry(os.path.join(d, sub))
-        rmdir_retry(d)
+        rmdir_cgroup(d)
 
 
 def test_v2_controllers_matched_as_words(jail, v2):
@@ -959,9 +954,5 @@ def test_v2_controllers_matched_as_words(jail, v2):
                      opts=opts + ["--memory-mb", "40"])
         assert r["status"] == "memory_limit", r
     finally:
-        for sub in os.listdir(d) if os.path.isdir(d) else []:
-            if os.path.isdir(os.path.join(d, sub)):
-                rmdir_retry(os.path.join(d, sub))
-        if os.path.isdir(d):
-            rmdir_retry(d)
+        rmdir_cgroup(d)
         rmdir_retry(parent)
