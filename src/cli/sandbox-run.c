@@ -48,7 +48,7 @@ static void usage(FILE *f)
 	      "  --max-output BYTES --max-file-size BYTES --max-open-files N\n"
 	      "  --work-mb N --tmp-mb N sizes of the /work and /tmp tmpfs\n"
 	      "  --output GLOB          return matching files of /work (repeatable)\n"
-	      "  --cgroup PATH          v2 delegated dir or v1 name (default: detect)\n"
+	      "  --cgroup PATH          v2 delegated dir (NAME: /sys/fs/cgroup/NAME) or v1 name (default: detect)\n"
 	      "  --require-cgroup       fail if no cgroup hierarchy can be used\n"
 	      "  --info                 print the isolation in effect and exit\n", f);
 }
