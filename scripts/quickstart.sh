@@ -1,17 +1,22 @@
 #!/bin/bash
 # quickstart.sh - from a fresh Debian 12 machine (as root) to a running
 # sandbox-fcgi on http://127.0.0.1:8080/api/sandbox/ :
-#   installs the Debian packages, builds with autotools, prepares the default
-#   RootFS, creates the service user and its cgroups, starts the responder
-#   pool (spawn-fcgi + multiwatch) and our own nginx instance (the system
-#   nginx configuration is not touched), waits for /api/sandbox/health.
+#   installs the Debian packages, builds with autotools, installs the
+#   programs (make install-exec), prepares the default RootFS, creates the
+#   service user and its cgroups, starts the responder pool (spawn-fcgi +
+#   multiwatch) and our own nginx instance (the system nginx configuration
+#   is not touched), waits for /api/sandbox/health.
 # Idempotent: run it again to rebuild and restart what changed.
 #
 #   scripts/quickstart.sh          start (SANDBOX_PORT=N to change the port)
 #   scripts/quickstart.sh stop     stop what it started
 #
-# State (pid files, sockets, logs, nginx prefix): _run/ in the repository
-# (SANDBOX_STATE_DIR). Other settings: scripts/lib/service-common.sh.
+# Nothing the service runs or opens stays in the checkout, which may sit in
+# a directory the service user cannot enter (/root is 0700): the programs
+# go to configure's prefix (SANDBOX_PREFIX, default configure's own,
+# /usr/local), the state (pid files, socket, logs, nginx prefix) to
+# /run/sandbox-fcgi-quickstart (SANDBOX_STATE_DIR). Other settings:
+# scripts/lib/service-common.sh.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -38,14 +43,48 @@ install_packages() {
 	# our own instance (own prefix, own port).
 }
 
+BUILD=$REPO/_build
+
+# A variable of the configured build (prefix, bindir, ...), as make
+# expands it. The last line: make may first regenerate a stale Makefile.
+build_var() { # NAME
+	# shellcheck disable=SC2016  # make's $(...), not the shell's
+	printf 'qs-print-var:\n\t@echo $(%s)\n' "$1" |
+		make -s --no-print-directory -C "$BUILD" -f Makefile -f - qs-print-var | tail -n 1
+}
+
+# Where make install puts program NAME: the directory variable of whichever
+# *_PROGRAMS list holds it (bin, sbin, libexec), so a move in the Makefile
+# needs no change here.
+installed_program() { # NAME
+	# shellcheck disable=SC2016  # make's $(...), not the shell's
+	printf 'qs-where:\n\t@$(foreach d,bin sbin libexec pkglibexec,$(if $(filter %%/%s$(EXEEXT),$($(d)_PROGRAMS)),echo $($(d)dir)/%s$(EXEEXT);))\n' "$1" "$1" |
+		make -s --no-print-directory -C "$BUILD" -f Makefile -f - qs-where | tail -n 1
+}
+
 # Out of tree, in _build/: an in-tree ./configure would stop every other
 # out-of-tree build of this checkout ("source directory already configured").
+# Configured again when SANDBOX_PREFIX names another prefix.
 build() {
 	cd "$REPO"
 	[ -x configure ] || autoreconf -fi
-	mkdir -p _build
-	[ -f _build/Makefile ] || (cd _build && ../configure)
-	make -C _build -j"$(nproc)"
+	mkdir -p "$BUILD"
+	if [ ! -f "$BUILD/Makefile" ] ||
+		{ [ -n "${SANDBOX_PREFIX:-}" ] && [ "$(build_var prefix)" != "$SANDBOX_PREFIX" ]; }; then
+		(cd "$BUILD" && ../configure ${SANDBOX_PREFIX:+--prefix="$SANDBOX_PREFIX"})
+	fi
+	make -C "$BUILD" -j"$(nproc)"
+}
+
+# The pool runs as the service user, which cannot run a binary inside a
+# private checkout: it runs the installed one. install(1) replaces a file
+# (new inode), so a responder still running keeps its old binary.
+install_programs() {
+	make -C "$BUILD" install-exec
+	SANDBOX_BIN=$(installed_program sandbox-fcgi)
+	[ -n "$SANDBOX_BIN" ] && [ -x "$SANDBOX_BIN" ] ||
+		svc_die "make install-exec did not install sandbox-fcgi"
+	export SANDBOX_BIN
 }
 
 # The default RootFS (see docs/ROOTFS.md): a Debian tree built by
@@ -56,7 +95,7 @@ prepare_rootfs() {
 	if [ -x "$REPO/scripts/build-rootfs.sh" ]; then
 		"$REPO/scripts/build-rootfs.sh" "$SANDBOX_TEMPLATE" "$SANDBOX_ROOTFS_BASE"
 		if [ -x "$REPO/scripts/verify-rootfs.sh" ]; then
-			SANDBOX_RUN=$REPO/_build/src/cli/sandbox-run \
+			SANDBOX_RUN=$BUILD/src/cli/sandbox-run \
 				"$REPO/scripts/verify-rootfs.sh" "$SANDBOX_TEMPLATE" "$SANDBOX_ROOTFS_BASE"
 		fi
 	elif [ -x "$REPO/scripts/mkrootfs-host.sh" ]; then
@@ -77,11 +116,22 @@ Try:
        -d '{"runtime": "python", "code": "print(6 * 7)"}'
 
 Stop it with: $0 stop     Logs: $SANDBOX_STATE_DIR/logs/
+Programs: $(dirname "$SANDBOX_BIN")/ (make install-exec of $BUILD)
 EXAMPLE
+}
+
+# Older versions kept the state in _run/ of the checkout; an instance
+# started from there is not the one `stop` finds now.
+warn_old_state_dir() {
+	[ -f "$REPO/_run/pool.pid" ] || [ -f "$REPO/_run/nginx/run/nginx.pid" ] || return 0
+	[ "$REPO/_run" != "$SANDBOX_STATE_DIR" ] || return 0
+	svc_log "warning: $REPO/_run holds the state of an instance started by an older quickstart.sh;"
+	svc_log "stop it with: SANDBOX_STATE_DIR=$REPO/_run $0 stop"
 }
 
 main() {
 	[ "$(id -u)" = 0 ] || svc_die "run as root"
+	warn_old_state_dir
 	if [ "${1:-start}" = stop ]; then
 		"$REPO/scripts/lib/service-ctl.sh" stop
 		return
@@ -90,6 +140,7 @@ main() {
 	grep -qs 'VERSION_ID="12"' /etc/os-release || svc_log "warning: not Debian 12; continuing"
 	install_packages
 	build
+	install_programs
 	prepare_rootfs
 	# Restart the pool so that a rebuilt responder is the one running.
 	"$REPO/scripts/lib/service-ctl.sh" stop-pool

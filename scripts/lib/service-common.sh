@@ -11,7 +11,11 @@ svc_defaults() {
 	local repo
 	repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 	: "${SANDBOX_REPO:=$repo}"
-	: "${SANDBOX_STATE_DIR:=$SANDBOX_REPO/_run}"
+	# Not in the checkout: the service user and nginx's workers must reach
+	# the socket, and a checkout may sit in a private directory (/root is
+	# 0700). /run is a tmpfs, so no pid file outlives a reboot to name an
+	# unrelated process.
+	: "${SANDBOX_STATE_DIR:=/run/sandbox-fcgi-quickstart}"
 	: "${SANDBOX_LISTEN_ADDR:=127.0.0.1}"
 	: "${SANDBOX_PORT:=8080}"
 	: "${SANDBOX_POOL:=$(nproc)}"
@@ -122,6 +126,55 @@ svc_pidfile_alive() {
 	[ -f "$1" ] || return 1
 	pid=$(cat "$1") || return 1
 	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+}
+
+# Runs `test OP PATH` as USER with its own groups: what a responder
+# (spawn-fcgi -u) or an nginx worker (initgroups) may do with PATH.
+svc_test_as() { # USER OP PATH
+	setpriv --reuid="$1" --regid="$1" --init-groups -- test "$2" "$3"
+}
+
+# The first directory above PATH that USER cannot enter (search
+# permission), if any.
+svc_blocking_dir() { # USER PATH
+	local d=$2 dirs=() i
+	while d=$(dirname "$d"); do
+		dirs=("$d" "${dirs[@]}")
+		[ "$d" != / ] && [ "$d" != . ] || break
+	done
+	for i in "${dirs[@]}"; do
+		svc_test_as "$1" -x "$i" || { printf '%s\n' "$i"; return 0; }
+	done
+	return 1
+}
+
+# Checks that USER may OP (-x, -r, ...) PATH; otherwise says which
+# directory or file stops it and what to do, so that a start does not end
+# in a bare "Exec failed: Permission denied" in a log.
+svc_check_access() { # USER OP PATH WHAT HINT
+	local dir
+	svc_test_as "$1" "$2" "$3" && return 0
+	if dir=$(svc_blocking_dir "$1" "$3"); then
+		svc_log "user $1 cannot reach $4 $3: it may not enter $dir ($(stat -c '%A %U:%G' "$dir"))"
+	else
+		svc_log "user $1 cannot use $4 $3 ($(stat -c '%A %U:%G' "$3" 2>/dev/null || echo missing))"
+	fi
+	svc_log "$5"
+	return 1
+}
+
+# What the pool's user needs: the responder binary and the RootFS base.
+svc_check_pool_access() {
+	svc_check_access "$SANDBOX_USER" -x "$SANDBOX_BIN" "the responder" \
+		"install it where $SANDBOX_USER can run it and set SANDBOX_BIN (scripts/quickstart.sh does: make install-exec, into SANDBOX_PREFIX), or let $SANDBOX_USER enter that directory" &&
+	svc_check_access "$SANDBOX_USER" -x "$SANDBOX_ROOTFS_BASE" "the RootFS base" \
+		"set SANDBOX_ROOTFS_BASE to a directory $SANDBOX_USER can enter"
+}
+
+# What nginx's workers need: the directory of the pool's socket.
+svc_check_nginx_access() {
+	svc_check_access "$SANDBOX_NGINX_USER" -x "$(dirname "$SANDBOX_SOCKET")" "the socket directory" \
+		"set SANDBOX_STATE_DIR to a directory $SANDBOX_NGINX_USER can enter (the default, under /run, is one)"
 }
 
 svc_prepare_state() {

@@ -14,6 +14,11 @@ svc_defaults
 case "${1:-}" in
 start)
 	svc_ensure_user || svc_die "cannot create user $SANDBOX_USER"
+	# Before anything starts: can the pool's user and nginx's workers reach
+	# what they will use (a checkout under a 0700 /root cannot be)?
+	svc_check_pool_access || svc_die "cannot start the responder pool (see above)"
+	svc_prepare_state || svc_die "cannot make $SANDBOX_STATE_DIR"
+	svc_check_nginx_access || svc_die "cannot start nginx (see above)"
 	svc_cgroup_delegate || svc_die "cannot delegate cgroup $SANDBOX_CGROUP"
 	svc_start_pool || svc_die "cannot start the responder pool"
 	svc_start_nginx || svc_die "cannot start nginx"
@@ -25,10 +30,14 @@ stop)
 	svc_cgroup_undelegate ;;
 start-pool)
 	svc_ensure_user || svc_die "cannot create user $SANDBOX_USER"
+	svc_check_pool_access || svc_die "cannot start the responder pool (see above)"
 	svc_cgroup_delegate || svc_die "cannot delegate cgroup $SANDBOX_CGROUP"
 	svc_start_pool || svc_die "cannot start the responder pool" ;;
 stop-pool) svc_stop_pool ;;
-start-nginx) svc_start_nginx || svc_die "cannot start nginx" ;;
+start-nginx)
+	svc_prepare_state || svc_die "cannot make $SANDBOX_STATE_DIR"
+	svc_check_nginx_access || svc_die "cannot start nginx (see above)"
+	svc_start_nginx || svc_die "cannot start nginx" ;;
 stop-nginx) svc_stop_nginx ;;
 wait-health) svc_wait_health "${2:-30}" || svc_die "not healthy" ;;
 status)

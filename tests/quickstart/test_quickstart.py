@@ -1,0 +1,215 @@
+"""scripts/quickstart.sh as a new user runs it: a fresh clone (git clone of
+this repository's HEAD, no build outputs) inside a private (0700) directory,
+the way a checkout under /root sits on Debian.  The service user (`sandbox`)
+and nginx's workers (`www-data`) cannot enter that directory, so whatever
+they run or open must live elsewhere.
+
+The instance gets its own port, state directory, cgroup name and install
+prefix, so it runs beside any other instance on the machine.  It reuses the
+RootFS base (SANDBOX_ROOTFS_BASE, default /var/lib/sandbox-fcgi/rootfs):
+with the recipe unchanged build-rootfs.sh is a no-op there, so the test
+costs a build, a RootFS verification and two starts.
+
+Needs root and the Debian packages quickstart.sh installs (already there
+after scripts/test.sh's deps stage). Run: tests/quickstart/run.sh
+"""
+import http.client
+import json
+import os
+import pathlib
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+QUICKSTART_TIMEOUT = 1800
+# Settings a caller's environment may hold for another instance (the
+# integration suite's): the clone's quickstart must choose its own.
+FOREIGN = ("SANDBOX_BIN", "SANDBOX_RUN", "SANDBOX_REPO", "SANDBOX_SOCKET",
+           "SANDBOX_NGINX_PREFIX", "SANDBOX_PREFIX", "SANDBOX_STATE_DIR")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def post_run(port, req):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        conn.request("POST", "/api/sandbox/run", json.dumps(req).encode(),
+                     {"Content-Type": "application/json"})
+        r = conn.getresponse()
+        return r.status, r.read()
+    finally:
+        conn.close()
+
+
+def children(pid):
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
+def alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def processes_mentioning(*needles):
+    """Live processes whose executable or command line names one of the
+    needles (a path of this instance): its responders, multiwatch,
+    spawn-fcgi and nginx master/workers all do."""
+    out = []
+    for d in pathlib.Path("/proc").iterdir():
+        if not d.name.isdigit() or int(d.name) == os.getpid():
+            continue
+        try:
+            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            try:
+                exe = os.readlink(d / "exe")
+            except OSError:
+                exe = ""
+        except OSError:
+            continue
+        if alive(int(d.name)) and any(n in cmd or n in exe for n in needles):
+            out.append((int(d.name), exe, cmd.strip()))
+    return out
+
+
+def pid_in(path):
+    try:
+        return int(pathlib.Path(path).read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+class Instance:
+    def __init__(self):
+        # The private parent: 0700, owned by root, like /root on Debian.
+        self.home = pathlib.Path(tempfile.mkdtemp(prefix="sandbox-qs-home-", dir="/var/tmp"))
+        os.chmod(self.home, 0o700)
+        self.clone = self.home / "sandbox-fcgi"
+        # Where `make install` puts the programs: a fresh, world-readable
+        # prefix instead of the machine's /usr/local.
+        self.prefix = pathlib.Path(tempfile.mkdtemp(prefix="sandbox-qs-prefix-", dir="/var/tmp"))
+        os.chmod(self.prefix, 0o755)
+        self.port = free_port()
+        self.state = pathlib.Path("/run/sandbox-fcgi-qs-%d" % self.port)
+        self.cgroup = "sandbox-fcgi-qs-%d" % self.port
+        env = {k: v for k, v in os.environ.items() if k not in FOREIGN}
+        env.update({
+            "SANDBOX_PORT": str(self.port),
+            "SANDBOX_STATE_DIR": str(self.state),
+            "SANDBOX_CGROUP": self.cgroup,
+            "SANDBOX_PREFIX": str(self.prefix),
+            "SANDBOX_POOL": "2",
+        })
+        self.env = env
+
+    def quickstart(self, *args, timeout=QUICKSTART_TIMEOUT):
+        t0 = time.monotonic()
+        r = subprocess.run([str(self.clone / "scripts" / "quickstart.sh")] + list(args),
+                           env=self.env, cwd=str(self.clone), capture_output=True,
+                           text=True, timeout=timeout)
+        print("quickstart.sh %s: rc %d in %.0f s" % (" ".join(args), r.returncode,
+                                                    time.monotonic() - t0))
+        return r
+
+    def diagnostics(self, r):
+        out = ["--- quickstart stdout (tail)", r.stdout[-3000:],
+               "--- quickstart stderr (tail)", r.stderr[-4000:]]
+        for log in (self.state / "logs" / "sandbox-fcgi.log",
+                    self.state / "nginx" / "logs" / "error.log"):
+            if log.exists():
+                out += ["--- " + str(log), log.read_text(errors="replace")[-3000:]]
+        return "\n".join(out)
+
+    def running(self):
+        """pids of this instance: multiwatch and its responders, nginx
+        master and its workers."""
+        pids = []
+        for pidf in (self.state / "pool.pid", self.state / "nginx" / "run" / "nginx.pid"):
+            p = pid_in(pidf)
+            if p and alive(p):
+                pids += [p] + children(p)
+        return pids
+
+    def leftovers(self):
+        found = processes_mentioning(str(self.state) + "/", str(self.prefix) + "/",
+                                     str(self.clone) + "/")
+        cgroups = [str(p) for p in pathlib.Path("/sys/fs/cgroup").glob("*/" + self.cgroup)]
+        cgroups += [str(p) for p in pathlib.Path("/sys/fs/cgroup").glob(self.cgroup)]
+        return found, cgroups
+
+    def cleanup(self):
+        if self.clone.joinpath("scripts", "quickstart.sh").exists():
+            subprocess.run([str(self.clone / "scripts" / "quickstart.sh"), "stop"],
+                           env=self.env, capture_output=True, timeout=120)
+        for d in (self.home, self.prefix, self.state):
+            shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def inst():
+    if os.geteuid() != 0:
+        pytest.fail("quickstart.sh runs as root (packages, service user, cgroups, nginx)")
+    i = Instance()
+    try:
+        yield i
+    finally:
+        i.cleanup()
+
+
+def check_run(inst, what):
+    status, body = post_run(inst.port, {"runtime": "python", "code": "print(6*7)"})
+    assert status == 200, "%s: %d %r" % (what, status, body[:500])
+    res = json.loads(body)
+    assert res["status"] == "success" and res["stdout"] == "42\n", "%s: %r" % (what, res)
+
+
+def test_quickstart_from_private_checkout(inst):
+    # A fresh clone: committed files only, no configure, no _build.
+    subprocess.run(["git", "clone", "-q", "--no-hardlinks", str(REPO), str(inst.clone)],
+                   check=True, timeout=300)
+    assert not (inst.clone / "_build").exists() and not (inst.clone / "configure").exists()
+    assert inst.home.stat().st_mode & 0o777 == 0o700
+
+    r = inst.quickstart()
+    assert r.returncode == 0, inst.diagnostics(r)
+    check_run(inst, "first start")
+    first = set(inst.running())
+    assert first, "quickstart succeeded but no pool or nginx pid file under %s" % inst.state
+
+    # Idempotent: a second run rebuilds nothing, restarts the pool (so a
+    # rebuilt responder would be the one running) and still answers.
+    r = inst.quickstart()
+    assert r.returncode == 0, inst.diagnostics(r)
+    check_run(inst, "second start")
+    running = inst.running()
+    assert set(running) != first, "the re-run did not restart the pool"
+
+    r = inst.quickstart("stop")
+    assert r.returncode == 0, inst.diagnostics(r)
+    end = time.monotonic() + 10
+    while time.monotonic() < end and any(alive(p) for p in running):
+        time.sleep(0.1)
+    assert not [p for p in running if alive(p)], "still running after stop: %r" % running
+    found, cgroups = inst.leftovers()
+    assert not found, "processes of the instance left after stop: %r" % found
+    assert not cgroups, "delegated cgroups left after stop: %r" % cgroups
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", inst.port), timeout=2).close()
+    # Stopping a stopped instance is fine too.
+    r = inst.quickstart("stop")
+    assert r.returncode == 0, inst.diagnostics(r)
