@@ -49,7 +49,12 @@ static void usage(FILE *f)
 	      "  --work-mb N --tmp-mb N sizes of the /work and /tmp tmpfs\n"
 	      "  --output GLOB          return matching files of /work (repeatable)\n"
 	      "  --cgroup PATH          v2 delegated dir (NAME: /sys/fs/cgroup/NAME) or v1 name (default: detect)\n"
-	      "  --require-cgroup       fail if no cgroup hierarchy can be used\n"
+	      "  --allow-degraded-limits  run even where cgroups cannot enforce --memory-mb (incl.\n"
+	      "                         tmpfs, swap), --max-processes and --cpu-ms for the whole run:\n"
+	      "                         they become per-process rlimits; --info lists them under\n"
+	      "                         \"degraded_limits\".  Default: refuse (exit 1, step named)\n"
+	      "  --require-cgroup       with --allow-degraded-limits: still fail if no cgroup\n"
+	      "                         hierarchy at all can be used (implied without it)\n"
 	      "  --info                 print the isolation in effect and exit\n", f);
 }
 
@@ -127,7 +132,7 @@ static int add_file(struct cli *c, const char *arg, int kind)
 
 enum { O_ROOTFS = 256, O_FILE, O_FILE_DATA, O_EXEC_FILE, O_STDIN, O_ENV, O_WALL, O_CPU, O_MEM,
        O_PROCS, O_OUTMAX, O_FSIZE, O_NOFILE, O_WORK, O_TMP, O_OUTPUT, O_CGROUP, O_REQCG, O_INFO,
-       O_HELP };
+       O_HELP, O_DEGRADED };
 
 static const struct option opts[] = {
 	{ "rootfs", required_argument, 0, O_ROOTFS }, { "file", required_argument, 0, O_FILE },
@@ -139,7 +144,8 @@ static const struct option opts[] = {
 	{ "max-open-files", required_argument, 0, O_NOFILE }, { "work-mb", required_argument, 0, O_WORK },
 	{ "tmp-mb", required_argument, 0, O_TMP }, { "output", required_argument, 0, O_OUTPUT },
 	{ "cgroup", required_argument, 0, O_CGROUP }, { "require-cgroup", no_argument, 0, O_REQCG },
-	{ "info", no_argument, 0, O_INFO }, { "help", no_argument, 0, O_HELP }, { 0, 0, 0, 0 },
+	{ "info", no_argument, 0, O_INFO }, { "help", no_argument, 0, O_HELP },
+	{ "allow-degraded-limits", no_argument, 0, O_DEGRADED }, { 0, 0, 0, 0 },
 };
 
 static int parse_num_opt(struct cli *c, int o, const char *arg)
@@ -195,6 +201,7 @@ static int parse_opt(struct cli *c, int o, const char *arg)
 		return 0;
 	case O_CGROUP: c->cfg.cgroup_path = arg; return 0;
 	case O_REQCG: c->cfg.require_cgroup = true; return 0;
+	case O_DEGRADED: c->cfg.allow_degraded_limits = true; return 0;
 	case O_INFO: c->info = true; return 0;
 	case O_HELP: usage(stdout); exit(0);
 	default: return parse_num_opt(c, o, arg);
@@ -217,12 +224,23 @@ static void cli_defaults(struct cli *c)
 	c->step.name = "run";
 }
 
+static json_t *degraded_json(unsigned d)
+{
+	json_t *a = json_array();
+	for (unsigned bit = 1; bit <= JAIL_DEGRADED_ALL; bit <<= 1)
+		if (d & bit)
+			json_array_append_new(a, json_string(jail_degraded_name((enum jail_degraded)bit)));
+	return a;
+}
+
 static json_t *info_json(const struct jail_info *i)
 {
-	return json_pack("{s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:s, s:[sssssss]}",
+	return json_pack("{s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:b, s:o, s:b, s:s, s:[sssssss]}",
 	                 "cgroup", jail_cgroup_mode_name(i->cgroup), "cgroup_dir", i->cgroup_dir,
 	                 "memory_limit", i->memory_limit, "pids_limit", i->pids_limit,
 	                 "cpu_accounting", i->cpu_accounting, "memory_peak", i->memory_peak,
+	                 "swap_limited", i->swap_limited,
+	                 "limits_degraded", i->limits_degraded, "degraded_limits", degraded_json(i->degraded),
 	                 "user_namespace_owned", i->userns_owned, "seccomp", i->seccomp_policy,
 	                 "namespaces", "user", "mount", "pid", "net", "ipc", "uts", "cgroup");
 }

@@ -51,7 +51,7 @@ static const struct num_flag num_flags[] = {
 #define N_NUM_FLAGS (sizeof(num_flags) / sizeof(num_flags[0]))
 
 enum { OPT_SOCKET = 1000, OPT_BACKLOG, OPT_ROOTFS, OPT_TEMPLATE, OPT_CGROUP,
-       OPT_REQUIRE_CG, OPT_POOL, OPT_HELP, OPT_NUM_BASE = 2000 };
+       OPT_REQUIRE_CG, OPT_POOL, OPT_HELP, OPT_DEGRADED, OPT_NUM_BASE = 2000 };
 
 void fcgi_cfg_defaults(struct fcgi_cfg *c)
 {
@@ -74,11 +74,17 @@ void fcgi_cfg_usage(const char *prog)
 	fprintf(stderr,
 	        "usage: %s [--socket PATH|HOST:PORT] [--backlog N]\n"
 	        "       [--rootfs-base DIR] [--template NAME] [--cgroup PATH]\n"
-	        "       [--require-cgroup] [--pool-size N]\n", prog);
+	        "       [--require-cgroup] [--allow-degraded-limits] [--pool-size N]\n", prog);
 	for (i = 0; i < N_NUM_FLAGS; i++)
 		fprintf(stderr, "       [--%s N]\n", num_flags[i].name);
 	fprintf(stderr, "Without --socket the FastCGI listening socket is fd 0 "
-	        "(as handed over by spawn-fcgi).\n");
+	        "(as handed over by spawn-fcgi).\n"
+	        "Without cgroups that enforce memory (incl. tmpfs and swap), process count\n"
+	        "and CPU time for a whole run, the responder refuses to start (log event\n"
+	        "sandbox.start.failed).  --allow-degraded-limits starts it anyway with\n"
+	        "per-process rlimits for those; /info isolation.limits_degraded and\n"
+	        "degraded_limits, and the sandbox.start.limits_degraded log event, say which.\n"
+	        "--require-cgroup (with it): still refuse when no cgroup hierarchy is usable.\n");
 }
 
 /* Strict unsigned decimal: no sign, no junk, no overflow. */
@@ -123,6 +129,7 @@ static struct option *build_options(void)
 		{ "template", required_argument, NULL, OPT_TEMPLATE },
 		{ "cgroup", required_argument, NULL, OPT_CGROUP },
 		{ "require-cgroup", no_argument, NULL, OPT_REQUIRE_CG },
+		{ "allow-degraded-limits", no_argument, NULL, OPT_DEGRADED },
 		{ "pool-size", required_argument, NULL, OPT_POOL },
 		{ "help", no_argument, NULL, OPT_HELP },
 	};
@@ -178,6 +185,7 @@ static int apply_opt(struct fcgi_cfg *c, int opt, const char *arg)
 	case OPT_TEMPLATE: c->template_name = c->req.default_template = arg; return 0;
 	case OPT_CGROUP: c->cgroup_path = arg; return 0;
 	case OPT_REQUIRE_CG: c->require_cgroup = true; return 0;
+	case OPT_DEGRADED: c->allow_degraded_limits = true; return 0;
 	case OPT_BACKLOG:
 		if (parse_u64(arg, &v) < 0 || v < 1 || v > 65535)
 			return -1;

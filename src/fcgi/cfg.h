@@ -21,6 +21,7 @@ struct fcgi_cfg {
 	const char *template_name;
 	const char *cgroup_path;     /* NULL: let the jail detect it */
 	bool require_cgroup;
+	bool allow_degraded_limits;  /* else refuse to start without full cgroup limits */
 	unsigned pool_size;          /* reported in /info; the pool itself is multiwatch's */
 	uint64_t queue_timeout_ms;   /* a request older than this when accepted gets 503 */
 	struct req_config req;

@@ -70,6 +70,20 @@ static int open_listener(const struct fcgi_cfg *c)
 	return fd;
 }
 
+/* The operator allowed degraded limits and got them: say so once, loudly,
+ * with what replaces the cgroup limits (docs/SECURITY.md, cgroups). */
+static void log_degraded(const struct jail_info *ji)
+{
+	if (!ji->limits_degraded)
+		return;
+	log_event("warning", "sandbox.start.limits_degraded",
+	          json_pack("{s:o, s:s, s:s}", "degraded_limits", svc_degraded_json(ji),
+	                    "cgroup", jail_cgroup_mode_name(ji->cgroup),
+	                    "message", "--allow-degraded-limits: these limits are per-process "
+	                    "rlimits (memory: RLIMIT_AS per process, tmpfs not counted; "
+	                    "processes: RLIMIT_NPROC; cpu: RLIMIT_CPU per process)"));
+}
+
 static int start_jail(struct svc *s)
 {
 	struct jail_config jc;
@@ -81,9 +95,12 @@ static int start_jail(struct svc *s)
 	jc.host_gid = getgid();
 	jc.cgroup_path = s->cfg.cgroup_path;
 	jc.require_cgroup = s->cfg.require_cgroup;
+	jc.allow_degraded_limits = s->cfg.allow_degraded_limits;
 	s->jail = jail_new(&jc, &e);
-	if (s->jail != NULL)
+	if (s->jail != NULL) {
+		log_degraded(jail_get_info(s->jail));
 		return 0;
+	}
 	log_event("error", "sandbox.start.failed",
 	          json_pack("{s:s, s:s, s:i, s:s}", "step", "jail_new", "jail_step", e.step,
 	                    "errno", e.err, "message", e.detail));
@@ -113,9 +130,11 @@ static void serve(struct svc *s, int listen_fd)
 
 	FCGX_InitRequest(&fx, listen_fd, 0);
 	log_event("info", "sandbox.start.ready",
-	          json_pack("{s:s, s:s, s:s, s:s}", "version", PACKAGE_VERSION,
+	          json_pack("{s:s, s:s, s:s, s:s, s:b, s:o}", "version", PACKAGE_VERSION,
 	                    "template", s->cfg.template_name, "rootfs_base", s->cfg.rootfs_base,
-	                    "cgroup", jail_cgroup_mode_name(jail_get_info(s->jail)->cgroup)));
+	                    "cgroup", jail_cgroup_mode_name(jail_get_info(s->jail)->cgroup),
+	                    "limits_degraded", jail_get_info(s->jail)->limits_degraded,
+	                    "degraded_limits", svc_degraded_json(jail_get_info(s->jail))));
 	while (FCGX_Accept_r(&fx) >= 0) {
 		svc_dispatch(s, &fx);
 		FCGX_Finish_r(&fx);

@@ -78,6 +78,17 @@ static json_t *caps_json(const struct req_config *c)
 	                 "max_output_total_bytes", (json_int_t)c->max_output_total_bytes);
 }
 
+/* The /info "limits" keys enforced only per process (degraded mode). */
+json_t *svc_degraded_json(const struct jail_info *ji)
+{
+	json_t *a = json_array();
+
+	for (unsigned bit = 1; bit <= JAIL_DEGRADED_ALL; bit <<= 1)
+		if (ji->degraded & bit)
+			json_array_append_new(a, json_string(jail_degraded_name((enum jail_degraded)bit)));
+	return a;
+}
+
 /* What jail_new() actually set up. The namespaces are not optional in the
  * jail (jail_run fails rather than run without one), so listing them is a
  * statement of fact once jail_new() succeeded. */
@@ -86,7 +97,7 @@ static json_t *isolation_json(const struct jail_info *ji)
 	json_t *ns = json_pack("[s,s,s,s,s,s,s]", "user", "mount", "pid", "net", "ipc",
 	                       "uts", "cgroup");
 
-	return json_pack("{s:o, s:b, s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:s}",
+	return json_pack("{s:o, s:b, s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:b, s:o, s:b, s:s}",
 	                 "namespaces", ns,
 	                 "user_namespace_owned", ji->userns_owned,
 	                 "seccomp", ji->seccomp_policy,
@@ -96,6 +107,9 @@ static json_t *isolation_json(const struct jail_info *ji)
 	                 "pids_limit", ji->pids_limit,
 	                 "cpu_accounting", ji->cpu_accounting,
 	                 "memory_peak", ji->memory_peak,
+	                 "swap_limited", ji->swap_limited,
+	                 "limits_degraded", ji->limits_degraded,
+	                 "degraded_limits", svc_degraded_json(ji),
 	                 "no_new_privs", 1,
 	                 "capabilities", "none");
 }

@@ -16,8 +16,10 @@
  * A fresh cgroup per run gives exact accounting (peak memory, OOM kills,
  *   CPU) without resets.  The pid in the name lets the next process collect
  *   the cgroups of one that was killed (cg_gc).
- * When no hierarchy can be used the mode is "none": rlimits only, and the
- *   info says so; nothing claims a limit that is not enforced.
+ * When no hierarchy, or not every controller, can be used, cg_degraded()
+ *   says which limits would fall back to per-process rlimits; jail_new()
+ *   refuses to start unless degraded limits were allowed, and then the
+ *   info says which: nothing claims a limit that is not enforced.
  */
 #include "jail/jail_private.h"
 
@@ -96,6 +98,23 @@ static bool cg_has_word(const char *list, const char *word)
 	return false;
 }
 
+/* Any active swap area (/proc/swaps has lines after its header)?  Then a
+ * memory limit without swap accounting (v1 memory.memsw.*, v2
+ * memory.swap.max) only caps RAM: the run can page out and use more.
+ * Checked at start-up; swapon later is the operator's to avoid. */
+static bool cg_swap_on(void)
+{
+	FILE *f = fopen("/proc/swaps", "re");
+	if (!f)
+		return false;
+	char line[256];
+	int n = 0;
+	while (n < 2 && fgets(line, sizeof line, f))
+		n++;
+	fclose(f);
+	return n > 1;
+}
+
 /* Move every process of D into D/supervisor, then enable controllers. */
 static int cg_v2_prepare(struct jail_cgroup *cg, struct jail_info *info, struct jail_error *e)
 {
@@ -141,6 +160,9 @@ static int cg_v2_prepare(struct jail_cgroup *cg, struct jail_info *info, struct 
 	info->cpu_accounting = true;          /* cpu.stat is always there */
 	info->memory_peak = (size_t)snprintf(p, sizeof p, "%s/memory.peak", sup) < sizeof p &&
 	                    access(p, R_OK) == 0;
+	info->swap_limited = info->memory_limit &&
+	                     ((size_t)snprintf(p, sizeof p, "%s/memory.swap.max", sup) < sizeof p &&
+	                      access(p, F_OK) == 0);
 	if ((size_t)snprintf(info->cgroup_dir, sizeof info->cgroup_dir, "%s", cg->v2_dir) >=
 	    sizeof info->cgroup_dir)
 		return jail_fail(e, "cgroup v2 detect", ENAMETOOLONG, NULL);
@@ -194,21 +216,33 @@ static int cg_detect_v2(struct jail_cgroup *cg, const char *cfg_path, bool as_ro
 	return cg_v2_prepare(cg, info, e);
 }
 
-static bool cg_v1_controller(const char *ctrl, const char *name, bool as_root, char *out, size_t size)
+/* The first reason a v1 controller was unusable: cg_degraded() reports it. */
+static bool cg_v1_missing(struct jail_cgroup *cg, const char *ctrl, int err, char *out)
+{
+	out[0] = '\0';
+	if (!cg->v1_err) {
+		cg->v1_err = err ? err : EACCES;
+		snprintf(cg->v1_err_ctrl, sizeof cg->v1_err_ctrl, "%s", ctrl);
+	}
+	return false;
+}
+
+static bool cg_v1_controller(struct jail_cgroup *cg, const char *ctrl, const char *name, bool as_root,
+                             char *out, size_t size)
 {
 	char mnt[PATH_MAX];
 	struct statfs sf;
 	snprintf(mnt, sizeof mnt, CG_ROOT "/%s", ctrl);
-	if (statfs(mnt, &sf) < 0 || sf.f_type == CGROUP2_SUPER_MAGIC)
-		return false;
+	if (statfs(mnt, &sf) < 0)
+		return cg_v1_missing(cg, ctrl, errno, out);
+	if (sf.f_type == CGROUP2_SUPER_MAGIC)
+		return cg_v1_missing(cg, ctrl, ENOENT, out);
 	if ((size_t)snprintf(out, size, "%s/%s", mnt, name) >= size)
-		return false;
+		return cg_v1_missing(cg, ctrl, ENAMETOOLONG, out);
 	if (as_root && mkdir(out, 0755) < 0 && errno != EEXIST)
-		return false;
-	if (!cg_writable_dir(out)) {
-		out[0] = '\0';
-		return false;
-	}
+		return cg_v1_missing(cg, ctrl, errno, out);
+	if (!cg_writable_dir(out))
+		return cg_v1_missing(cg, ctrl, access(out, F_OK) < 0 ? errno : EACCES, out);
 	return true;
 }
 
@@ -218,12 +252,16 @@ static int cg_detect_v1(struct jail_cgroup *cg, const char *cfg_path, bool as_ro
 	const char *name = cfg_path ? cfg_path : CG_DEFAULT_NAME;
 	if (strchr(name, '/') && name[0] == '/')
 		name = strrchr(name, '/') + 1;   /* v1 takes a name, not a path */
-	info->memory_limit = cg_v1_controller("memory", name, as_root, cg->v1_mem, sizeof cg->v1_mem);
-	info->pids_limit = cg_v1_controller("pids", name, as_root, cg->v1_pids, sizeof cg->v1_pids);
-	info->cpu_accounting = cg_v1_controller("cpuacct", name, as_root, cg->v1_cpu, sizeof cg->v1_cpu);
+	info->memory_limit = cg_v1_controller(cg, "memory", name, as_root, cg->v1_mem, sizeof cg->v1_mem);
+	info->pids_limit = cg_v1_controller(cg, "pids", name, as_root, cg->v1_pids, sizeof cg->v1_pids);
+	info->cpu_accounting = cg_v1_controller(cg, "cpuacct", name, as_root, cg->v1_cpu, sizeof cg->v1_cpu);
 	info->memory_peak = info->memory_limit;
+	char p[PATH_MAX];
+	info->swap_limited = info->memory_limit &&
+	                     (size_t)snprintf(p, sizeof p, "%s/memory.memsw.limit_in_bytes", cg->v1_mem) < sizeof p &&
+	                     access(p, F_OK) == 0;
 	if (!info->memory_limit && !info->pids_limit && !info->cpu_accounting)
-		return jail_fail(e, "cgroup v1 detect", EACCES,
+		return jail_fail(e, "cgroup v1 detect", cg->v1_err ? cg->v1_err : EACCES,
 		                 "no writable %s/{memory,pids,cpuacct}/%s", CG_ROOT, name);
 	snprintf(info->cgroup_dir, sizeof info->cgroup_dir, "%s", name);
 	return 0;
@@ -235,6 +273,7 @@ int cg_detect(struct jail_cgroup *cg, const char *cfg_path, bool as_root,
 	struct statfs sf;
 	memset(cg, 0, sizeof *cg);
 	info->memory_limit = info->pids_limit = info->cpu_accounting = info->memory_peak = false;
+	info->swap_limited = false;
 	int rc;
 	/* An absolute --cgroup path picks its hierarchy by its filesystem (a
 	 * hybrid host has a cgroup2 mount beside the v1 ones); otherwise the
@@ -255,10 +294,42 @@ int cg_detect(struct jail_cgroup *cg, const char *cfg_path, bool as_root,
 	if (rc < 0) {
 		cg->mode = JAIL_CG_NONE;
 		info->memory_limit = info->pids_limit = info->cpu_accounting = info->memory_peak = false;
+		info->swap_limited = false;
 		info->cgroup_dir[0] = '\0';
 	}
 	info->cgroup = cg->mode;
+	if (!info->swap_limited && info->memory_limit && !cg_swap_on())
+		info->swap_limited = true;          /* nothing to escape into */
 	return rc;
+}
+
+/* Which limits cgroups do not enforce for the whole run (enum
+ * jail_degraded bits), after a successful cg_detect(); when some are, *e
+ * says why (step "cgroup controllers", an errno, what is missing where). */
+unsigned cg_degraded(const struct jail_cgroup *cg, const struct jail_info *info, struct jail_error *e)
+{
+	unsigned d = 0;
+	char miss[64] = "";
+	if (!info->memory_limit || !info->swap_limited)
+		d |= JAIL_DEGRADED_MEMORY;
+	if (!info->pids_limit)
+		d |= JAIL_DEGRADED_PROCESSES;
+	if (!info->cpu_accounting)
+		d |= JAIL_DEGRADED_CPU;
+	if (!d)
+		return 0;
+	snprintf(miss, sizeof miss, "%s%s%s%s", !info->memory_limit ? " memory" : "",
+	         info->memory_limit && !info->swap_limited ? " swap-accounting" : "",
+	         !info->pids_limit ? " pids" : "",
+	         !info->cpu_accounting ? (cg->mode == JAIL_CG_V1 ? " cpuacct" : " cpu") : "");
+	if (cg->mode == JAIL_CG_V1 && cg->v1_err)
+		jail_fail(e, "cgroup controllers", cg->v1_err, "missing%s (%s/%s/%s)", miss, CG_ROOT,
+		          cg->v1_err_ctrl, info->cgroup_dir);
+	else
+		jail_fail(e, "cgroup controllers", EOPNOTSUPP, "missing%s in %s%s", miss,
+		          cg->mode == JAIL_CG_V2 ? cg->v2_dir : info->cgroup_dir,
+		          info->memory_limit && !info->swap_limited ? " while swap is on" : "");
+	return d;
 }
 
 /* ---------- garbage collection of runs whose owner died ---------- */

@@ -1,7 +1,9 @@
 /*
  * ctx.c - struct jail: everything expensive, done once per process.
- *   1. detect cgroups (v2 delegated dir, v1 hierarchies, or none) and
- *      collect what a killed predecessor left there;
+ *   1. detect cgroups (v2 delegated dir, v1 hierarchies, or none),
+ *      refuse to go on when a limit would be per process only (unless
+ *      degraded limits are allowed) and collect what a killed
+ *      predecessor left there;
  *   2. compile the seccomp filter to BPF;
  *   3. allocate the two stacks pid 1 and the program start on;
  *   4. enter our own mount + network (+ user) namespace (ns.c).
@@ -86,6 +88,40 @@ static void ctx_ids(struct jail *j, const struct jail_config *cfg)
 	snprintf(j->gid_map, sizeof j->gid_map, "%u %u 1", JAIL_INSIDE_GID, (unsigned)j->map_gid);
 }
 
+/* Fail closed: without cgroups, memory_mb is RLIMIT_AS per process (eight
+ * processes held about four times the limit) and tmpfs pages are not
+ * counted at all; max_processes and cpu_time_ms fall back to rlimits too.
+ * No program runs under limits weaker than jail_info (and /info) claims
+ * unless the caller allowed exactly that; the info then lists them. */
+static int ctx_refuse(struct jail_error *e, const struct jail_error *why, bool hint)
+{
+	*e = *why;
+	size_t n = strlen(e->detail);
+	/* Truncation only shortens the hint. */
+	if (hint)
+		snprintf(e->detail + n, sizeof e->detail - n, "%s",
+		         "; limits would be per process only (--allow-degraded-limits)");
+	return -1;
+}
+
+static int ctx_cgroups(struct jail *j, const struct jail_config *cfg, struct jail_error *e)
+{
+	bool allow = cfg && cfg->allow_degraded_limits;
+	struct jail_error cge, why;
+	memset(&why, 0, sizeof why);
+	int rc = cg_detect(&j->cg, cfg ? cfg->cgroup_path : NULL, j->as_root, &j->info, &cge);
+	if (rc == 0)
+		cg_gc(&j->cg, true);
+	unsigned d = rc < 0 ? JAIL_DEGRADED_ALL : cg_degraded(&j->cg, &j->info, &why);
+	if (rc < 0 && (!allow || cfg->require_cgroup))
+		return ctx_refuse(e, &cge, !allow);
+	if (d && !allow)
+		return ctx_refuse(e, &why, true);
+	j->info.degraded = d;
+	j->info.limits_degraded = d != 0;
+	return 0;
+}
+
 struct jail *jail_new(const struct jail_config *cfg, struct jail_error *err)
 {
 	struct jail_error dummy;
@@ -104,15 +140,8 @@ struct jail *jail_new(const struct jail_config *cfg, struct jail_error *err)
 	j->info.userns_owned = !j->as_root;
 	snprintf(j->info.seccomp_policy, sizeof j->info.seccomp_policy, "deny-list-v1");
 
-	struct jail_error cge;
-	if (cg_detect(&j->cg, cfg ? cfg->cgroup_path : NULL, j->as_root, &j->info, &cge) < 0) {
-		if (cfg && cfg->require_cgroup) {
-			*e = cge;
-			goto fail;
-		}
-	} else {
-		cg_gc(&j->cg, true);
-	}
+	if (ctx_cgroups(j, cfg, e) < 0)
+		goto fail;
 	if (sc_compile(&j->seccomp, e) < 0)
 		goto fail;
 	j->empty_caps = cap_init();

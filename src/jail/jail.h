@@ -165,9 +165,36 @@ struct jail_config {
 	/* cgroup v2: a delegated directory; v1: a name under each controller
 	 * hierarchy. NULL: detect (see docs/SECURITY.md). */
 	const char *cgroup_path;
-	/* Refuse to start when no cgroup hierarchy can be used. */
+	/* Fail closed (the default): jail_new() fails unless every limit of
+	 * struct jail_limits that a cgroup enforces for the whole run is
+	 * enforced so (memory incl. tmpfs pages and no escape into swap,
+	 * process count, CPU time of all processes).  allow_degraded_limits
+	 * lets it fall back to per-process rlimits instead; jail_info then
+	 * says which limits are degraded (docs/SECURITY.md, cgroups). */
+	bool allow_degraded_limits;
+	/* With allow_degraded_limits: still refuse when no cgroup hierarchy
+	 * at all can be used (without it this is implied). */
 	bool require_cgroup;
 };
+
+/* Limits enforced only per process (rlimits) in degraded mode; the names
+ * are the /info "limits" keys they weaken. */
+enum jail_degraded {
+	JAIL_DEGRADED_MEMORY = 1 << 0,    /* RLIMIT_AS per process, no tmpfs pages */
+	JAIL_DEGRADED_PROCESSES = 1 << 1, /* RLIMIT_NPROC only */
+	JAIL_DEGRADED_CPU = 1 << 2,       /* RLIMIT_CPU per process */
+};
+#define JAIL_DEGRADED_ALL (JAIL_DEGRADED_MEMORY | JAIL_DEGRADED_PROCESSES | JAIL_DEGRADED_CPU)
+
+static inline const char *jail_degraded_name(enum jail_degraded d)
+{
+	switch (d) {
+	case JAIL_DEGRADED_MEMORY: return "memory_mb";
+	case JAIL_DEGRADED_PROCESSES: return "max_processes";
+	case JAIL_DEGRADED_CPU: return "cpu_time_ms";
+	}
+	return "?";
+}
 
 /* What is actually enforced; filled by jail_new(). */
 struct jail_info {
@@ -176,6 +203,9 @@ struct jail_info {
 	bool userns_owned;         /* caller was not host root: own userns */
 	bool prepares_ahead;       /* jail_idle() prepares the next job's pid 1
 	                            * (not in fork mode: SANDBOX_JAIL_FORK=1) */
+	bool limits_degraded;      /* degraded != 0: only with allow_degraded_limits */
+	unsigned degraded;         /* enum jail_degraded bits */
+	bool swap_limited;         /* memory limit covers swap (or no swap is on) */
 	char cgroup_dir[512];      /* where per-run cgroups are made (v2) or name (v1) */
 	char seccomp_policy[32];
 };

@@ -75,10 +75,15 @@ struct jail_cgroup {
 	char v2_dir[512];                      /* delegated directory (v2) */
 	bool v2_memory, v2_pids;               /* controllers enabled for its children */
 	char v1_mem[512], v1_pids[512], v1_cpu[512]; /* parent dirs (v1), "" if absent */
+	int v1_err;                            /* why the first missing v1 controller is */
+	char v1_err_ctrl[16];
 	unsigned long seq;
 };
 int cg_detect(struct jail_cgroup *cg, const char *cfg_path, bool as_root,
               struct jail_info *info, struct jail_error *e);
+/* enum jail_degraded bits of the limits not enforced for the whole run;
+ * fills *e (step "cgroup controllers") when any. */
+unsigned cg_degraded(const struct jail_cgroup *cg, const struct jail_info *info, struct jail_error *e);
 /* Removes per-run cgroups of dead processes; include_self also ours (only
  * at start-up: leftovers of an earlier process with our pid). */
 void cg_gc(struct jail_cgroup *cg, bool include_self);
