@@ -94,6 +94,9 @@ static int start_jail(struct svc *s)
 	jc.host_uid = getuid();
 	jc.host_gid = getgid();
 	jc.cgroup_path = s->cfg.cgroup_path;
+	/* Every responder of the pool maps its jails to our uid: each run
+	 * gets 1/pool of this user's kernel quotas (src/jail/quota.c). */
+	jc.concurrent_jails = s->cfg.pool_size;
 	jc.require_cgroup = s->cfg.require_cgroup;
 	jc.allow_degraded_limits = s->cfg.allow_degraded_limits;
 	s->jail = jail_new(&jc, &e);

@@ -137,6 +137,7 @@ struct jail *jail_new(const struct jail_config *cfg, struct jail_error *err)
 	j->use_clone_vm = fork_mode ? strcmp(fork_mode, "1") != 0 : !JAIL_SANITIZED;
 	j->info.prepares_ahead = j->use_clone_vm;
 	ctx_ids(j, cfg);
+	quota_compute(&j->info.quota, cfg ? cfg->concurrent_jails : 0);
 	j->info.userns_owned = !j->as_root;
 	snprintf(j->info.seccomp_policy, sizeof j->info.seccomp_policy, "deny-list-v1");
 

@@ -2,12 +2,13 @@
  * init.c - starting one step of a job: the jail's pid 1 and the program.
  *
  * caller (C)                           pid 1 (I), clone(CLONE_VM | new user,
- *                                      mount, pid, ipc, uts namespaces)
+ *                                      mount, pid, net, ipc, uts namespaces)
  * clone -------------------------------> signals blocked, PDEATHSIG;
  *                                       raw read(go)               [raw only]
  * [raw only] id maps, write(go),
- *   read(report) ----------------------> new root, /proc, pivot_root,
- *                                       hostname, bounding set     [libc]
+ *   read(report) ----------------------> non-dumpable, new root, /proc,
+ *                                       pivot_root, lo up, hostname,
+ *                                       bounding set               [libc]
  * <------------------------------------ raw write(report: prepared),
  *                                       raw read(go)               [raw only]
  *   (jail_idle() stops here: the next job's jail waits, prepared)
@@ -140,6 +141,7 @@ static int prog_main(void *arg)
 		jail_fail(&e, "setsid", errno, NULL);
 	} else if (prog_cgroup(a, &e) == 0 && prog_stdio(a, &e) == 0 &&
 	           lim_apply(&a->step->limits, a->j->info.memory_limit, a->j->info.pids_limit, &e) == 0 &&
+	           quota_apply_rlimits(&a->j->info.quota, &e) == 0 &&
 	           creds_drop(a->j->empty_caps, &e) == 0) {
 		/* Only 0, 1, 2 may reach the program; the report pipe closes
 		 * itself at execve, which tells pid 1 the exec succeeded. */
@@ -163,9 +165,29 @@ static int prog_main(void *arg)
 
 /* Everything that does not depend on the job: done when the jail is
  * prepared, possibly long before its job arrives (jail_idle). */
+/* First of all, pid 1 makes itself non-dumpable.  It shares the caller's
+ * memory (CLONE_VM), and several /proc/PID files act on that memory, not
+ * on the task: oom_score_adj is copied to every process sharing the mm,
+ * coredump_filter and clear_refs change the mm, cmdline and mem read it.
+ * A program of the same uid could open them all.  Non-dumpable, every
+ * /proc/1 file belongs to host root and ptrace access (mem, environ...)
+ * needs CAP_SYS_PTRACE over the host: independent of the capability
+ * subset check and of hidepid (mount.c), which hide pid 1 as well.  The
+ * flag belongs to the mm, so the caller is non-dumpable too (no core file
+ * of a responder can hold a tenant's data); it sets it back only to write
+ * the next pid 1's id maps, when no jailed process is alive (supervise.c,
+ * sup_launch).  docs/SECURITY.md, "the jail's pid 1". */
+static int init_undumpable(struct jail_error *e)
+{
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return jail_fail(e, "make pid 1 non-dumpable", errno, NULL);
+	return 0;
+}
+
 static int init_setup(const struct init_args *a, struct jail_error *e)
 {
-	if (mnt_enter_root(a->root, e) < 0)
+	if (init_undumpable(e) < 0 || mnt_enter_root(a->root, e) < 0 || ns_loopback_up(e) < 0 ||
+	    quota_apply_userns(&a->j->info.quota, e) < 0)
 		return -1;
 	if (sethostname(JAIL_HOSTNAME, sizeof JAIL_HOSTNAME - 1) < 0)
 		return jail_fail(e, "sethostname", errno, NULL);

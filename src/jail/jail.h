@@ -175,6 +175,19 @@ struct jail_config {
 	/* With allow_degraded_limits: still refuse when no cgroup hierarchy
 	 * at all can be used (without it this is implied). */
 	bool require_cgroup;
+	/* How many jails may run at once under the same host uid (the pool
+	 * size): each run gets this share of the host user's kernel quotas
+	 * (inotify, pending signals, message queues, locked memory), so that
+	 * one run cannot exhaust them for another. 0: 16. */
+	unsigned concurrent_jails;
+};
+
+/* Per-run shares of the host user's kernel quotas (quota.c); UINT64_MAX:
+ * unlimited on this host, left as it is. */
+struct jail_quota {
+	unsigned share;              /* the divisor: concurrent_jails */
+	uint64_t inotify_instances, inotify_watches;
+	uint64_t sigpending, msgqueue_bytes, memlock_bytes;
 };
 
 /* Limits enforced only per process (rlimits) in degraded mode; the names
@@ -206,6 +219,7 @@ struct jail_info {
 	bool limits_degraded;      /* degraded != 0: only with allow_degraded_limits */
 	unsigned degraded;         /* enum jail_degraded bits */
 	bool swap_limited;         /* memory limit covers swap (or no swap is on) */
+	struct jail_quota quota;   /* each run's share of the host user's quotas */
 	char cgroup_dir[512];      /* where per-run cgroups are made (v2) or name (v1) */
 	char seccomp_policy[32];
 };

@@ -33,6 +33,8 @@ uint64_t mono_us(void);
 
 /* ---- ns.c: the caller's own namespaces, once per process ---- */
 int ns_enter_process(bool as_root, struct jail_error *e);
+/* Brings up "lo" of the current network namespace (a jail's pid 1). */
+int ns_loopback_up(struct jail_error *e);
 /* Writes setgroups=deny and the single-id maps of a child's user namespace,
  * with raw system calls only (see rawsys.h). */
 long ns_write_child_maps(pid_t pid, const char *uid_map, const char *gid_map);
@@ -67,6 +69,11 @@ int creds_drop(cap_t empty, struct jail_error *e);
 
 /* ---- limits.c ---- */
 int lim_apply(const struct jail_limits *l, bool have_memcg, bool have_pids, struct jail_error *e);
+
+/* ---- quota.c: the host user's per-user kernel quotas, shared ---- */
+void quota_compute(struct jail_quota *q, unsigned concurrent);
+int quota_apply_userns(const struct jail_quota *q, struct jail_error *e); /* pid 1 */
+int quota_apply_rlimits(const struct jail_quota *q, struct jail_error *e); /* program */
 
 /* ---- cgroup.c ---- */
 struct cg_run;

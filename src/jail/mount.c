@@ -12,8 +12,9 @@
  * Inside the jail's pid 1 (mnt_enter_root), in its new mount namespace:
  *   - a recursive bind of the root onto itself (pivot_root refuses a mount
  *     locked by a less privileged user namespace, and every mount copied into
- *     the jail's namespace is locked), /proc of the new pid namespace,
- *     pivot_root, and the old root detached: no host path stays reachable.
+ *     the jail's namespace is locked), /proc of the new pid namespace
+ *     (hidepid=2, host-revealing files masked), pivot_root, and the old
+ *     root detached: no host path stays reachable.
  */
 #include "jail/jail_private.h"
 
@@ -141,14 +142,58 @@ void mnt_run_unmount(const char *root)
 	}
 }
 
-int mnt_enter_root(const char *root, struct jail_error *e)
+/* Files of /proc that tell a program about the host and that no runtime
+ * needs: the host kernel's command line (boot parameters, sometimes
+ * secrets), its configuration and symbols, the key quotas of the host user
+ * the jail maps to, loaded modules, scheduler and timer internals.  Each is
+ * covered by a bind of /dev/null, as container runtimes do (runc's
+ * maskedPaths): reads give nothing, writes go nowhere.  The program cannot
+ * remove the cover: it has no capabilities and seccomp refuses umount2.
+ * A name this kernel does not have is skipped: there is nothing to hide. */
+static const char *const proc_masked[] = {
+	"cmdline", "bootconfig", "config.gz", "kallsyms", "kcore", "keys", "key-users",
+	"modules", "sched_debug", "timer_list", "latency_stats", "sysrq-trigger",
+};
+
+static int mnt_mask_proc(const char *root, struct jail_error *e)
+{
+	char null[PATH_MAX + 16], target[PATH_MAX + 32];
+	snprintf(null, sizeof null, "%s/dev/null", root);
+	for (size_t i = 0; i < sizeof proc_masked / sizeof proc_masked[0]; i++) {
+		struct stat st;
+		if ((size_t)snprintf(target, sizeof target, "%s/proc/%s", root, proc_masked[i]) >= sizeof target)
+			return jail_fail(e, "mask /proc", ENAMETOOLONG, "%s", proc_masked[i]);
+		if (lstat(target, &st) < 0) {
+			if (errno == ENOENT)
+				continue;
+			return jail_fail(e, "mask /proc", errno, "/proc/%s", proc_masked[i]);
+		}
+		if (mount(null, target, NULL, MS_BIND, NULL) < 0)
+			return jail_fail(e, "mask /proc", errno, "/proc/%s", proc_masked[i]);
+	}
+	return 0;
+}
+
+/* The jail's /proc shows only the processes the program may ptrace-read
+ * (hidepid=2, "invisible"): its own.  The jail's pid 1 is not one of them:
+ * it shares the caller's memory (CLONE_VM, init.c), is non-dumpable and
+ * keeps capabilities the program lacks, so /proc/1 does not exist for the
+ * program at all (docs/SECURITY.md, "the jail's pid 1"). */
+static int mnt_proc(const char *root, struct jail_error *e)
 {
 	char proc[PATH_MAX + 8];
+	snprintf(proc, sizeof proc, "%s/proc", root);
+	if (mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2") < 0)
+		return jail_fail(e, "mount /proc", errno, NULL);
+	return mnt_mask_proc(root, e);
+}
+
+int mnt_enter_root(const char *root, struct jail_error *e)
+{
 	if (mount(root, root, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return jail_fail(e, "bind new root", errno, "%s", root);
-	snprintf(proc, sizeof proc, "%s/proc", root);
-	if (mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-		return jail_fail(e, "mount /proc", errno, NULL);
+	if (mnt_proc(root, e) < 0)
+		return -1;
 	if (chdir(root) < 0)
 		return jail_fail(e, "chdir new root", errno, NULL);
 	/* pivot_root(".", ".") stacks the old root on top of the new one; the

@@ -2,17 +2,21 @@
  * ns.c - namespaces.
  *
  * Once per process (ns_enter_process) the caller moves into its own mount and
- * network namespace, plus a user namespace when it is not host root.  Every
- * jail then gets new user, mount, pid, ipc, uts and cgroup namespaces from
- * clone() (init.c), and shares the caller's network namespace, which holds
- * only a loopback interface.  Why not a new netns per run: creating one
- * costs ~0.4 ms at the median and 4-5 ms at p99 here, and its teardown runs
- * in a kernel workqueue that slows the next launches under load
- * (shared/perf-baselines.md).  Runs of one caller are sequential and every
- * process of a run is dead before the next starts, so nothing a program can
- * create in the netns without capabilities (sockets, abstract names)
- * outlives its run.
- */
+ * network namespace, plus a user namespace when it is not host root: the
+ * network one holds only a loopback interface, so even the caller (which
+ * needs nothing but the FastCGI socket it inherited) reaches no network.
+ * Every jail then gets new user, mount, pid, net, ipc and uts namespaces
+ * from clone() (supervise.c) and a cgroup namespace (init.c).
+ *
+ * A new network namespace per run: one run's sockets, bound ports and
+ * TIME_WAIT connections must not be visible to, or block, the next one
+ * (a shared one made bind() fail with EADDRINUSE for the next tenant).
+ * Its cost (~0.4 ms at the median, 4-5 ms at p99 here,
+ * shared/perf-baselines.md) is paid off the request path: the next job's
+ * pid 1 is cloned while the responder is idle (jail_idle).  Its loopback
+ * is brought up by pid 1, which owns it through the jail's user namespace
+ * (ns_loopback_up).
+  */
 #include "jail/jail_private.h"
 #include "jail/rawsys.h"
 
@@ -44,7 +48,7 @@ static int ns_map_self(uid_t uid, gid_t gid, struct jail_error *e)
 	return file_write_str("/proc/self/gid_map", map, e, "userns gid_map");
 }
 
-static int ns_loopback_up(struct jail_error *e)
+int ns_loopback_up(struct jail_error *e)
 {
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (s < 0)

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -194,9 +195,18 @@ static void sup_kill_reap(pid_t pid)
  * hostname); on success it waits in read(go) for its program. */
 static int sup_launch(struct jail *j, struct init_args *a, pid_t *out, struct jail_error *e)
 {
-	int flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
+	int flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |
+	            CLONE_NEWUTS | SIGCHLD;
 	if (j->use_clone_vm)
 		flags |= CLONE_VM;
+	/* The last pid 1 left our shared mm non-dumpable (init.c), and the
+	 * /proc/PID files we write the id maps to then belong to host root.
+	 * Dumpable again for that: no jailed process is alive now (every
+	 * earlier pid 1 has been reaped, and with it its pid namespace: jail.c,
+	 * jail_stage_clear), and the new pid 1 clears the flag again as its
+	 * first step, before anything of a job exists. */
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+		return jail_fail(e, "make caller dumpable", errno, NULL);
 	pid_t pid = clone(init_main, j->stack_top[0], flags, a);
 	if (pid < 0)
 		return jail_fail(e, "clone namespaces", errno, NULL);

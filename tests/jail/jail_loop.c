@@ -18,6 +18,9 @@
  *                                jail_idle(), then jobs whose prepared pid 1
  *                                was killed or does not fit (run_warm)
  *   jail_loop cancel ROOTFS -     a job stopped by its cancel_fd hanging up
+ *   jail_loop seq ROOTFS N CMD [ARG...]
+ *                                runs CMD N times in a row, printing
+ *                                "--- run I STATUS" and each run's stdout
  *   jail_loop bench ROOTFS N CMD [ARG...]
  *                                runs CMD N times and prints per-run wall
  *                                times in microseconds, one per line (for
@@ -237,6 +240,30 @@ static int run_bench(struct jail *j, const char *rootfs, long n, char **argv)
 	return 0;
 }
 
+/* N jobs of CMD in a row on one struct jail, as a responder runs them:
+ * prints each job's stdout after a line "--- run I STATUS", so a test can
+ * look for anything one run left for the next (network state, files...). */
+static int run_seq(struct jail *j, const char *rootfs, long n, char **argv)
+{
+	static char *env[] = { "PATH=/usr/bin:/bin", "HOME=/work", "LANG=C.UTF-8", NULL };
+	struct jail_step s = make_step(argv, 20000);
+	s.limits.memory_bytes = 256u << 20;
+	struct jail_spec spec = { .rootfs = rootfs, .envp = env, .steps = &s, .nsteps = 1 };
+	for (long i = 0; i < n; i++) {
+		struct jail_result res;
+		if (jail_run(j, &spec, &res) < 0) {
+			fprintf(stderr, "run %ld: %s: %s\n", i, res.error.step, strerror(res.error.err));
+			return 1;
+		}
+		printf("--- run %ld %s\n%s", i, jail_status_name(res.steps[0].status),
+		       res.steps[0].out.data);
+		fflush(stdout);
+		jail_result_free(&res);
+		jail_idle(j, NULL);
+	}
+	return 0;
+}
+
 /* The leak test counts /tmp entries; on a shared machine others write
  * there too, so the test gets a /tmp of its own: whatever appears in it
  * came from this process, i.e. from the jail library. */
@@ -417,6 +444,7 @@ int main(int argc, char **argv)
 	       : !strcmp(argv[1], "nest") ? run_nest(j, argv[2], argv + 3)
 	       : !strcmp(argv[1], "warm") ? run_warm(j, argv[2], argv + 3)
 	       : !strcmp(argv[1], "cancel") ? run_cancel(j, argv[2])
+	       : !strcmp(argv[1], "seq") && argc > 4 ? run_seq(j, argv[2], n, argv + 4)
 	       : argc > 4 ? run_bench(j, argv[2], n, argv + 4) : 2;
 	jail_free(j);
 	return rc;

@@ -230,6 +230,160 @@ def test_proc_is_the_jails_own(jail):
     assert "process_api" not in r["stdout"] and "systemd" not in r["stdout"]
 
 
+# ---------------------------------------- the jail's pid 1, /proc, quotas
+
+# Everything a program could try on its pid 1, which shares the caller's
+# (the responder's) memory: attributes that belong to the mm, and reads of
+# it.  Prints one line per success, then "done", then holds the jail open
+# so that the test can look at the caller from the host meanwhile.
+PID1_ATTACK = r"""
+for f in oom_score_adj oom_adj coredump_filter clear_refs autogroup; do
+  if (echo 15 > /proc/1/$f) 2>/dev/null; then echo "wrote $f"; fi
+done
+for f in cmdline environ status maps mem stat; do
+  if cat /proc/1/$f >/dev/null 2>&1; then echo "read $f"; fi
+done
+if ls /proc | grep -qx 1; then echo "pid 1 listed"; fi
+echo done
+sleep 2
+"""
+
+
+def _proc_text(pid, name):
+    with open(f"/proc/{pid}/{name}") as f:
+        return f.read()
+
+
+def test_pid1_unreachable_from_the_program(jail):
+    """Finding 1 of issue 8: /proc/1 let a program set the responder's
+    oom_score_adj/coredump_filter and read its argv and memory."""
+    p = subprocess.Popen(jail.argv("/bin/sh", "-c", PID1_ATTACK),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        time.sleep(1.0)   # the attack is over, the jail still runs
+        caller = {f: _proc_text(p.pid, f) for f in ("oom_score_adj", "coredump_filter")}
+        owner = os.stat(f"/proc/{p.pid}/mem").st_uid
+        caller_uid = os.stat(f"/proc/{p.pid}").st_uid
+        out, err = p.communicate(timeout=60)
+    finally:
+        p.kill()
+    r = json.loads(out)
+    assert r["status"] == "success", r
+    # Nothing of pid 1 was reachable: no write, no read, not even listed.
+    assert r["stdout"] == "done\n", r
+    # And the caller, which shares pid 1's memory, kept its attributes.
+    assert caller["oom_score_adj"] == _proc_text("self", "oom_score_adj")
+    assert caller["coredump_filter"] == _proc_text("self", "coredump_filter")
+    # Second barrier: the shared mm is non-dumpable, so its /proc files
+    # belong to host root even when the caller is the service user.
+    assert owner == 0, (owner, caller_uid)
+
+
+def test_host_proc_files_masked(jail):
+    """Finding 9: /proc/cmdline showed the host kernel's command line."""
+    names = ["cmdline", "kallsyms", "keys", "key-users", "modules", "sched_debug",
+             "timer_list", "config.gz", "kcore"]
+    script = "; ".join(f'echo "{n} $(cat /proc/{n} 2>/dev/null | wc -c)"' for n in names)
+    r = jail.sh(script)
+    assert r["status"] == "success", r
+    sizes = kv(r["stdout"])
+    with open("/proc/cmdline") as f:
+        assert f.read().strip(), "the host has a kernel command line to hide"
+    assert all(sizes[n] == "0" for n in names), sizes
+
+
+FRESH_NET = r"""
+import os, socket
+print("before", sum(1 for _ in open("/proc/net/tcp")) - 1)
+s = socket.socket()
+try:
+    s.bind(("127.0.0.1", 5555))
+    print("bind ok")
+except OSError as e:
+    print("bind failed", e.errno)
+    raise SystemExit(1)
+s.listen()
+c = socket.create_connection(("127.0.0.1", 5555))
+a, _ = s.accept()
+a.close()        # the server closes first: port 5555 stays in TIME_WAIT
+c.close()
+print("ns", os.readlink("/proc/self/ns/net"))
+"""
+
+
+def test_each_run_gets_a_fresh_network_namespace(jail_loop, rootfs):
+    """Finding 6: one responder's runs shared a network namespace, so a run's
+    TIME_WAIT connection made the next run's bind() fail with EADDRINUSE."""
+    p = subprocess.run([jail_loop, "seq", rootfs, "3", "/usr/bin/python3", "-c", FRESH_NET],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    runs = p.stdout.split("--- run ")[1:]
+    assert len(runs) == 3, p.stdout
+    namespaces = set()
+    for text in runs:
+        assert text.split("\n", 1)[0].endswith(" success"), p.stdout
+        assert "before 0\n" in text and "bind ok\n" in text, p.stdout
+        namespaces.add(re.search(r"^ns (\S+)$", text, re.M).group(1))
+    assert len(namespaces) == 3, p.stdout
+
+
+# Takes all it can of four per-user kernel quotas, prints how much, and
+# holds it for a while; QUOTA_ONE takes one of each.
+QUOTA_HOG = r"""
+import ctypes, os, signal, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+class MqAttr(ctypes.Structure):
+    _fields_ = [("flags", ctypes.c_long), ("maxmsg", ctypes.c_long),
+                ("msgsize", ctypes.c_long), ("cur", ctypes.c_long), ("pad", ctypes.c_long * 4)]
+libc.mq_open.restype = ctypes.c_int
+libc.sigqueue.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
+attr = MqAttr(0, 1, 4096, 0)
+def take(limit):
+    got = {"inotify": 0, "sigqueue": 0, "mqueue": 0}
+    while got["inotify"] < limit and libc.inotify_init1(0) >= 0:
+        got["inotify"] += 1
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGRTMIN})
+    while got["sigqueue"] < limit * 1000 and libc.sigqueue(os.getpid(), signal.SIGRTMIN, None) == 0:
+        got["sigqueue"] += 1
+    while got["mqueue"] < limit and libc.mq_open(b"/q%d" % got["mqueue"], os.O_CREAT | os.O_RDWR,
+                                                  0o600, ctypes.byref(attr)) >= 0:
+        got["mqueue"] += 1
+    return got
+got = take(int(sys.argv[1]))
+print(" ".join("%s=%d" % kv for kv in sorted(got.items())))
+sys.stdout.flush()
+time.sleep(float(sys.argv[2]))
+"""
+
+
+def test_concurrent_runs_do_not_exhaust_each_others_user_quotas(jail):
+    """Finding 5: every run maps to the same host uid, whose inotify,
+    pending-signal and message-queue quotas a run could take whole."""
+    opts = ["--max-open-files", "4096", "--wall-ms", "30000"]
+    hog = subprocess.Popen(jail.argv("/usr/bin/python3", "-c", QUOTA_HOG, "1000000", "4",
+                                     opts=opts),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        time.sleep(2.5)   # the hog has taken all it is allowed and holds it
+        other = jail.run("/usr/bin/python3", "-c", QUOTA_HOG, "1", "0", opts=opts)
+        out, err = hog.communicate(timeout=60)
+    finally:
+        hog.kill()
+    hog_r = json.loads(out)
+    assert hog_r["status"] == "success", hog_r
+    assert other["status"] == "success", other
+    # The concurrent run still got one of each...
+    assert other["stdout"].strip() == "inotify=1 mqueue=1 sigqueue=1000", (other, hog_r)
+    # ...because the hog was held to its share, which its user namespace
+    # shows (and which is below what the host allows that user).
+    took = dict(x.split("=") for x in hog_r["stdout"].split())
+    with open("/proc/sys/fs/inotify/max_user_instances") as f:
+        host_inotify = int(f.read())
+    assert 0 < int(took["inotify"]) < host_inotify, took
+    share = jail.sh("cat /proc/sys/user/max_inotify_instances /proc/sys/user/max_user_namespaces")
+    assert share["stdout"].split() == [took["inotify"], "0"], (share, took)
+
+
 def test_runs_do_not_see_each_other(jail):
     first = jail.sh("echo secret > /work/a; echo secret > /tmp/b; echo secret > /dev/shm/c; ls /work /tmp /dev/shm")
     assert first["status"] == "success"
