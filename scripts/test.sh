@@ -7,7 +7,9 @@
 #   3. build the `minimal` and `compilers` RootFS templates (debootstrap), verify them
 #   4. jail isolation tests (real jails, tests/jail) + the 500-run leak test
 #   5. RootFS tests (tests/rootfs)
-#   6. integration suite: real nginx + spawn-fcgi pool over HTTP (tests/integration)
+#   6. integration suite: real nginx + spawn-fcgi pool over HTTP (tests/integration);
+#      quickstart: scripts/quickstart.sh of a fresh clone in a 0700 directory,
+#      a run over HTTP, a re-run, stop (tests/quickstart, ~20 s)
 #   7. the request fuzzer for a bounded time (tests/fuzz)
 #   8. ASan+UBSan build: unit tests, jail tests and integration suite again
 #   9. valgrind: unit tests and jails in fork mode
@@ -18,7 +20,7 @@
 # Exits non-zero if any stage fails; the last line is "summary: N passed, N failed"
 # (stages).  Knobs: SANDBOX_TEST_QUICK=1 skips stages 8-10 and shortens the
 # fuzzer; SANDBOX_TEST_STAGES="build jail" runs only the named stages
-# (deps build rootfs jail rootfs-tests integration fuzz asan valgrind v2vm);
+# (deps build rootfs jail rootfs-tests integration quickstart fuzz asan valgrind v2vm);
 # SANDBOX_FUZZ_SECONDS (default 60).
 set -uo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -29,7 +31,7 @@ rootfs_base=${SANDBOX_ROOTFS_BASE:-/var/lib/sandbox-fcgi/rootfs}
 build=$repo/_build
 asan=$repo/_build-asan
 quick=${SANDBOX_TEST_QUICK:-0}
-stages=${SANDBOX_TEST_STAGES:-"deps build rootfs jail rootfs-tests integration fuzz asan valgrind v2vm"}
+stages=${SANDBOX_TEST_STAGES:-"deps build rootfs jail rootfs-tests integration quickstart fuzz asan valgrind v2vm"}
 passed=0 failed=0 failed_names=""
 
 log() { printf '\n=== %s: %s\n' "$(date +%H:%M:%S)" "$*"; }
@@ -102,6 +104,11 @@ integration() { # BUILD_DIR [pytest args]
 	SANDBOX_ROOTFS_BASE=$rootfs_base tests/integration/run.sh "$@"
 }
 
+# Committed code only: the test clones HEAD (a user's fresh clone).
+quickstart() {
+	SANDBOX_ROOTFS_BASE=$rootfs_base tests/quickstart/run.sh
+}
+
 fuzz() {
 	local secs=${SANDBOX_FUZZ_SECONDS:-60}
 	[ "$quick" = 1 ] && secs=15
@@ -143,6 +150,7 @@ stage rootfs rootfs
 stage jail jail_tests "$build"
 stage rootfs-tests env ROOTFS_TESTS_QUICK="$quick" SANDBOX_RUN="$build/src/cli/sandbox-run" tests/rootfs/run-all.sh
 stage integration integration "$build"
+stage quickstart quickstart
 stage fuzz fuzz
 if [ "$quick" != 1 ]; then
 	stage asan asan_stage
