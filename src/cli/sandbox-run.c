@@ -224,27 +224,6 @@ static void cli_defaults(struct cli *c)
 	c->step.name = "run";
 }
 
-static json_t *degraded_json(unsigned d)
-{
-	json_t *a = json_array();
-	for (unsigned bit = 1; bit <= JAIL_DEGRADED_ALL; bit <<= 1)
-		if (d & bit)
-			json_array_append_new(a, json_string(jail_degraded_name((enum jail_degraded)bit)));
-	return a;
-}
-
-static json_t *info_json(const struct jail_info *i)
-{
-	return json_pack("{s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:b, s:o, s:b, s:s, s:[sssssss]}",
-	                 "cgroup", jail_cgroup_mode_name(i->cgroup), "cgroup_dir", i->cgroup_dir,
-	                 "memory_limit", i->memory_limit, "pids_limit", i->pids_limit,
-	                 "cpu_accounting", i->cpu_accounting, "memory_peak", i->memory_peak,
-	                 "swap_limited", i->swap_limited,
-	                 "limits_degraded", i->limits_degraded, "degraded_limits", degraded_json(i->degraded),
-	                 "user_namespace_owned", i->userns_owned, "seccomp", i->seccomp_policy,
-	                 "namespaces", "user", "mount", "pid", "net", "ipc", "uts", "cgroup");
-}
-
 static int print_json(json_t *j)
 {
 	if (!j || json_dumpf(j, stdout, JSON_COMPACT) < 0)
@@ -301,7 +280,7 @@ int main(int argc, char **argv)
 	if (!j)
 		return fail_json(&e);
 	if (c.info) {
-		int rc = print_json(info_json(jail_get_info(j)));
+		int rc = print_json(resp_isolation(jail_get_info(j)));
 		jail_free(j);
 		return rc < 0 ? 1 : 0;
 	}

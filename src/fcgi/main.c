@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "fcgi/log.h"
+#include "api/resp.h"
 #include "fcgi/svc.h"
 
 static void start_failed(const char *what, const char *detail)
@@ -77,7 +78,7 @@ static void log_degraded(const struct jail_info *ji)
 	if (!ji->limits_degraded)
 		return;
 	log_event("warning", "sandbox.start.limits_degraded",
-	          json_pack("{s:o, s:s, s:s}", "degraded_limits", svc_degraded_json(ji),
+	          json_pack("{s:o, s:s, s:s}", "degraded_limits", resp_degraded(ji),
 	                    "cgroup", jail_cgroup_mode_name(ji->cgroup),
 	                    "message", "--allow-degraded-limits: these limits are per-process "
 	                    "rlimits (memory: RLIMIT_AS per process, tmpfs not counted; "
@@ -137,7 +138,7 @@ static void serve(struct svc *s, int listen_fd)
 	                    "template", s->cfg.template_name, "rootfs_base", s->cfg.rootfs_base,
 	                    "cgroup", jail_cgroup_mode_name(jail_get_info(s->jail)->cgroup),
 	                    "limits_degraded", jail_get_info(s->jail)->limits_degraded,
-	                    "degraded_limits", svc_degraded_json(jail_get_info(s->jail))));
+	                    "degraded_limits", resp_degraded(jail_get_info(s->jail))));
 	while (FCGX_Accept_r(&fx) >= 0) {
 		svc_dispatch(s, &fx);
 		FCGX_Finish_r(&fx);

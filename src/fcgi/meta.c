@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "fcgi/log.h"
+#include "api/resp.h"
 #include "fcgi/svc.h"
 
 void svc_refresh_registry(struct svc *s)
@@ -78,42 +79,6 @@ static json_t *caps_json(const struct req_config *c)
 	                 "max_output_total_bytes", (json_int_t)c->max_output_total_bytes);
 }
 
-/* The /info "limits" keys enforced only per process (degraded mode). */
-json_t *svc_degraded_json(const struct jail_info *ji)
-{
-	json_t *a = json_array();
-
-	for (unsigned bit = 1; bit <= JAIL_DEGRADED_ALL; bit <<= 1)
-		if (ji->degraded & bit)
-			json_array_append_new(a, json_string(jail_degraded_name((enum jail_degraded)bit)));
-	return a;
-}
-
-/* What jail_new() actually set up. The namespaces are not optional in the
- * jail (jail_run fails rather than run without one), so listing them is a
- * statement of fact once jail_new() succeeded. */
-static json_t *isolation_json(const struct jail_info *ji)
-{
-	json_t *ns = json_pack("[s,s,s,s,s,s,s]", "user", "mount", "pid", "net", "ipc",
-	                       "uts", "cgroup");
-
-	return json_pack("{s:o, s:b, s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:b, s:o, s:b, s:s}",
-	                 "namespaces", ns,
-	                 "user_namespace_owned", ji->userns_owned,
-	                 "seccomp", ji->seccomp_policy,
-	                 "cgroup", jail_cgroup_mode_name(ji->cgroup),
-	                 "cgroup_dir", ji->cgroup_dir,
-	                 "memory_limit", ji->memory_limit,
-	                 "pids_limit", ji->pids_limit,
-	                 "cpu_accounting", ji->cpu_accounting,
-	                 "memory_peak", ji->memory_peak,
-	                 "swap_limited", ji->swap_limited,
-	                 "limits_degraded", ji->limits_degraded,
-	                 "degraded_limits", svc_degraded_json(ji),
-	                 "no_new_privs", 1,
-	                 "capabilities", "none");
-}
-
 /* The list itself: rt_registry_json() answers {"templates": [...]}. */
 static json_t *templates_list(const struct rt_registry *reg)
 {
@@ -133,7 +98,7 @@ void svc_handle_info(struct svc *s, struct http_req *r)
 	                         "templates", templates_list(&s->reg),
 	                         "limits", limits_json(&s->cfg.req),
 	                         "caps", caps_json(&s->cfg.req),
-	                         "isolation", isolation_json(jail_get_info(s->jail)),
+	                         "isolation", resp_isolation(jail_get_info(s->jail)),
 	                         "pool_size", (int)s->cfg.pool_size,
 	                         "queue_timeout_ms", (json_int_t)s->cfg.queue_timeout_ms),
 	               NULL);

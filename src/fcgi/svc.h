@@ -23,8 +23,6 @@ void svc_dispatch(struct svc *s, FCGX_Request *fx);
 void svc_handle_run(struct svc *s, struct http_req *r);
 void svc_handle_health(struct svc *s, struct http_req *r);
 void svc_handle_info(struct svc *s, struct http_req *r);
-/* ["memory_mb", ...]: the limits only per process (jail_info.degraded). */
-json_t *svc_degraded_json(const struct jail_info *ji);
 void svc_handle_runtimes(struct svc *s, struct http_req *r);
 
 /* Reloads RootFS templates whose `current` link moved; logs a failure. */
