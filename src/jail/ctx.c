@@ -139,7 +139,7 @@ struct jail *jail_new(const struct jail_config *cfg, struct jail_error *err)
 	ctx_ids(j, cfg);
 	quota_compute(&j->info.quota, cfg ? cfg->concurrent_jails : 0);
 	j->info.userns_owned = !j->as_root;
-	snprintf(j->info.seccomp_policy, sizeof j->info.seccomp_policy, "deny-list-v1");
+	snprintf(j->info.seccomp_policy, sizeof j->info.seccomp_policy, "%s", SC_POLICY_NAME);
 
 	if (ctx_cgroups(j, cfg, e) < 0)
 		goto fail;

@@ -58,7 +58,15 @@ struct jail_seccomp {
 	struct sock_filter *insns;
 	unsigned short len;
 };
+#define SC_POLICY_NAME "deny-list-v2"     /* jail_info.seccomp_policy, /info */
 int sc_compile(struct jail_seccomp *sc, struct jail_error *e);
+/* sc_compile with `extra` (NULL-terminated) names also denied: lets
+ * tests/jail/check_seccomp prove that a name libseccomp cannot resolve
+ * stops start-up, without a knob in production code paths. */
+int sc_compile_extra(struct jail_seccomp *sc, const char *const *extra, struct jail_error *e);
+/* Every name of the policy resolves on `arch` (an SCMP_ARCH_* token) or is
+ * declared absent there: lets the test check both supported architectures. */
+int sc_check_tables(uint32_t arch, struct jail_error *e);
 int sc_load(const struct jail_seccomp *sc);  /* -errno */
 void sc_free(struct jail_seccomp *sc);
 

@@ -9,6 +9,10 @@
  *             (bubblewrap's tests/try-syscall.c idea)
  *   abi       a 32-bit int 0x80 call and an x32 call, each in a child:
  *             prints how the child ended
+ *   flood MODE  writes to stdout and stderr as fast as it can, forever:
+ *             MODE splice (zero-copy splice from a memfd, 1 MiB pipes),
+ *             big (1 MiB write()s), byte (1 byte per write()), or mix (all
+ *             three at once); several processes each
  *   fds       open file descriptors other than 0, 1, 2
  *   zombies   makes orphans that exit, then counts zombies in /proc
  */
@@ -26,6 +30,7 @@
 #include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -43,6 +48,51 @@ static int child_clone(void *arg)
 {
 	(void)arg;
 	return 0;
+}
+
+/* Families outside the list (AF_UNIX, AF_INET, AF_INET6): a kernel that has
+ * the family answers 0 or its own errno, the filter EAFNOSUPPORT. */
+static void probe_sockets(void)
+{
+	static const struct { const char *name; long family; int type; } refused[] = {
+		{ "socket_unspec", AF_UNSPEC, SOCK_STREAM }, { "socket_ax25", AF_AX25, SOCK_SEQPACKET },
+		{ "socket_netlink", AF_NETLINK, SOCK_RAW }, { "socket_packet", AF_PACKET, SOCK_RAW },
+		{ "socket_key", AF_KEY, SOCK_RAW }, { "socket_rds", AF_RDS, SOCK_SEQPACKET },
+		{ "socket_can", AF_CAN, SOCK_RAW }, { "socket_tipc", AF_TIPC, SOCK_RDM },
+		{ "socket_bluetooth", AF_BLUETOOTH, SOCK_RAW }, { "socket_alg", AF_ALG, SOCK_SEQPACKET },
+		{ "socket_vsock", AF_VSOCK, SOCK_STREAM }, { "socket_xdp", 44, SOCK_RAW },
+		{ "socket_family_255", 255, SOCK_STREAM }, { "socket_family_negative", -1, SOCK_STREAM },
+		/* AF_INET to a kernel that truncates to int, not to a 64-bit compare */
+		{ "socket_inet_hibits", AF_INET | (1L << 32), SOCK_STREAM },
+	};
+	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+		TRY(refused[i].name, syscall(SYS_socket, refused[i].family, refused[i].type, 0));
+	int sv[2];
+	TRY("socketpair_netlink", syscall(SYS_socketpair, AF_NETLINK, SOCK_RAW, 0, sv));
+	TRY("socketpair_alg", syscall(SYS_socketpair, AF_ALG, SOCK_SEQPACKET, 0, sv));
+	TRY("socket_unix_control", socket(AF_UNIX, SOCK_STREAM, 0));      /* 0: allowed */
+	TRY("socket_inet_control", socket(AF_INET, SOCK_STREAM, 0));
+	TRY("socket_inet6_control", socket(AF_INET6, SOCK_DGRAM, 0));
+	TRY("socketpair_unix_control", socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+}
+
+/* By number: calls newer than the policy's last reviewed one (456 on
+ * every architecture the project supports) and numbers no kernel has get
+ * ENOSYS from the filter; calls up to it still reach the kernel, which
+ * answers EBADF/EFAULT/EINVAL to these arguments. */
+static void probe_numbers(void)
+{
+	TRY("nr_statmount", syscall(457, BAD, BAD, 0, 0));           /* EFAULT if it reaches 6.8+ */
+	TRY("nr_listmount", syscall(458, BAD, BAD, 0, 0));
+	TRY("nr_open_tree_attr", syscall(467, -1, BAD, 0, BAD, 0));  /* 6.15+ */
+	TRY("nr_470", syscall(470, 0, 0, 0, 0, 0, 0));
+	TRY("nr_500", syscall(500, 0, 0, 0, 0, 0, 0));
+	TRY("nr_1000", syscall(1000, 0, 0, 0, 0, 0, 0));
+	TRY("nr_top_native", syscall(0x3fffffffL, 0, 0, 0, 0, 0, 0));
+	TRY("nr_cachestat", syscall(451, -1, BAD, BAD, 0));          /* EBADF: allowed */
+	TRY("nr_fchmodat2", syscall(452, AT_FDCWD, BAD, 0, 0));      /* EFAULT */
+	TRY("nr_futex_requeue", syscall(456, BAD, 0, 1, 1));         /* the last reviewed one */
+	TRY("nr_getppid_control", syscall(SYS_getppid) > 0 ? 0 : -1);
 }
 
 static void probe_syscalls(void)
@@ -83,10 +133,53 @@ static void probe_syscalls(void)
 	TRY("ioctl_tiocsti_hibits", syscall(SYS_ioctl, 0, (unsigned long)TIOCSTI | (1UL << 32), BAD));
 	TRY("ioctl_tioclinux", syscall(SYS_ioctl, 0, TIOCLINUX, BAD));
 	TRY("ioctl_control", syscall(SYS_ioctl, 0, TIOCGWINSZ, BAD));     /* ENOTTY: allowed */
-	TRY("socket_netlink", socket(AF_NETLINK, SOCK_RAW, 0));
-	TRY("socket_vsock", socket(AF_VSOCK, SOCK_STREAM, 0));
-	TRY("socket_packet", socket(AF_PACKET, SOCK_RAW, 0));
-	TRY("socket_inet_control", socket(AF_INET, SOCK_STREAM, 0));      /* 0: allowed */
+	probe_sockets();
+	probe_numbers();
+}
+
+/* One writer, forever: `how` is 's' (splice), 'b' (1 MiB writes) or
+ * '1' (1 byte per write). */
+static void flood_writer(int fd, char how, int mfd)
+{
+	static char buf[1 << 20];
+	memset(buf, 'x', sizeof buf);
+	for (;;) {
+		if (how == 's') {
+			loff_t off = 0;
+			if (splice(mfd, &off, fd, NULL, sizeof buf, 0) < 0)
+				(void)!write(fd, buf, sizeof buf);
+		} else {
+			(void)!write(fd, buf, how == 'b' ? sizeof buf : 1);
+		}
+	}
+}
+
+static void probe_flood(const char *mode)
+{
+	static const struct { const char *mode; const char *writers; } modes[] = {
+		{ "splice", "ssss" }, { "big", "bbbb" }, { "byte", "1111" }, { "mix", "ssbb11" },
+	};
+	const char *w = NULL;
+	for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++)
+		if (!strcmp(mode, modes[i].mode))
+			w = modes[i].writers;
+	if (!w) {
+		fprintf(stderr, "flood: splice|big|byte|mix\n");
+		exit(2);
+	}
+	/* The largest pipes an unprivileged program may ask for: the more a
+	 * pipe holds, the less often a reader finds it empty. */
+	fcntl(1, F_SETPIPE_SZ, 1 << 20);
+	fcntl(2, F_SETPIPE_SZ, 1 << 20);
+	int mfd = memfd_create("flood", 0);
+	static char page[1 << 20];
+	memset(page, 'y', sizeof page);
+	if (mfd < 0 || write(mfd, page, sizeof page) != (ssize_t)sizeof page)
+		mfd = -1;
+	for (size_t i = 0; w[i]; i++)
+		if (fork() == 0)
+			flood_writer(i % 2 ? 2 : 1, w[i], mfd);
+	flood_writer(1, w[0], mfd);
 }
 
 static const char *how_ended(pid_t pid)
@@ -171,12 +264,14 @@ int main(int argc, char **argv)
 		probe_syscalls();
 	else if (!strcmp(cmd, "abi"))
 		probe_abi();
+	else if (!strcmp(cmd, "flood") && argc > 2)
+		probe_flood(argv[2]);
 	else if (!strcmp(cmd, "fds"))
 		probe_fds();
 	else if (!strcmp(cmd, "zombies"))
 		probe_zombies();
 	else {
-		fprintf(stderr, "usage: probe syscalls|abi|fds|zombies\n");
+		fprintf(stderr, "usage: probe syscalls|abi|flood MODE|fds|zombies\n");
 		return 2;
 	}
 	return 0;
