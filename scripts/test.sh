@@ -5,7 +5,10 @@
 #   1. install the Debian packages it needs
 #   2. build with autotools (-Werror) and run the Check unit tests (make check)
 #   3. build the `minimal` and `compilers` RootFS templates (debootstrap), verify them
-#   4. jail isolation tests (real jails, tests/jail) + the 500-run leak test
+#   4. jail isolation tests (real jails, tests/jail) + the 500-run leak test;
+#      jail-service: the same suite in the service's own mode (as the service
+#      user, in a cgroup delegated to it by svc_cgroup_delegate, with the
+#      responders' --cgroup flags: SANDBOX_TEST_SERVICE_USER, tests/jail)
 #   5. RootFS tests (tests/rootfs)
 #   6. integration suite: real nginx + spawn-fcgi pool over HTTP (tests/integration);
 #      quickstart: scripts/quickstart.sh of a fresh clone in a 0700 directory,
@@ -20,7 +23,8 @@
 # Exits non-zero if any stage fails; the last line is "summary: N passed, N failed"
 # (stages).  Knobs: SANDBOX_TEST_QUICK=1 skips stages 8-10 and shortens the
 # fuzzer; SANDBOX_TEST_STAGES="build jail" runs only the named stages
-# (deps build rootfs jail rootfs-tests integration quickstart fuzz asan valgrind v2vm);
+# (deps build rootfs jail jail-service rootfs-tests integration quickstart fuzz asan valgrind
+# v2vm);
 # SANDBOX_FUZZ_SECONDS (default 60).
 set -uo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -31,7 +35,7 @@ rootfs_base=${SANDBOX_ROOTFS_BASE:-/var/lib/sandbox-fcgi/rootfs}
 build=$repo/_build
 asan=$repo/_build-asan
 quick=${SANDBOX_TEST_QUICK:-0}
-stages=${SANDBOX_TEST_STAGES:-"deps build rootfs jail rootfs-tests integration quickstart fuzz asan valgrind v2vm"}
+stages=${SANDBOX_TEST_STAGES:-"deps build rootfs jail jail-service rootfs-tests integration quickstart fuzz asan valgrind v2vm"}
 passed=0 failed=0 failed_names=""
 
 log() { printf '\n=== %s: %s\n' "$(date +%H:%M:%S)" "$*"; }
@@ -98,6 +102,28 @@ jail_tests() { # BUILD_DIR [pytest args]
 		/usr/bin/python3 -m pytest -p no:cacheprovider -q "$@" tests/jail/test_jail.py
 }
 
+# The jail tests as production runs them: the responders are the service
+# user (spawn-fcgi -u, systemd User=) in a cgroup delegated to it, never host
+# root.  A cgroup of its own (removed afterwards), made and delegated by the
+# quick start's own helpers, so the test cannot drift from what they do.
+jail_service() { # BUILD_DIR [pytest args]
+	local dir=$1; shift
+	(
+		# shellcheck source=lib/service-common.sh
+		. "$repo/scripts/lib/service-common.sh"
+		SANDBOX_CGROUP=sandbox-test-svc-$$
+		svc_defaults
+		svc_ensure_user || exit 1
+		svc_cgroup_delegate || { svc_cgroup_undelegate; exit 1; }
+		[ -n "$SANDBOX_CGROUP_ARG" ] || { echo "jail-service: no cgroup hierarchy to delegate"; exit 1; }
+		SANDBOX_TEST_SERVICE_USER=$SANDBOX_USER SANDBOX_TEST_CGROUP=$SANDBOX_CGROUP_ARG \
+			jail_tests "$dir" -rs "$@"
+		rc=$?
+		svc_cgroup_undelegate
+		exit $rc
+	)
+}
+
 integration() { # BUILD_DIR [pytest args]
 	local dir=$1; shift
 	SANDBOX_BIN=$dir/src/fcgi/sandbox-fcgi SANDBOX_RUN=$dir/src/cli/sandbox-run \
@@ -148,6 +174,7 @@ stage deps deps
 stage build build
 stage rootfs rootfs
 stage jail jail_tests "$build"
+stage jail-service jail_service "$build"
 stage rootfs-tests env ROOTFS_TESTS_QUICK="$quick" SANDBOX_RUN="$build/src/cli/sandbox-run" tests/rootfs/run-all.sh
 stage integration integration "$build"
 stage quickstart quickstart

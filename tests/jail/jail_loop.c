@@ -6,9 +6,7 @@
  *                                daemon and output-flood runs; prints the
  *                                counts of our fds, our mounts, jail cgroups,
  *                                host processes and /tmp entries before and
- *                                after, and exits 1 if any differ.  With
- *                                SANDBOX_TEST_CGROUP set, uses that cgroup
- *                                (v2 dir or v1 name) and requires it
+ *                                after, and exits 1 if any differ
  *   jail_loop nest ROOTFS CMD [ARG...]
  *                                holds a jail with a prepared stage, then runs
  *                                CMD (e.g. sandbox-run) under it: a jail started
@@ -18,6 +16,13 @@
  *                                jail_idle(), then jobs whose prepared pid 1
  *                                was killed or does not fit (run_warm)
  *   jail_loop cancel ROOTFS -     a job stopped by its cancel_fd hanging up
+ *
+ * Every mode: with SANDBOX_TEST_CGROUP set, the jail uses that cgroup (v2
+ * dir or v1 name) and requires it; JAIL_LOOP_ALLOW_DEGRADED=1 allows
+ * degraded (per-process) limits instead (an unprivileged caller without
+ * delegation); JAIL_LOOP_TMP_READY=1: the caller already gave the leak
+ * test a private /tmp (tests/jail, service mode: the caller is root, we
+ * are not).
  *   jail_loop seq ROOTFS N CMD [ARG...]
  *                                runs CMD N times in a row, printing
  *                                "--- run I STATUS" and each run's stdout
@@ -424,15 +429,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "jail_loop: the leak test hides /tmp; use a RootFS outside it\n");
 		return 2;
 	}
-	if (!strcmp(argv[1], "leak") && private_tmp() < 0)
+	const char *tmp_ready = getenv("JAIL_LOOP_TMP_READY");
+	if (!strcmp(argv[1], "leak") && !(tmp_ready && !strcmp(tmp_ready, "1")) && private_tmp() < 0)
 		return 1;
 	struct jail_error e;
 	struct jail_config cfg = { 0 };
-	/* leak only: nest's caller may be unprivileged */
-	const char *test_cgroup = strcmp(argv[1], "leak") == 0 ? getenv("SANDBOX_TEST_CGROUP") : NULL;
+	const char *test_cgroup = getenv("SANDBOX_TEST_CGROUP");
+	const char *degraded = getenv("JAIL_LOOP_ALLOW_DEGRADED");
+	cfg.allow_degraded_limits = degraded && !strcmp(degraded, "1");
 	if (test_cgroup && test_cgroup[0]) {
 		cfg.cgroup_path = test_cgroup;
-		cfg.require_cgroup = true;
+		cfg.require_cgroup = !cfg.allow_degraded_limits;
 	}
 	struct jail *j = jail_new(&cfg, &e);
 	if (!j) {
