@@ -89,10 +89,23 @@ static int sup_pipes(struct init_args *a, struct jail_error *e)
 
 /* ---- output capture: keep the first `cap` bytes, drain the rest ---- */
 
-static int sup_stream_read(struct sup_stream *s)
+/* At most this many read()s of at most SUP_CHUNK per stream per turn of
+ * sup_loop, which then looks at the clock and the cancel fd again.
+ * Reading until EAGAIN was unbounded: many processes writing with
+ * vmsplice (the pipe takes their pages, no copy on their side) refill a
+ * 1 MiB pipe faster than we can copy it out, so it is never empty: a 1 s
+ * limit ran for 16 s, a client's hang-up was seen seconds late or never
+ * (tests/jail: test_flood_cannot_delay_*).  4 x 64 KiB per stream is well
+ * under a millisecond of copying, and few enough system calls that 1-byte
+ * writes cannot stretch it either. */
+#define SUP_READS_PER_TURN 4
+
+/* Reads what is there, up to `max_reads` read()s; 0 when more may follow,
+ * -1 when out of memory.  The stream's fd is closed at EOF or error. */
+static int sup_stream_read(struct sup_stream *s, unsigned max_reads)
 {
 	char scratch[SUP_CHUNK];
-	for (;;) {
+	for (unsigned i = 0; i < max_reads; i++) {
 		struct jail_buf *b = s->buf;
 		size_t room = b->len < s->cap ? (size_t)(s->cap - b->len) : 0;
 		char *dst = scratch;
@@ -127,6 +140,7 @@ static int sup_stream_read(struct sup_stream *s)
 		s->fd = fd_close(s->fd);   /* EOF or error: the stream is done */
 		return 0;
 	}
+	return 0;
 }
 
 static void sup_stdin(struct sup *s)
@@ -370,14 +384,25 @@ static bool sup_cpu_over(struct sup *s, uint64_t limit_us)
 	return cg_run_cpu_us(s->cg, &us) == 0 && us >= limit_us;
 }
 
+/* Every turn is bounded (SUP_READS_PER_TURN per stream; stdin is at most
+ * the request's own input), so the deadline and the cancel fd are looked
+ * at again within a fraction of a millisecond however the program writes.
+ * The CPU time, a cgroup file, at most every SUP_CPU_POLL_MS: a busy
+ * stream makes many turns. */
 static void sup_loop(struct sup *s, const struct jail_limits *l)
 {
 	uint64_t deadline = s->t_start_us + l->wall_time_ms * 1000u;
 	uint64_t cpu_limit_us = (l->cpu_time_ms ? l->cpu_time_ms : l->wall_time_ms) * 1000u;
 	bool check_cpu = s->cg && l->cpu_time_ms;
+	uint64_t next_cpu_check = 0;
 	while (s->a.rep_rd >= 0) {
 		uint64_t now = mono_us();
-		if (now >= deadline || (check_cpu && sup_cpu_over(s, cpu_limit_us))) {
+		bool cpu_over = false;
+		if (check_cpu && now >= next_cpu_check) {
+			cpu_over = sup_cpu_over(s, cpu_limit_us);
+			next_cpu_check = now + SUP_CPU_POLL_MS * 1000u;
+		}
+		if (now >= deadline || cpu_over) {
 			s->timed_out = true;
 			s->t_end_us = now;
 			break;
@@ -404,9 +429,9 @@ static void sup_loop(struct sup *s, const struct jail_limits *l)
 			break;
 		}
 		if (p[1].revents)
-			sup_stream_read(&s->out);
+			sup_stream_read(&s->out, SUP_READS_PER_TURN);
 		if (p[2].revents)
-			sup_stream_read(&s->err);
+			sup_stream_read(&s->err, SUP_READS_PER_TURN);
 		if (p[3].revents)
 			sup_stdin(s);
 		if (p[0].revents)
@@ -414,7 +439,12 @@ static void sup_loop(struct sup *s, const struct jail_limits *l)
 	}
 }
 
-/* After pid 1 is reaped nothing can write any more: read what is left. */
+/* After pid 1 is reaped nothing can write any more: read what is left, at
+ * most a pipe's size (1 MiB, /proc/sys/fs/pipe-max-size, is the most an
+ * unprivileged program can ask for).  In the deferred-reap case pid 1 has
+ * reported and is exiting: the kernel kills the rest of the namespace, so
+ * EOF comes with that kill.  Blocking reads to EOF; out of memory stops
+ * reading (it used to retry forever) and marks the output truncated. */
 static void sup_drain(struct sup *s)
 {
 	struct sup_stream *st[] = { &s->out, &s->err };
@@ -423,7 +453,10 @@ static void sup_drain(struct sup *s)
 			continue;
 		fcntl(st[i]->fd, F_SETFL, 0);
 		while (st[i]->fd >= 0)
-			sup_stream_read(st[i]);
+			if (sup_stream_read(st[i], SUP_READS_PER_TURN) < 0) {
+				st[i]->buf->truncated = true;
+				break;
+			}
 	}
 }
 

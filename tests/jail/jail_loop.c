@@ -15,7 +15,10 @@
  *                                runs CMD in a jail prepared ahead by
  *                                jail_idle(), then jobs whose prepared pid 1
  *                                was killed or does not fit (run_warm)
- *   jail_loop cancel ROOTFS -     a job stopped by its cancel_fd hanging up
+ *   jail_loop cancel ROOTFS - [HOSTBIN ARG...]
+ *                                a job stopped by its cancel_fd hanging up;
+ *                                the job is HOSTBIN (copied into /work) with
+ *                                its ARGs if given, else sleep 30
  *
  * Every mode: with SANDBOX_TEST_CGROUP set, the jail uses that cgroup (v2
  * dir or v1 name) and requires it; JAIL_LOOP_ALLOW_DEGRADED=1 allows
@@ -383,13 +386,49 @@ static int run_warm(struct jail *j, const char *rootfs, char **cmd)
 	exit(rc);               /* j is freed */
 }
 
+/* A host file, whole, for jail_spec.files; NULL on error. */
+static void *read_host_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rbe");
+	if (!f)
+		return NULL;
+	size_t cap = 1 << 20, n = 0;
+	char *buf = malloc(cap);
+	size_t got;
+	while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
+		n += got;
+		if (n == cap) {
+			char *nb = realloc(buf, cap *= 2);
+			if (!nb)
+				free(buf);
+			buf = nb;
+		}
+	}
+	fclose(f);
+	*len = n;
+	return buf;
+}
+
 /* cancel_fd: the peer of a socketpair writes a byte at once (data must not
- * cancel), then hangs up after a second (that must); the job would sleep
- * for 30 s with a 20 s wall limit. */
-static int run_cancel(struct jail *j, const char *rootfs)
+ * cancel), then hangs up after a second (that must); the job (sleep 30, or
+ * prog[0] with its arguments) has a 20 s wall limit. */
+static int run_cancel(struct jail *j, const char *rootfs, char **prog)
 {
 	static char *env[] = { "PATH=/usr/bin:/bin", NULL };
-	char *cmd[] = { "/bin/sleep", "30", NULL };
+	char *sleep_cmd[] = { "/bin/sleep", "30", NULL };
+	char **cmd = sleep_cmd;
+	struct jail_file file = { .path = "prog", .executable = true };
+	void *data = NULL;
+	if (prog[0]) {
+		data = read_host_file(prog[0], &file.len);
+		if (!data) {
+			perror(prog[0]);
+			return 1;
+		}
+		file.data = data;
+		prog[0] = "./prog";
+		cmd = prog;
+	}
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return 1;
@@ -403,18 +442,21 @@ static int run_cancel(struct jail *j, const char *rootfs)
 	close(sv[1]);
 	struct jail_step s = make_step(cmd, 20000);
 	struct jail_spec spec = { .rootfs = rootfs, .envp = env, .steps = &s, .nsteps = 1,
+	                          .files = data ? &file : NULL, .nfiles = data ? 1 : 0,
 	                          .cancel_on_hangup = true, .cancel_fd = sv[0] };
 	struct jail_result res;
 	int rc = jail_run(j, &spec, &res);
 	waitpid(peer, NULL, 0);
 	close(sv[0]);
+	free(data);
 	if (rc < 0) {
 		printf("sandbox_failure %s %s\n", res.error.step, strerror(res.error.err));
 		return 1;
 	}
-	printf("cancelled %d\nstatus %s\nsignal %d\nwall_ms %llu\n", (int)res.cancelled,
-	       jail_status_name(res.steps[0].status), res.steps[0].signal,
-	       (unsigned long long)res.steps[0].wall_ms);
+	printf("cancelled %d\nstatus %s\nsignal %d\nwall_ms %llu\nstdout_len %zu\nstdout_truncated %d\n",
+	       (int)res.cancelled, jail_status_name(res.steps[0].status), res.steps[0].signal,
+	       (unsigned long long)res.steps[0].wall_ms, res.steps[0].out.len,
+	       (int)res.steps[0].out.truncated);
 	jail_result_free(&res);
 	return 0;
 }
@@ -450,7 +492,7 @@ int main(int argc, char **argv)
 	int rc = !strcmp(argv[1], "leak") ? run_leak(j, argv[2], n)
 	       : !strcmp(argv[1], "nest") ? run_nest(j, argv[2], argv + 3)
 	       : !strcmp(argv[1], "warm") ? run_warm(j, argv[2], argv + 3)
-	       : !strcmp(argv[1], "cancel") ? run_cancel(j, argv[2])
+	       : !strcmp(argv[1], "cancel") ? run_cancel(j, argv[2], argv + 4)
 	       : !strcmp(argv[1], "seq") && argc > 4 ? run_seq(j, argv[2], n, argv + 4)
 	       : argc > 4 ? run_bench(j, argv[2], n, argv + 4) : 2;
 	jail_free(j);

@@ -9,10 +9,10 @@
  *             (bubblewrap's tests/try-syscall.c idea)
  *   abi       a 32-bit int 0x80 call and an x32 call, each in a child:
  *             prints how the child ended
- *   flood MODE  writes to stdout and stderr as fast as it can, forever:
- *             MODE splice (zero-copy splice from a memfd, 1 MiB pipes),
- *             big (1 MiB write()s), byte (1 byte per write()), or mix (all
- *             three at once); several processes each
+ *   flood MODE  writes to stdout and stderr as fast as it can, forever,
+ *             into 1 MiB pipes: MODE vmsplice (zero-copy), splice (from a
+ *             memfd), big (1 MiB write()s), byte (1 byte per write()), or
+ *             mix (all at once); several processes each
  *   fds       open file descriptors other than 0, 1, 2
  *   zombies   makes orphans that exit, then counts zombies in /proc
  */
@@ -32,6 +32,7 @@
 #include <sys/socket.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -137,14 +138,19 @@ static void probe_syscalls(void)
 	probe_numbers();
 }
 
-/* One writer, forever: `how` is 's' (splice), 'b' (1 MiB writes) or
- * '1' (1 byte per write). */
+/* One writer, forever: `how` is 'v' (vmsplice: the pipe takes references
+ * to our pages, no copy, so it fills faster than any reader can copy out),
+ * 's' (splice from a memfd), 'b' (1 MiB writes) or '1' (1 byte per write). */
 static void flood_writer(int fd, char how, int mfd)
 {
 	static char buf[1 << 20];
 	memset(buf, 'x', sizeof buf);
 	for (;;) {
-		if (how == 's') {
+		if (how == 'v') {
+			struct iovec iov = { buf, sizeof buf };
+			if (vmsplice(fd, &iov, 1, 0) < 0)
+				(void)!write(fd, buf, sizeof buf);
+		} else if (how == 's') {
 			loff_t off = 0;
 			if (splice(mfd, &off, fd, NULL, sizeof buf, 0) < 0)
 				(void)!write(fd, buf, sizeof buf);
@@ -157,14 +163,15 @@ static void flood_writer(int fd, char how, int mfd)
 static void probe_flood(const char *mode)
 {
 	static const struct { const char *mode; const char *writers; } modes[] = {
-		{ "splice", "ssss" }, { "big", "bbbb" }, { "byte", "1111" }, { "mix", "ssbb11" },
+		{ "vmsplice", "vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv" }, { "splice", "ssss" }, { "big", "bbbb" }, { "byte", "1111" },
+		{ "mix", "vvvvvvvvssbb1" },
 	};
 	const char *w = NULL;
 	for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++)
 		if (!strcmp(mode, modes[i].mode))
 			w = modes[i].writers;
 	if (!w) {
-		fprintf(stderr, "flood: splice|big|byte|mix\n");
+		fprintf(stderr, "flood: vmsplice|splice|big|byte|mix\n");
 		exit(2);
 	}
 	/* The largest pipes an unprivileged program may ask for: the more a
