@@ -60,6 +60,73 @@ const char *req_check_glob(const char *pat, size_t len, size_t max_depth);
  * accepted path (and vice versa). Returns the index of the clash or -1. */
 long req_path_clash(const struct req_job *job, const char *path);
 
+/* Pre-scan of JSON text fed in chunks (req_scan.c): counts values (object
+ * keys included) and nesting before jansson builds a tree of them. */
+enum req_scan_status { REQ_SCAN_OK = 0, REQ_SCAN_TOO_DEEP, REQ_SCAN_TOO_MANY };
+struct req_scan {
+	size_t max_depth, max_values;
+	size_t depth, values;
+	enum req_scan_status status;     /* sticky: the first limit crossed */
+	unsigned char state;
+	bool top_object, key_next, capturing, key_bad;
+	size_t keylen;
+	char key[48];
+	char field[48];                  /* top-level member being scanned, or "" */
+};
+void req_scan_init(struct req_scan *s, size_t max_depth, size_t max_values);
+enum req_scan_status req_scan_feed(struct req_scan *s, const char *buf, size_t len);
+
+/* A byte budget on jansson's allocations (api_mem.c). api_mem_install()
+ * hooks jansson's allocator (safe at any time); api_mem_arm() counts from
+ * now: api_mem_exceeded() says whether jansson has held more than limit
+ * since (allocations never fail for it). disarm stops and returns that.
+ * Not thread-safe: one document at a time. */
+void api_mem_install(void);
+void api_mem_arm(size_t limit);
+bool api_mem_disarm(void);
+bool api_mem_exceeded(void);
+size_t api_mem_peak(void);       /* most bytes held since the last arm */
+size_t api_mem_live(void);       /* bytes jansson holds now (counted ones) */
+
+/* Untrusted JSON loaded in chunks under all three bounds: at most
+ * max_bytes of text, the pre-scan's depth and value count, and the budget
+ * (checked before each chunk). api_load() arms the budget and leaves it
+ * armed (the caller's checks may allocate more; disarm when done).
+ * NULL: l->fail says why, or API_LOAD_OK with *je for invalid JSON. */
+enum api_load_fail { API_LOAD_OK = 0, API_LOAD_SHORT, API_LOAD_TOO_LARGE, API_LOAD_SCAN,
+                     API_LOAD_BUDGET };
+struct api_load {
+	req_read_fn read;
+	void *ctx;
+	size_t got, max_bytes, budget;
+	struct req_scan scan;
+	enum api_load_fail fail;
+};
+void api_load_init(struct api_load *l, req_read_fn read, void *ctx, size_t max_bytes,
+                   size_t max_depth, size_t max_values, size_t budget);
+json_t *api_load(struct api_load *l, size_t flags, json_error_t *je);
+/* req_read_fn over a buffer. */
+struct api_mem_src { const char *p; size_t left; };
+long api_mem_read(void *ctx, char *buf, size_t len);
+
+/* A string of the streamed answer written straight from the jail's buffer
+ * (resp.c builds the tree with a placeholder, resp_write.c fills it in). */
+struct resp_big {
+	const json_t *slot;              /* the placeholder's address in the tree */
+	const char *data;
+	size_t len;
+	bool base64;                     /* else text: made UTF-8 and escaped */
+	const char *suffix;              /* valid UTF-8 appended after a '\n', or NULL */
+};
+struct resp_bigs { struct resp_big *big; size_t n, alloc; };
+/* Writes tree compactly, exactly as json_dumps(JSON_COMPACT) would with the
+ * placeholders replaced. Returns 0 or -1 (write failed or out of memory). */
+int resp_tree_write(const json_t *tree, const struct resp_bigs *b,
+                    json_dump_callback_t write, void *ctx);
+/* Length of the UTF-8 sequence at s (n bytes left) or 0 if it is not a
+ * valid, shortest-form one (resp_utf8.c). */
+size_t resp_utf8_seq(const unsigned char *s, size_t n);
+
 /* Default rootfs-side paths of the handler shim's input and output. */
 #define REQ_EVENT_PATH ".sandbox/event.json"   /* under /tmp */
 #define REQ_RESULT_PATH ".sandbox/result.json" /* under /tmp */

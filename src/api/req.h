@@ -38,6 +38,8 @@ struct req_config {
 	uint64_t work_mb, tmp_mb;        /* tmpfs sizes */
 	const char *default_template;    /* "minimal" */
 	size_t max_json_depth;           /* nesting of the whole body: 32 */
+	size_t max_json_values;          /* values + object keys in the body: 100000 */
+	size_t max_json_parse_bytes;     /* jansson's memory for the body; 0: 2 x max_body_bytes */
 	uint64_t max_result_bytes;       /* handler result file read back: 1 MiB */
 	struct jail_limits compile_defaults; /* compile step, under the runtime's own */
 };
@@ -76,6 +78,16 @@ struct req_job {
  * with *err filled (never crashes on any input). */
 int req_parse_run(const char *body, size_t len, const struct req_config *cfg,
                   const struct rt_registry *reg, struct req_job *job, struct req_error *err);
+/* Reads up to len bytes of the body into buf: returns how many (> 0), 0 at
+ * its end, or -1 when it cannot be read whole (the client left). */
+typedef long (*req_read_fn)(void *ctx, char *buf, size_t len);
+/* req_parse_run on a body read in chunks, never held whole: each chunk is
+ * pre-scanned (max_json_depth, max_json_values) before jansson sees it,
+ * and jansson's allocations stay under max_json_parse_bytes; either limit
+ * gives a 4xx. A body longer than max_body_bytes is refused (413). */
+int req_parse_run_stream(req_read_fn read, void *ctx, const struct req_config *cfg,
+                         const struct rt_registry *reg, struct req_job *job,
+                         struct req_error *err);
 /* Fills *spec from the job; the job keeps ownership of all memory. */
 int req_job_spec(struct req_job *job, const struct req_config *cfg, struct jail_spec *spec);
 void req_job_free(struct req_job *job);

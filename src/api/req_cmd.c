@@ -156,6 +156,27 @@ static const char *check_handler(const char *h, size_t len, size_t max_depth)
 	return NULL;
 }
 
+#define EVENT_DUMP_FLAGS (JSON_ENCODE_ANY | JSON_COMPACT | JSON_PRESERVE_ORDER)
+
+struct dump_count { size_t n, max; };
+
+/* json_dump_callback_t that only counts, and stops past the cap. */
+static int dump_count(const char *buf, size_t len, void *data)
+{
+	struct dump_count *c = data;
+
+	(void)buf;
+	c->n += len;
+	return c->n > c->max ? -1 : 0;
+}
+
+static bool event_too_long(json_t *ev, size_t max)
+{
+	struct dump_count c = { 0, max };
+
+	return json_dump_callback(ev, dump_count, &c, EVENT_DUMP_FLAGS) != 0 || c.n > max;
+}
+
 static int parse_handler_fields(json_t *root, const struct req_config *cfg,
                                 struct req_job *job, struct req_error *err)
 {
@@ -168,15 +189,17 @@ static int parse_handler_fields(json_t *root, const struct req_config *cfg,
 		return req_fail(err, 400, "invalid_field", "handler", "handler %s", why);
 	if (!(job->handler = strdup(h ? json_string_value(h) : "main.handler")))
 		return req_fail(err, 500, "internal", "handler", "out of memory");
-	/* Compact and with \u-escapes only where JSON needs them: the shim gets
-	 * exactly the value the client sent (keys in their order). */
-	job->event_json = json_dumps(ev ? ev : json_null(),
-	                             JSON_ENCODE_ANY | JSON_COMPACT | JSON_PRESERVE_ORDER);
-	if (!job->event_json)
-		return req_fail(err, 500, "internal", "event", "out of memory");
-	if (strlen(job->event_json) > cfg->max_event_bytes)
+	/* Measured before it is built: the whole body's event serialized would
+	 * cost its full size (and more: a number may print longer than it was
+	 * written) only to be refused. */
+	if (event_too_long(ev ? ev : json_null(), cfg->max_event_bytes))
 		return req_fail(err, 413, "too_large", "event", "event exceeds %zu bytes when serialized",
 		                cfg->max_event_bytes);
+	/* Compact and with \u-escapes only where JSON needs them: the shim gets
+	 * exactly the value the client sent (keys in their order). */
+	job->event_json = json_dumps(ev ? ev : json_null(), EVENT_DUMP_FLAGS);
+	if (!job->event_json)
+		return req_fail(err, 500, "internal", "event", "out of memory");
 	return 0;
 }
 

@@ -50,6 +50,12 @@ void req_config_defaults(struct req_config *c)
 	c->tmp_mb = 64;
 	c->default_template = "minimal";
 	c->max_json_depth = 32;
+	/* A value costs jansson up to ~250 bytes ("{}" in an array): 100000
+	 * values stay near 25 MiB, and a 1 MiB event of ordinary JSON holds far
+	 * fewer. The byte budget covers long strings: jansson keeps the text
+	 * of the longest one next to the tree (docs/OPERATIONS.md). */
+	c->max_json_values = 100000;
+	c->max_json_parse_bytes = 0;   /* 0: twice max_body_bytes */
 	c->max_result_bytes = 1u << 20;
 	c->compile_defaults = (struct jail_limits){
 		.wall_time_ms = 30000, .cpu_time_ms = 30000, .memory_bytes = 512ull << 20,
@@ -63,29 +69,6 @@ static bool in_list(const char *key, const char *const *list)
 	for (size_t i = 0; list[i]; i++)
 		if (strcmp(key, list[i]) == 0)
 			return true;
-	return false;
-}
-
-/* Containers nested deeper than max (the body's object is level 1)?
- * Recursion is bounded by jansson's own parser limit
- * (JSON_PARSER_MAX_DEPTH), so the stack is safe. */
-static bool too_deep(json_t *v, size_t depth, size_t max)
-{
-	size_t idx;
-	const char *k;
-	json_t *c;
-
-	if ((json_is_array(v) || json_is_object(v)) && depth > max)
-		return true;
-	if (json_is_array(v)) {
-		json_array_foreach(v, idx, c)
-			if (too_deep(c, depth + 1, max))
-				return true;
-	} else if (json_is_object(v)) {
-		json_object_foreach(v, k, c)
-			if (too_deep(c, depth + 1, max))
-				return true;
-	}
 	return false;
 }
 
@@ -266,9 +249,6 @@ static int parse_root(json_t *root, const struct req_config *cfg, const struct r
 
 	if (!json_is_object(root))
 		return req_fail(err, 400, "invalid_json", "", "the request body must be a JSON object");
-	if (too_deep(root, 1, cfg->max_json_depth))
-		return req_fail(err, 400, "invalid_json", "", "JSON nested deeper than %zu levels",
-		                cfg->max_json_depth);
 	if (check_keys(root, top_keys, "", err) || parse_runtime(root, cfg, reg, job, err) ||
 	    parse_code_and_files(root, cfg, job, err) ||
 	    parse_blob(root, "stdin", cfg->max_stdin_bytes, &job->stdin_data, &job->stdin_len, err) ||
@@ -287,27 +267,77 @@ static int parse_root(json_t *root, const struct req_config *cfg, const struct r
 	return 0;
 }
 
-int req_parse_run(const char *body, size_t len, const struct req_config *cfg,
-                  const struct rt_registry *reg, struct req_job *job, struct req_error *err)
+static size_t parse_budget(const struct req_config *cfg)
 {
+	return cfg->max_json_parse_bytes ? cfg->max_json_parse_bytes : 2 * cfg->max_body_bytes;
+}
+
+/* Why the body could not become a tree, as the 4xx that says so. */
+static int fail_load(const struct api_load *l, const struct req_config *cfg,
+                     const json_error_t *je, struct req_error *err)
+{
+	const char *fld = l->scan.field, *in = fld[0] ? "; the limit was reached in " : "";
+
+	switch (l->fail) {
+	case API_LOAD_SHORT:
+		return req_fail(err, 400, "invalid_request", "", "incomplete request body");
+	case API_LOAD_TOO_LARGE:
+		return req_fail(err, 413, "too_large", "", "request body exceeds %zu bytes",
+		                cfg->max_body_bytes);
+	case API_LOAD_SCAN:
+		if (l->scan.status == REQ_SCAN_TOO_DEEP)
+			return req_fail(err, 400, "invalid_json", fld, "JSON nested deeper than %zu levels",
+			                cfg->max_json_depth);
+		return req_fail(err, 413, "too_large", fld, "the request body holds more than %zu "
+		                "JSON values (object keys included)%s%s", cfg->max_json_values, in, fld);
+	case API_LOAD_BUDGET:
+		return req_fail(err, 413, "too_large", fld, "parsing the request body needs more than "
+		                "%zu MiB%s%s", parse_budget(cfg) >> 20, in, fld);
+	case API_LOAD_OK:
+	default:
+		return req_fail(err, 400, "invalid_json", "", "invalid JSON at line %d, column %d: %s",
+		                je->line, je->column, je->text);
+	}
+}
+
+int req_parse_run_stream(req_read_fn read, void *ctx, const struct req_config *cfg,
+                         const struct rt_registry *reg, struct req_job *job, struct req_error *err)
+{
+	struct api_load l;
 	json_error_t je;
 	json_t *root;
 	int rc;
 
 	memset(job, 0, sizeof *job);
 	memset(err, 0, sizeof *err);
-	if (len > cfg->max_body_bytes)
-		return req_fail(err, 413, "too_large", "", "request body exceeds %zu bytes",
-		                cfg->max_body_bytes);
+	api_load_init(&l, read, ctx, cfg->max_body_bytes, cfg->max_json_depth,
+	              cfg->max_json_values, parse_budget(cfg));
 	/* JSON_ALLOW_NUL: "\u0000" parses, so that a NUL in a path or an env
 	 * value is refused by the check that names its field. */
-	root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
-	if (!root)
-		return req_fail(err, 400, "invalid_json", "", "invalid JSON at line %d, column %d: %s",
-		                je.line, je.column, je.text);
+	root = api_load(&l, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+	if (!root) {
+		rc = fail_load(&l, cfg, &je, err);
+		api_mem_disarm();
+		return rc;
+	}
 	rc = parse_root(root, cfg, reg, job, err);
 	json_decref(root);
+	api_mem_disarm();
 	if (rc)
 		req_job_free(job);
 	return rc;
+}
+
+int req_parse_run(const char *body, size_t len, const struct req_config *cfg,
+                  const struct rt_registry *reg, struct req_job *job, struct req_error *err)
+{
+	struct api_mem_src m = { body, len };
+
+	if (len > cfg->max_body_bytes) {
+		memset(job, 0, sizeof *job);
+		memset(err, 0, sizeof *err);
+		return req_fail(err, 413, "too_large", "", "request body exceeds %zu bytes",
+		                cfg->max_body_bytes);
+	}
+	return req_parse_run_stream(api_mem_read, &m, cfg, reg, job, err);
 }

@@ -9,6 +9,12 @@
 #include "api/api_private.h"
 #include "api/resp.h"
 
+#define RESP_STR_(x) #x
+#define RESP_STR(x) RESP_STR_(x)
+#define RESP_RESULT_MAX_VALUES 100000
+#define RESP_RESULT_PARSE_MIB 16
+#define RESP_RESULT_PARSE_BYTES ((size_t)RESP_RESULT_PARSE_MIB << 20)
+
 static json_t *text_json(const char *s, size_t len)
 {
 	size_t n;
@@ -16,6 +22,34 @@ static json_t *text_json(const char *s, size_t len)
 	json_t *j = clean ? json_stringn(clean, n) : NULL;
 	free(clean);
 	return j;
+}
+
+/* Program output and output files: inline (a cleaned copy in the tree), or
+ * when the answer is streamed a placeholder that resp_result_write() fills
+ * from the jail's own buffer, so that the answer is never held in memory
+ * (issue 8, finding 3). */
+static json_t *big_json(struct resp_bigs *b, const char *s, size_t len, bool base64,
+                        const char *suffix)
+{
+	struct resp_big *nb;
+	json_t *slot;
+
+	if (!b)
+		return text_json(s, len);
+	if (b->n == b->alloc) {
+		size_t na = b->alloc ? 2 * b->alloc : 8;
+		if (!(nb = realloc(b->big, na * sizeof *nb)))
+			return NULL;
+		b->big = nb;
+		b->alloc = na;
+	}
+	/* A fresh empty string: a slot the writer finds by its address. */
+	if (!(slot = json_string("")))
+		return NULL;
+	nb = &b->big[b->n++];
+	*nb = (struct resp_big){ .slot = slot, .data = s ? s : "", .len = s ? len : 0,
+	                         .base64 = base64, .suffix = suffix };
+	return slot;
 }
 
 static json_t *int_or_null(bool present, long long v)
@@ -31,11 +65,14 @@ static void put_exit(json_t *o, const struct jail_step_result *r)
 	json_object_set_new(o, "signal", int_or_null(ran && r->signal, r->signal));
 }
 
-static void put_output(json_t *o, const struct jail_step_result *r, const char *err_extra)
+static void put_output(json_t *o, const struct jail_step_result *r, const char *err_extra,
+                       struct resp_bigs *b)
 {
-	json_t *err = text_json(r->err.data, r->err.len);
-	json_object_set_new(o, "stdout", text_json(r->out.data, r->out.len));
-	if (err && err_extra) {
+	json_t *err;
+
+	json_object_set_new(o, "stdout", big_json(b, r->out.data, r->out.len, false, NULL));
+	err = big_json(b, r->err.data, r->err.len, false, err_extra);
+	if (err && err_extra && !b) {
 		const char *e = json_string_value(err);
 		size_t el = json_string_length(err);   /* output may hold NUL: keep it all */
 		size_t xl = strlen(err_extra);
@@ -56,27 +93,38 @@ static void put_output(json_t *o, const struct jail_step_result *r, const char *
 	json_object_set_new(o, "stderr_truncated", json_boolean(r->err.truncated));
 }
 
-static json_t *files_json(const struct jail_result *res)
+static json_t *content_json(const struct jail_out_file *f, struct resp_bigs *b)
+{
+	char *b64;
+	json_t *j;
+
+	if (b)
+		return big_json(b, (const char *)f->data, f->len, true, NULL);
+	b64 = b64_encode(f->data, f->len, NULL);
+	j = json_string(b64 ? b64 : "");
+	free(b64);
+	return j;
+}
+
+static json_t *files_json(const struct jail_result *res, struct resp_bigs *b)
 {
 	json_t *a = json_array();
 	for (size_t i = 0; a && i < res->nfiles; i++) {
 		const struct jail_out_file *f = &res->files[i];
-		char *b64 = b64_encode(f->data, f->len, NULL);
-		json_array_append_new(a, json_pack("{s:o, s:I, s:s, s:s}",
+		json_array_append_new(a, json_pack("{s:o, s:I, s:s, s:o}",
 		                                   "path", text_json(f->path, strlen(f->path)),
 		                                   "size", (json_int_t)f->len, "encoding", "base64",
-		                                   "content", b64 ? b64 : ""));
-		free(b64);
+		                                   "content", content_json(f, b)));
 	}
 	return a;
 }
 
-static json_t *compile_json(const struct jail_step_result *c)
+static json_t *compile_json(const struct jail_step_result *c, struct resp_bigs *b)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "status", json_string(jail_status_name(c->status)));
 	put_exit(o, c);
-	put_output(o, c, NULL);
+	put_output(o, c, NULL, b);
 	json_object_set_new(o, "execution_time_ms", json_integer((json_int_t)c->wall_ms));
 	return o;
 }
@@ -87,6 +135,28 @@ struct handler_outcome {
 	char *error_owned;       /* the handler's own message, if error points to it */
 	char *stderr_extra;      /* appended to stderr: the traceback, else error */
 };
+
+/* The result file is the program's output: bounded before jansson builds
+ * a tree of it, like a request body (req_scan.c, api_mem.c). Its 1 MiB of
+ * "{}," would otherwise be a 90 MB tree. The depth stays jansson's own. */
+static json_t *result_load(const char *s, size_t len, const char **why)
+{
+	struct api_mem_src m = { s, len };
+	struct api_load l;
+	json_t *doc;
+
+	api_load_init(&l, api_mem_read, &m, len, SIZE_MAX, RESP_RESULT_MAX_VALUES,
+	              RESP_RESULT_PARSE_BYTES);
+	doc = api_load(&l, JSON_REJECT_DUPLICATES, NULL);
+	api_mem_disarm();
+	if (l.fail == API_LOAD_SCAN)
+		*why = "the handler result holds more than " RESP_STR(RESP_RESULT_MAX_VALUES)
+		       " JSON values";
+	else if (l.fail == API_LOAD_BUDGET)
+		*why = "the handler result needs more than " RESP_STR(RESP_RESULT_PARSE_MIB)
+		       " MiB to decode";
+	return doc;
+}
 
 /* The shim writes {"ok": true, "result": X} or {"ok": false, "error": "...",
  * "traceback": "..."} to /tmp/.sandbox/result.json and exits 0 either way
@@ -104,11 +174,13 @@ static void handler_decode(const struct jail_result *res, struct handler_outcome
 		h->stderr_extra = strdup(h->error);
 		return;
 	}
-	doc = json_loadb(res->result.data ? res->result.data : "", res->result.len,
-	                 JSON_REJECT_DUPLICATES, NULL);
+	/* A result too complex to decode leaves h->error set, like a missing one. */
+	doc = result_load(res->result.data ? res->result.data : "", res->result.len, &h->error);
 	ok = json_object_get(doc, "ok");
 	msg = json_object_get(doc, "error");
-	if (!json_is_boolean(ok)) {
+	if (h->error) {
+		h->result = json_null();
+	} else if (!json_is_boolean(ok)) {
 		h->error = "the handler shim wrote a malformed result";
 	} else if (json_is_true(ok)) {
 		json_t *r = json_object_get(doc, "result");
@@ -134,7 +206,10 @@ static const struct jail_step_result *run_step(const struct jail_result *res, co
 	return i < res->nsteps ? &res->steps[i] : &not_run;
 }
 
-json_t *resp_result(const struct jail_result *res, const struct resp_opts *o)
+/* The result object; with b, big strings are placeholders (see big_json)
+ * and *keep receives the text they still point to, freed by the caller. */
+static json_t *result_tree(const struct jail_result *res, const struct resp_opts *o,
+                           struct resp_bigs *b, char **keep)
 {
 	const struct jail_step_result *run = run_step(res, o);
 	const char *status = jail_status_name(run->status);
@@ -155,11 +230,11 @@ json_t *resp_result(const struct jail_result *res, const struct resp_opts *o)
 		json_object_set_new(obj, "request_id", text_json(o->request_id, strlen(o->request_id)));
 	json_object_set_new(obj, "status", json_string(status));
 	put_exit(obj, run);
-	put_output(obj, run, h.stderr_extra);
+	put_output(obj, run, h.stderr_extra, b);
 	json_object_set_new(obj, "execution_time_ms", json_integer((json_int_t)run->wall_ms));
 	json_object_set_new(obj, "cpu_time_ms", json_integer((json_int_t)run->cpu_ms));
 	json_object_set_new(obj, "memory_peak_kb", json_integer((json_int_t)run->memory_peak_kb));
-	json_object_set_new(obj, "files", files_json(res));
+	json_object_set_new(obj, "files", files_json(res, b));
 	json_object_set_new(obj, "files_truncated", json_boolean(res->files_truncated));
 	if (o->handler_mode) {
 		json_object_set_new(obj, "result", h.result ? h.result : json_null());
@@ -167,10 +242,33 @@ json_t *resp_result(const struct jail_result *res, const struct resp_opts *o)
 			json_object_set_new(obj, "handler_error", json_string(h.error));
 	}
 	if (o->has_compile && res->nsteps >= 1)
-		json_object_set_new(obj, "compile", compile_json(&res->steps[0]));
+		json_object_set_new(obj, "compile", compile_json(&res->steps[0], b));
 	free(h.error_owned);
-	free(h.stderr_extra);
+	*keep = h.stderr_extra;
 	return obj;
+}
+
+json_t *resp_result(const struct jail_result *res, const struct resp_opts *o)
+{
+	char *keep = NULL;
+	json_t *obj = result_tree(res, o, NULL, &keep);
+
+	free(keep);
+	return obj;
+}
+
+int resp_result_write(const struct jail_result *res, const struct resp_opts *o,
+                      json_dump_callback_t write, void *ctx)
+{
+	struct resp_bigs b = { .n = 0 };
+	char *keep = NULL;
+	json_t *obj = result_tree(res, o, &b, &keep);
+	int rc = obj ? resp_tree_write(obj, &b, write, ctx) : -1;
+
+	json_decref(obj);
+	free(keep);
+	free(b.big);
+	return rc;
 }
 
 json_t *resp_error(const char *code, const char *message, const char *field)

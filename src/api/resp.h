@@ -20,6 +20,17 @@ struct resp_opts {
  * files, compile, result). Output that is not valid UTF-8 has each invalid
  * byte replaced by U+FFFD (documented in docs/API.md). Never NULL except on OOM. */
 json_t *resp_result(const struct jail_result *res, const struct resp_opts *o);
+/* The same object written compactly through write (a json_dump_callback_t:
+ * returns 0, or -1 to stop) in chunks, never whole in memory: program
+ * output and output files go from the jail's buffers straight to write.
+ * Byte for byte what json_dumps(resp_result(), JSON_COMPACT) gives.
+ * Returns 0, or -1 if a write failed or memory ran out. */
+int resp_result_write(const struct jail_result *res, const struct resp_opts *o,
+                      json_dump_callback_t write, void *ctx);
+/* Bytes that s (len bytes of program output) takes inside the quotes of a
+ * JSON string of the answer: at most 6 * len (a control character becomes
+ * \u00XX; an invalid byte, U+FFFD, takes 3). */
+size_t resp_text_encoded_len(const char *s, size_t len);
 /* {"error": {"code", "message", "field"?}} */
 json_t *resp_error(const char *code, const char *message, const char *field);
 /* The "isolation" object of /info and `sandbox-run --info`: what jail_new()

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api_private.h"
 #include "api/resp.h"
 
 static bool cont(unsigned char c)
@@ -19,7 +20,7 @@ static bool cont(unsigned char c)
 }
 
 /* Length of the valid sequence at s (n bytes left), or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
+size_t resp_utf8_seq(const unsigned char *s, size_t n)
 {
 	unsigned char c = s[0];
 	unsigned char lo = 0x80, hi = 0xbf;   /* range of the second byte */
@@ -61,7 +62,7 @@ char *resp_utf8_clean(const char *s, size_t len, size_t *outlen)
 	/* Sized exactly in a first pass: output is mostly valid, and a 3x
 	 * worst-case buffer for 16 MiB of output would be 48 MiB. */
 	for (size_t i = 0; i < len;) {
-		size_t k = utf8_seq(u + i, len - i);
+		size_t k = resp_utf8_seq(u + i, len - i);
 		need += k ? k : 3;
 		i += k ? k : 1;
 	}
@@ -69,7 +70,7 @@ char *resp_utf8_clean(const char *s, size_t len, size_t *outlen)
 	if (!out)
 		return NULL;
 	for (size_t i = 0; i < len;) {
-		size_t k = utf8_seq(u + i, len - i);
+		size_t k = resp_utf8_seq(u + i, len - i);
 		if (k) {
 			memcpy(out + n, s + i, k);
 			n += k;

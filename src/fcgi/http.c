@@ -151,39 +151,36 @@ void http_req_init(struct http_req *r, FCGX_Request *fx)
 	if (len != NULL && *len != '\0') {
 		r->has_length = true;
 		r->bad_length = http_parse_length(len, &r->content_length) < 0;
+		r->body_left = r->bad_length ? 0 : r->content_length;
 	}
 	clock_gettime(CLOCK_REALTIME, &now);
 	r->queued_ms = http_queue_age_ms(FCGX_GetParam("REQUEST_START", fx->envp), &now);
 	init_request_id(r);
 }
 
-enum body_result http_read_body(struct http_req *r, size_t cap, char **ret_body,
-                                size_t *ret_len)
+long http_body_read(void *ctx, char *buf, size_t len)
 {
-	size_t want = r->has_length ? (size_t)r->content_length : 0, got = 0;
-	char *buf;
+	struct http_req *r = ctx;
+	size_t want = r->body_left < len ? (size_t)r->body_left : len;
+	int n;
 
-	if (r->has_length && r->content_length > cap)
-		return BODY_TOO_LARGE;
-	buf = malloc(want + 1);
-	if (buf == NULL)
-		return BODY_NOMEM;
-	while (got < want) {
-		size_t chunk = want - got > 65536 ? 65536 : want - got;
-		int n = FCGX_GetStr(buf + got, (int)chunk, r->fx->in);
+	if (want == 0)
+		return 0;
+	if (want > 65536)
+		want = 65536;
+	n = FCGX_GetStr(buf, (int)want, r->fx->in);
+	if (n <= 0)
+		return -1;   /* the stream ended before Content-Length bytes */
+	r->body_left -= (uint64_t)n;
+	return n;
+}
 
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	if (got < want) {
-		free(buf);
-		return BODY_SHORT;
-	}
-	buf[got] = '\0';
-	*ret_body = buf;
-	*ret_len = got;
-	return BODY_OK;
+static int put_head(struct http_req *r, int status, const char *extra)
+{
+	return FCGX_FPrintF(r->fx->out, "Status: %d %s\r\nContent-Type: application/json\r\n"
+	                    "Cache-Control: no-store\r\nX-Request-Id: %s\r\n%s\r\n",
+	                    status, http_status_text(status), r->request_id,
+	                    extra != NULL ? extra : "") < 0 ? -1 : 0;
 }
 
 int http_send_json(struct http_req *r, int status, json_t *body, const char *extra)
@@ -203,10 +200,7 @@ int http_send_json(struct http_req *r, int status, json_t *body, const char *ext
 		if (text == NULL)
 			return -1;
 	}
-	if (FCGX_FPrintF(out, "Status: %d %s\r\nContent-Type: application/json\r\n"
-	                 "Cache-Control: no-store\r\nX-Request-Id: %s\r\n%s\r\n",
-	                 status, http_status_text(status), r->request_id,
-	                 extra != NULL ? extra : "") < 0 ||
+	if (put_head(r, status, extra) < 0 ||
 	    FCGX_PutStr(text, (int)strlen(text), out) < 0 || FCGX_PutS("\n", out) < 0 ||
 	    FCGX_FFlush(out) < 0)
 		rc = -1;
@@ -220,4 +214,39 @@ int http_send_error(struct http_req *r, int status, const char *code,
 	json_t *e = resp_error(code, message, field);
 
 	return http_send_json(r, status, e, extra);
+}
+
+struct result_sink {
+	struct http_req *r;
+	bool started;        /* the status line is out: no other answer now */
+};
+
+/* json_dump_callback_t: the status line goes out with the first bytes of
+ * the body, so that a failure before any (out of memory while building the
+ * small part of the tree) can still be a 500. */
+static int result_put(const char *buf, size_t len, void *data)
+{
+	struct result_sink *k = data;
+
+	if (!k->started) {
+		k->started = true;
+		if (put_head(k->r, 200, NULL) < 0)
+			return -1;
+	}
+	return FCGX_PutStr(buf, (int)len, k->r->fx->out) == (int)len ? 0 : -1;
+}
+
+int http_send_result(struct http_req *r, const struct jail_result *res,
+                     const struct resp_opts *o)
+{
+	struct result_sink k = { .r = r, .started = false };
+
+	if (resp_result_write(res, o, result_put, &k) < 0) {
+		if (!k.started)
+			return http_send_error(r, 500, "internal", "out of memory", NULL, NULL);
+		return -1;   /* the client left, or memory ran out mid-way: cut short */
+	}
+	if (FCGX_PutS("\n", r->fx->out) < 0 || FCGX_FFlush(r->fx->out) < 0)
+		return -1;
+	return 0;
 }

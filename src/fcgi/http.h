@@ -12,6 +12,8 @@
 #include <fcgiapp.h>
 #include <jansson.h>
 
+#include "api/resp.h"
+
 #define HTTP_REQID_MAX 64
 
 struct http_req {
@@ -22,6 +24,7 @@ struct http_req {
 	bool has_length;
 	uint64_t content_length;
 	bool bad_length;             /* CONTENT_LENGTH present but not a number */
+	uint64_t body_left;          /* body bytes not read yet */
 	int64_t queued_ms;           /* age when accepted (REQUEST_START), -1 unknown */
 	char request_id[HTTP_REQID_MAX + 1];
 	struct timespec t0;
@@ -30,16 +33,21 @@ struct http_req {
 /* Fills *r from the request's parameters. */
 void http_req_init(struct http_req *r, FCGX_Request *fx);
 
-enum body_result { BODY_OK = 0, BODY_TOO_LARGE, BODY_SHORT, BODY_NOMEM };
-/* Reads exactly content_length bytes (at most cap) into a malloc'd,
- * NUL-terminated buffer. BODY_TOO_LARGE is decided before reading anything. */
-enum body_result http_read_body(struct http_req *r, size_t cap, char **ret_body,
-                                size_t *ret_len);
+/* req_read_fn over the request body (ctx: the struct http_req): at most
+ * the Content-Length bytes not read yet, then 0; -1 if the stream ends
+ * before them (the client left). The body is never held whole: the caller
+ * parses it chunk by chunk (req_parse_run_stream). */
+long http_body_read(void *ctx, char *buf, size_t len);
 
 /* Writes the status line, headers and body (stolen) followed by '\n'.
  * extra_headers: NULL or "Name: value\r\n..." lines. Returns 0 or -1 if the
  * peer is gone (the caller has nothing more to do then). */
 int http_send_json(struct http_req *r, int status, json_t *body, const char *extra_headers);
+/* The 200 answer of a run, streamed (resp_result_write): never built whole
+ * in memory, however much escaping grows the program's output. Returns 0,
+ * or -1 if the peer is gone (the answer may then be cut short). */
+int http_send_result(struct http_req *r, const struct jail_result *res,
+                     const struct resp_opts *o);
 /* {"error": {...}, "request_id": ...} convenience. */
 int http_send_error(struct http_req *r, int status, const char *code,
                     const char *message, const char *field, const char *extra_headers);

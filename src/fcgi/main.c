@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "fcgi/log.h"
+#include "fcgi/mem.h"
 #include "api/resp.h"
 #include "fcgi/svc.h"
 
@@ -142,6 +143,7 @@ static void serve(struct svc *s, int listen_fd)
 	while (FCGX_Accept_r(&fx) >= 0) {
 		svc_dispatch(s, &fx);
 		FCGX_Finish_r(&fx);
+		svc_mem_release();
 		/* The answer is out: clean up after this job and prepare the next
 		 * one's mounts and cgroup off the request path. A failure here is
 		 * not fatal (jail_run() does the same work itself) but is logged. */
@@ -172,6 +174,7 @@ int main(int argc, char **argv)
 	case CFG_OK:
 		break;
 	}
+	svc_mem_init();
 	if (refuse_root() < 0 || setup_signals() < 0 || FCGX_Init() != 0)
 		return 1;
 	fd = open_listener(&s.cfg);

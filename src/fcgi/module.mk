@@ -4,6 +4,6 @@ src_fcgi_sandbox_fcgi_SOURCES = \
 	src/fcgi/cfg.h src/fcgi/cfg.c src/fcgi/route.h src/fcgi/route.c \
 	src/fcgi/log.h src/fcgi/log.c src/fcgi/http.h src/fcgi/http.c \
 	src/fcgi/svc.h src/fcgi/dispatch.c src/fcgi/run.c src/fcgi/meta.c \
-	src/fcgi/main.c
+	src/fcgi/mem.h src/fcgi/mem.c src/fcgi/main.c
 src_fcgi_sandbox_fcgi_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(FCGI_CFLAGS)
 src_fcgi_sandbox_fcgi_LDADD = $(API_LIBS) $(JAIL_LIBS) $(FCGI_LIBS)

@@ -36,25 +36,6 @@ static int check_headers(const struct svc *s, struct http_req *r)
 	return 0;
 }
 
-static int read_body(const struct svc *s, struct http_req *r, char **body, size_t *len)
-{
-	switch (http_read_body(r, s->cfg.req.max_body_bytes, body, len)) {
-	case BODY_OK:
-		return 0;
-	case BODY_TOO_LARGE:
-		http_send_error(r, 413, "too_large", "request body too large", NULL, NULL);
-		return -1;
-	case BODY_NOMEM:
-		http_send_error(r, 500, "internal", "out of memory", NULL, NULL);
-		return -1;
-	case BODY_SHORT:
-	default:
-		/* The client went away while sending: nobody reads the answer. */
-		http_send_error(r, 400, "invalid_request", "incomplete request body", NULL, NULL);
-		return -1;
-	}
-}
-
 static uint64_t sum_req_files(const struct req_job *job)
 {
 	uint64_t n = 0;
@@ -158,8 +139,11 @@ static void run_job(struct svc *s, struct http_req *r, struct req_job *job)
 	ro.request_id = r->request_id;
 	ro.has_compile = spec.nsteps > 1;
 	ro.handler_mode = job->handler_mode;
+	/* The job's files and stdin are in the jail's past: let them go
+	 * before the answer (docs/OPERATIONS.md, "Responder memory"). */
+	req_job_free(job);
 	/* A write error means the client left; the jail is already gone. */
-	http_send_json(r, 200, resp_result(&res, &ro), NULL);
+	http_send_result(r, &res, &ro);
 	jail_result_free(&res);
 }
 
@@ -167,20 +151,21 @@ void svc_handle_run(struct svc *s, struct http_req *r)
 {
 	struct req_job job;
 	struct req_error err;
-	char *body = NULL;
-	size_t len = 0;
 
-	if (check_headers(s, r) < 0 || read_body(s, r, &body, &len) < 0)
+	if (check_headers(s, r) < 0)
 		return;
 	svc_refresh_registry(s);
 	memset(&job, 0, sizeof(job));
 	memset(&err, 0, sizeof(err));
-	if (req_parse_run(body, len, &s->cfg.req, &s->reg, &job, &err) < 0) {
+	/* The body is parsed as it arrives, never held whole; its values and
+	 * jansson's memory are bounded on the way (issue 8, finding 2). */
+	if (req_parse_run_stream(http_body_read, r, &s->cfg.req, &s->reg, &job, &err) < 0) {
+		/* An incomplete body: the client went away while sending and
+		 * nobody reads the answer, but it is still the right one. */
 		http_send_error(r, err.http_status > 0 ? err.http_status : 400, err.code,
 		                err.message, err.field[0] != '\0' ? err.field : NULL, NULL);
 	} else {
 		run_job(s, r, &job);
 	}
 	req_job_free(&job);
-	free(body);
 }

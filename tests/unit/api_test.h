@@ -15,6 +15,7 @@ Suite *rt_suite(void);
 Suite *req_suite(void);
 Suite *bad_suite(void);
 Suite *resp_suite(void);
+Suite *mem_suite(void);
 
 /* A RootFS directory in /tmp with templates "minimal" (python, node, bash)
  * and "compilers" (c, python); no trees, only the JSON files. */

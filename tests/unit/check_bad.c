@@ -36,6 +36,17 @@ static void small_total(struct req_config *c)
 	c->max_files_total_bytes = 10;
 }
 
+static void ten_values(struct req_config *c)
+{
+	c->max_json_values = 10;
+}
+
+/* 1 MiB of string text: jansson's lexer copy and the string exceed 1 MiB. */
+static void small_budget(struct req_config *c)
+{
+	c->max_json_parse_bytes = 1u << 20;
+}
+
 static const struct bad_case cases[] = {
 	/* JSON itself */
 	BAD("empty body", "", 400, "invalid_json", ""),
@@ -48,8 +59,18 @@ static const struct bad_case cases[] = {
 	BAD("invalid utf-8", RC "\"stdin\": \"\xff\"}", 400, "invalid_json", ""),
 	BAD("single quotes", "{'runtime': 'python'}", 400, "invalid_json", ""),
 	{ "nesting 33 deep", RC "\"event\": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
-	  NULL, 0, NULL, NULL, 400, "invalid_json", "", NULL, "nested deeper than 32" },
-	BIG("nesting 5000 deep", RC "\"event\": ", "[", 5000, "", "}", 400, "invalid_json", ""),
+	  NULL, 0, NULL, NULL, 400, "invalid_json", "event", NULL, "nested deeper than 32" },
+	BIG("nesting 5000 deep", RC "\"event\": ", "[", 5000, "", "}", 400, "invalid_json", "event"),
+	BIG("body nested 5000 deep", "", "[", 5000, "", NULL, 400, "invalid_json", ""),
+	/* Counted before jansson builds a tree (req_scan.c): the field named is
+	 * the top-level member where the count ran over. */
+	BIG("100001 values", RC "\"event\": [", "{}", 100000, ",", "]}", 413, "too_large", "event"),
+	BIG("100001 values in one object", RC "\"env\": {", "\"K%zu\": 0", 50000, ",", "}}", 413, "too_large", "env"),
+	BIG("values under an escaped key", RC "\"ev\\u0065nt\": [", "0", 100000, ",", "]}", 413, "too_large", ""),
+	{ "values with a small cap", RC "\"args\": [\"a\", \"b\", \"c\", \"d\", \"e\", \"f\"]}", NULL, 0, NULL,
+	  NULL, 413, "too_large", "args", ten_values, "more than 10 JSON values" },
+	{ "parse budget", RC "\"stdin\": \"", "0123456789abcdef", 65536, "", "\"}", 413, "too_large", "stdin",
+	  small_budget, "needs more than 1 MiB" },
 	BIG("body over 24 MiB", RC "\"stdin\": \"", "aaaaaaaaaaaaaaaa", (24u << 20) / 16 + 1, "", "\"}", 413, "too_large", ""),
 	/* runtime and template */
 	BAD("missing runtime", "{\"code\": \"1\"}", 400, "missing_field", "runtime"),

@@ -24,6 +24,40 @@ static void clear(void)
 	memset(&res, 0, sizeof res);
 }
 
+struct sink { char *buf; size_t len, cap; };
+
+static int sink_put(const char *p, size_t n, void *data)
+{
+	struct sink *k = data;
+	if (k->len + n + 1 > k->cap) {
+		k->cap = 2 * (k->len + n + 1);
+		k->buf = realloc(k->buf, k->cap);
+		ck_assert_ptr_nonnull(k->buf);
+	}
+	memcpy(k->buf + k->len, p, n);
+	k->len += n;
+	k->buf[k->len] = '\0';
+	return 0;
+}
+
+/* resp_result(), and the answer streamed by resp_result_write() checked to
+ * be byte for byte its json_dumps(JSON_COMPACT): every shape below is also
+ * a test of the streamed answer the responder sends. */
+static json_t *streamed_result(const struct jail_result *r, const struct resp_opts *o)
+{
+	json_t *j = resp_result(r, o);
+	struct sink k = { NULL, 0, 0 };
+	char *want = json_dumps(j, JSON_COMPACT);
+
+	ck_assert_ptr_nonnull(want);
+	ck_assert_int_eq(resp_result_write(r, o, sink_put, &k), 0);
+	ck_assert_uint_eq(k.len, strlen(want));
+	ck_assert_msg(memcmp(k.buf, want, k.len) == 0, "streamed %s\nwant     %s", k.buf, want);
+	free(want);
+	free(k.buf);
+	return j;
+}
+
 static const char *str(json_t *o, const char *k)
 {
 	json_t *v = json_object_get(o, k);
@@ -43,7 +77,7 @@ START_TEST(success_shape)
 	res.files = &f;
 	res.nfiles = 1;
 	struct resp_opts o = { .request_id = "req-1" };
-	json_t *j = resp_result(&res, &o);
+	json_t *j = streamed_result(&res, &o);
 	ck_assert_str_eq(str(j, "request_id"), "req-1");
 	ck_assert_str_eq(str(j, "status"), "success");
 	ck_assert_int_eq(json_integer_value(json_object_get(j, "exit_code")), 0);
@@ -75,7 +109,7 @@ START_TEST(killed_and_timeout)
 		res.nsteps = 1;
 		res.steps[0] = (struct jail_step_result){ .status = st[i], .signal = 9, .exit_code = 0 };
 		struct resp_opts o = { 0 };
-		json_t *j = resp_result(&res, &o);
+		json_t *j = streamed_result(&res, &o);
 		ck_assert_str_eq(str(j, "status"), names[i]);
 		ck_assert(json_is_null(json_object_get(j, "exit_code")));
 		ck_assert_int_eq(json_integer_value(json_object_get(j, "signal")), 9);
@@ -85,7 +119,7 @@ START_TEST(killed_and_timeout)
 	}
 	res.steps[0] = (struct jail_step_result){ .status = JAIL_ERROR, .exit_code = 3 };
 	struct resp_opts o = { 0 };
-	json_t *j = resp_result(&res, &o);
+	json_t *j = streamed_result(&res, &o);
 	ck_assert_str_eq(str(j, "status"), "error");
 	ck_assert_int_eq(json_integer_value(json_object_get(j, "exit_code")), 3);
 	json_decref(j);
@@ -98,7 +132,7 @@ START_TEST(invalid_utf8_output)
 	set_buf(&res.steps[0].out, "a\xff" "b\xed\xa0\x80", 6);
 	set_buf(&res.steps[0].err, "\0x", 2);
 	struct resp_opts o = { 0 };
-	json_t *j = resp_result(&res, &o);
+	json_t *j = streamed_result(&res, &o);
 	ck_assert_str_eq(str(j, "stdout"), "a\xef\xbf\xbd" "b\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
 	ck_assert_uint_eq(json_string_length(json_object_get(j, "stderr")), 2);
 	char *s = json_dumps(j, 0);
@@ -120,7 +154,7 @@ static json_t *handler_result(const char *file, enum jail_status st)
 		res.has_result = true;
 	}
 	struct resp_opts o = { .handler_mode = true };
-	return resp_result(&res, &o);
+	return streamed_result(&res, &o);
 }
 
 START_TEST(handler_ok)
@@ -183,7 +217,7 @@ START_TEST(handler_missing_or_malformed)
 	j = handler_result("{\"ok\": true, \"result\": 1}", JAIL_SUCCESS);
 	res.result.truncated = true;
 	json_decref(j);
-	j = resp_result(&res, &(struct resp_opts){ .handler_mode = true });
+	j = streamed_result(&res, &(struct resp_opts){ .handler_mode = true });
 	ck_assert_str_eq(str(j, "status"), "error");
 	ck_assert_str_eq(str(j, "handler_error"), "the handler result exceeds the size limit");
 	json_decref(j);
@@ -198,7 +232,7 @@ START_TEST(compile_error)
 	set_buf(&res.steps[0].err, "main.c:1: error", 15);
 	res.steps[1] = (struct jail_step_result){ .status = JAIL_NOT_RUN };
 	struct resp_opts o = { .has_compile = true };
-	json_t *j = resp_result(&res, &o);
+	json_t *j = streamed_result(&res, &o);
 	ck_assert_str_eq(str(j, "status"), "compile_error");
 	ck_assert(json_is_null(json_object_get(j, "exit_code")));
 	json_t *c = json_object_get(j, "compile");
@@ -218,7 +252,7 @@ START_TEST(compile_then_run)
 	res.steps[1] = (struct jail_step_result){ .status = JAIL_ERROR, .exit_code = 2 };
 	set_buf(&res.steps[1].out, "42", 2);
 	struct resp_opts o = { .has_compile = true };
-	json_t *j = resp_result(&res, &o);
+	json_t *j = streamed_result(&res, &o);
 	ck_assert_str_eq(str(j, "status"), "error");
 	ck_assert_int_eq(json_integer_value(json_object_get(j, "exit_code")), 2);
 	ck_assert_str_eq(str(j, "stdout"), "42");

@@ -1,0 +1,278 @@
+"""A responder's memory under hostile requests (issue 8, findings 2 and 3).
+
+For each body: reset every responder's peak RSS (clear_refs 5), send the
+request over HTTP through nginx, then read VmHWM (the peak during the
+request) and VmRSS (after the answer) from /proc/PID/status of each
+responder of the pool. The bounds are the ones docs/OPERATIONS.md
+("Responder memory") documents for the default caps:
+
+  peak - idle <= PEAK_MIB     for any request, accepted or refused
+  after - idle <= AFTER_MIB   once the answer is out
+
+The responder that served the request is the one whose peak moved most;
+the others must not move at all beyond noise. Figures are printed (pytest
+-s) so that a run records them.
+"""
+import json
+import os
+import re
+import time
+
+import pytest
+
+MIB = 1 << 20
+MAX_BODY = 24 * MIB          # req_config_defaults: max_body_bytes, nginx client_max_body_size
+PEAK_MIB = 72                # docs/OPERATIONS.md, "Responder memory"
+AFTER_MIB = 8
+OUT_CAP = 16 * MIB           # the largest max_output_bytes a request may ask for
+
+
+def status_kib(pid, key):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    raise KeyError(key)
+
+
+def reset_peak(pid):
+    # "5" resets VmHWM to the current RSS (Documentation/filesystems/proc.rst).
+    with open("/proc/%d/clear_refs" % pid, "w") as f:
+        f.write("5")
+
+
+def settle(svc, pids, timeout=5.0):
+    """Waits until no responder runs a job and their RSS stops moving."""
+    end = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < end:
+        cur = tuple(status_kib(p, "VmRSS") for p in pids)
+        if cur == last:
+            return cur
+        last = cur
+        time.sleep(0.1)
+    return last
+
+
+# Each responder's idle RSS, taken the first time this module sees it: a
+# responder that kept the memory of an earlier request shows it against
+# this figure (a bloated heap would hide the next request's peak).
+IDLE = {}
+
+
+def measure(svc, body, timeout=120):
+    """Sends body; returns (response, [(pid, idle, peak, after)] in KiB)."""
+    assert svc.wait_pool()
+    pids = svc.responders()
+    now = settle(svc, pids)
+    idle = [IDLE.setdefault(p, n) for p, n in zip(pids, now)]
+    for p in pids:
+        reset_peak(p)
+    r = svc.request("POST", "/api/sandbox/run", body,
+                    {"Content-Type": "application/json"}, timeout=timeout)
+    peaks = [status_kib(p, "VmHWM") for p in pids]
+    # The responder trims its heap right after FCGX_Finish_r, which may
+    # come a moment after nginx has passed the answer on.
+    after = settle(svc, pids)
+    return r, list(zip(pids, idle, peaks, after))
+
+
+def report(name, r, figs):
+    pid, idle, peak, after = max(figs, key=lambda f: f[2] - f[1])
+    print("\n%-22s HTTP %d  %9d bytes  idle %6.1f MiB  peak %+7.1f MiB  after %+6.1f MiB"
+          % (name, r.status, len(r.body), idle / 1024, (peak - idle) / 1024,
+             (after - idle) / 1024))
+
+
+def check(name, figs):
+    for pid, idle, peak, after in figs:
+        assert peak - idle <= PEAK_MIB * 1024, (
+            "%s: responder %d peaked %.1f MiB above idle (bound %d MiB)"
+            % (name, pid, (peak - idle) / 1024, PEAK_MIB))
+        assert after - idle <= AFTER_MIB * 1024, (
+            "%s: responder %d kept %.1f MiB above idle after the answer (bound %d MiB)"
+            % (name, pid, (after - idle) / 1024, AFTER_MIB))
+
+
+def fill(prefix, unit, suffix, size=MAX_BODY):
+    """prefix + unit * n + suffix, as large as size allows (units joined by ',')."""
+    n = (size - len(prefix) - len(suffix)) // (len(unit) + 1)
+    return prefix + b",".join([unit] * n) + suffix
+
+
+HANDLER = b'{"runtime":"python","code":"def handler(e, c=None):\\n    return 1\\n","event":'
+
+
+def body_tiny_objects():
+    return fill(HANDLER + b"[", b"{}", b"]}")
+
+
+def body_tiny_zeros():
+    return fill(HANDLER + b"[", b"0", b"]}")
+
+
+def body_empty_strings():
+    return fill(HANDLER + b"[", b'""', b"]}")
+
+
+def body_deep_nesting():
+    n = (MAX_BODY - len(HANDLER) - 1) // 2
+    return HANDLER + b"[" * n + b"]" * n + b"}"
+
+
+def body_deep_objects():
+    n = (MAX_BODY - len(HANDLER) - 1) // 7
+    return HANDLER + b'{"a":' * n + b"}" * n + b"}"
+
+
+def body_many_keys():
+    prefix = HANDLER + b"{"
+    keys, size, i = [], len(prefix) + 2, 0
+    while True:
+        k = b'"k%d":0' % i
+        if size + len(k) + 1 > MAX_BODY:
+            break
+        keys.append(k)
+        size += len(k) + 1
+        i += 1
+    return prefix + b",".join(keys) + b"}}"
+
+
+def body_huge_code():
+    """One string of almost the whole body, in a field capped at 128 KiB."""
+    pre = b'{"runtime":"python","code":"'
+    return pre + b"x" * (MAX_BODY - len(pre) - 2) + b'"}'
+
+
+def body_escaped_stdin():
+    """stdin written as \\u0001 escapes: 16 MiB of text for 2.7 MiB of data."""
+    pre = b'{"runtime":"bash","code":"wc -c","stdin":"'
+    n = (16 * MIB - len(pre) - 2) // 6
+    return pre + b"\\u0001" * n + b'"}'
+
+
+def body_escaped_stdin_24mib():
+    """The same at the body cap: one string of 24 MiB of text needs more
+    than the parse budget (docs/API.md, "Limits")."""
+    pre = b'{"runtime":"bash","code":"wc -c","stdin":"'
+    n = (MAX_BODY - len(pre) - 2) // 6
+    return pre + b"\\u0001" * n + b'"}'
+
+
+def largest_accepted():
+    """The largest request the caps accept: 8 MiB of stdin, 8 MiB of files."""
+    import base64
+    files = [{"path": "f%d.bin" % i, "content": base64.b64encode(os.urandom(2 * MIB)).decode(),
+              "encoding": "base64"} for i in range(4)]
+    return {"runtime": "bash", "code": "wc -c; cat f*.bin | wc -c",
+            "stdin": "s" * (8 * MIB), "files": files}
+
+
+def body_largest_accepted():
+    return json.dumps(largest_accepted()).encode()
+
+
+def body_bad_utf8_at_end():
+    """The largest accepted body, then one byte that is not UTF-8."""
+    body = json.dumps(largest_accepted()).encode()
+    return body[:-1] + b',"env":{"X":"\xff"}}'
+
+
+CASES = [
+    ("tiny_objects", body_tiny_objects, {413}),
+    ("tiny_zeros", body_tiny_zeros, {413}),
+    ("empty_strings", body_empty_strings, {413}),
+    ("deep_nesting", body_deep_nesting, {400}),
+    ("deep_objects", body_deep_objects, {400}),
+    ("many_keys", body_many_keys, {413}),
+    ("huge_code", body_huge_code, {413}),
+    ("escaped_stdin", body_escaped_stdin, {200}),
+    ("escaped_stdin_24mib", body_escaped_stdin_24mib, {413}),
+    ("largest_accepted", body_largest_accepted, {200}),
+    ("bad_utf8_at_end", body_bad_utf8_at_end, {400}),
+]
+
+
+def test_largest_request_and_answer_memory(svc):
+    """Everything at its cap at once: 8 MiB of stdin and 8 MiB of files in,
+    16 MiB of control characters on each stream and 8 MiB of files out."""
+    req = largest_accepted()
+    req["code"] = ("mkdir out; cp f*.bin out/; wc -c >/dev/null; "
+                   "head -c %d /dev/zero | tr '\\0' '\\1'; "
+                   "head -c %d /dev/zero | tr '\\0' '\\2' >&2" % (OUT_CAP, OUT_CAP))
+    req["outputs"] = ["out/*.bin"]
+    req["limits"] = {"max_output_bytes": OUT_CAP, "memory_mb": 512}
+    r, figs = measure(svc, json.dumps(req).encode())
+    report("largest_everything", r, figs)
+    assert r.status == 200, r
+    d = r.json
+    assert d["status"] == "success", d["stderr"][:200]
+    assert len(d["files"]) == 4 and d["stdout"] == "\x01" * OUT_CAP
+    assert len(r.body) <= 6 * 2 * OUT_CAP + (8 * MIB * 4) // 3 + 64 * 1024, len(r.body)
+    check("largest_everything", figs)
+
+
+def test_handler_result_of_tiny_values_memory(svc):
+    """The handler's result file is the program's output: 1 MiB of "{}"
+    would be a 90 MB tree. It is refused as too complex: a program error."""
+    code = ("def handler(e, c=None):\n"
+            "    return [{} for _ in range(200000)]\n")
+    body = json.dumps({"runtime": "python", "code": code, "event": 1}).encode()
+    r, figs = measure(svc, body)
+    report("handler_tiny_values", r, figs)
+    assert r.status == 200, r
+    d = r.json
+    assert d["status"] == "error" and d["result"] is None, d
+    # The value count (100000) or the decoding budget (16 MiB), whichever
+    # is reached first: here the budget, at about 70000 empty objects.
+    assert re.match(r"the handler result (holds|needs) more than", d["handler_error"]), d
+    check("handler_tiny_values", figs)
+
+
+@pytest.mark.parametrize("name,make,statuses", CASES, ids=[c[0] for c in CASES])
+def test_hostile_body_memory(svc, name, make, statuses):
+    body = make()
+    assert len(body) <= MAX_BODY
+    r, figs = measure(svc, body)
+    report(name, r, figs)
+    assert r.status in statuses, r
+    if r.status != 200:
+        err = r.json["error"]
+        assert err["code"] in ("too_large", "invalid_json"), err
+    else:
+        assert r.json["status"] == "success", r
+    check(name, figs)
+
+
+def test_largest_answer_memory(svc):
+    """Finding 3: control characters at the output cap on both streams.
+    Each byte becomes a 6-byte \\u00XX escape in the answer: the answer is
+    bounded by the documented formula and the responder streams it instead
+    of building it in memory."""
+    code = ("import sys\n"
+            "sys.stdout.buffer.write(b'\\x01' * %d)\n"
+            "sys.stderr.buffer.write(b'\\x1f' * %d)\n" % (OUT_CAP, OUT_CAP))
+    body = json.dumps({"runtime": "python", "code": code,
+                       "limits": {"max_output_bytes": OUT_CAP, "memory_mb": 512}}).encode()
+    r, figs = measure(svc, body)
+    report("control_chars_answer", r, figs)
+    assert r.status == 200, r
+    d = r.json
+    assert d["stdout"] == "\x01" * OUT_CAP and d["stderr"] == "\x1f" * OUT_CAP
+    # docs/API.md, "Size of the answer": 6 bytes per output byte at most.
+    assert len(r.body) <= 6 * 2 * OUT_CAP + 64 * 1024, len(r.body)
+    check("control_chars_answer", figs)
+
+
+def test_invalid_utf8_answer_memory(svc):
+    """Bytes that are not UTF-8 become U+FFFD (3 bytes each) in the answer."""
+    code = ("import sys\n"
+            "sys.stdout.buffer.write(b'\\xff' * %d)\n"
+            "sys.stderr.buffer.write(b'\\x80' * %d)\n" % (OUT_CAP, OUT_CAP))
+    body = json.dumps({"runtime": "python", "code": code,
+                       "limits": {"max_output_bytes": OUT_CAP, "memory_mb": 512}}).encode()
+    r, figs = measure(svc, body)
+    report("invalid_utf8_answer", r, figs)
+    assert r.status == 200, r
+    assert r.json["stdout"] == "\ufffd" * OUT_CAP
+    check("invalid_utf8_answer", figs)
