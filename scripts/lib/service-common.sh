@@ -26,6 +26,7 @@ svc_defaults() {
 	: "${SANDBOX_ROOTFS_BASE:=/var/lib/sandbox-fcgi/rootfs}"
 	: "${SANDBOX_TEMPLATE:=minimal}"
 	: "${SANDBOX_CGROUP:=sandbox-fcgi}"
+	: "${SANDBOX_RESPONDER_MEMORY_MB:=128}"
 	: "${SANDBOX_RATE:=10r/s}"
 	: "${SANDBOX_BURST:=20}"
 	: "${SANDBOX_CONN_PER_IP:=16}"
@@ -72,7 +73,8 @@ svc_cgroup_delegate() {
 			mkdir -p "$d/$SANDBOX_CGROUP" || return 1
 			chown -R "$SANDBOX_USER:$SANDBOX_USER" "$d/$SANDBOX_CGROUP" || return 1
 		done
-		SANDBOX_CGROUP_ARG=$SANDBOX_CGROUP ;;
+		SANDBOX_CGROUP_ARG=$SANDBOX_CGROUP
+		svc_cgroup_pool_cap_v1 || return 1 ;;
 	v2)
 		d=/sys/fs/cgroup/$SANDBOX_CGROUP
 		mkdir -p "$d/pool" || return 1
@@ -81,10 +83,46 @@ svc_cgroup_delegate() {
 			"$d/cgroup.subtree_control" "$d/cgroup.threads" "$d/pool" \
 			"$d/pool/cgroup.procs" "$d/pool/cgroup.threads" || return 1
 		SANDBOX_CGROUP_ARG=$d
-		SANDBOX_CGROUP_PROCS=$d/pool/cgroup.procs ;;
+		SANDBOX_CGROUP_PROCS=$d/pool/cgroup.procs
+		svc_cgroup_pool_cap_v2 "$d" || return 1 ;;
 	*)
 		SANDBOX_CGROUP_ARG= ;;
 	esac
+}
+
+# The responders' own memory cap (docs/OPERATIONS.md, "Responder memory"):
+# SANDBOX_RESPONDER_MEMORY_MB per responder, for the pool's cgroup as a
+# whole, swap included, so that one responder gone wrong is OOM-killed
+# (and replaced by multiwatch) instead of taking the host's memory. Runs
+# are not in it: each has its own cgroup beside the pool. The limit files
+# stay root's: the service user cannot raise its own cap.
+svc_pool_memory_bytes() {
+	echo $(( SANDBOX_POOL * SANDBOX_RESPONDER_MEMORY_MB * 1024 * 1024 ))
+}
+
+# v1: memory/$SANDBOX_CGROUP/pool, made after the chown above so that its
+# files stay root's; the jail leaves it alone (its runs are <pid>-<n>).
+svc_cgroup_pool_cap_v1() {
+	local d=/sys/fs/cgroup/memory/$SANDBOX_CGROUP/pool
+	[ -d /sys/fs/cgroup/memory ] && [ ! -L /sys/fs/cgroup/memory ] || return 0
+	mkdir -p "$d" || return 1
+	echo "$(svc_pool_memory_bytes)" > "$d/memory.limit_in_bytes" || return 1
+	if [ -f "$d/memory.memsw.limit_in_bytes" ]; then
+		echo "$(svc_pool_memory_bytes)" > "$d/memory.memsw.limit_in_bytes" || return 1
+	fi
+	SANDBOX_CGROUP_PROCS=$d/cgroup.procs
+}
+
+# v2: the "pool" leaf gets memory.max; its parent must have +memory in its
+# subtree_control first (the jail enables it again at start, harmlessly).
+svc_cgroup_pool_cap_v2() {
+	local d=$1
+	grep -qw memory "$d/cgroup.controllers" || { svc_log "no memory controller in $d"; return 1; }
+	echo "+memory" > "$d/cgroup.subtree_control" || return 1
+	echo "$(svc_pool_memory_bytes)" > "$d/pool/memory.max" || return 1
+	if [ -f "$d/pool/memory.swap.max" ]; then
+		echo 0 > "$d/pool/memory.swap.max" || return 1
+	fi
 }
 
 # Removes the delegated directories once the pool is gone (rmdir only: a
@@ -112,7 +150,7 @@ svc_cgroup_leftovers() {
 	case "$(svc_cgroup_mode)" in
 	v1) for c in memory pids cpuacct; do
 		[ -d "/sys/fs/cgroup/$c/$SANDBOX_CGROUP" ] &&
-			find "/sys/fs/cgroup/$c/$SANDBOX_CGROUP" -mindepth 1 -type d
+			find "/sys/fs/cgroup/$c/$SANDBOX_CGROUP" -mindepth 1 -type d ! -name pool
 	    done ;;
 	v2) find "/sys/fs/cgroup/$SANDBOX_CGROUP" -mindepth 1 -type d ! -name pool ! -name supervisor ;;
 	esac
@@ -196,8 +234,9 @@ svc_start_pool() {
 	[ -x "$SANDBOX_BIN" ] || { svc_log "no responder binary at $SANDBOX_BIN"; return 1; }
 	svc_prepare_state || return 1
 	backlog=$((SANDBOX_QUEUE + SANDBOX_POOL))
-	# The subshell moves itself into the delegated v2 leaf (if any) and
-	# then becomes the pool, so that every responder starts inside it.
+	# The subshell moves itself into the pool's cgroup (v2: the delegated
+	# leaf; v1: the memory-capped one) and then becomes the pool, so that
+	# every responder starts inside it.
 	# shellcheck disable=SC2086  # SANDBOX_FCGI_ARGS is a list of flags
 	( if [ -n "${SANDBOX_CGROUP_PROCS:-}" ]; then echo "$BASHPID" > "$SANDBOX_CGROUP_PROCS"; fi
 	exec setsid spawn-fcgi -n -s "$SANDBOX_SOCKET" -b "$backlog" -M 0660 \

@@ -276,3 +276,88 @@ def test_invalid_utf8_answer_memory(svc):
     assert r.status == 200, r
     assert r.json["stdout"] == "\ufffd" * OUT_CAP
     check("invalid_utf8_answer", figs)
+
+
+# ---------- the responders' own memory cap ----------
+
+RESPONDER_MEMORY_MB = 128    # scripts/lib/service-common.sh, SANDBOX_RESPONDER_MEMORY_MB
+
+
+def memory_cgroup(pid):
+    """(version, directory) of pid's memory cgroup."""
+    with open("/proc/%d/cgroup" % pid) as f:
+        lines = f.read().splitlines()
+    for line in lines:
+        _, ctrls, path = line.split(":", 2)
+        if "memory" in ctrls.split(","):
+            return 1, "/sys/fs/cgroup/memory" + path
+    for line in lines:
+        if line.startswith("0::"):
+            return 2, "/sys/fs/cgroup" + line[3:]
+    pytest.fail("pid %d has no memory cgroup" % pid)
+
+
+def read_int(path):
+    with open(path) as f:
+        return int(f.read().strip())
+
+
+def cap_bytes(version, d):
+    return read_int(os.path.join(d, "memory.limit_in_bytes" if version == 1 else "memory.max"))
+
+
+def test_responders_run_under_a_memory_cap(svc):
+    """Every responder is in the pool's cgroup, capped at POOL x
+    SANDBOX_RESPONDER_MEMORY_MB (swap included), and no run is in it."""
+    from conftest import POOL
+    assert svc.wait_pool()
+    pids = svc.responders()
+    groups = {memory_cgroup(p) for p in pids + [svc.multiwatch_pid()]}
+    assert len(groups) == 1, groups
+    version, d = groups.pop()
+    assert os.path.basename(d) == "pool", d
+    assert cap_bytes(version, d) == POOL * RESPONDER_MEMORY_MB * MIB
+    if version == 1 and os.path.exists(os.path.join(d, "memory.memsw.limit_in_bytes")):
+        assert read_int(os.path.join(d, "memory.memsw.limit_in_bytes")) == cap_bytes(version, d)
+    if version == 2 and os.path.exists(os.path.join(d, "memory.swap.max")):
+        assert read_int(os.path.join(d, "memory.swap.max")) == 0
+    # The limit is root's: the service user cannot raise it.
+    limit = os.path.join(d, "memory.limit_in_bytes" if version == 1 else "memory.max")
+    assert os.stat(limit).st_uid == 0 and not os.stat(limit).st_mode & 0o022
+    # A run is charged to its own cgroup, not to the responders' cap.
+    r = svc.run({"runtime": "bash", "code": "cat /proc/self/cgroup"})
+    assert r.status == 200, r
+    line = [l for l in r.json["stdout"].splitlines()
+            if (version == 1 and ":memory:" in l) or (version == 2 and l.startswith("0::"))]
+    assert line and not line[0].endswith("/pool"), r.json["stdout"]
+    # Everything the memory tests above made the pool hold stayed under it.
+    peak = os.path.join(d, "memory.max_usage_in_bytes" if version == 1 else "memory.peak")
+    if os.path.exists(peak):
+        print("\npool cgroup %s: cap %d MiB, peak usage %.1f MiB"
+              % (d, cap_bytes(version, d) // MIB, read_int(peak) / MIB))
+        assert read_int(peak) < cap_bytes(version, d)
+
+
+def test_memory_cap_is_enforced(svc):
+    """A process of the pool's cgroup that allocates past the cap is killed
+    by the kernel; the responders live on and answer."""
+    import subprocess
+    assert svc.wait_pool()
+    before = svc.responders()
+    version, d = memory_cgroup(before[0])
+    cap = cap_bytes(version, d)
+    hog = subprocess.Popen(
+        ["/usr/bin/python3", "-c",
+         "import os, sys\n"
+         "with open(sys.argv[1], 'w') as f: f.write(str(os.getpid()))\n"
+         "b = []\n"
+         "for i in range(%d):\n"
+         "    b.append(bytearray(b'x' * (1 << 20)))\n"
+         "print('survived')\n" % (cap // MIB + 64),
+         os.path.join(d, "cgroup.procs")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, _ = hog.communicate(timeout=60)
+    assert hog.returncode == -9 and b"survived" not in out, (hog.returncode, out)
+    assert svc.responders() == before
+    r = svc.run({"runtime": "bash", "code": "echo ok"})
+    assert r.status == 200 and r.json["stdout"] == "ok\n", r
