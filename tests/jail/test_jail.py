@@ -420,7 +420,7 @@ def take(limit):
     while got["inotify"] < limit and libc.inotify_init1(0) >= 0:
         got["inotify"] += 1
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGRTMIN})
-    while got["sigqueue"] < limit * 1000 and libc.sigqueue(os.getpid(), signal.SIGRTMIN, None) == 0:
+    while got["sigqueue"] < limit * 10 and libc.sigqueue(os.getpid(), signal.SIGRTMIN, None) == 0:
         got["sigqueue"] += 1
     while got["mqueue"] < limit and libc.mq_open(b"/q%d" % got["mqueue"], os.O_CREAT | os.O_RDWR,
                                                   0o600, ctypes.byref(attr)) >= 0:
@@ -450,7 +450,7 @@ def test_concurrent_runs_do_not_exhaust_each_others_user_quotas(jail):
     assert hog_r["status"] == "success", hog_r
     assert other["status"] == "success", other
     # The concurrent run still got one of each...
-    assert other["stdout"].strip() == "inotify=1 mqueue=1 sigqueue=1000", (other, hog_r)
+    assert other["stdout"].strip() == "inotify=1 mqueue=1 sigqueue=10", (other, hog_r)
     # ...because the hog was held to its share, which its user namespace
     # shows (and which is below what the host allows that user).
     took = dict(x.split("=") for x in hog_r["stdout"].split())
@@ -594,12 +594,20 @@ def test_seccomp_calls_newer_than_policy_get_enosys(probed):
     got, outside = probed
     for name in NEWER_THAN_POLICY:
         assert got[name] == 38, f"{name}: errno {got[name]}, want ENOSYS"
-    need(outside["nr_statmount"] != 38 and outside["nr_listmount"] != 38,
-         "host kernel older than 6.8 (no statmount/listmount): nothing to keep out")
-    assert outside["nr_statmount"] == 14 and outside["nr_listmount"] == 14, outside  # EFAULT
-    # allowed, and reviewed: the kernel's own answer, the same as outside
-    assert got["nr_cachestat"] == 9 and got["nr_fchmodat2"] == 14, got
-    assert got["nr_futex_requeue"] == outside["nr_futex_requeue"] != 38, (got, outside)
+    # On a kernel that has them (6.8+, this CI machine), outside the jail
+    # they reach the kernel (EFAULT), so ENOSYS inside is the filter's; an
+    # older kernel (tests/v2vm boots 6.1) answers ENOSYS itself, and the
+    # assertion above still holds there.
+    for name in ("nr_statmount", "nr_listmount"):
+        assert outside[name] in (14, 38), outside
+    # Allowed and reviewed (<= 456): the kernel's own answer, the same as
+    # outside (EBADF/EFAULT on 6.7+, ENOSYS from an older kernel itself).
+    for name in ("nr_cachestat", "nr_fchmodat2", "nr_futex_requeue"):
+        assert got[name] == outside[name], (name, got, outside)
+    release = tuple(int(x) for x in re.match(r"(\d+)\.(\d+)", os.uname().release).groups())
+    if release >= (6, 7):
+        assert got["nr_cachestat"] == 9 and got["nr_fchmodat2"] == 14, got
+        assert got["nr_futex_requeue"] != 38, got
     assert got["nr_getppid_control"] == 0
 
 
