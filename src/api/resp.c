@@ -148,7 +148,6 @@ static json_t *result_load(const char *s, size_t len, const char **why)
 	api_load_init(&l, api_mem_read, &m, len, SIZE_MAX, RESP_RESULT_MAX_VALUES,
 	              RESP_RESULT_PARSE_BYTES);
 	doc = api_load(&l, JSON_REJECT_DUPLICATES, NULL);
-	api_mem_disarm();
 	if (l.fail == API_LOAD_SCAN)
 		*why = "the handler result holds more than " RESP_STR(RESP_RESULT_MAX_VALUES)
 		       " JSON values";
@@ -206,26 +205,41 @@ static const struct jail_step_result *run_step(const struct jail_result *res, co
 	return i < res->nsteps ? &res->steps[i] : &not_run;
 }
 
+static bool compile_failed(const struct jail_result *res, const struct resp_opts *o)
+{
+	return o->has_compile && (res->nsteps < 1 || res->steps[0].status != JAIL_SUCCESS);
+}
+
+const char *resp_status(const struct jail_result *res, const struct resp_opts *o,
+                        bool handler_failed)
+{
+	const struct jail_step_result *run = run_step(res, o);
+
+	if (compile_failed(res, o))
+		return "compile_error";
+	if (handler_failed && run->status == JAIL_SUCCESS)
+		return "error";
+	return jail_status_name(run->status);
+}
+
 /* The result object; with b, big strings are placeholders (see big_json)
  * and *keep receives the text they still point to, freed by the caller. */
 static json_t *result_tree(const struct jail_result *res, const struct resp_opts *o,
                            struct resp_bigs *b, char **keep)
 {
 	const struct jail_step_result *run = run_step(res, o);
-	const char *status = jail_status_name(run->status);
 	struct handler_outcome h = { .result = NULL, .error = NULL };
+	const char *status;
 	json_t *obj = json_object();
 
 	if (!obj)
 		return NULL;
-	if (o->has_compile && (res->nsteps < 1 || res->steps[0].status != JAIL_SUCCESS))
-		status = "compile_error";
-	else if (o->handler_mode && (run->status == JAIL_SUCCESS || res->has_result))
+	if (!compile_failed(res, o) && o->handler_mode &&
+	    (run->status == JAIL_SUCCESS || res->has_result))
 		handler_decode(res, &h);   /* a killed run without a result needs no excuse */
-	/* A handler that raised (or returned nothing usable) is a program
-	 * error even when the shim exited 0. */
-	if (h.error && run->status == JAIL_SUCCESS)
-		status = "error";
+	status = resp_status(res, o, h.error != NULL);
+	if (o->status_out)
+		*o->status_out = status;
 	if (o->request_id)
 		json_object_set_new(obj, "request_id", text_json(o->request_id, strlen(o->request_id)));
 	json_object_set_new(obj, "status", json_string(status));

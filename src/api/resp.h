@@ -14,7 +14,18 @@ struct resp_opts {
 	const char *request_id;          /* NULL: omitted */
 	bool has_compile;                /* steps[0] is a compile step */
 	bool handler_mode;               /* decode res->result as the handler's answer */
+	/* Optional: receives the answer's "status" (a static string), so that
+	 * the log says what the answer said (resp_status decides it). */
+	const char **status_out;
 };
+
+/* The run's "status" as the answer gives it: success, error, timeout,
+ * memory_limit, killed, compile_error.  The one place it is decided: a
+ * failed compile step is compile_error whatever came after; a handler
+ * whose result could not be used (it raised, or returned nothing) is
+ * error even though its shim exited 0. */
+const char *resp_status(const struct jail_result *res, const struct resp_opts *o,
+                        bool handler_failed);
 
 /* Builds the result object (status, exit_code, signal, stdout, stderr, ...,
  * files, compile, result). Output that is not valid UTF-8 has each invalid

@@ -72,7 +72,9 @@ static const struct jail_step_result *deciding_step(const struct jail_result *re
 	return &res->steps[res->nsteps - 1];
 }
 
-static void log_finish(const struct http_req *r, const struct jail_result *res)
+/* After the answer: status is what the answer said (resp_status). */
+static void log_finish(const struct http_req *r, const struct jail_result *res,
+                       const char *status)
 {
 	const struct jail_step_result *st = deciding_step(res);
 	uint64_t out_bytes = 0;
@@ -83,7 +85,7 @@ static void log_finish(const struct http_req *r, const struct jail_result *res)
 	log_event("info", "sandbox.run.finish",
 	          json_pack("{s:s, s:s, s:i, s:b, s:b, s:I, s:I, s:I, s:I, s:I}",
 	                    "request_id", r->request_id,
-	                    "status", st != NULL ? jail_status_name(st->status) : "unknown",
+	                    "status", status,
 	                    "exit_code", st != NULL ? st->exit_code : -1,
 	                    "timed_out", st != NULL && st->status == JAIL_TIMEOUT,
 	                    "cancelled", res->cancelled,
@@ -116,6 +118,7 @@ static void run_job(struct svc *s, struct http_req *r, struct req_job *job)
 	struct jail_spec spec;
 	struct jail_result res;
 	struct resp_opts ro;
+	const char *status = NULL;
 
 	memset(&spec, 0, sizeof(spec));
 	memset(&res, 0, sizeof(res));
@@ -134,16 +137,19 @@ static void run_job(struct svc *s, struct http_req *r, struct req_job *job)
 		jail_result_free(&res);
 		return;
 	}
-	log_finish(r, &res);
 	memset(&ro, 0, sizeof(ro));
 	ro.request_id = r->request_id;
 	ro.has_compile = spec.nsteps > 1;
 	ro.handler_mode = job->handler_mode;
+	ro.status_out = &status;
 	/* The job's files and stdin are in the jail's past: let them go
 	 * before the answer (docs/OPERATIONS.md, "Responder memory"). */
 	req_job_free(job);
 	/* A write error means the client left; the jail is already gone. */
 	http_send_result(r, &res, &ro);
+	/* Out of memory before the answer's status was decided: the same
+	 * decision without the handler's verdict, which needed that memory. */
+	log_finish(r, &res, status ? status : resp_status(&res, &ro, false));
 	jail_result_free(&res);
 }
 
