@@ -140,7 +140,7 @@ static int prog_main(void *arg)
 	if (setsid() < 0) {
 		jail_fail(&e, "setsid", errno, NULL);
 	} else if (prog_cgroup(a, &e) == 0 && prog_stdio(a, &e) == 0 &&
-	           lim_apply(&a->step->limits, a->j->info.memory_limit, a->j->info.pids_limit, &e) == 0 &&
+	           lim_apply(&a->step->limits, a->j->info.memory_limit, !a->j->as_root, &e) == 0 &&
 	           quota_apply_rlimits(&a->j->info.quota, &e) == 0 &&
 	           creds_drop(a->j->empty_caps, &e) == 0) {
 		/* Only 0, 1, 2 may reach the program; the report pipe closes

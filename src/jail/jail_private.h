@@ -76,7 +76,9 @@ int creds_drop_bounding_set(struct jail_error *e);
 int creds_drop(cap_t empty, struct jail_error *e);
 
 /* ---- limits.c ---- */
-int lim_apply(const struct jail_limits *l, bool have_memcg, bool have_pids, struct jail_error *e);
+/* pid1_same_uid: the jail's pid 1 has the program's host uid (an
+ * unprivileged caller), so RLIMIT_NPROC counts it too. */
+int lim_apply(const struct jail_limits *l, bool have_memcg, bool pid1_same_uid, struct jail_error *e);
 
 /* ---- quota.c: the host user's per-user kernel quotas, shared ---- */
 void quota_compute(struct jail_quota *q, unsigned concurrent);

@@ -15,7 +15,7 @@ static int lim_set(int res, rlim_t soft, rlim_t hard, const char *name, struct j
 	return 0;
 }
 
-int lim_apply(const struct jail_limits *l, bool have_memcg, bool have_pids, struct jail_error *e)
+int lim_apply(const struct jail_limits *l, bool have_memcg, bool pid1_same_uid, struct jail_error *e)
 {
 	/* Whole seconds, rounded up, plus one: the CPU limit proper is the
 	 * cgroup's usage checked by the supervisor (it covers all processes);
@@ -33,12 +33,14 @@ int lim_apply(const struct jail_limits *l, bool have_memcg, bool have_pids, stru
 	if (l->max_open_files &&
 	    lim_set(RLIMIT_NOFILE, l->max_open_files, l->max_open_files, "RLIMIT_NOFILE", e) < 0)
 		return -1;
-	/* Since Linux 5.14 RLIMIT_NPROC is counted per user namespace, so in
-	 * the jail's fresh one it counts only this run's processes; it backs
-	 * up pids.max (which also counts the jail's pid 1). */
-	(void)have_pids;
-	if (l->max_processes &&
-	    lim_set(RLIMIT_NPROC, l->max_processes, l->max_processes, "RLIMIT_NPROC", e) < 0)
+	/* Since Linux 5.14 RLIMIT_NPROC is counted per (user namespace, host
+	 * uid) (kernel/ucount.c), so in the jail's fresh one it counts only
+	 * this run's processes; it backs up pids.max of the program's cgroup,
+	 * which pid 1 is not in.  An unprivileged caller (the service) maps
+	 * the program to its own uid, the uid pid 1 has too: pid 1 is then
+	 * counted, and would take one of the program's max_processes. */
+	uint64_t nproc = l->max_processes + (pid1_same_uid ? 1 : 0);
+	if (l->max_processes && lim_set(RLIMIT_NPROC, nproc, nproc, "RLIMIT_NPROC", e) < 0)
 		return -1;
 	/* Without a memory cgroup the address-space limit is the only memory
 	 * limit: coarse (it counts reservations, not use), but enforced. */

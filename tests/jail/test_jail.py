@@ -73,6 +73,10 @@ def service_skip(why):
 
 
 def service_ids():
+    """(uid, gid) of SANDBOX_TEST_SERVICE_USER: a user name, or a bare uid
+    (tests/v2vm: the guest's /etc is read-only) that is also the gid."""
+    if SERVICE_USER.isdigit():
+        return int(SERVICE_USER), int(SERVICE_USER)
     import pwd
     pw = pwd.getpwnam(SERVICE_USER)
     return pw.pw_uid, pw.pw_gid
@@ -661,6 +665,18 @@ def test_fork_bomb_stops_at_process_limit(jail):
     r = jail.run("/usr/bin/python3", "-c", code, opts=["--max-processes", "20", "--wall-ms", "5000"])
     m = re.search(r"stopped (\d+) 11", r["stdout"])
     assert m and int(m.group(1)) < 20, r
+
+
+def test_process_limit_is_exact(jail):
+    """--max-processes N: the program gets N processes, itself included, in
+    every mode.  As the service user the jail's pid 1 has the program's host
+    uid, and RLIMIT_NPROC counts per (user namespace, uid): pid 1 took one
+    of the N (found by the service-mode run of test_v2_fork_bomb_fills_pids_max)."""
+    code = ("import os, time\nn=0\n"
+            "try:\n  while True:\n    if os.fork()==0:\n      time.sleep(3); os._exit(0)\n    n+=1\n"
+            "except OSError as e: print('stopped', n, e.errno)\n")
+    r = jail.run("/usr/bin/python3", "-c", code, opts=["--max-processes", "12", "--wall-ms", "10000"])
+    assert r["stdout"] == "stopped 11 11\n", r          # python and 11 children: EAGAIN at the 13th
 
 
 def test_memory_bomb_is_memory_limit(jail):

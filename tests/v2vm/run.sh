@@ -14,7 +14,10 @@
 #   guest: tests/v2vm/guest.sh as pid 1 of the host's tree: tmpfs on /tmp,
 #          /var/tmp, /run; a delegated cgroup for the test runner; runs
 #          tests/jail/test_jail.py (SANDBOX_MUST_WORK=1, v2 expected, every
-#          run told --cgroup D --require-cgroup) and powers off.
+#          run told --cgroup D --require-cgroup), then the same suite in the
+#          service's own mode (SANDBOX_TEST_SERVICE_USER: as the service
+#          user, from the pool leaf of a directory delegated by
+#          svc_cgroup_delegate) and powers off.
 #
 # No network anywhere (-nic none).  Prints the guest's test summary and
 # exits non-zero when a test failed, skipped where it must not, or the VM
