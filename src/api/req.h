@@ -95,6 +95,12 @@ void req_job_free(struct req_job *job);
 /* Validation helpers, exposed for unit tests. Return NULL if ok, else a reason. */
 const char *req_check_path(const char *path, size_t len, size_t max_depth);
 const char *req_check_env_name(const char *name);
+/* The environment of a run (job->envp) as POST /run builds it: env (a JSON
+ * object of strings, or NULL) checked against cfg, then the responder's
+ * defaults (PATH, HOME, LANG, TMPDIR) for the names it lacks. Also what
+ * sandbox-run --env uses, so the two cannot differ. 0, or -1 with *err. */
+int req_parse_env(json_t *env, const struct req_config *cfg,
+                  struct req_job *job, struct req_error *err);
 /* Splits an entrypoint string into words (quotes and backslashes as in sh,
  * no expansion). Returns a NULL-terminated array or NULL with *why set. */
 char **req_split_words(const char *s, const char **why);

@@ -5,11 +5,12 @@
  *
  * Exit status: 0 the program ran (whatever it did: see "status"),
  *              1 the sandbox failed ({"error": {...}} names the step),
- *              2 usage error.
+ *              2 usage error (one line on stderr).
  */
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,8 @@
 #include "api/resp.h"
 #include "jail/jail.h"
 
-#define DEFAULT_ROOTFS "/var/lib/sandbox-fcgi/rootfs/minimal/current/tree"
+/* configure's --with-rootfs-base (the Makefile passes it), as sandbox-fcgi. */
+#define DEFAULT_ROOTFS SANDBOX_ROOTFS_BASE "/minimal/current/tree"
 #define MAX_ITEMS 256
 
 struct cli {
@@ -28,7 +30,8 @@ struct cli {
 	struct jail_step step;
 	struct jail_file files[MAX_ITEMS];
 	void *owned[MAX_ITEMS];       /* file contents we read and must free */
-	char *env[MAX_ITEMS + 1];
+	const char *env[MAX_ITEMS];   /* --env NAME=VALUE, as given */
+	struct req_job job;           /* owns the merged environment */
 	const char *outputs[MAX_ITEMS];
 	size_t nenv;
 	char *stdin_buf;
@@ -43,7 +46,8 @@ static void usage(FILE *f)
 	      "  --file-data PATH=TEXT  write TEXT to /work/PATH (repeatable)\n"
 	      "  --exec-file PATH=HOSTFILE  like --file, mode 0755\n"
 	      "  --stdin FILE           program stdin from FILE ('-': ours)\n"
-	      "  --env NAME=VALUE       environment (repeatable; default PATH, HOME, LANG, TMPDIR)\n"
+	      "  --env NAME=VALUE       environment (repeatable), merged with the API's defaults\n"
+	      "                         PATH, HOME, LANG, TMPDIR as POST /run does: a name given wins\n"
 	      "  --wall-ms N --cpu-ms N --memory-mb N --max-processes N\n"
 	      "  --max-output BYTES --max-file-size BYTES --max-open-files N\n"
 	      "  --work-mb N --tmp-mb N sizes of the /work and /tmp tmpfs\n"
@@ -55,7 +59,24 @@ static void usage(FILE *f)
 	      "                         \"degraded_limits\".  Default: refuse (exit 1, step named)\n"
 	      "  --require-cgroup       with --allow-degraded-limits: still fail if no cgroup\n"
 	      "                         hierarchy at all can be used (implied without it)\n"
-	      "  --info                 print the isolation in effect and exit\n", f);
+	      "  --info                 print the isolation in effect and exit\n"
+	      "  --help, --version\n"
+	      "Prints the POST /api/sandbox/run answer as JSON. Exit status: 0 the program ran,\n"
+	      "1 the sandbox failed (the JSON error names the step), 2 usage error.\n", f);
+}
+
+/* A usage error: one line, the way to the full usage, exit status 2. */
+__attribute__((format(printf, 1, 2)))
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("sandbox-run: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" (try 'sandbox-run --help')\n", stderr);
+	return -1;
 }
 
 static char *read_file(const char *path, size_t *len)
@@ -88,29 +109,23 @@ static int parse_u64(const char *opt, const char *s, uint64_t *out)
 	char *end;
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-') {
-		fprintf(stderr, "sandbox-run: %s: not a non-negative integer: '%s'\n", opt, s);
-		return -1;
-	}
+	if (errno || end == s || *end || s[0] == '-')
+		return usage_error("--%s: not a non-negative integer: '%s'", opt, s);
 	*out = v;
 	return 0;
 }
 
 static int add_file(struct cli *c, const char *arg, int kind)
 {
-	if (c->spec.nfiles >= MAX_ITEMS) {
-		fprintf(stderr, "sandbox-run: too many files\n");
-		return -1;
-	}
+	if (c->spec.nfiles >= MAX_ITEMS)
+		return usage_error("more than %d files", MAX_ITEMS);
 	const char *eq = strchr(arg, '=');
-	if (!eq || eq == arg) {
-		fprintf(stderr, "sandbox-run: expected PATH=..., got '%s'\n", arg);
-		return -1;
-	}
+	if (!eq || eq == arg)
+		return usage_error("expected PATH=..., got '%s'", arg);
 	char *path = strndup(arg, (size_t)(eq - arg));
 	const char *why = req_check_path(path, strlen(path), 16);
 	if (why) {
-		fprintf(stderr, "sandbox-run: bad path '%s': %s\n", path, why);
+		usage_error("bad path '%s': %s", path, why);
 		free(path);
 		return -1;
 	}
@@ -123,16 +138,14 @@ static int add_file(struct cli *c, const char *arg, int kind)
 		return 0;
 	}
 	f->data = c->owned[c->spec.nfiles - 1] = read_file(eq + 1, &f->len);
-	if (!f->data) {
-		fprintf(stderr, "sandbox-run: cannot read '%s': %s\n", eq + 1, strerror(errno));
-		return -1;
-	}
+	if (!f->data)
+		return usage_error("cannot read '%s': %s", eq + 1, strerror(errno));
 	return 0;
 }
 
 enum { O_ROOTFS = 256, O_FILE, O_FILE_DATA, O_EXEC_FILE, O_STDIN, O_ENV, O_WALL, O_CPU, O_MEM,
        O_PROCS, O_OUTMAX, O_FSIZE, O_NOFILE, O_WORK, O_TMP, O_OUTPUT, O_CGROUP, O_REQCG, O_INFO,
-       O_HELP, O_DEGRADED };
+       O_HELP, O_DEGRADED, O_VERSION };
 
 static const struct option opts[] = {
 	{ "rootfs", required_argument, 0, O_ROOTFS }, { "file", required_argument, 0, O_FILE },
@@ -145,13 +158,14 @@ static const struct option opts[] = {
 	{ "tmp-mb", required_argument, 0, O_TMP }, { "output", required_argument, 0, O_OUTPUT },
 	{ "cgroup", required_argument, 0, O_CGROUP }, { "require-cgroup", no_argument, 0, O_REQCG },
 	{ "info", no_argument, 0, O_INFO }, { "help", no_argument, 0, O_HELP },
-	{ "allow-degraded-limits", no_argument, 0, O_DEGRADED }, { 0, 0, 0, 0 },
+	{ "allow-degraded-limits", no_argument, 0, O_DEGRADED }, { "version", no_argument, 0, O_VERSION },
+	{ 0, 0, 0, 0 },
 };
 
 static int parse_num_opt(struct cli *c, int o, const char *arg)
 {
 	struct jail_limits *l = &c->step.limits;
-	uint64_t v;
+	uint64_t v = 0;
 	if (parse_u64(opts[o - O_ROOTFS].name, arg, &v) < 0)
 		return -1;
 	switch (o) {
@@ -179,31 +193,28 @@ static int parse_opt(struct cli *c, int o, const char *arg)
 		size_t len;
 		free(c->stdin_buf);
 		c->stdin_buf = read_file(arg, &len);
-		if (!c->stdin_buf) {
-			fprintf(stderr, "sandbox-run: cannot read '%s'\n", arg);
-			return -1;
-		}
+		if (!c->stdin_buf)
+			return usage_error("--stdin: cannot read '%s': %s", arg, strerror(errno));
 		c->step.stdin_data = c->stdin_buf;
 		c->step.stdin_len = len;
 		return 0;
 	}
 	case O_ENV:
-		if (!strchr(arg, '=') || c->nenv >= MAX_ITEMS) {
-			fprintf(stderr, "sandbox-run: --env wants NAME=VALUE\n");
-			return -1;
-		}
-		c->env[c->nenv++] = (char *)arg;
+		if (!strchr(arg, '=') || c->nenv >= MAX_ITEMS)
+			return usage_error("--env wants NAME=VALUE (at most %d), got '%s'", MAX_ITEMS, arg);
+		c->env[c->nenv++] = arg;
 		return 0;
 	case O_OUTPUT:
 		if (c->spec.noutputs >= MAX_ITEMS)
-			return -1;
+			return usage_error("more than %d --output patterns", MAX_ITEMS);
 		c->outputs[c->spec.noutputs++] = arg;
 		return 0;
 	case O_CGROUP: c->cfg.cgroup_path = arg; return 0;
 	case O_REQCG: c->cfg.require_cgroup = true; return 0;
 	case O_DEGRADED: c->cfg.allow_degraded_limits = true; return 0;
 	case O_INFO: c->info = true; return 0;
-	case O_HELP: usage(stdout); exit(0);
+	case O_HELP: usage(stdout); exit(fflush(stdout) == 0 ? 0 : 1);
+	case O_VERSION: printf("sandbox-run %s\n", PACKAGE_VERSION); exit(fflush(stdout) == 0 ? 0 : 1);
 	default: return parse_num_opt(c, o, arg);
 	}
 }
@@ -222,6 +233,39 @@ static void cli_defaults(struct cli *c)
 	c->spec.max_output_file_bytes = 2u << 20;
 	c->spec.max_output_total_bytes = 8u << 20;
 	c->step.name = "run";
+}
+
+/* The environment exactly as POST /run builds it (req_parse_env, with the
+ * API's own caps and name checks): the --env values, then the defaults for
+ * the names not given. A name given twice: the last one. */
+static int build_env(struct cli *c)
+{
+	struct req_config rc;
+	struct req_error err;
+	json_t *env = json_object();
+	int ret = 0;
+
+	req_config_defaults(&rc);
+	for (size_t i = 0; env && ret == 0 && i < c->nenv; i++) {
+		const char *eq = strchr(c->env[i], '=');
+		char *name = strndup(c->env[i], (size_t)(eq - c->env[i]));
+		json_t *v = json_string(eq + 1);
+
+		if (!name || !v) {
+			json_decref(v);
+			ret = usage_error("--env %s: not UTF-8 text", c->env[i]);
+		} else if (json_object_set_new(env, name, v) < 0) {   /* takes v, even then */
+			ret = usage_error("--env %s: invalid name", c->env[i]);
+		}
+		free(name);
+	}
+	if (!env)
+		ret = usage_error("out of memory");
+	else if (ret == 0 && req_parse_env(env, &rc, &c->job, &err) < 0)
+		ret = usage_error("--env: %s", err.message);
+	json_decref(env);
+	c->spec.envp = c->job.envp;
+	return ret;
 }
 
 static int print_json(json_t *j)
@@ -251,25 +295,22 @@ int main(int argc, char **argv)
 	static struct cli c;
 	cli_defaults(&c);
 	int o;
+	opterr = 0;
 	while ((o = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-		if (o == '?' || parse_opt(&c, o, optarg) < 0) {
-			usage(stderr);
+		if (o == '?' || o == ':') {
+			usage_error("unknown option or missing value: '%s'", argv[optind - 1]);
 			return 2;
 		}
+		if (parse_opt(&c, o, optarg) < 0)
+			return 2;
 	}
 	if (!c.info && optind >= argc) {
-		usage(stderr);
+		usage_error("no COMMAND after the options");
 		return 2;
 	}
-	if (c.nenv == 0) {
-		static char *defaults[] = { "PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/work",
-		                            "LANG=C.UTF-8", "TMPDIR=/tmp" };
-		for (size_t i = 0; i < 4; i++)
-			c.env[c.nenv++] = defaults[i];
-	}
-	c.env[c.nenv] = NULL;
+	if (build_env(&c) < 0)
+		return 2;
 	c.step.argv = argv + optind;
-	c.spec.envp = c.env;
 	c.spec.files = c.files;
 	c.spec.steps = &c.step;
 	c.spec.nsteps = 1;
@@ -299,5 +340,6 @@ int main(int argc, char **argv)
 		free(c.owned[i]);
 	}
 	free(c.stdin_buf);
+	req_job_free(&c.job);
 	return rc < 0 ? 1 : 0;
 }

@@ -19,39 +19,40 @@ struct num_flag {
 	const char *name;
 	enum num_kind kind;
 	size_t off;                  /* offset in struct fcgi_cfg */
+	const char *help;            /* for --help, followed by the default */
 };
 
 #define RQ(field) offsetof(struct fcgi_cfg, req.field)
 #define CF(field) offsetof(struct fcgi_cfg, field)
 
 static const struct num_flag num_flags[] = {
-	{ "max-body-bytes", NUM_SIZE, RQ(max_body_bytes) },
-	{ "max-code-bytes", NUM_SIZE, RQ(max_code_bytes) },
-	{ "max-files", NUM_SIZE, RQ(max_files) },
-	{ "max-file-bytes", NUM_SIZE, RQ(max_file_bytes) },
-	{ "max-files-total-bytes", NUM_SIZE, RQ(max_files_total_bytes) },
-	{ "max-stdin-bytes", NUM_SIZE, RQ(max_stdin_bytes) },
-	{ "max-output-files", NUM_SIZE, RQ(max_output_files) },
-	{ "max-output-file-bytes", NUM_U64, RQ(max_output_file_bytes) },
-	{ "max-output-total-bytes", NUM_U64, RQ(max_output_total_bytes) },
-	{ "default-wall-time-ms", NUM_U64, RQ(wall_time_ms.def) },
-	{ "max-wall-time-ms", NUM_U64, RQ(wall_time_ms.max) },
-	{ "default-cpu-time-ms", NUM_U64, RQ(cpu_time_ms.def) },
-	{ "max-cpu-time-ms", NUM_U64, RQ(cpu_time_ms.max) },
-	{ "default-memory-mb", NUM_U64, RQ(memory_mb.def) },
-	{ "max-memory-mb", NUM_U64, RQ(memory_mb.max) },
-	{ "default-max-processes", NUM_U64, RQ(max_processes.def) },
-	{ "max-max-processes", NUM_U64, RQ(max_processes.max) },
-	{ "default-max-output-bytes", NUM_U64, RQ(max_output_bytes.def) },
-	{ "max-max-output-bytes", NUM_U64, RQ(max_output_bytes.max) },
-	{ "work-mb", NUM_U64, RQ(work_mb) },
-	{ "tmp-mb", NUM_U64, RQ(tmp_mb) },
-	{ "queue-timeout-ms", NUM_U64, CF(queue_timeout_ms) },
+	{ "max-body-bytes", NUM_SIZE, RQ(max_body_bytes), "largest request body" },
+	{ "max-code-bytes", NUM_SIZE, RQ(max_code_bytes), "largest \"code\"" },
+	{ "max-files", NUM_SIZE, RQ(max_files), "most entries in \"files\"" },
+	{ "max-file-bytes", NUM_SIZE, RQ(max_file_bytes), "largest file of \"files\"" },
+	{ "max-files-total-bytes", NUM_SIZE, RQ(max_files_total_bytes), "all of \"files\" together" },
+	{ "max-stdin-bytes", NUM_SIZE, RQ(max_stdin_bytes), "largest \"stdin\"" },
+	{ "max-output-files", NUM_SIZE, RQ(max_output_files), "most files returned for \"outputs\"" },
+	{ "max-output-file-bytes", NUM_U64, RQ(max_output_file_bytes), "largest returned file" },
+	{ "max-output-total-bytes", NUM_U64, RQ(max_output_total_bytes), "all returned files together" },
+	{ "default-wall-time-ms", NUM_U64, RQ(wall_time_ms.def), "limits.wall_time_ms when absent" },
+	{ "max-wall-time-ms", NUM_U64, RQ(wall_time_ms.max), "largest limits.wall_time_ms" },
+	{ "default-cpu-time-ms", NUM_U64, RQ(cpu_time_ms.def), "limits.cpu_time_ms when absent; 0: the wall time" },
+	{ "max-cpu-time-ms", NUM_U64, RQ(cpu_time_ms.max), "largest limits.cpu_time_ms" },
+	{ "default-memory-mb", NUM_U64, RQ(memory_mb.def), "limits.memory_mb when absent" },
+	{ "max-memory-mb", NUM_U64, RQ(memory_mb.max), "largest limits.memory_mb" },
+	{ "default-max-processes", NUM_U64, RQ(max_processes.def), "limits.max_processes when absent" },
+	{ "max-max-processes", NUM_U64, RQ(max_processes.max), "largest limits.max_processes" },
+	{ "default-max-output-bytes", NUM_U64, RQ(max_output_bytes.def), "limits.max_output_bytes when absent" },
+	{ "max-max-output-bytes", NUM_U64, RQ(max_output_bytes.max), "largest limits.max_output_bytes" },
+	{ "work-mb", NUM_U64, RQ(work_mb), "size of a run's /work tmpfs" },
+	{ "tmp-mb", NUM_U64, RQ(tmp_mb), "size of a run's /tmp tmpfs" },
+	{ "queue-timeout-ms", NUM_U64, CF(queue_timeout_ms), "longest wait for a responder, then 503" },
 };
 #define N_NUM_FLAGS (sizeof(num_flags) / sizeof(num_flags[0]))
 
 enum { OPT_SOCKET = 1000, OPT_BACKLOG, OPT_ROOTFS, OPT_TEMPLATE, OPT_CGROUP,
-       OPT_REQUIRE_CG, OPT_POOL, OPT_HELP, OPT_DEGRADED, OPT_NUM_BASE = 2000 };
+       OPT_REQUIRE_CG, OPT_POOL, OPT_HELP, OPT_VERSION, OPT_DEGRADED, OPT_NUM_BASE = 2000 };
 
 void fcgi_cfg_defaults(struct fcgi_cfg *c)
 {
@@ -67,24 +68,64 @@ void fcgi_cfg_defaults(struct fcgi_cfg *c)
 	c->req.default_template = c->template_name;
 }
 
-void fcgi_cfg_usage(const char *prog)
+static uint64_t num_value(const struct fcgi_cfg *c, const struct num_flag *f)
 {
+	const char *base = (const char *)c + f->off;
+
+	if (f->kind == NUM_SIZE)
+		return *(const size_t *)(const void *)base;
+	return *(const uint64_t *)(const void *)base;
+}
+
+void fcgi_cfg_version(FILE *f)
+{
+	fprintf(f, "sandbox-fcgi %s\n", PACKAGE_VERSION);
+}
+
+void fcgi_cfg_usage_error(FILE *f, const char *msg)
+{
+	fprintf(f, "sandbox-fcgi: %s (try 'sandbox-fcgi --help')\n", msg);
+}
+
+/* The defaults printed are those of fcgi_cfg_defaults(), so the text cannot
+ * drift from the code (the pool size is this machine's CPU count). */
+void fcgi_cfg_help(FILE *f)
+{
+	struct fcgi_cfg d;
 	size_t i;
 
-	fprintf(stderr,
-	        "usage: %s [--socket PATH|HOST:PORT] [--backlog N]\n"
-	        "       [--rootfs-base DIR] [--template NAME] [--cgroup PATH]\n"
-	        "       [--require-cgroup] [--allow-degraded-limits] [--pool-size N]\n", prog);
-	for (i = 0; i < N_NUM_FLAGS; i++)
-		fprintf(stderr, "       [--%s N]\n", num_flags[i].name);
-	fprintf(stderr, "Without --socket the FastCGI listening socket is fd 0 "
-	        "(as handed over by spawn-fcgi).\n"
-	        "Without cgroups that enforce memory (incl. tmpfs and swap), process count\n"
-	        "and CPU time for a whole run, the responder refuses to start (log event\n"
-	        "sandbox.start.failed).  --allow-degraded-limits starts it anyway with\n"
-	        "per-process rlimits for those; /info isolation.limits_degraded and\n"
-	        "degraded_limits, and the sandbox.start.limits_degraded log event, say which.\n"
-	        "--require-cgroup (with it): still refuse when no cgroup hierarchy is usable.\n");
+	fcgi_cfg_defaults(&d);
+	fprintf(f,
+	        "usage: sandbox-fcgi [OPTION...]\n"
+	        "A FastCGI responder of the sandbox-fcgi API, one of a pool started by\n"
+	        "spawn-fcgi or systemd + multiwatch (see sandbox-fcgi(8)).\n\n"
+	        "  --socket PATH|HOST:PORT        listen there (default: the socket is fd 0, as\n"
+	        "                                 spawn-fcgi and systemd hand it over)\n"
+	        "  --backlog N                    listen backlog with --socket (default %d)\n"
+	        "  --rootfs-base DIR              the RootFS templates\n"
+	        "                                 (default %s)\n"
+	        "  --template NAME                template of requests that name none (default %s)\n"
+	        "  --cgroup PATH                  v2: delegated directory (NAME: /sys/fs/cgroup/NAME);\n"
+	        "                                 v1: name under each controller (default: detect)\n"
+	        "  --allow-degraded-limits        start even where cgroups cannot enforce memory (incl.\n"
+	        "                                 tmpfs, swap), process count and CPU time of a whole\n"
+	        "                                 run: per-process rlimits instead (default: refuse)\n"
+	        "  --require-cgroup               with --allow-degraded-limits: still refuse when no\n"
+	        "                                 cgroup hierarchy is usable (default: off)\n"
+	        "  --pool-size N                  responders in the pool, for /info and each run's\n"
+	        "                                 share of kernel quotas (default: CPUs, here %u)\n",
+	        d.backlog, d.rootfs_base, d.template_name, d.pool_size);
+	for (i = 0; i < N_NUM_FLAGS; i++) {
+		char opt[40];
+
+		snprintf(opt, sizeof(opt), "--%s N", num_flags[i].name);
+		fprintf(f, "  %-30s %s (default %" PRIu64 ")\n", opt, num_flags[i].help,
+		        num_value(&d, &num_flags[i]));
+	}
+	fprintf(f, "  -h, --help                     this text\n"
+	        "  --version                      the version\n\n"
+	        "Exit status: 0 after --help/--version or a clean stop, 1 when start-up\n"
+	        "fails (log event sandbox.start.failed names the step), 2 on a usage error.\n");
 }
 
 /* Strict unsigned decimal: no sign, no junk, no overflow. */
@@ -132,6 +173,7 @@ static struct option *build_options(void)
 		{ "allow-degraded-limits", no_argument, NULL, OPT_DEGRADED },
 		{ "pool-size", required_argument, NULL, OPT_POOL },
 		{ "help", no_argument, NULL, OPT_HELP },
+		{ "version", no_argument, NULL, OPT_VERSION },
 	};
 	size_t nfixed = sizeof(fixed) / sizeof(fixed[0]), i;
 	struct option *o = calloc(nfixed + N_NUM_FLAGS + 1, sizeof(*o));
@@ -208,7 +250,7 @@ enum cfg_result fcgi_cfg_parse(struct fcgi_cfg *c, int argc, char **argv,
 {
 	struct option *opts = build_options();
 	enum cfg_result rc = CFG_OK;
-	int opt, idx;
+	int opt, idx = 0;
 
 	if (opts == NULL) {
 		snprintf(msg, msglen, "out of memory");
@@ -218,14 +260,18 @@ enum cfg_result fcgi_cfg_parse(struct fcgi_cfg *c, int argc, char **argv,
 	opterr = 0;
 	while (rc == CFG_OK && (opt = getopt_long(argc, argv, "h", opts, &idx)) != -1) {
 		if (opt == 'h' || opt == OPT_HELP) {
-			rc = CFG_EXIT_OK;
+			rc = CFG_HELP;
+		} else if (opt == OPT_VERSION) {
+			rc = CFG_VERSION;
 		} else if (opt == '?' || opt == ':') {
 			snprintf(msg, msglen, "unknown option or missing value: '%s'",
 			         argv[optind - 1]);
 			rc = CFG_ERROR;
 		} else if (apply_opt(c, opt, optarg) < 0) {
-			snprintf(msg, msglen, "invalid value '%s' for '%s'",
-			         optarg ? optarg : "", argv[optind - 1]);
+			/* The option by its name: argv[optind - 1] is its value
+			 * when that came as a separate word. */
+			snprintf(msg, msglen, "invalid value '%s' for '--%s'",
+			         optarg ? optarg : "", opts[idx].name);
 			rc = CFG_ERROR;
 		}
 	}

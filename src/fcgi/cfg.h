@@ -9,9 +9,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <stdio.h>
+
 #include "api/req.h"
 
-#define FCGI_DEFAULT_ROOTFS_BASE "/var/lib/sandbox-fcgi/rootfs"
+/* configure's --with-rootfs-base (default $localstatedir/lib/sandbox-fcgi/
+ * rootfs), passed by the Makefile so that make's directory variables decide
+ * it (GNU coding standards, "Directory Variables"); the systemd unit, the
+ * tmpfiles.d entry and the installed build-rootfs.sh get the same value. */
+#define FCGI_DEFAULT_ROOTFS_BASE SANDBOX_ROOTFS_BASE
 #define FCGI_DEFAULT_TEMPLATE "minimal"
 
 struct fcgi_cfg {
@@ -27,12 +33,19 @@ struct fcgi_cfg {
 	struct req_config req;
 };
 
-enum cfg_result { CFG_OK = 0, CFG_EXIT_OK, CFG_ERROR };
+/* CFG_HELP, CFG_VERSION: print fcgi_cfg_help / fcgi_cfg_version, exit 0. */
+enum cfg_result { CFG_OK = 0, CFG_HELP, CFG_VERSION, CFG_ERROR };
 
 void fcgi_cfg_defaults(struct fcgi_cfg *c);
-/* Parses argv into *c (which holds defaults). On CFG_ERROR, msg says why. */
+/* Parses argv into *c (which holds defaults). On CFG_ERROR, msg says why
+ * in one line naming the option. */
 enum cfg_result fcgi_cfg_parse(struct fcgi_cfg *c, int argc, char **argv,
                                char *msg, size_t msglen);
-void fcgi_cfg_usage(const char *prog);
+/* --help: every option with its meaning and default (for stdout). */
+void fcgi_cfg_help(FILE *f);
+/* --version: "sandbox-fcgi VERSION". */
+void fcgi_cfg_version(FILE *f);
+/* A usage error: msg and "try --help" on one line (for stderr). */
+void fcgi_cfg_usage_error(FILE *f, const char *msg);
 
 #endif

@@ -164,12 +164,14 @@ int main(int argc, char **argv)
 
 	fcgi_cfg_defaults(&s.cfg);
 	switch (fcgi_cfg_parse(&s.cfg, argc, argv, msg, sizeof(msg))) {
-	case CFG_EXIT_OK:
-		fcgi_cfg_usage(argv[0]);
-		return 0;
+	case CFG_HELP:
+		fcgi_cfg_help(stdout);
+		return fflush(stdout) == 0 ? 0 : 1;
+	case CFG_VERSION:
+		fcgi_cfg_version(stdout);
+		return fflush(stdout) == 0 ? 0 : 1;
 	case CFG_ERROR:
-		fprintf(stderr, "sandbox-fcgi: %s\n", msg);
-		fcgi_cfg_usage(argv[0]);
+		fcgi_cfg_usage_error(stderr, msg);
 		return 2;
 	case CFG_OK:
 		break;

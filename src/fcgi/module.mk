@@ -1,5 +1,7 @@
 # src/fcgi: the sandbox-fcgi responder (FCGX_* API).
-bin_PROGRAMS += src/fcgi/sandbox-fcgi
+# sbin: a daemon the administrator starts (through spawn-fcgi or systemd),
+# documented in section 8 (docs/OPERATIONS.md, "Installing").
+sbin_PROGRAMS += src/fcgi/sandbox-fcgi
 src_fcgi_sandbox_fcgi_SOURCES = \
 	src/fcgi/cfg.h src/fcgi/cfg.c src/fcgi/route.h src/fcgi/route.c \
 	src/fcgi/log.h src/fcgi/log.c src/fcgi/http.h src/fcgi/http.c \

@@ -9,3 +9,11 @@ tests_unit_check_api_SOURCES = tests/unit/check_api.c tests/unit/api_test.h \
 tests_unit_check_api_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_api_LDADD = $(API_LIBS) $(CHECK_LIBS)
 endif
+# check_cfg: sandbox-fcgi's command line (src/fcgi/cfg.c, pure code).
+if HAVE_CHECK
+check_PROGRAMS += tests/unit/check_cfg
+TESTS += tests/unit/check_cfg
+tests_unit_check_cfg_SOURCES = tests/unit/check_cfg.c src/fcgi/cfg.c src/fcgi/cfg.h
+tests_unit_check_cfg_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_cfg_LDADD = $(API_LIBS) $(CHECK_LIBS)
+endif
