@@ -17,8 +17,9 @@
 #   8. ASan+UBSan build: unit tests, jail tests and integration suite again
 #   9. valgrind: unit tests and jails in fork mode
 #  10. v2vm: the jail tests again, on a pure cgroup v2 kernel (Debian 12's)
-#      booted under qemu, where the memory/pids/cpu controllers are real
-#      (tests/v2vm/run.sh, ~3-4 min); this machine type is cgroup v1
+#      booted under qemu, where the memory/pids/cpu controllers are real,
+#      as root and in the service's mode (tests/v2vm/run.sh, ~6-7 min);
+#      this machine type is cgroup v1
 #
 # Exits non-zero if any stage fails; the last line is "summary: N passed, N failed"
 # (stages).  Knobs: SANDBOX_TEST_QUICK=1 skips stages 8-10 and shortens the
