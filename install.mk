@@ -90,11 +90,11 @@ CLEANFILES += $(sf_systemd_units) gen/systemd/sysusers/sandbox-fcgi.conf \
 # The release tarball: what make check, a quick start (scripts/quickstart.sh)
 # and dpkg-buildpackage need. Whole directories where every file belongs;
 # single files where the directory also holds build output.
-EXTRA_DIST += systemd/README.md systemd/sandbox-fcgi.service.in systemd/sandbox-fcgi.socket.in \
+EXTRA_DIST += m4/.keep systemd/README.md systemd/sandbox-fcgi.service.in systemd/sandbox-fcgi.socket.in \
 	systemd/sysusers.conf.in systemd/tmpfiles.conf.in \
 	nginx rootfs scripts docs debian \
 	bench/e2e.sh bench/launch.sh bench/post.lua \
-	tests/valgrind.supp tests/cli tests/integration tests/quickstart tests/rootfs tests/v2vm
+	tests/valgrind.supp tests/cli tests/deb tests/integration tests/quickstart tests/rootfs tests/v2vm
 dist-hook:
 	find $(distdir) \( -name __pycache__ -o -name .pytest_cache \) -prune -exec rm -rf {} +
 	find $(distdir) -name '*.pyc' -exec rm -f {} +

@@ -64,14 +64,18 @@ installed_program() { # NAME
 
 # Out of tree, in _build/: an in-tree ./configure would stop every other
 # out-of-tree build of this checkout ("source directory already configured").
-# Configured again when SANDBOX_PREFIX names another prefix.
+# Configured again when SANDBOX_PREFIX names another prefix or
+# SANDBOX_ROOTFS_BASE another RootFS base: the installed sandbox-run and
+# sandbox-fcgi default to the one quickstart uses (--with-rootfs-base).
 build() {
 	cd "$REPO"
 	[ -x configure ] || autoreconf -fi
 	mkdir -p "$BUILD"
 	if [ ! -f "$BUILD/Makefile" ] ||
-		{ [ -n "${SANDBOX_PREFIX:-}" ] && [ "$(build_var prefix)" != "$SANDBOX_PREFIX" ]; }; then
-		(cd "$BUILD" && ../configure ${SANDBOX_PREFIX:+--prefix="$SANDBOX_PREFIX"})
+		{ [ -n "${SANDBOX_PREFIX:-}" ] && [ "$(build_var prefix)" != "$SANDBOX_PREFIX" ]; } ||
+		[ "$(build_var rootfsbasedir)" != "$SANDBOX_ROOTFS_BASE" ]; then
+		(cd "$BUILD" && ../configure ${SANDBOX_PREFIX:+--prefix="$SANDBOX_PREFIX"} \
+			--with-rootfs-base="$SANDBOX_ROOTFS_BASE")
 	fi
 	make -C "$BUILD" -j"$(nproc)"
 }
@@ -116,7 +120,7 @@ Try:
        -d '{"runtime": "python", "code": "print(6 * 7)"}'
 
 Stop it with: $0 stop     Logs: $SANDBOX_STATE_DIR/logs/
-Programs: $(dirname "$SANDBOX_BIN")/ (make install-exec of $BUILD)
+Programs: $SANDBOX_BIN and sandbox-run in $(build_var bindir)/ (make install-exec of $BUILD)
 EXAMPLE
 }
 

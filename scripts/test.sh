@@ -4,7 +4,8 @@
 #
 #   1. install the Debian packages it needs
 #   2. build with autotools (-Werror) and run the Check unit tests (make check)
-#   3. build the `minimal` and `compilers` RootFS templates (debootstrap), verify them
+#   3. build the `minimal` and `compilers` RootFS templates (debootstrap), verify them;
+#      cli: --version/--help/usage errors, man pages, sandbox-run --env (tests/cli, ~1 s)
 #   4. jail isolation tests (real jails, tests/jail) + the 500-run leak test;
 #      jail-service: the same suite in the service's own mode (as the service
 #      user, in a cgroup delegated to it by svc_cgroup_delegate, with the
@@ -12,7 +13,12 @@
 #   5. RootFS tests (tests/rootfs)
 #   6. integration suite: real nginx + spawn-fcgi pool over HTTP (tests/integration);
 #      quickstart: scripts/quickstart.sh of a fresh clone in a 0700 directory,
-#      a run over HTTP, a re-run, stop (tests/quickstart, ~20 s)
+#      a run over HTTP, a re-run, stop (tests/quickstart, ~20 s);
+#      dist: make distcheck (-j2), every tracked file in the tarball, the
+#      tarball quick-started (~40 s);
+#      deb: the Debian package built from the tarball in a temporary
+#      directory, installed, smoke-tested through the installed files,
+#      purged (tests/deb/run.sh, ~45 s)
 #   7. the request fuzzer for a bounded time (tests/fuzz)
 #   8. ASan+UBSan build: unit tests, jail tests and integration suite again
 #   9. valgrind: unit tests and jails in fork mode
@@ -24,19 +30,20 @@
 # Exits non-zero if any stage fails; the last line is "summary: N passed, N failed"
 # (stages).  Knobs: SANDBOX_TEST_QUICK=1 skips stages 8-10 and shortens the
 # fuzzer; SANDBOX_TEST_STAGES="build jail" runs only the named stages
-# (deps build rootfs jail jail-service rootfs-tests integration quickstart fuzz asan valgrind
-# v2vm);
-# SANDBOX_FUZZ_SECONDS (default 60).
+# (deps build rootfs cli jail jail-service rootfs-tests integration quickstart dist deb fuzz
+# asan valgrind v2vm);
+# SANDBOX_FUZZ_SECONDS (default 60); SANDBOX_TEST_BUILD: the build directory
+# (default _build).
 set -uo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 export PYTHONDONTWRITEBYTECODE=1
 export SANDBOX_MUST_WORK=${SANDBOX_MUST_WORK:-1}
 rootfs_base=${SANDBOX_ROOTFS_BASE:-/var/lib/sandbox-fcgi/rootfs}
-build=$repo/_build
+build=${SANDBOX_TEST_BUILD:-$repo/_build}
 asan=$repo/_build-asan
 quick=${SANDBOX_TEST_QUICK:-0}
-stages=${SANDBOX_TEST_STAGES:-"deps build rootfs jail jail-service rootfs-tests integration quickstart fuzz asan valgrind v2vm"}
+stages=${SANDBOX_TEST_STAGES:-"deps build rootfs cli jail jail-service rootfs-tests integration quickstart dist deb fuzz asan valgrind v2vm"}
 passed=0 failed=0 failed_names=""
 
 log() { printf '\n=== %s: %s\n' "$(date +%H:%M:%S)" "$*"; }
@@ -57,7 +64,8 @@ packages=(build-essential autoconf automake libtool pkg-config
 	libfcgi-dev libjansson-dev libseccomp-dev libcap-dev check
 	nginx-light spawn-fcgi multiwatch debootstrap
 	python3 python3-pytest curl jq clang libclang-rt-14-dev valgrind
-	iproute2 procps util-linux file libcap2-bin nodejs)
+	iproute2 procps util-linux file libcap2-bin nodejs
+	debhelper dh-autoreconf dpkg-dev systemd groff-base)
 
 deps() {
 	[ "$(id -u)" = 0 ] || { echo "scripts/test.sh must run as root (it makes namespaces, cgroups, RootFS)"; return 1; }
@@ -74,7 +82,7 @@ deps() {
 configure_in() { # DIR [configure args...]
 	local dir=$1; shift
 	mkdir -p "$dir" && cd "$dir" || return 1
-	[ -f Makefile ] || "$repo/configure" -q --enable-werror "$@" || return 1
+	[ -f Makefile ] || "$repo/configure" -q --enable-werror --with-rootfs-base="$rootfs_base" "$@" || return 1
 	cd "$repo"
 }
 
@@ -131,6 +139,30 @@ integration() { # BUILD_DIR [pytest args]
 	SANDBOX_ROOTFS_BASE=$rootfs_base tests/integration/run.sh "$@"
 }
 
+# The command-line conventions of both programs (issue 12 item 9).
+cli_tests() {
+	SANDBOX_BIN=$build/src/fcgi/sandbox-fcgi SANDBOX_RUN=$build/src/cli/sandbox-run \
+	SANDBOX_TEST_ROOTFS=$rootfs_base/minimal/current/tree \
+		/usr/bin/python3 -m pytest -p no:cacheprovider -q tests/cli
+}
+
+# The release tarball: make distcheck (a VPATH build in a read-only copy:
+# make check, install, uninstall, distclean), every tracked file shipped
+# (but CI's and git's own), and a quick start from it as from a checkout.
+dist() {
+	rm -f "$build"/sandbox-fcgi-*.tar.gz
+	make -C "$build" -j2 distcheck >"$build/distcheck.log" 2>&1 ||
+		{ tail -60 "$build/distcheck.log"; return 1; }
+	local tarball missing
+	tarball=$(ls "$build"/sandbox-fcgi-*.tar.gz) || return 1
+	if git -C "$repo" rev-parse --git-dir >/dev/null 2>&1; then
+		missing=$(comm -23 <(git -C "$repo" ls-files | grep -vE '^(\.ci/|\.gitignore$)' | sort) \
+			<(tar -tzf "$tarball" | sed 's|^[^/]*/||' | sort))
+		[ -z "$missing" ] || { echo "not in $tarball:"; echo "$missing"; return 1; }
+	fi
+	SANDBOX_QS_TARBALL=$tarball SANDBOX_ROOTFS_BASE=$rootfs_base tests/quickstart/run.sh -k tarball
+}
+
 # Committed code only: the test clones HEAD (a user's fresh clone).
 quickstart() {
 	SANDBOX_ROOTFS_BASE=$rootfs_base tests/quickstart/run.sh
@@ -174,11 +206,14 @@ valgrind_stage() {
 stage deps deps
 stage build build
 stage rootfs rootfs
+stage cli cli_tests
 stage jail jail_tests "$build"
 stage jail-service jail_service "$build"
 stage rootfs-tests env ROOTFS_TESTS_QUICK="$quick" SANDBOX_RUN="$build/src/cli/sandbox-run" tests/rootfs/run-all.sh
 stage integration integration "$build"
 stage quickstart quickstart
+stage dist dist
+stage deb env SANDBOX_ROOTFS_BASE="$rootfs_base" tests/deb/run.sh "$build"
 stage fuzz fuzz
 if [ "$quick" != 1 ]; then
 	stage asan asan_stage

@@ -7,7 +7,8 @@ Binaries: SANDBOX_BIN (sandbox-fcgi) and SANDBOX_RUN (sandbox-run), default
 _build/; run by scripts/test.sh stage cli against the build and by stage
 deb against the installed package. SANDBOX_TEST_ROOTFS: a RootFS tree for
 the one test that runs a jail (skipped without it unless SANDBOX_MUST_WORK).
-SANDBOX_MAN_DIR: the man pages (default man/ of the checkout).
+SANDBOX_MAN_DIR: the man pages (default man/ of the checkout; or an installed
+share/man with man1/ and man8/).
 """
 import gzip
 import json
@@ -42,7 +43,10 @@ def long_options(help_text):
 
 
 def man_text(name):
-    for p in (MAN_DIR / MAN[name], MAN_DIR / (MAN[name] + ".gz")):
+    """The page from MAN_DIR itself (the source tree's man/) or from its
+    section directory (an installed MAN_DIR/man8/, maybe gzipped)."""
+    sect = MAN_DIR / ("man" + MAN[name].rsplit(".", 1)[1])
+    for p in (MAN_DIR / MAN[name], sect / MAN[name], sect / (MAN[name] + ".gz")):
         if p.exists():
             data = p.read_bytes()
             return (gzip.decompress(data) if p.suffix == ".gz" else data).decode()
