@@ -268,4 +268,4 @@ def test_responder_refuses_root_and_bad_flags():
                        timeout=10)
     assert r.returncode == 2 and "outside" in r.stderr
     r = subprocess.run([b, "--help"], capture_output=True, text=True, timeout=10)
-    assert r.returncode == 0 and "--rootfs-base" in r.stderr
+    assert r.returncode == 0 and "--rootfs-base" in r.stdout and r.stderr == ""
