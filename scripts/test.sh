@@ -65,7 +65,7 @@ packages=(build-essential autoconf automake libtool pkg-config
 	nginx-light spawn-fcgi multiwatch debootstrap
 	python3 python3-pytest curl jq clang libclang-rt-14-dev valgrind
 	iproute2 procps util-linux file libcap2-bin nodejs
-	debhelper dh-autoreconf dpkg-dev systemd groff-base)
+	debhelper dh-autoreconf dpkg-dev lintian systemd groff-base)
 
 deps() {
 	[ "$(id -u)" = 0 ] || { echo "scripts/test.sh must run as root (it makes namespaces, cgroups, RootFS)"; return 1; }

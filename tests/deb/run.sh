@@ -63,6 +63,14 @@ arch=$(dpkg-deb -f "$deb" Architecture)
 [ "$arch" = "$(dpkg --print-architecture)" ] || fail "built for $arch"
 grep -qx 'Architecture: amd64 arm64' "$src/debian/control" ||
 	fail "debian/control: Architecture must list exactly what src/jail/rawsys.h supports"
+# Debian's own checks of the package (errors and warnings fail).
+if command -v lintian >/dev/null; then
+	lintian --fail-on error,warning "$tmp"/${pkg}_*.changes >"$tmp/lintian.log" 2>&1 ||
+		{ grep -v '^running with root' "$tmp/lintian.log"; fail "lintian"; }
+	say "lintian: no errors or warnings"
+else
+	say "no lintian: package not linted"
+fi
 
 # --- install ----------------------------------------------------------------
 say "apt-get install $deb"
