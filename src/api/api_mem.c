@@ -160,7 +160,7 @@ json_t *api_load(struct api_load *l, size_t flags, json_error_t *je)
 	api_mem_arm(l->budget);
 	doc = json_load_callback(api_load_read, l, flags, je);
 	/* The last chunk may have crossed the budget: refused all the same. */
-	if (api_mem_exceeded() && l->fail == API_LOAD_OK)
+	if (api_mem_disarm() && l->fail == API_LOAD_OK)
 		l->fail = API_LOAD_BUDGET;
 	if (l->fail != API_LOAD_OK) {
 		json_decref(doc);

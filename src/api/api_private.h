@@ -90,8 +90,7 @@ size_t api_mem_live(void);       /* bytes jansson holds now (counted ones) */
 
 /* Untrusted JSON loaded in chunks under all three bounds: at most
  * max_bytes of text, the pre-scan's depth and value count, and the budget
- * (checked before each chunk). api_load() arms the budget and leaves it
- * armed (the caller's checks may allocate more; disarm when done).
+ * (checked before each chunk; armed and disarmed by api_load itself).
  * NULL: l->fail says why, or API_LOAD_OK with *je for invalid JSON. */
 enum api_load_fail { API_LOAD_OK = 0, API_LOAD_SHORT, API_LOAD_TOO_LARGE, API_LOAD_SCAN,
                      API_LOAD_BUDGET };

@@ -315,14 +315,10 @@ int req_parse_run_stream(req_read_fn read, void *ctx, const struct req_config *c
 	/* JSON_ALLOW_NUL: "\u0000" parses, so that a NUL in a path or an env
 	 * value is refused by the check that names its field. */
 	root = api_load(&l, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
-	if (!root) {
-		rc = fail_load(&l, cfg, &je, err);
-		api_mem_disarm();
-		return rc;
-	}
+	if (!root)
+		return fail_load(&l, cfg, &je, err);
 	rc = parse_root(root, cfg, reg, job, err);
 	json_decref(root);
-	api_mem_disarm();
 	if (rc)
 		req_job_free(job);
 	return rc;

@@ -176,7 +176,6 @@ int main(int argc, char **argv)
 	case CFG_OK:
 		break;
 	}
-	svc_mem_init();
 	if (refuse_root() < 0 || setup_signals() < 0 || FCGX_Init() != 0)
 		return 1;
 	fd = open_listener(&s.cfg);

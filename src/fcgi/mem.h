@@ -5,8 +5,6 @@
 #ifndef SANDBOX_FCGI_MEM_H
 #define SANDBOX_FCGI_MEM_H
 
-/* Once at start-up, before the first request. */
-void svc_mem_init(void);
 /* After each answer is out: hands the request's freed memory back. */
 void svc_mem_release(void);
 
