@@ -1,9 +1,11 @@
 # install.mk - what `make install` deploys besides the programs, and what
 # `make dist` ships (docs/OPERATIONS.md, "Installing"). Every path is a GNU
 # directory variable or one configure.ac derives from them; the files that
-# name paths are filled in by make, not by configure, so that
-# `make install prefix=...` and DESTDIR work (GNU coding standards,
-# "Directory Variables").
+# name paths are filled in by make, not by configure, so that make's own
+# directory variables decide them and DESTDIR stages an install (GNU coding
+# standards, "Directory Variables"). They are made when the Makefile
+# changes: a later `make install prefix=...` installs copies (and
+# programs) built for the earlier prefix, as for any compiled-in path.
 
 dist_man_MANS = man/sandbox-fcgi.8 man/sandbox-run.1
 dist_doc_DATA = README.md docs/API.md docs/OPERATIONS.md docs/PERFORMANCE.md docs/SECURITY.md
