@@ -106,6 +106,8 @@ svc_cgroup_pool_cap_v1() {
 	local d=/sys/fs/cgroup/memory/$SANDBOX_CGROUP/pool
 	[ -d /sys/fs/cgroup/memory ] && [ ! -L /sys/fs/cgroup/memory ] || return 0
 	mkdir -p "$d" || return 1
+	# Again root's, should an earlier call's chown -R have given it away.
+	chown -R 0:0 "$d" || return 1
 	echo "$(svc_pool_memory_bytes)" > "$d/memory.limit_in_bytes" || return 1
 	if [ -f "$d/memory.memsw.limit_in_bytes" ]; then
 		echo "$(svc_pool_memory_bytes)" > "$d/memory.memsw.limit_in_bytes" || return 1

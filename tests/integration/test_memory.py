@@ -20,6 +20,8 @@ import time
 
 import pytest
 
+from conftest import REPO
+
 MIB = 1 << 20
 MAX_BODY = 24 * MIB          # req_config_defaults: max_body_bytes, nginx client_max_body_size
 PEAK_MIB = 80                # docs/OPERATIONS.md, "Responder memory"
@@ -321,9 +323,14 @@ def test_responders_run_under_a_memory_cap(svc):
         assert read_int(os.path.join(d, "memory.memsw.limit_in_bytes")) == cap_bytes(version, d)
     if version == 2 and os.path.exists(os.path.join(d, "memory.swap.max")):
         assert read_int(os.path.join(d, "memory.swap.max")) == 0
-    # The limit is root's: the service user cannot raise it.
+    # The limit is root's: the service user cannot raise it, also after the
+    # delegation is done again (quickstart.sh run a second time).
     limit = os.path.join(d, "memory.limit_in_bytes" if version == 1 else "memory.max")
     assert os.stat(limit).st_uid == 0 and not os.stat(limit).st_mode & 0o022
+    import subprocess
+    subprocess.run(["bash", "-c", ". %s/scripts/lib/service-common.sh; svc_defaults;"
+                    " svc_cgroup_delegate" % REPO], env=svc.env, check=True)
+    assert os.stat(limit).st_uid == 0 and cap_bytes(version, d) == POOL * RESPONDER_MEMORY_MB * MIB
     # A run is charged to its own cgroup, not to the responders' cap.
     r = svc.run({"runtime": "bash", "code": "cat /proc/self/cgroup"})
     assert r.status == 200, r
