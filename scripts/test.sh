@@ -151,7 +151,7 @@ cli_tests() {
 # (but CI's and git's own), and a quick start from it as from a checkout.
 dist() {
 	rm -f "$build"/sandbox-fcgi-*.tar.gz
-	make -C "$build" -j2 distcheck >"$build/distcheck.log" 2>&1 ||
+	make -C "$build" -j2 distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror >"$build/distcheck.log" 2>&1 ||
 		{ tail -60 "$build/distcheck.log"; return 1; }
 	local tarball missing
 	tarball=$(ls "$build"/sandbox-fcgi-*.tar.gz) || return 1
