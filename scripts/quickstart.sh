@@ -91,22 +91,13 @@ install_programs() {
 	export SANDBOX_BIN
 }
 
-# The default RootFS (see docs/ROOTFS.md): a Debian tree built by
+# The default RootFS (docs/OPERATIONS.md, "RootFS"): a Debian tree built by
 # build-rootfs.sh and checked by verify-rootfs.sh. Both are no-ops when the
-# recipe did not change. Fallback while they are missing: a RootFS made from
-# the host's /usr (scripts/mkrootfs-host.sh).
+# recipe did not change.
 prepare_rootfs() {
-	if [ -x "$REPO/scripts/build-rootfs.sh" ]; then
-		"$REPO/scripts/build-rootfs.sh" "$SANDBOX_TEMPLATE" "$SANDBOX_ROOTFS_BASE"
-		if [ -x "$REPO/scripts/verify-rootfs.sh" ]; then
-			SANDBOX_RUN=$BUILD/src/cli/sandbox-run \
-				"$REPO/scripts/verify-rootfs.sh" "$SANDBOX_TEMPLATE" "$SANDBOX_ROOTFS_BASE"
-		fi
-	elif [ -x "$REPO/scripts/mkrootfs-host.sh" ]; then
-		"$REPO/scripts/mkrootfs-host.sh" "$SANDBOX_ROOTFS_BASE"
-	else
-		svc_die "no RootFS builder (scripts/build-rootfs.sh or scripts/mkrootfs-host.sh)"
-	fi
+	"$REPO/scripts/build-rootfs.sh" "$SANDBOX_TEMPLATE" "$SANDBOX_ROOTFS_BASE"
+	SANDBOX_RUN=$BUILD/src/cli/sandbox-run \
+		"$REPO/scripts/verify-rootfs.sh" "$SANDBOX_TEMPLATE" "$SANDBOX_ROOTFS_BASE"
 }
 
 print_example() {

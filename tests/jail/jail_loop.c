@@ -31,8 +31,8 @@
  *                                "--- run I STATUS" and each run's stdout
  *   jail_loop bench ROOTFS N CMD [ARG...]
  *                                runs CMD N times and prints per-run wall
- *                                times in microseconds, one per line (for
- *                                bench/jail_bench.sh)
+ *                                times in microseconds, one per line
+ *                                (docs/PERFORMANCE.md)
  */
 #include <dirent.h>
 #include <sched.h>
