@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/api_private.h"
+#include "api/api_load.h"
 
 static struct {
 	size_t live;       /* usable bytes jansson holds now */
@@ -142,7 +142,7 @@ static size_t api_load_read(void *buf, size_t buflen, void *data)
 	return (size_t)n;
 }
 
-void api_load_init(struct api_load *l, req_read_fn read, void *ctx, size_t max_bytes,
+void api_load_init(struct api_load *l, api_read_fn read, void *ctx, size_t max_bytes,
                    size_t max_depth, size_t max_values, size_t budget)
 {
 	memset(l, 0, sizeof *l);

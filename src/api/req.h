@@ -92,8 +92,8 @@ int req_parse_run_stream(req_read_fn read, void *ctx, const struct req_config *c
 int req_job_spec(struct req_job *job, const struct req_config *cfg, struct jail_spec *spec);
 void req_job_free(struct req_job *job);
 
-/* Validation helpers, exposed for unit tests. Return NULL if ok, else a reason. */
-const char *req_check_path(const char *path, size_t len, size_t max_depth);
+/* Validation helpers, exposed for unit tests. Return NULL if ok, else a
+ * reason. (Paths: path_check(), common/path.h.) */
 const char *req_check_env_name(const char *name);
 /* The environment of a run (job->envp) as POST /run builds it: env (a JSON
  * object of strings, or NULL) checked against cfg, then the responder's

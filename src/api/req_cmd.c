@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/api_private.h"
+#include "api/req_private.h"
+#include "common/path.h"
+#include "common/strv.h"
 
 #define REQ_MAX_HANDLER 255
 
@@ -91,7 +93,7 @@ static int parse_entrypoint(json_t *ep, const struct req_config *cfg,
 	const char *const vals[] = { job->runtime->file, NULL };
 
 	if (!ep) {
-		*words = req_subst_argv(job->runtime->run_argv, keys, vals);
+		*words = strv_subst_all(job->runtime->run_argv, keys, vals);
 		return *words ? 0 : req_fail(err, 500, "internal", "entrypoint", "out of memory");
 	}
 	if (entrypoint_words(ep, words, err))
@@ -148,7 +150,7 @@ static const char *check_handler(const char *h, size_t len, size_t max_depth)
 	for (const char *p = h; p < dot; p++)
 		if (!(ident_char(*p, false) || *p == '/' || *p == '-' || *p == '.') || *p == '$')
 			return "module part may contain only letters, digits, '_', '-', '.' and '/'";
-	if (req_check_path(h, (size_t)(dot - h), max_depth))
+	if (path_check(h, (size_t)(dot - h), max_depth))
 		return "module part must be a relative path without empty, '.' or '..' components";
 	for (const char *p = dot + 1; *p; p++)
 		if (!ident_char(*p, p == dot + 1))
@@ -222,7 +224,7 @@ static int parse_handler_command(json_t *root, const struct req_config *cfg,
 	const char *const keys[] = { "file", "handler", "event", "result", NULL };
 	const char *const vals[] = { job->runtime->file, job->handler,
 	                             "/tmp/" REQ_EVENT_PATH, "/tmp/" REQ_RESULT_PATH, NULL };
-	if (!(job->argv = req_subst_argv(job->runtime->handler_argv, keys, vals)))
+	if (!(job->argv = strv_subst_all(job->runtime->handler_argv, keys, vals)))
 		return req_fail(err, 500, "internal", field, "out of memory");
 	job->handler_mode = true;
 	return 0;

@@ -6,32 +6,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/api_private.h"
+#include "api/req_private.h"
+#include "common/b64.h"
+#include "common/json_util.h"
+#include "common/path.h"
+#include "common/strv.h"
 
 static const char *const file_keys[] = { "path", "content", "encoding", "executable", NULL };
 
-static bool key_allowed(const char *key, const char *const *allowed)
-{
-	for (size_t i = 0; allowed[i]; i++)
-		if (strcmp(key, allowed[i]) == 0)
-			return true;
-	return false;
-}
-
 static int file_unknown_keys(json_t *f, const char *field, struct req_error *err)
 {
-	const char *key;
-	size_t klen;
-	json_t *v;
+	const char *key = json_unknown_key(f, file_keys);
 	char fld[128];
-	json_object_keylen_foreach(f, key, klen, v) {
-		if (klen == strlen(key) && key_allowed(key, file_keys))
-			continue;
-		snprintf(fld, sizeof fld, "%s.%s", field, key);
-		return req_fail(err, 400, "unknown_field", fld, "unknown field '%s' "
-		                "(allowed: path, content, encoding, executable)", fld);
-	}
-	return 0;
+
+	if (!key)
+		return 0;
+	snprintf(fld, sizeof fld, "%s.%s", field, key);
+	return req_fail(err, 400, "unknown_field", fld, "unknown field '%s' "
+	                "(allowed: path, content, encoding, executable)", fld);
 }
 
 static int file_path(json_t *f, const char *field, const struct req_config *cfg,
@@ -44,7 +36,7 @@ static int file_path(json_t *f, const char *field, const struct req_config *cfg,
 		return req_fail(err, 400, "missing_field", fld, "%s is required", fld);
 	if (!json_is_string(p))
 		return req_fail(err, 400, "invalid_field", fld, "%s must be a string", fld);
-	const char *why = req_check_path(json_string_value(p), json_string_length(p), cfg->max_path_depth);
+	const char *why = path_check(json_string_value(p), json_string_length(p), cfg->max_path_depth);
 	if (why)
 		return req_fail(err, 400, "invalid_field", fld, "%s: %s (relative path, no '.', '..' "
 		                "or empty components, at most %zu deep)", fld, why, cfg->max_path_depth);
@@ -181,7 +173,7 @@ int req_parse_outputs(json_t *outputs, const struct req_config *cfg,
 		snprintf(fld, sizeof fld, "outputs[%zu]", idx);
 		if (!json_is_string(o))
 			return req_fail(err, 400, "invalid_field", fld, "%s must be a string", fld);
-		const char *why = req_check_glob(json_string_value(o), json_string_length(o),
+		const char *why = path_check(json_string_value(o), json_string_length(o),
 		                                 cfg->max_path_depth);
 		if (why)
 			return req_fail(err, 400, "invalid_field", fld, "%s: %s", fld, why);

@@ -8,7 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/api_private.h"
+#include "api/api_load.h"
+#include "api/req_private.h"
+#include "common/json_util.h"
+#include "common/path.h"
+#include "common/strv.h"
 
 static const char *const top_keys[] = {
 	"runtime", "template", "code", "files", "entrypoint", "args", "stdin",
@@ -28,7 +32,7 @@ void req_config_defaults(struct req_config *c)
 	c->max_files = 32;
 	c->max_file_bytes = 2u << 20;
 	c->max_files_total_bytes = 8u << 20;
-	c->max_path_depth = 16;
+	c->max_path_depth = PATH_DEFAULT_MAX_DEPTH;
 	c->max_args = 256;
 	c->max_arg_bytes = 64u << 10;
 	c->max_env = 64;
@@ -64,29 +68,17 @@ void req_config_defaults(struct req_config *c)
 	};
 }
 
-static bool in_list(const char *key, const char *const *list)
-{
-	for (size_t i = 0; list[i]; i++)
-		if (strcmp(key, list[i]) == 0)
-			return true;
-	return false;
-}
-
+/* The unknown-key check (json_unknown_key), as the 400 that names it. */
 static int check_keys(json_t *obj, const char *const *allowed, const char *prefix,
                       struct req_error *err)
 {
-	const char *key;
-	size_t klen;
-	json_t *v;
+	const char *key = json_unknown_key(obj, allowed);
 	char fld[128];
 
-	json_object_keylen_foreach(obj, key, klen, v) {
-		if (klen == strlen(key) && in_list(key, allowed))
-			continue;
-		snprintf(fld, sizeof fld, "%s%s", prefix, key);
-		return req_fail(err, 400, "unknown_field", fld, "unknown field '%s'", fld);
-	}
-	return 0;
+	if (!key)
+		return 0;
+	snprintf(fld, sizeof fld, "%s%s", prefix, key);
+	return req_fail(err, 400, "unknown_field", fld, "unknown field '%s'", fld);
 }
 
 /* Appends to a message buffer, silently stopping at its end. */
@@ -261,7 +253,7 @@ static int parse_root(json_t *root, const struct req_config *cfg, const struct r
 	if (job->runtime->compile_argv) {
 		const char *const keys[] = { "file", NULL };
 		const char *const vals[] = { job->runtime->file, NULL };
-		if (!(job->compile_argv = req_subst_argv(job->runtime->compile_argv, keys, vals)))
+		if (!(job->compile_argv = strv_subst_all(job->runtime->compile_argv, keys, vals)))
 			return req_fail(err, 500, "internal", "runtime", "out of memory");
 	}
 	return 0;

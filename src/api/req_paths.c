@@ -1,72 +1,11 @@
 /*
- * req_paths.c - names that come from the request and end up in the jail's
- * file system or environment. Checked here, before anything is written: the
- * jail writes files relative to its fresh /work, but a path that cannot
- * name anything outside it ("..", absolute) is the first line of defence
- * (isolate's rules.c habit: policy is data, validated first).
+ * req_paths.c - names from the request that end up in the jail's
+ * environment, and paths that clash with each other (each path alone is
+ * checked by path_check(), src/common/path.c).
  */
 #include <string.h>
 
-#include "api/api_private.h"
-
-#define REQ_MAX_COMPONENT 255   /* NAME_MAX */
-#define REQ_MAX_PATH 4095       /* PATH_MAX - 1 */
-
-/* Checks one component [s, s+n). */
-static const char *check_component(const char *s, size_t n)
-{
-	if (n == 0)
-		return "empty path component";
-	if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
-		return "'.' and '..' components are not allowed";
-	if (n > REQ_MAX_COMPONENT)
-		return "path component longer than 255 bytes";
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == 0)
-			return "NUL byte in path";
-		if (c < 0x20 || c == 0x7f)
-			return "control character in path";
-	}
-	return NULL;
-}
-
-static const char *check_path(const char *path, size_t len, size_t max_depth)
-{
-	size_t depth = 0, start = 0;
-
-	if (len == 0)
-		return "empty path";
-	if (len > REQ_MAX_PATH)
-		return "path longer than 4095 bytes";
-	if (path[0] == '/')
-		return "absolute paths are not allowed";
-	for (size_t i = 0; i <= len; i++) {
-		if (i < len && path[i] != '/')
-			continue;
-		const char *why = check_component(path + start, i - start);
-		if (why)
-			return why;
-		if (++depth > max_depth)
-			return "path too deep";
-		start = i + 1;
-	}
-	return NULL;
-}
-
-const char *req_check_path(const char *path, size_t len, size_t max_depth)
-{
-	return check_path(path, len, max_depth);
-}
-
-/* The same rules: '*', '?', '[' and ']' are legal bytes in file names
- * anyway, and the jail matches patterns component by component (fnmatch with
- * FNM_PATHNAME) inside /work, so a pattern without ".." or a leading '/'
- * cannot reach outside it. */
-const char *req_check_glob(const char *pat, size_t len, size_t max_depth)
-{
-	return check_path(pat, len, max_depth);
-}
+#include "api/req_private.h"
 
 const char *req_check_env_name(const char *name)
 {

@@ -16,7 +16,7 @@
  */
 #include <string.h>
 
-#include "api/api_private.h"
+#include "api/api_load.h"
 
 enum { SC_OUTSIDE, SC_STRING, SC_ESCAPE, SC_BARE };
 

@@ -5,7 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/api_private.h"
+#include "api/req_private.h"
+#include "common/strv.h"
 
 /* The runtime's own compile limits (operator data in runtimes.json) over
  * the configured compile defaults. */

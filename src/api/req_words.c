@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/api_private.h"
+#include "api/req_private.h"
+#include "common/strv.h"
 
 struct words {
 	char **v;

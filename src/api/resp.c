@@ -1,13 +1,16 @@
 /*
  * resp.c - the JSON answers: the run result and the error object.
  * Program output is data from untrusted code: every string taken from it is
- * made valid UTF-8 first (resp_utf8.c), so the answer is always valid JSON.
+ * made valid UTF-8 first (utf8_clean, src/common/utf8.c), so the answer is always valid JSON.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/api_private.h"
+#include "api/api_load.h"
 #include "api/resp.h"
+#include "api/resp_private.h"
+#include "common/b64.h"
+#include "common/utf8.h"
 
 #define RESP_STR_(x) #x
 #define RESP_STR(x) RESP_STR_(x)
@@ -18,7 +21,7 @@
 static json_t *text_json(const char *s, size_t len)
 {
 	size_t n;
-	char *clean = resp_utf8_clean(s ? s : "", s ? len : 0, &n);
+	char *clean = utf8_clean(s ? s : "", s ? len : 0, &n);
 	json_t *j = clean ? json_stringn(clean, n) : NULL;
 	free(clean);
 	return j;

@@ -48,7 +48,5 @@ json_t *resp_error(const char *code, const char *message, const char *field);
  * set up (resp_isolation.c); resp_degraded: the per-process-only limits. */
 json_t *resp_isolation(const struct jail_info *ji);
 json_t *resp_degraded(const struct jail_info *ji);
-/* Copy of (s, len) with invalid UTF-8 sequences replaced by U+FFFD. */
-char *resp_utf8_clean(const char *s, size_t len, size_t *outlen);
 
 #endif

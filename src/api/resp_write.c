@@ -19,8 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/api_private.h"
 #include "api/resp.h"
+#include "api/resp_private.h"
+#include "common/b64.h"
+#include "common/utf8.h"
 
 #define OUT_BUF 16384
 #define B64_SLICE (3 * 4096)   /* whole base64 quanta: no padding mid-way */
@@ -86,7 +88,7 @@ static const char *esc_of(unsigned char c, char tmp[8])
 	}
 }
 
-/* Walks s as resp_utf8_clean() + jansson's escaping would: each run of
+/* Walks s as utf8_clean() + jansson's escaping would: each run of
  * bytes that stand as they are goes to put whole, then one escape or one
  * U+FFFD. put may be NULL (only counting). Returns the encoded length. */
 static size_t text_walk(const char *s, size_t len, struct out *w)
@@ -100,7 +102,7 @@ static size_t text_walk(const char *s, size_t len, struct out *w)
 		const char *e = NULL;
 
 		for (; i < len; i += k) {
-			k = resp_utf8_seq(u + i, len - i);
+			k = utf8_seq(u + i, len - i);
 			if (k == 0 || (k == 1 && (e = esc_of(u[i], tmp))))
 				break;
 		}

@@ -12,28 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "api/api_private.h"
 #include "api/rt_private.h"
-
-int rt_path(char *buf, size_t size, const char *a, const char *b)
-{
-	int n = snprintf(buf, size, "%s/%s", a, b);
-	return n < 0 || (size_t)n >= size ? -1 : 0;
-}
-
-char *rt_readlink(const char *path)
-{
-	char buf[4096];
-	struct stat st;
-	ssize_t n = readlink(path, buf, sizeof buf - 1);
-
-	if (n < 0 && errno == EINVAL && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-		return strdup("");
-	if (n < 0)
-		return NULL;
-	buf[n] = '\0';
-	return strdup(buf);
-}
+#include "common/strv.h"
 
 static int cmp_template(const void *a, const void *b)
 {

@@ -31,10 +31,34 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include "api/api_private.h"
 #include "api/rt_private.h"
+#include "common/json_util.h"
+#include "common/path.h"
+#include "common/strv.h"
+
+/* "<a>/<b>" into buf; -1 if it does not fit. buf must not alias a or b. */
+static int rt_path(char *buf, size_t size, const char *a, const char *b)
+{
+	int n = snprintf(buf, size, "%s/%s", a, b);
+	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+char *rt_readlink(const char *path)
+{
+	char buf[4096];
+	struct stat st;
+	ssize_t n = readlink(path, buf, sizeof buf - 1);
+
+	if (n < 0 && errno == EINVAL && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return strdup("");
+	if (n < 0)
+		return NULL;
+	buf[n] = '\0';
+	return strdup(buf);
+}
 
 struct rt_ctx {
 	const char *file;   /* for messages */
@@ -95,7 +119,7 @@ static int rt_strv(const struct rt_ctx *c, json_t *v, const char *k, size_t min,
 static int rt_limits(const struct rt_ctx *c, json_t *v, const char *k, struct rt_limits_override *o)
 {
 	static const char *const names[] = { "wall_time_ms", "cpu_time_ms", "memory_mb",
-	                                     "max_processes", "max_output_bytes" };
+	                                     "max_processes", "max_output_bytes", NULL };
 	uint64_t *slots[] = { &o->wall_time_ms, &o->cpu_time_ms, &o->memory_mb,
 	                      &o->max_processes, &o->max_output_bytes };
 	const char *key;
@@ -104,13 +128,15 @@ static int rt_limits(const struct rt_ctx *c, json_t *v, const char *k, struct rt
 
 	if (!json_is_object(v))
 		return rt_fail(c, k, "must be an object");
+	if ((key = json_unknown_key(v, names))) {
+		snprintf(kk, sizeof kk, "%s.%s", k, key);
+		return rt_fail(c, kk, "unknown limit");
+	}
 	json_object_foreach(v, key, x) {
 		size_t i = 0;
-		while (i < 5 && strcmp(key, names[i]))
-			i++;
+		while (strcmp(key, names[i]))
+			i++;   /* known: json_unknown_key found none other */
 		snprintf(kk, sizeof kk, "%s.%s", k, key);
-		if (i == 5)
-			return rt_fail(c, kk, "unknown limit");
 		if (!json_is_integer(x) || json_integer_value(x) <= 0 ||
 		    json_integer_value(x) > (json_int_t)UINT32_MAX)
 			return rt_fail(c, kk, "must be a positive integer below 2^32");
@@ -174,7 +200,7 @@ static int rt_runtime_parse(const struct rt_ctx *c, json_t *o, size_t idx, struc
 	if (!rt_name_ok(r->name))
 		return rt_fail(c, k, "must match [a-z0-9][a-z0-9._+-]*");
 	snprintf(k, sizeof k, "%s.file", where);
-	if (req_check_path(r->file, strlen(r->file), 16))
+	if (path_check(r->file, strlen(r->file), PATH_DEFAULT_MAX_DEPTH))
 		return rt_fail(c, k, "must be a relative path without '.', '..' or empty components");
 	snprintf(k, sizeof k, "%s.run", where);
 	if (!(v = json_object_get(o, "run")))

@@ -1,4 +1,6 @@
-/* rt_private.h - internals of the runtime registry (rt.c, rt_load.c). */
+/* rt_private.h - internals of the runtime registry: what rt.c (the
+ * registry) uses of rt_load.c (one template from disk). The calls go one
+ * way only, rt.c -> rt_load.c. */
 #ifndef SANDBOX_API_RT_PRIVATE_H
 #define SANDBOX_API_RT_PRIVATE_H
 
@@ -6,8 +8,6 @@
 
 #include "api/rt.h"
 
-/* "<a>/<b>" into buf; -1 if it does not fit. buf must not alias a or b. */
-int rt_path(char *buf, size_t size, const char *a, const char *b);
 /* Target of the symlink at path, "" if path is a plain directory, NULL
  * with errno otherwise. */
 char *rt_readlink(const char *path);

@@ -18,6 +18,7 @@
 
 #include "api/req.h"
 #include "api/resp.h"
+#include "common/path.h"
 #include "jail/jail.h"
 
 /* configure's --with-rootfs-base (the Makefile passes it), as sandbox-fcgi. */
@@ -124,7 +125,7 @@ static int add_file(struct cli *c, const char *arg, int kind)
 	if (!eq || eq == arg)
 		return usage_error("expected PATH=..., got '%s'", arg);
 	char *path = strndup(arg, (size_t)(eq - arg));
-	const char *why = req_check_path(path, strlen(path), 16);
+	const char *why = path_check(path, strlen(path), 16);
 	if (why) {
 		usage_error("bad path '%s': %s", path, why);
 		free(path);

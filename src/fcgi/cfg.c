@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/num.h"
+
 enum num_kind { NUM_SIZE, NUM_U64 };
 
 struct num_flag {
@@ -128,28 +130,12 @@ void fcgi_cfg_help(FILE *f)
 	        "fails (log event sandbox.start.failed names the step), 2 on a usage error.\n");
 }
 
-/* Strict unsigned decimal: no sign, no junk, no overflow. */
-static int parse_u64(const char *s, uint64_t *out)
-{
-	char *end = NULL;
-	unsigned long long v;
-
-	if (s == NULL || *s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '\0')
-		return -1;
-	*out = (uint64_t)v;
-	return 0;
-}
-
 static int set_num(struct fcgi_cfg *c, const struct num_flag *f, const char *arg)
 {
 	uint64_t v;
 	char *base = (char *)c + f->off;
 
-	if (parse_u64(arg, &v) < 0)
+	if (num_parse_u64(arg, &v) < 0)
 		return -1;
 	if (f->kind == NUM_SIZE) {
 		if (v > SIZE_MAX)
@@ -229,12 +215,12 @@ static int apply_opt(struct fcgi_cfg *c, int opt, const char *arg)
 	case OPT_REQUIRE_CG: c->require_cgroup = true; return 0;
 	case OPT_DEGRADED: c->allow_degraded_limits = true; return 0;
 	case OPT_BACKLOG:
-		if (parse_u64(arg, &v) < 0 || v < 1 || v > 65535)
+		if (num_parse_u64(arg, &v) < 0 || v < 1 || v > 65535)
 			return -1;
 		c->backlog = (int)v;
 		return 0;
 	case OPT_POOL:
-		if (parse_u64(arg, &v) < 0 || v < 1 || v > 4096)
+		if (num_parse_u64(arg, &v) < 0 || v < 1 || v > 4096)
 			return -1;
 		c->pool_size = (unsigned)v;
 		return 0;

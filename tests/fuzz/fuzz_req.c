@@ -14,6 +14,7 @@
 #include "api/req.h"
 #include "api/resp.h"
 #include "api/rt.h"
+#include "common/path.h"
 
 static char *py_alias[] = { "python3", "py", NULL };
 static char *py_run[] = { "python3", "{file}", NULL };
@@ -53,7 +54,7 @@ static void check_spec(const struct jail_spec *spec, const struct req_config *cf
 			abort();
 	for (size_t i = 0; i < spec->nfiles; i++) {
 		const char *p = spec->files[i].path;
-		if (req_check_path(p, strlen(p), cfg->max_path_depth))
+		if (path_check(p, strlen(p), cfg->max_path_depth))
 			abort();
 	}
 }

@@ -16,6 +16,7 @@ Suite *req_suite(void);
 Suite *bad_suite(void);
 Suite *resp_suite(void);
 Suite *mem_suite(void);
+Suite *common_suite(void);
 
 /* A RootFS directory in /tmp with templates "minimal" (python, node, bash)
  * and "compilers" (c, python); no trees, only the JSON files. */

@@ -9,7 +9,8 @@
 #include <string.h>
 
 #include "api_test.h"
-#include "api/api_private.h"
+#include "api/api_load.h"
+#include "common/utf8.h"
 
 /* ---------- pre-scan ---------- */
 
@@ -225,7 +226,7 @@ END_TEST
 static size_t jansson_len(const char *s, size_t len)
 {
 	size_t n;
-	char *clean = resp_utf8_clean(s, len, &n);
+	char *clean = utf8_clean(s, len, &n);
 	json_t *j = json_stringn(clean, n);
 	char *d = json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT);
 	size_t out = strlen(d) - 2;

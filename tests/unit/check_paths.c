@@ -2,10 +2,11 @@
 #include <string.h>
 
 #include "api_test.h"
-#include "api/api_private.h"
+#include "common/path.h"
+#include "common/strv.h"
 
-#define PATH_OK(p) ck_assert_msg(req_check_path(p, strlen(p), 16) == NULL, "%s refused", p)
-#define PATH_BAD(p) ck_assert_msg(req_check_path(p, strlen(p), 16) != NULL, "%s accepted", p)
+#define PATH_OK(p) ck_assert_msg(path_check(p, strlen(p), 16) == NULL, "%s refused", p)
+#define PATH_BAD(p) ck_assert_msg(path_check(p, strlen(p), 16) != NULL, "%s accepted", p)
 
 START_TEST(path_good)
 {
@@ -45,28 +46,28 @@ START_TEST(path_nul_and_lengths)
 {
 	char comp[300];
 
-	ck_assert_ptr_nonnull(req_check_path("a\0b", 3, 16));
+	ck_assert_ptr_nonnull(path_check("a\0b", 3, 16));
 	memset(comp, 'x', 255);
 	comp[255] = '\0';
-	ck_assert_ptr_null(req_check_path(comp, 255, 16));
+	ck_assert_ptr_null(path_check(comp, 255, 16));
 	memset(comp, 'x', 256);
 	comp[256] = '\0';
-	ck_assert_str_eq(req_check_path(comp, 256, 16), "path component longer than 255 bytes");
+	ck_assert_str_eq(path_check(comp, 256, 16), "path component longer than 255 bytes");
 	/* The depth cap is the caller's. */
-	ck_assert_ptr_nonnull(req_check_path("a/b/c", 5, 2));
-	ck_assert_ptr_null(req_check_path("a/b", 3, 2));
+	ck_assert_ptr_nonnull(path_check("a/b/c", 5, 2));
+	ck_assert_ptr_null(path_check("a/b", 3, 2));
 }
 END_TEST
 
 START_TEST(glob_rules)
 {
-	ck_assert_ptr_null(req_check_glob("out/*.png", 9, 16));
-	ck_assert_ptr_null(req_check_glob("*.[ch]", 6, 16));
-	ck_assert_ptr_null(req_check_glob("file?.txt", 9, 16));
-	ck_assert_ptr_nonnull(req_check_glob("../*", 4, 16));
-	ck_assert_ptr_nonnull(req_check_glob("/tmp/*", 6, 16));
-	ck_assert_ptr_nonnull(req_check_glob("*/../x", 6, 16));
-	ck_assert_ptr_nonnull(req_check_glob("", 0, 16));
+	ck_assert_ptr_null(path_check("out/*.png", 9, 16));
+	ck_assert_ptr_null(path_check("*.[ch]", 6, 16));
+	ck_assert_ptr_null(path_check("file?.txt", 9, 16));
+	ck_assert_ptr_nonnull(path_check("../*", 4, 16));
+	ck_assert_ptr_nonnull(path_check("/tmp/*", 6, 16));
+	ck_assert_ptr_nonnull(path_check("*/../x", 6, 16));
+	ck_assert_ptr_nonnull(path_check("", 0, 16));
 }
 END_TEST
 
@@ -89,10 +90,10 @@ START_TEST(subst_templates)
 {
 	const char *const keys[] = { "file", "handler", NULL };
 	const char *const vals[] = { "main.py", "main.handler", NULL };
-	char *s = req_subst("--src={file}:{handler}:{other}:{file", keys, vals);
+	char *s = strv_subst("--src={file}:{handler}:{other}:{file", keys, vals);
 	ck_assert_str_eq(s, "--src=main.py:main.handler:{other}:{file");
 	free(s);
-	s = req_subst("{file}{file}", keys, vals);
+	s = strv_subst("{file}{file}", keys, vals);
 	ck_assert_str_eq(s, "main.pymain.py");
 	free(s);
 }

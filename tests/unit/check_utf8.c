@@ -4,14 +4,15 @@
 #include <string.h>
 
 #include "api_test.h"
-#include "api/api_private.h"
+#include "common/b64.h"
+#include "common/utf8.h"
 
 #define FFFD "\xef\xbf\xbd"
 
 static void expect_clean(const char *in, size_t len, const char *want, size_t wantlen)
 {
 	size_t n;
-	char *out = resp_utf8_clean(in, len, &n);
+	char *out = utf8_clean(in, len, &n);
 	ck_assert_ptr_nonnull(out);
 	ck_assert_uint_eq(n, wantlen);
 	ck_assert_msg(memcmp(out, want, n) == 0, "cleaned bytes differ");
@@ -70,7 +71,7 @@ START_TEST(result_is_valid_for_jansson)
 	size_t n;
 	for (int i = 0; i < 256; i++)
 		all[i] = (unsigned char)i;
-	char *out = resp_utf8_clean((const char *)all, sizeof all, &n);
+	char *out = utf8_clean((const char *)all, sizeof all, &n);
 	json_t *s = json_stringn(out, n);   /* NULL if not valid UTF-8 */
 	ck_assert_ptr_nonnull(s);
 	/* 128 ASCII bytes kept, 128 high bytes each replaced (none starts a

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 
 #include "api_test.h"
-#include "api/api_private.h"
+#include "common/strv.h"
 
 /* Splits s and compares with the expected words (NULL-terminated). */
 static void expect_words(const char *s, const char *const *want)

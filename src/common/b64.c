@@ -3,10 +3,12 @@
  * (encode). Strict decoding: a request either carries canonical base64 or is
  * rejected, so two different bodies never mean the same file by accident.
  */
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/api_private.h"
+#include "common/b64.h"
 
 static const char b64_alphabet[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

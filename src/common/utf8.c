@@ -1,5 +1,6 @@
 /*
- * resp_utf8.c - program output into valid UTF-8 for the JSON answer.
+ * utf8.c - bytes into valid UTF-8 for the JSON answer (program output,
+ * request data quoted in error messages).
  * Rule (documented in docs/API.md): every byte that does not start a
  * complete, shortest-form UTF-8 sequence of a Unicode scalar value becomes
  * U+FFFD, one per byte, and scanning resumes at the next byte. So overlong
@@ -7,20 +8,19 @@
  * (F4 90 80 80) and sequences cut short (E2 82 at the end or before ASCII)
  * are each replaced byte by byte; valid text, NUL included, is unchanged.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/api_private.h"
-#include "api/resp.h"
+#include "common/utf8.h"
 
 static bool cont(unsigned char c)
 {
 	return (c & 0xc0) == 0x80;
 }
 
-/* Length of the valid sequence at s (n bytes left), or 0. */
-size_t resp_utf8_seq(const unsigned char *s, size_t n)
+size_t utf8_seq(const unsigned char *s, size_t n)
 {
 	unsigned char c = s[0];
 	unsigned char lo = 0x80, hi = 0xbf;   /* range of the second byte */
@@ -52,7 +52,7 @@ size_t resp_utf8_seq(const unsigned char *s, size_t n)
 	return len;
 }
 
-char *resp_utf8_clean(const char *s, size_t len, size_t *outlen)
+char *utf8_clean(const char *s, size_t len, size_t *outlen)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t n = 0, need = 0;
@@ -62,7 +62,7 @@ char *resp_utf8_clean(const char *s, size_t len, size_t *outlen)
 	/* Sized exactly in a first pass: output is mostly valid, and a 3x
 	 * worst-case buffer for 16 MiB of output would be 48 MiB. */
 	for (size_t i = 0; i < len;) {
-		size_t k = resp_utf8_seq(u + i, len - i);
+		size_t k = utf8_seq(u + i, len - i);
 		need += k ? k : 3;
 		i += k ? k : 1;
 	}
@@ -70,7 +70,7 @@ char *resp_utf8_clean(const char *s, size_t len, size_t *outlen)
 	if (!out)
 		return NULL;
 	for (size_t i = 0; i < len;) {
-		size_t k = resp_utf8_seq(u + i, len - i);
+		size_t k = utf8_seq(u + i, len - i);
 		if (k) {
 			memcpy(out + n, s + i, k);
 			n += k;
@@ -85,4 +85,23 @@ char *resp_utf8_clean(const char *s, size_t len, size_t *outlen)
 	if (outlen)
 		*outlen = n;
 	return out;
+}
+
+void utf8_fix(char *buf, size_t size)
+{
+	size_t n, len = strlen(buf);
+	char *clean = utf8_clean(buf, len, &n);
+
+	if (!clean) {
+		buf[0] = '\0';   /* out of memory: an empty text is still valid */
+		return;
+	}
+	if (n >= size) {
+		n = size - 1;
+		while (n && ((unsigned char)clean[n] & 0xc0) == 0x80)
+			n--;   /* clean[n] would start the next character: cut before it */
+	}
+	memcpy(buf, clean, n);
+	buf[n] = '\0';
+	free(clean);
 }

@@ -1,0 +1,38 @@
+/*
+ * req_private.h - shared by the files of the request parser (req_*.c), not
+ * part of the contract with the responder and sandbox-run (api/req.h).
+ */
+#ifndef SANDBOX_API_REQ_PRIVATE_H
+#define SANDBOX_API_REQ_PRIVATE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <jansson.h>
+
+#include "api/req.h"
+
+/* Fills *err; always returns -1 so callers can `return req_fail(...)`. */
+int req_fail(struct req_error *err, int http_status, const char *code,
+             const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+/* Parsing steps of req_parse_run, one per concern (req_*.c). Each returns 0
+ * or -1 with *err filled. req_parse_env is public (api/req.h). */
+int req_parse_files(json_t *files, const struct req_config *cfg,
+                    struct req_job *job, struct req_error *err);
+int req_parse_outputs(json_t *outputs, const struct req_config *cfg,
+                      struct req_job *job, struct req_error *err);
+int req_parse_limits(json_t *limits, const struct req_config *cfg,
+                     struct req_job *job, struct req_error *err);
+int req_parse_command(json_t *root, const struct req_config *cfg,
+                      struct req_job *job, struct req_error *err);
+/* Checks that `path` neither equals nor is a directory prefix of an already
+ * accepted path (and vice versa). Returns the index of the clash or -1. */
+long req_path_clash(const struct req_job *job, const char *path);
+
+/* Default rootfs-side paths of the handler shim's input and output. */
+#define REQ_EVENT_PATH ".sandbox/event.json"   /* under /tmp */
+#define REQ_RESULT_PATH ".sandbox/result.json" /* under /tmp */
+
+#endif
