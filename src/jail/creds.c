@@ -30,7 +30,7 @@ int creds_drop_bounding_set(struct jail_error *e)
 {
 	for (cap_value_t c = 0; c <= CAP_LAST_CAP || cap_valid(c); c++) {
 		if (prctl(PR_CAPBSET_DROP, (unsigned long)c, 0, 0, 0) < 0 && errno != EINVAL)
-			return jail_fail(e, "drop bounding set", errno, "capability %d", (int)c);
+			return util_fail(e, "drop bounding set", errno, "capability %d", (int)c);
 	}
 	return 0;
 }
@@ -42,16 +42,16 @@ static int creds_securebits(struct jail_error *e)
 	                     SECBIT_KEEP_CAPS_LOCKED | SECBIT_NO_CAP_AMBIENT_RAISE |
 	                     SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
 	if (prctl(PR_SET_SECUREBITS, bits, 0, 0, 0) < 0)
-		return jail_fail(e, "set securebits", errno, NULL);
+		return util_fail(e, "set securebits", errno, NULL);
 	return 0;
 }
 
 static int creds_ids(struct jail_error *e)
 {
 	if (setresgid(JAIL_INSIDE_GID, JAIL_INSIDE_GID, JAIL_INSIDE_GID) < 0)
-		return jail_fail(e, "setresgid", errno, NULL);
+		return util_fail(e, "setresgid", errno, NULL);
 	if (setresuid(JAIL_INSIDE_UID, JAIL_INSIDE_UID, JAIL_INSIDE_UID) < 0)
-		return jail_fail(e, "setresuid", errno, NULL);
+		return util_fail(e, "setresuid", errno, NULL);
 	return 0;
 }
 
@@ -59,9 +59,9 @@ static int creds_caps(cap_t empty, struct jail_error *e)
 {
 	/* One call, where libcap's cap_reset_ambient() probes each capability. */
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
-		return jail_fail(e, "clear ambient capabilities", errno, NULL);
+		return util_fail(e, "clear ambient capabilities", errno, NULL);
 	if (cap_set_proc(empty) < 0)
-		return jail_fail(e, "clear capabilities", errno, NULL);
+		return util_fail(e, "clear capabilities", errno, NULL);
 	return 0;
 }
 
@@ -71,6 +71,6 @@ int creds_drop(cap_t empty, struct jail_error *e)
 	    creds_ids(e) < 0 || creds_caps(empty, e) < 0)
 		return -1;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return jail_fail(e, "set no_new_privs", errno, NULL);
+		return util_fail(e, "set no_new_privs", errno, NULL);
 	return 0;
 }

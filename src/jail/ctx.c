@@ -44,13 +44,13 @@ static int ctx_stacks(struct jail *j, struct jail_error *e)
 	size_t one = JAIL_STACK_SIZE + page;
 	char *m = mmap(NULL, 2 * one, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 	if (m == MAP_FAILED)
-		return jail_fail(e, "allocate stacks", errno, NULL);
+		return util_fail(e, "allocate stacks", errno, NULL);
 	/* A guard page below each stack: an overflow faults instead of
 	 * silently writing into the other stack or our heap. */
 	if (mprotect(m, page, PROT_NONE) < 0 || mprotect(m + one, page, PROT_NONE) < 0) {
 		int err = errno;
 		munmap(m, 2 * one);
-		return jail_fail(e, "allocate stacks", err, "guard page");
+		return util_fail(e, "allocate stacks", err, "guard page");
 	}
 	j->stack_map = m;
 	j->stack_map_len = 2 * one;
@@ -129,7 +129,7 @@ struct jail *jail_new(const struct jail_config *cfg, struct jail_error *err)
 	memset(e, 0, sizeof *e);
 	struct jail *j = calloc(1, sizeof *j);
 	if (!j) {
-		jail_fail(e, "allocate", ENOMEM, NULL);
+		util_fail(e, "allocate", ENOMEM, NULL);
 		return NULL;
 	}
 	j->as_root = geteuid() == 0 && ctx_initial_userns();
@@ -147,7 +147,7 @@ struct jail *jail_new(const struct jail_config *cfg, struct jail_error *err)
 		goto fail;
 	j->empty_caps = cap_init();
 	if (!j->empty_caps) {
-		jail_fail(e, "cap_init", errno, NULL);
+		util_fail(e, "cap_init", errno, NULL);
 		goto fail;
 	}
 	if (ctx_stacks(j, e) < 0)
@@ -166,7 +166,7 @@ void jail_free(struct jail *j)
 {
 	if (!j)
 		return;
-	jail_release_stages(j);
+	job_release_stages(j);
 	for (int i = 0; i < JAIL_MAX_ROOTS; i++)
 		mnt_release_root(&j->roots[i]);
 	if (j->stack_map)

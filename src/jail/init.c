@@ -93,7 +93,7 @@ static int exec_search(char *const argv[], char *const envp[])
 static int prog_stdio(const struct init_args *a, struct jail_error *e)
 {
 	if (dup2(a->in_rd, 0) < 0 || dup2(a->out_wr, 1) < 0 || dup2(a->err_wr, 2) < 0)
-		return jail_fail(e, "program stdio", errno, NULL);
+		return util_fail(e, "program stdio", errno, NULL);
 	return 0;
 }
 
@@ -125,9 +125,9 @@ static int prog_cgroup(const struct init_args *a, struct jail_error *e)
 {
 	for (int i = 0; i < a->ncg; i++)
 		if (write(a->cg_fds[i], "0", 1) != 1)
-			return jail_fail(e, "cgroup attach", errno, NULL);
+			return util_fail(e, "cgroup attach", errno, NULL);
 	if (unshare(CLONE_NEWCGROUP) < 0)
-		return jail_fail(e, "unshare cgroup namespace", errno, NULL);
+		return util_fail(e, "unshare cgroup namespace", errno, NULL);
 	return 0;
 }
 
@@ -138,7 +138,7 @@ static int prog_main(void *arg)
 	memset(&e, 0, sizeof e);
 	prog_signals();
 	if (setsid() < 0) {
-		jail_fail(&e, "setsid", errno, NULL);
+		util_fail(&e, "setsid", errno, NULL);
 	} else if (prog_cgroup(a, &e) == 0 && prog_stdio(a, &e) == 0 &&
 	           lim_apply(&a->step->limits, a->j->info.memory_limit, !a->j->as_root, &e) == 0 &&
 	           quota_apply_rlimits(&a->j->info.quota, &e) == 0 &&
@@ -146,14 +146,14 @@ static int prog_main(void *arg)
 		/* Only 0, 1, 2 may reach the program; the report pipe closes
 		 * itself at execve, which tells pid 1 the exec succeeded. */
 		if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
-			jail_fail(&e, "close fds", errno, NULL);
+			util_fail(&e, "close fds", errno, NULL);
 		} else {
 			int rc = sc_load(&a->j->seccomp);
 			if (rc < 0) {
-				jail_fail(&e, "seccomp load", -rc, NULL);
+				util_fail(&e, "seccomp load", -rc, NULL);
 			} else {
 				int err = exec_search(a->step->argv, a->spec->envp);
-				jail_fail(&e, "execve", err, "%s", a->step->argv[0] ? a->step->argv[0] : "");
+				util_fail(&e, "execve", err, "%s", a->step->argv[0] ? a->step->argv[0] : "");
 			}
 		}
 	}
@@ -175,12 +175,12 @@ static int prog_main(void *arg)
  * subset check and of hidepid (mount.c), which hide pid 1 as well.  The
  * flag belongs to the mm, so the caller is non-dumpable too (no core file
  * of a responder can hold a tenant's data); it sets it back only to write
- * the next pid 1's id maps, when no jailed process is alive (supervise.c,
- * sup_launch).  docs/SECURITY.md, "the jail's pid 1". */
+ * the next pid 1's id maps, when no jailed process is alive (launch.c,
+ * launch_clone).  docs/SECURITY.md, "the jail's pid 1". */
 static int init_undumpable(struct jail_error *e)
 {
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-		return jail_fail(e, "make pid 1 non-dumpable", errno, NULL);
+		return util_fail(e, "make pid 1 non-dumpable", errno, NULL);
 	return 0;
 }
 
@@ -190,7 +190,7 @@ static int init_setup(const struct init_args *a, struct jail_error *e)
 	    quota_apply_userns(&a->j->info.quota, e) < 0)
 		return -1;
 	if (sethostname(JAIL_HOSTNAME, sizeof JAIL_HOSTNAME - 1) < 0)
-		return jail_fail(e, "sethostname", errno, NULL);
+		return util_fail(e, "sethostname", errno, NULL);
 	return creds_drop_bounding_set(e);
 }
 
@@ -198,7 +198,7 @@ static pid_t init_spawn(struct init_args *a, struct jail_error *e, int *exec_err
 {
 	int ep[2];
 	if (fd_pipe(ep, 0) < 0) {
-		jail_fail(e, "program report pipe", errno, NULL);
+		util_fail(e, "program report pipe", errno, NULL);
 		return -1;
 	}
 	a->exec_wr = ep[1];
@@ -214,7 +214,7 @@ static pid_t init_spawn(struct init_args *a, struct jail_error *e, int *exec_err
 	close(ep[1]);
 	if (pid < 0) {
 		close(ep[0]);
-		jail_fail(e, "start program", err, NULL);
+		util_fail(e, "start program", err, NULL);
 		return -1;
 	}
 	struct jail_error pe;

@@ -1,7 +1,7 @@
 /*
  * jail.c - one job: RootFS, fresh work dir, steps, outputs, cleanup.
  * Every path out of jail_run() goes through the same cleanup: the run's
- * tmpfs mounts are detached and its cgroups removed (supervise.c), so a
+ * tmpfs mounts are detached and its cgroups removed (job_stage_clear), so a
  * job leaves nothing behind whether it succeeded, timed out or failed.
  */
 #include "jail/jail_private.h"
@@ -15,17 +15,17 @@
 #define JAIL_DEFAULT_TMPFS (64ull << 20)
 #define JAIL_GC_EVERY 256
 
-static int jail_check_spec(const struct jail_spec *s, struct jail_error *e)
+static int job_check_spec(const struct jail_spec *s, struct jail_error *e)
 {
 	if (!s->rootfs || !*s->rootfs)
-		return jail_fail(e, "check job", EINVAL, "no RootFS");
+		return util_fail(e, "check job", EINVAL, "no RootFS");
 	if (s->nsteps < 1 || s->nsteps > JAIL_MAX_STEPS || !s->steps)
-		return jail_fail(e, "check job", EINVAL, "1 to %d steps", JAIL_MAX_STEPS);
+		return util_fail(e, "check job", EINVAL, "1 to %d steps", JAIL_MAX_STEPS);
 	for (size_t i = 0; i < s->nsteps; i++) {
 		if (!s->steps[i].argv || !s->steps[i].argv[0])
-			return jail_fail(e, "check job", EINVAL, "step %zu has no argv", i);
+			return util_fail(e, "check job", EINVAL, "step %zu has no argv", i);
 		if (s->steps[i].limits.wall_time_ms == 0)
-			return jail_fail(e, "check job", EINVAL, "step %zu has no wall-time limit", i);
+			return util_fail(e, "check job", EINVAL, "step %zu has no wall-time limit", i);
 	}
 	return 0;
 }
@@ -33,11 +33,11 @@ static int jail_check_spec(const struct jail_spec *s, struct jail_error *e)
 /* The prepared RootFS for this real path: cached, since preparing costs a
  * handful of mounts; a switched `current` link resolves to a new path and
  * gets prepared on its first use, while the old one ages out. */
-static struct jail_root *jail_root_get(struct jail *j, const char *real, struct jail_error *e)
+static struct mnt_root *job_root_get(struct jail *j, const char *real, struct jail_error *e)
 {
-	struct jail_root *lru = &j->roots[0];
+	struct mnt_root *lru = &j->roots[0];
 	for (int i = 0; i < JAIL_MAX_ROOTS; i++) {
-		struct jail_root *r = &j->roots[i];
+		struct mnt_root *r = &j->roots[i];
 		if (r->ready && strcmp(r->path, real) == 0) {
 			r->last_used = j->runs + 1;
 			return r;
@@ -56,15 +56,15 @@ static struct jail_root *jail_root_get(struct jail *j, const char *real, struct 
  * A job needs fresh tmpfs mounts and a cgroup per step, and leaves them to
  * remove.  jail_idle(), called by the responder once the answer is sent,
  * removes the last job's and makes the next job's, including the first
- * step's pid 1, prepared up to the program's start (supervise.c), so a
+ * step's pid 1, prepared up to the program's start (launch.c), so a
  * request pays only for what differs; without it jail_run() does both
  * itself. */
 
-static void jail_stage_clear(struct jail *j, int which)
+static void job_stage_clear(struct jail *j, int which)
 {
 	__typeof__(j->next) *st = which ? &j->done : &j->next;
-	jail_warm_discard(&st->warm);        /* before its mounts and cgroups */
-	jail_reap(&st->init_pid);
+	launch_warm_discard(&st->warm);        /* before its mounts and cgroups */
+	sup_reap_deferred(&st->init_pid);
 	if (st->root)
 		mnt_run_unmount(st->root->path);
 	st->root = NULL;
@@ -76,17 +76,17 @@ static void jail_stage_clear(struct jail *j, int which)
 #define STAGE_NEXT 0
 #define STAGE_DONE 1
 
-void jail_release_stages(struct jail *j)
+void job_release_stages(struct jail *j)
 {
-	jail_stage_clear(j, STAGE_DONE);
-	jail_stage_clear(j, STAGE_NEXT);
+	job_stage_clear(j, STAGE_DONE);
+	job_stage_clear(j, STAGE_NEXT);
 }
 
 int jail_idle(struct jail *j, struct jail_error *e)
 {
-	struct jail_root *root = j->done.root;
+	struct mnt_root *root = j->done.root;
 	uint64_t work = j->done.work_bytes, tmp = j->done.tmp_bytes;
-	jail_stage_clear(j, STAGE_DONE);
+	job_stage_clear(j, STAGE_DONE);
 	if (j->next.root || !root)
 		return 0;
 	/* Fresh per run still: these mounts have never been used. */
@@ -96,7 +96,7 @@ int jail_idle(struct jail *j, struct jail_error *e)
 	j->next.work_bytes = work;
 	j->next.tmp_bytes = tmp;
 	if (cg_run_make(&j->cg, &j->next.cg[0], e) < 0) {
-		jail_stage_clear(j, STAGE_NEXT);
+		job_stage_clear(j, STAGE_NEXT);
 		return -1;
 	}
 	/* And the next job's pid 1, up to the point where only the job is
@@ -104,24 +104,24 @@ int jail_idle(struct jail *j, struct jail_error *e)
 	 * job starts its own pid 1 (and reports why if that fails too), and
 	 * the caller hears of it now (the responder logs sandbox.idle.failed). */
 	struct jail_error local;
-	return jail_warm_start(j, root->path, j->next.cg[0], &j->next.warm, e ? e : &local);
+	return launch_warm_start(j, root->path, j->next.cg[0], &j->next.warm, e ? e : &local);
 }
 
 /* Claims the prepared stage when it fits this job, else makes the mounts. */
-static struct jail_root *jail_stage_begin(struct jail *j, const char *rootfs, uint64_t work,
-                                          uint64_t tmp, struct jail_error *e)
+static struct mnt_root *job_stage_begin(struct jail *j, const char *rootfs, uint64_t work,
+                                         uint64_t tmp, struct jail_error *e)
 {
 	char real[PATH_MAX];
-	jail_stage_clear(j, STAGE_DONE);
+	job_stage_clear(j, STAGE_DONE);
 	if (!realpath(rootfs, real)) {
-		jail_fail(e, "resolve RootFS", errno, "%s", rootfs);
+		util_fail(e, "resolve RootFS", errno, "%s", rootfs);
 		return NULL;
 	}
 	bool fits = j->next.root && strcmp(j->next.root->path, real) == 0 &&
 	            j->next.work_bytes == work && j->next.tmp_bytes == tmp;
 	if (!fits)
-		jail_stage_clear(j, STAGE_NEXT);
-	struct jail_root *r = jail_root_get(j, real, e);
+		job_stage_clear(j, STAGE_NEXT);
+	struct mnt_root *r = job_root_get(j, real, e);
 	if (!r)
 		return NULL;
 	if (!fits && mnt_run_mounts(r->path, work, tmp, j->map_uid, j->map_gid, e) < 0)
@@ -138,8 +138,8 @@ static struct jail_root *jail_stage_begin(struct jail *j, const char *rootfs, ui
 	return r;
 }
 
-static int jail_steps(struct jail *j, const struct jail_spec *spec, const char *root,
-                      struct jail_result *res)
+static int job_steps(struct jail *j, const struct jail_spec *spec, const char *root,
+                     struct jail_result *res)
 {
 	for (size_t i = 0; i < spec->nsteps; i++) {
 		struct jail_step_result *sr = &res->steps[i];
@@ -150,9 +150,9 @@ static int jail_steps(struct jail *j, const struct jail_spec *spec, const char *
 		 * reads what the jail left: files are read when every jail
 		 * process is dead, and the next step must start on a quiet /work. */
 		bool last = i + 1 == spec->nsteps && spec->noutputs == 0 && !spec->result_path;
-		if (jail_run_step(j, spec, &spec->steps[i], root, j->done.cg[i],
-		                  i == 0 ? &j->done.warm : NULL, sr,
-		                  last ? &j->done.init_pid : NULL, &res->cancelled, &res->error) < 0)
+		if (sup_run_step(j, spec, &spec->steps[i], root, j->done.cg[i],
+		                 i == 0 ? &j->done.warm : NULL, sr,
+		                 last ? &j->done.init_pid : NULL, &res->cancelled, &res->error) < 0)
 			return -1;
 		if (sr->status != JAIL_SUCCESS || res->cancelled) {
 			/* A failed step (e.g. compile) stops the job; later steps
@@ -173,11 +173,11 @@ int jail_run(struct jail *j, const struct jail_spec *spec, struct jail_result *r
 {
 	memset(res, 0, sizeof *res);
 	struct jail_error *e = &res->error;
-	if (jail_check_spec(spec, e) < 0)
+	if (job_check_spec(spec, e) < 0)
 		return -1;
 	uint64_t work = spec->work_bytes ? spec->work_bytes : JAIL_DEFAULT_TMPFS;
 	uint64_t tmp = spec->tmp_bytes ? spec->tmp_bytes : JAIL_DEFAULT_TMPFS;
-	struct jail_root *r = jail_stage_begin(j, spec->rootfs, work, tmp, e);
+	struct mnt_root *r = job_stage_begin(j, spec->rootfs, work, tmp, e);
 	if (!r)
 		return -1;
 	j->runs++;
@@ -185,7 +185,7 @@ int jail_run(struct jail *j, const struct jail_spec *spec, struct jail_result *r
 		cg_gc(&j->cg, false);
 	int rc = wd_write_files(r->path, spec, j->map_uid, j->map_gid, e);
 	if (rc == 0)
-		rc = jail_steps(j, spec, r->path, res);
+		rc = job_steps(j, spec, r->path, res);
 	if (rc == 0 && !res->cancelled)   /* nobody is left to read the files */
 		rc = wd_collect(r->path, spec, res, e);
 	if (rc < 0) {
@@ -235,7 +235,7 @@ int jail_selfcheck(struct jail *j, const char *rootfs, struct jail_error *err)
 	}
 	int ok = res.steps[0].status == JAIL_SUCCESS;
 	if (!ok && err)
-		jail_fail(err, "selfcheck", EIO, "/bin/true ended as %s (exit %d, signal %d)",
+		util_fail(err, "selfcheck", EIO, "/bin/true ended as %s (exit %d, signal %d)",
 		          jail_status_name(res.steps[0].status), res.steps[0].exit_code, res.steps[0].signal);
 	jail_result_free(&res);
 	return ok ? 0 : -1;

@@ -1,7 +1,18 @@
 /*
  * jail_private.h - internals shared by the files of src/jail.
  * Every helper returns 0 or -1 and fills a struct jail_error with the step
- * and errno; the caller decides how to report (STYLE.md "Errors").
+ * and errno (util_fail); the caller decides how to report (CODING_STYLE.md).
+ *
+ * Names: `jail_` (functions, types) and `JAIL_` (enum values, macros) are
+ * the public API, exactly what jail.h declares.  Everything else, static or
+ * shared through this header, carries its file's prefix: ctx_ (ctx.c),
+ * job_ (jail.c), ns_, mnt_ (mount.c), creds_, sc_ (seccomp.c), cg_
+ * (cg_detect.c; cg_run_ for one run's cgroups, cg_run.c), lim_ (limits.c),
+ * quota_, wd_ (workdir.c), launch_, sup_ (supervise.c), init_ and prog_
+ * (init.c: pid 1 and the program).  util.c's helpers are named after what
+ * they act on (fd_, file_, mono_, proc_), and its error helper is
+ * util_fail.  The few macros of this header keep JAIL_: library-wide
+ * constants, never seen outside src/jail.
  */
 #ifndef SANDBOX_JAIL_PRIVATE_H
 #define SANDBOX_JAIL_PRIVATE_H
@@ -21,7 +32,7 @@
 #define JAIL_HOSTNAME "sandbox"
 
 /* ---- util.c ---- */
-int jail_fail(struct jail_error *e, const char *step, int err, const char *fmt, ...)
+int util_fail(struct jail_error *e, const char *step, int err, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 int fd_close(int fd);                      /* returns -1, keeps errno */
 int fd_pipe(int fds[2], int flags);        /* both ends >= 3, O_CLOEXEC */
@@ -30,6 +41,7 @@ int file_read_u64(int dirfd, const char *name, uint64_t *out);
 int file_read_key_u64(int dirfd, const char *name, const char *key, uint64_t *out);
 uint64_t mono_ms(void);
 uint64_t mono_us(void);
+void proc_reap(pid_t pid);                 /* waitpid, retried on EINTR */
 
 /* ---- ns.c: the caller's own namespaces, once per process ---- */
 int ns_enter_process(bool as_root, struct jail_error *e);
@@ -40,13 +52,13 @@ int ns_loopback_up(struct jail_error *e);
 long ns_write_child_maps(pid_t pid, const char *uid_map, const char *gid_map);
 
 /* ---- mount.c ---- */
-struct jail_root {
+struct mnt_root {
 	char path[4096];                       /* realpath of the RootFS tree */
 	uint64_t last_used;
 	bool ready;
 };
-int mnt_prepare_root(struct jail_root *r, const char *path, struct jail_error *e);
-void mnt_release_root(struct jail_root *r);
+int mnt_prepare_root(struct mnt_root *r, const char *path, struct jail_error *e);
+void mnt_release_root(struct mnt_root *r);
 int mnt_run_mounts(const char *root, uint64_t work_bytes, uint64_t tmp_bytes,
                    uid_t owner, gid_t group, struct jail_error *e);
 void mnt_run_unmount(const char *root);
@@ -54,21 +66,21 @@ void mnt_run_unmount(const char *root);
 int mnt_enter_root(const char *root, struct jail_error *e);
 
 /* ---- seccomp.c ---- */
-struct jail_seccomp {
+struct sc_filter {
 	struct sock_filter *insns;
 	unsigned short len;
 };
 #define SC_POLICY_NAME "deny-list-v2"     /* jail_info.seccomp_policy, /info */
-int sc_compile(struct jail_seccomp *sc, struct jail_error *e);
+int sc_compile(struct sc_filter *sc, struct jail_error *e);
 /* sc_compile with `extra` (NULL-terminated) names also denied: lets
  * tests/jail/check_seccomp prove that a name libseccomp cannot resolve
  * stops start-up, without a knob in production code paths. */
-int sc_compile_extra(struct jail_seccomp *sc, const char *const *extra, struct jail_error *e);
+int sc_compile_extra(struct sc_filter *sc, const char *const *extra, struct jail_error *e);
 /* Every name of the policy resolves on `arch` (an SCMP_ARCH_* token) or is
  * declared absent there: lets the test check both supported architectures. */
 int sc_check_tables(uint32_t arch, struct jail_error *e);
-int sc_load(const struct jail_seccomp *sc);  /* -errno */
-void sc_free(struct jail_seccomp *sc);
+int sc_load(const struct sc_filter *sc);  /* -errno */
+void sc_free(struct sc_filter *sc);
 
 /* ---- creds.c ---- */
 /* In pid 1 before the program starts; the program inherits the result. */
@@ -85,9 +97,8 @@ void quota_compute(struct jail_quota *q, unsigned concurrent);
 int quota_apply_userns(const struct jail_quota *q, struct jail_error *e); /* pid 1 */
 int quota_apply_rlimits(const struct jail_quota *q, struct jail_error *e); /* program */
 
-/* ---- cgroup.c ---- */
-struct cg_run;
-struct jail_cgroup {
+/* ---- cg_detect.c: which hierarchy, which controllers, once per process ---- */
+struct cg_hierarchy {
 	enum jail_cgroup_mode mode;
 	char v2_dir[512];                      /* delegated directory (v2) */
 	bool v2_memory, v2_pids;               /* controllers enabled for its children */
@@ -96,21 +107,26 @@ struct jail_cgroup {
 	char v1_err_ctrl[16];
 	unsigned long seq;
 };
-int cg_detect(struct jail_cgroup *cg, const char *cfg_path, bool as_root,
+int cg_detect(struct cg_hierarchy *cg, const char *cfg_path, bool as_root,
               struct jail_info *info, struct jail_error *e);
 /* enum jail_degraded bits of the limits not enforced for the whole run;
  * fills *e (step "cgroup controllers") when any. */
-unsigned cg_degraded(const struct jail_cgroup *cg, const struct jail_info *info, struct jail_error *e);
+unsigned cg_degraded(const struct cg_hierarchy *cg, const struct jail_info *info, struct jail_error *e);
+/* Writes val to dir/file ("cgroup write" on failure). */
+int cg_write(const char *dir, const char *file, const char *val, struct jail_error *e);
+
+/* ---- cg_run.c: one run's cgroups ---- */
+struct cg_run;
 /* Removes per-run cgroups of dead processes; include_self also ours (only
  * at start-up: leftovers of an earlier process with our pid). */
-void cg_gc(struct jail_cgroup *cg, bool include_self);
+void cg_gc(struct cg_hierarchy *cg, bool include_self);
 struct cg_stats {
 	uint64_t cpu_us, memory_peak_bytes, oom_kills;
 	bool have_cpu, have_peak;
 };
 /* Per run: make the directories and open the fds for attach and
  * accounting (may be done ahead, jail_idle), then write the limits. */
-int cg_run_make(struct jail_cgroup *cg, struct cg_run **out, struct jail_error *e);
+int cg_run_make(struct cg_hierarchy *cg, struct cg_run **out, struct jail_error *e);
 int cg_run_limits(struct cg_run *r, const struct jail_limits *l, struct jail_error *e);
 /* The run's cgroup.procs fds (one per hierarchy): the program writes "0"
  * to each to move itself in (init.c). Returns how many. */
@@ -126,15 +142,27 @@ int wd_write_files(const char *root, const struct jail_spec *spec, uid_t uid, gi
 int wd_collect(const char *root, const struct jail_spec *spec, struct jail_result *res,
                struct jail_error *e);
 
-/* ---- init.c / supervise.c ---- */
+/* ---- launch.c: a step's pid 1 (init.c), up to its program's start ---- */
 struct jail;
+struct init_args;
 /* A pid 1 started ahead of its step (CLONE_VM mode only; *out stays NULL
  * otherwise): namespaces, id maps, mounts and pivot_root done in root, the
  * program to be attached to cg. */
-struct jail_warm;
-int jail_warm_start(struct jail *j, const char *root, struct cg_run *cg, struct jail_warm **out,
-                    struct jail_error *e);
-void jail_warm_discard(struct jail_warm **w);
+struct launch_warm;
+int launch_warm_start(struct jail *j, const char *root, struct cg_run *cg,
+                      struct launch_warm **out, struct jail_error *e);
+void launch_warm_discard(struct launch_warm **w);
+/* The step's pid 1, told to start the program: the prepared one *warm
+ * when it fits root and cg (it is used or discarded: *warm is NULL
+ * afterwards; warm may be NULL), else a new one.  Returns once the program
+ * runs, with our ends of the pipes in *a, pid 1 in *pid and the program's
+ * execve errno (0: it runs) in *exec_errno; on failure pid 1 is reaped and
+ * every fd closed.  The step itself reaches pid 1 through j->handover. */
+int launch_step(struct jail *j, const char *root, struct cg_run *cg, struct launch_warm **warm,
+                struct init_args *a, pid_t *pid, int *exec_errno, struct jail_error *e);
+void launch_close_fds(struct init_args *a);
+
+/* ---- supervise.c: one step, from its start to its result ---- */
 /* Runs one step in cgroup cg (made by the caller, limits written here),
  * with the prepared pid 1 *warm when it fits (it is used or discarded:
  * *warm is NULL afterwards), else a new one.  With defer_reap non-NULL, a
@@ -142,14 +170,16 @@ void jail_warm_discard(struct jail_warm **w);
  * namespaces down) to be reaped later: the pid goes to *defer_reap, or 0
  * if it was reaped here.  *cancelled is set when spec's cancel_fd hung up
  * and the step was killed for it. */
-int jail_run_step(struct jail *j, const struct jail_spec *spec, const struct jail_step *step,
-                  const char *root, struct cg_run *cg, struct jail_warm **warm,
-                  struct jail_step_result *out, pid_t *defer_reap, bool *cancelled,
-                  struct jail_error *e);
+int sup_run_step(struct jail *j, const struct jail_spec *spec, const struct jail_step *step,
+                 const char *root, struct cg_run *cg, struct launch_warm **warm,
+                 struct jail_step_result *out, pid_t *defer_reap, bool *cancelled,
+                 struct jail_error *e);
 /* Reaps a deferred pid 1 (waits for its namespaces to be gone). */
-void jail_reap(pid_t *pid);
+void sup_reap_deferred(pid_t *pid);
 
-void jail_release_stages(struct jail *j);
+/* ---- jail.c ---- */
+/* Removes what the last job left and what was made for the next one. */
+void job_release_stages(struct jail *j);
 
 /* ---- the per-process context ---- */
 struct jail {
@@ -158,19 +188,19 @@ struct jail {
 	uid_t map_uid;                         /* uid the jail's 1000 maps to, in our ns */
 	gid_t map_gid;
 	char uid_map[64], gid_map[64];
-	struct jail_seccomp seccomp;
+	struct sc_filter seccomp;
 	cap_t empty_caps;
-	struct jail_cgroup cg;
-	struct jail_root roots[JAIL_MAX_ROOTS];
+	struct cg_hierarchy cg;
+	struct mnt_root roots[JAIL_MAX_ROOTS];
 	struct jail_info info;
 	/* Per-run resources made ahead by jail_idle() (next) or left by the last
 	 * job for jail_idle() to remove (done): see jail.c. */
 	struct {
-		struct jail_root *root;        /* tmpfs mounted on this root */
+		struct mnt_root *root;         /* tmpfs mounted on this root */
 		uint64_t work_bytes, tmp_bytes;
 		struct cg_run *cg[JAIL_MAX_STEPS];
 		pid_t init_pid;                /* pid 1 still exiting (done only) */
-		struct jail_warm *warm;        /* pid 1 prepared for step 0 (next only) */
+		struct launch_warm *warm;      /* pid 1 prepared for step 0 (next only) */
 	} next, done;
 	void *stack_map;                       /* [guard][pid 1][guard][program] */
 	size_t stack_map_len;

@@ -11,7 +11,7 @@ static int lim_set(int res, rlim_t soft, rlim_t hard, const char *name, struct j
 {
 	struct rlimit r = { .rlim_cur = soft, .rlim_max = hard };
 	if (setrlimit(res, &r) < 0)
-		return jail_fail(e, "setrlimit", errno, "%s", name);
+		return util_fail(e, "setrlimit", errno, "%s", name);
 	return 0;
 }
 

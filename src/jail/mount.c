@@ -35,14 +35,14 @@ static int mnt_bind_dev(const char *root, const char *name, struct jail_error *e
 	char src[64], dst[PATH_MAX + 16];
 	snprintf(src, sizeof src, "/dev/%s", name);
 	if ((size_t)snprintf(dst, sizeof dst, "%s/dev/%s", root, name) >= sizeof dst)
-		return jail_fail(e, "bind /dev node", ENAMETOOLONG, "%s", name);
+		return util_fail(e, "bind /dev node", ENAMETOOLONG, "%s", name);
 	struct stat st;
 	/* A character device here is an outer jail's bind (nested, see below). */
 	if (lstat(dst, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISCHR(st.st_mode)))
-		return jail_fail(e, "bind /dev node", errno ? errno : EINVAL,
+		return util_fail(e, "bind /dev node", errno ? errno : EINVAL,
 		                 "the RootFS needs an empty regular file /dev/%s", name);
 	if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
-		return jail_fail(e, "bind /dev node", errno, "%s", src);
+		return util_fail(e, "bind /dev node", errno, "%s", src);
 	return 0;
 }
 
@@ -54,17 +54,17 @@ static int mnt_check_points(const char *root, struct jail_error *e)
 		struct stat st;
 		snprintf(p, sizeof p, "%s/%s", root, dirs[i]);
 		if (lstat(p, &st) < 0 || !S_ISDIR(st.st_mode))
-			return jail_fail(e, "check RootFS mount points", errno ? errno : ENOTDIR,
+			return util_fail(e, "check RootFS mount points", errno ? errno : ENOTDIR,
 			                 "the RootFS needs a directory /%s", dirs[i]);
 	}
 	return 0;
 }
 
-int mnt_prepare_root(struct jail_root *r, const char *path, struct jail_error *e)
+int mnt_prepare_root(struct mnt_root *r, const char *path, struct jail_error *e)
 {
 	char real[PATH_MAX];
 	if (!realpath(path, real))
-		return jail_fail(e, "resolve RootFS", errno, "%s", path);
+		return util_fail(e, "resolve RootFS", errno, "%s", path);
 	snprintf(r->path, sizeof r->path, "%s", real);
 	r->ready = false;
 	errno = 0;
@@ -78,11 +78,11 @@ int mnt_prepare_root(struct jail_root *r, const char *path, struct jail_error *e
 	 * the outer jail's tmpfs and /dev binds, which ours cover again. */
 	if (mount(real, real, NULL, MS_BIND, NULL) < 0 &&
 	    (errno != EINVAL || mount(real, real, NULL, MS_BIND | MS_REC, NULL) < 0))
-		return jail_fail(e, "bind RootFS", errno, "%s", real);
+		return util_fail(e, "bind RootFS", errno, "%s", real);
 	if (mount(NULL, real, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0) {
 		int err = errno;
 		umount2(real, MNT_DETACH);
-		return jail_fail(e, "remount RootFS read-only", err, "%s", real);
+		return util_fail(e, "remount RootFS read-only", err, "%s", real);
 	}
 	for (size_t i = 0; i < sizeof dev_nodes / sizeof dev_nodes[0]; i++) {
 		if (mnt_bind_dev(real, dev_nodes[i], e) < 0) {
@@ -94,7 +94,7 @@ int mnt_prepare_root(struct jail_root *r, const char *path, struct jail_error *e
 	return 0;
 }
 
-void mnt_release_root(struct jail_root *r)
+void mnt_release_root(struct mnt_root *r)
 {
 	if (r->ready)
 		umount2(r->path, MNT_DETACH); /* recursive: takes the /dev binds along */
@@ -113,9 +113,9 @@ static int mnt_tmpfs(const char *root, const char *dir, uint64_t bytes, const ch
 	                     (unsigned long long)bytes,
 	                     (unsigned long long)(bytes / 4096 + 1024), mode,
 	                     (unsigned)uid, (unsigned)gid) >= sizeof opts)
-		return jail_fail(e, "mount tmpfs", EINVAL, "options too long");
+		return util_fail(e, "mount tmpfs", EINVAL, "options too long");
 	if (mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV | extra, opts) < 0)
-		return jail_fail(e, "mount tmpfs", errno, "/%s", dir);
+		return util_fail(e, "mount tmpfs", errno, "/%s", dir);
 	return 0;
 }
 
@@ -162,14 +162,14 @@ static int mnt_mask_proc(const char *root, struct jail_error *e)
 	for (size_t i = 0; i < sizeof proc_masked / sizeof proc_masked[0]; i++) {
 		struct stat st;
 		if ((size_t)snprintf(target, sizeof target, "%s/proc/%s", root, proc_masked[i]) >= sizeof target)
-			return jail_fail(e, "mask /proc", ENAMETOOLONG, "%s", proc_masked[i]);
+			return util_fail(e, "mask /proc", ENAMETOOLONG, "%s", proc_masked[i]);
 		if (lstat(target, &st) < 0) {
 			if (errno == ENOENT)
 				continue;
-			return jail_fail(e, "mask /proc", errno, "/proc/%s", proc_masked[i]);
+			return util_fail(e, "mask /proc", errno, "/proc/%s", proc_masked[i]);
 		}
 		if (mount(null, target, NULL, MS_BIND, NULL) < 0)
-			return jail_fail(e, "mask /proc", errno, "/proc/%s", proc_masked[i]);
+			return util_fail(e, "mask /proc", errno, "/proc/%s", proc_masked[i]);
 	}
 	return 0;
 }
@@ -184,26 +184,26 @@ static int mnt_proc(const char *root, struct jail_error *e)
 	char proc[PATH_MAX + 8];
 	snprintf(proc, sizeof proc, "%s/proc", root);
 	if (mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2") < 0)
-		return jail_fail(e, "mount /proc", errno, NULL);
+		return util_fail(e, "mount /proc", errno, NULL);
 	return mnt_mask_proc(root, e);
 }
 
 int mnt_enter_root(const char *root, struct jail_error *e)
 {
 	if (mount(root, root, NULL, MS_BIND | MS_REC, NULL) < 0)
-		return jail_fail(e, "bind new root", errno, "%s", root);
+		return util_fail(e, "bind new root", errno, "%s", root);
 	if (mnt_proc(root, e) < 0)
 		return -1;
 	if (chdir(root) < 0)
-		return jail_fail(e, "chdir new root", errno, NULL);
+		return util_fail(e, "chdir new root", errno, NULL);
 	/* pivot_root(".", ".") stacks the old root on top of the new one; the
 	 * detach below then removes it, so no directory for it is needed in a
 	 * read-only RootFS (pivot_root(2), NOTES). */
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
-		return jail_fail(e, "pivot_root", errno, NULL);
+		return util_fail(e, "pivot_root", errno, NULL);
 	if (umount2(".", MNT_DETACH) < 0)
-		return jail_fail(e, "detach old root", errno, NULL);
+		return util_fail(e, "detach old root", errno, NULL);
 	if (chdir(JAIL_WORK_DIR) < 0)
-		return jail_fail(e, "chdir /work", errno, NULL);
+		return util_fail(e, "chdir /work", errno, NULL);
 	return 0;
 }

@@ -6,7 +6,7 @@
  * network one holds only a loopback interface, so even the caller (which
  * needs nothing but the FastCGI socket it inherited) reaches no network.
  * Every jail then gets new user, mount, pid, net, ipc and uts namespaces
- * from clone() (supervise.c) and a cgroup namespace (init.c).
+ * from clone() (launch.c) and a cgroup namespace (init.c).
  *
  * A new network namespace per run: one run's sockets, bound ports and
  * TIME_WAIT connections must not be visible to, or block, the next one
@@ -52,7 +52,7 @@ int ns_loopback_up(struct jail_error *e)
 {
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
-		return jail_fail(e, "netns loopback", errno, "socket");
+		return util_fail(e, "netns loopback", errno, "socket");
 	struct ifreq ifr;
 	memset(&ifr, 0, sizeof ifr);
 	snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
@@ -63,7 +63,7 @@ int ns_loopback_up(struct jail_error *e)
 	}
 	int err = errno;
 	close(s);
-	return rc < 0 ? jail_fail(e, "netns loopback", err, "bring lo up") : 0;
+	return rc < 0 ? util_fail(e, "netns loopback", err, "bring lo up") : 0;
 }
 
 int ns_enter_process(bool as_root, struct jail_error *e)
@@ -77,13 +77,13 @@ int ns_enter_process(bool as_root, struct jail_error *e)
 		 * groups must not reach the jail, so drop them here, before any
 		 * jail is cloned. */
 		if (setgroups(0, NULL) < 0)
-			return jail_fail(e, "drop supplementary groups", errno, NULL);
+			return util_fail(e, "drop supplementary groups", errno, NULL);
 	} else {
 		flags |= CLONE_NEWUSER;
 	}
 	if (unshare(flags) < 0) {
 		int err = errno;
-		return jail_fail(e, "unshare user/mount/net namespaces", err,
+		return util_fail(e, "unshare user/mount/net namespaces", err,
 		                 "%s", err == EPERM || err == ENOSPC || err == EACCES ?
 		                 "user namespaces are disabled for this user: check "
 		                 "user.max_user_namespaces, kernel.unprivileged_userns_clone, "
@@ -94,7 +94,7 @@ int ns_enter_process(bool as_root, struct jail_error *e)
 		return -1;
 	/* Our mounts must never propagate back to the host's namespace. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		return jail_fail(e, "make mounts private", errno, NULL);
+		return util_fail(e, "make mounts private", errno, NULL);
 	return ns_loopback_up(e);
 }
 

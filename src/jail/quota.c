@@ -99,14 +99,14 @@ static int quota_write(const char *name, uint64_t value, bool optional, struct j
 		/* Older kernels lack some (fanotify: 5.13, time: 5.6). */
 		if (optional && errno == ENOENT)
 			return 0;
-		return jail_fail(e, "user namespace quota", errno, "%s", name);
+		return util_fail(e, "user namespace quota", errno, "%s", name);
 	}
 	int len = snprintf(text, sizeof text, "%llu", (unsigned long long)value);
 	ssize_t n = write(fd, text, (size_t)len);
 	int err = errno;
 	close(fd);
 	if (n != len)
-		return jail_fail(e, "user namespace quota", n < 0 ? err : EIO, "%s", name);
+		return util_fail(e, "user namespace quota", n < 0 ? err : EIO, "%s", name);
 	return 0;
 }
 
@@ -138,7 +138,7 @@ static int quota_rlim(int res, uint64_t v, const char *name, struct jail_error *
 		return 0;
 	struct rlimit r = { .rlim_cur = v, .rlim_max = v };
 	if (setrlimit(res, &r) < 0)
-		return jail_fail(e, "setrlimit", errno, "%s", name);
+		return util_fail(e, "setrlimit", errno, "%s", name);
 	return 0;
 }
 

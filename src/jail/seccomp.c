@@ -142,22 +142,22 @@ static int sc_resolve(uint32_t arch, const char *name, int *nr, struct jail_erro
 {
 	const char *const *absent = sc_absent(arch);
 	if (!absent)
-		return jail_fail(e, "seccomp policy", EINVAL, "architecture %#x not supported", arch);
+		return util_fail(e, "seccomp policy", EINVAL, "architecture %#x not supported", arch);
 	const struct scmp_version *v = seccomp_version();
 	*nr = seccomp_syscall_resolve_name_arch(arch, name);
 	bool declared = sc_declared_absent(absent, name);
 	if (*nr == __NR_SCMP_ERROR)
-		return jail_fail(e, "seccomp policy", EINVAL, "syscall %s unknown to libseccomp %u.%u.%u",
+		return util_fail(e, "seccomp policy", EINVAL, "syscall %s unknown to libseccomp %u.%u.%u",
 		                 name, v->major, v->minor, v->micro);
 	if (*nr < 0 && !declared)
-		return jail_fail(e, "seccomp policy", EINVAL,
+		return util_fail(e, "seccomp policy", EINVAL,
 		                 "syscall %s does not exist on this architecture and is not declared absent",
 		                 name);
 	if (*nr >= 0 && declared)
-		return jail_fail(e, "seccomp policy", EINVAL, "syscall %s declared absent but is number %d",
+		return util_fail(e, "seccomp policy", EINVAL, "syscall %s declared absent but is number %d",
 		                 name, *nr);
 	if (*nr > SC_NR_LAST)
-		return jail_fail(e, "seccomp policy", EINVAL,
+		return util_fail(e, "seccomp policy", EINVAL,
 		                 "syscall %s (%d) is above the reviewed last call %d", name, *nr, SC_NR_LAST);
 	return 0;
 }
@@ -183,7 +183,7 @@ static int sc_check_last(struct jail_error *e)
 	if (ok)
 		return 0;
 	const struct scmp_version *v = seccomp_version();
-	return jail_fail(e, "seccomp policy", EINVAL, "libseccomp %u.%u.%u does not know syscall %d as %s",
+	return util_fail(e, "seccomp policy", EINVAL, "libseccomp %u.%u.%u does not know syscall %d as %s",
 	                 v->major, v->minor, v->micro, SC_NR_LAST, SC_NR_LAST_NAME);
 }
 
@@ -197,7 +197,7 @@ static int sc_rule(scmp_filter_ctx ctx, uint32_t action, const char *name,
 		return 0;                  /* declared absent on this architecture */
 	int rc = seccomp_rule_add_array(ctx, action, nr, n, cmp);
 	if (rc < 0)
-		return jail_fail(e, "seccomp rule", -rc, "%s", name);
+		return util_fail(e, "seccomp rule", -rc, "%s", name);
 	return 0;
 }
 
@@ -265,28 +265,28 @@ static int sc_add_rules(scmp_filter_ctx ctx, const char *const *extra, struct ja
 }
 
 /* libseccomp's program, read back behind sc_prefix. */
-static int sc_export(scmp_filter_ctx ctx, struct jail_seccomp *sc, struct jail_error *e)
+static int sc_export(scmp_filter_ctx ctx, struct sc_filter *sc, struct jail_error *e)
 {
 	int fd = memfd_create("seccomp-bpf", MFD_CLOEXEC);
 	if (fd < 0)
-		return jail_fail(e, "seccomp export", errno, "memfd_create");
+		return util_fail(e, "seccomp export", errno, "memfd_create");
 	int rc = seccomp_export_bpf(ctx, fd);
 	if (rc < 0) {
 		close(fd);
-		return jail_fail(e, "seccomp export", -rc, NULL);
+		return util_fail(e, "seccomp export", -rc, NULL);
 	}
 	off_t size = lseek(fd, 0, SEEK_END);
 	if (size <= 0 || size % (off_t)sizeof(struct sock_filter) ||
 	    size / (off_t)sizeof(struct sock_filter) > BPF_MAXINSNS - SC_PREFIX_LEN) {
 		close(fd);
-		return jail_fail(e, "seccomp export", EINVAL, "bad program size %lld", (long long)size);
+		return util_fail(e, "seccomp export", EINVAL, "bad program size %lld", (long long)size);
 	}
 	sc->insns = malloc(sizeof sc_prefix + (size_t)size);
 	if (!sc->insns || pread(fd, sc->insns + SC_PREFIX_LEN, (size_t)size, 0) != size) {
 		close(fd);
 		free(sc->insns);
 		sc->insns = NULL;
-		return jail_fail(e, "seccomp export", errno ? errno : EIO, "read back");
+		return util_fail(e, "seccomp export", errno ? errno : EIO, "read back");
 	}
 	close(fd);
 	memcpy(sc->insns, sc_prefix, sizeof sc_prefix);
@@ -294,7 +294,7 @@ static int sc_export(scmp_filter_ctx ctx, struct jail_seccomp *sc, struct jail_e
 	return 0;
 }
 
-int sc_compile_extra(struct jail_seccomp *sc, const char *const *extra, struct jail_error *e)
+int sc_compile_extra(struct sc_filter *sc, const char *const *extra, struct jail_error *e)
 {
 	memset(sc, 0, sizeof *sc);
 	/* libseccomp probes the kernel with seccomp(2) to learn which actions it
@@ -303,29 +303,29 @@ int sc_compile_extra(struct jail_seccomp *sc, const char *const *extra, struct j
 	 * past level 3 (4.14), so say so instead of probing: a kernel without
 	 * KILL_PROCESS would reject the filter at load and the jail fail closed. */
 	if (seccomp_api_get() < 3 && seccomp_api_set(3) < 0)
-		return jail_fail(e, "seccomp api level", EINVAL, NULL);
+		return util_fail(e, "seccomp api level", EINVAL, NULL);
 	if (sc_check_last(e) < 0)
 		return -1;
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	if (!ctx)
-		return jail_fail(e, "seccomp init", ENOMEM, NULL);
+		return util_fail(e, "seccomp init", ENOMEM, NULL);
 	int rc = -1;
 	/* The caller sets no_new_privs itself (creds.c), in the order it wants. */
 	if (seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0) < 0 ||
 	    seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS) < 0)
-		jail_fail(e, "seccomp attributes", EINVAL, NULL);
+		util_fail(e, "seccomp attributes", EINVAL, NULL);
 	else if (sc_add_rules(ctx, extra, e) == 0)
 		rc = sc_export(ctx, sc, e);
 	seccomp_release(ctx);
 	return rc;
 }
 
-int sc_compile(struct jail_seccomp *sc, struct jail_error *e)
+int sc_compile(struct sc_filter *sc, struct jail_error *e)
 {
 	return sc_compile_extra(sc, NULL, e);
 }
 
-int sc_load(const struct jail_seccomp *sc)
+int sc_load(const struct sc_filter *sc)
 {
 	struct sock_fprog prog = { .len = sc->len, .filter = sc->insns };
 	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0)
@@ -333,7 +333,7 @@ int sc_load(const struct jail_seccomp *sc)
 	return 0;
 }
 
-void sc_free(struct jail_seccomp *sc)
+void sc_free(struct sc_filter *sc)
 {
 	free(sc->insns);
 	sc->insns = NULL;

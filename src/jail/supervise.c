@@ -1,7 +1,8 @@
 /*
- * supervise.c - one step, seen from the caller: start the jail's pid 1
- * (init.c), feed stdin, capture stdout/stderr within their caps, enforce
- * the wall-clock and CPU limits, then kill and reap.
+ * supervise.c - one step, seen from the caller: start its jail (launch.c),
+ * feed stdin, capture stdout/stderr within their caps, enforce the
+ * wall-clock and CPU limits and the cancel fd, then kill, reap and make
+ * the step's result.
  *
  * The end of a step is the end of pid 1: the kernel then kills every other
  * process of the pid namespace (double-forked, setsid'd, stopped, or
@@ -12,18 +13,13 @@
  */
 #include "jail/jail_private.h"
 #include "jail/init.h"
-#include "jail/rawsys.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -49,43 +45,6 @@ struct sup {
 	int cancel_fd;                 /* -1: none */
 	uint64_t t_start_us, t_end_us;
 };
-
-static void sup_close_all(struct init_args *a)
-{
-	int *fds[] = { &a->go_rd, &a->go_wr, &a->rep_rd, &a->rep_wr, &a->in_rd, &a->in_wr,
-	               &a->out_rd, &a->out_wr, &a->err_rd, &a->err_wr };
-	for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++) {
-		fd_close(*fds[i]);
-		*fds[i] = -1;
-	}
-}
-
-static int sup_pipes(struct init_args *a, struct jail_error *e)
-{
-	int p[5][2];
-	int n = 0;
-	for (; n < 5; n++)
-		if (fd_pipe(p[n], 0) < 0)
-			break;
-	if (n < 5) {
-		int err = errno;
-		for (int i = 0; i < n; i++) {
-			fd_close(p[i][0]);
-			fd_close(p[i][1]);
-		}
-		return jail_fail(e, "create pipes", err, NULL);
-	}
-	a->go_rd = p[0][0], a->go_wr = p[0][1];
-	a->rep_rd = p[1][0], a->rep_wr = p[1][1];
-	a->in_rd = p[2][0], a->in_wr = p[2][1];
-	a->out_rd = p[3][0], a->out_wr = p[3][1];
-	a->err_rd = p[4][0], a->err_wr = p[4][1];
-	/* Our ends never block the loop. */
-	fcntl(a->in_wr, F_SETFL, O_NONBLOCK);
-	fcntl(a->out_rd, F_SETFL, O_NONBLOCK);
-	fcntl(a->err_rd, F_SETFL, O_NONBLOCK);
-	return 0;
-}
 
 /* ---- output capture: keep the first `cap` bytes, drain the rest ---- */
 
@@ -160,7 +119,7 @@ static void sup_stdin(struct sup *s)
 	s->a.in_wr = fd_close(s->a.in_wr);
 }
 
-/* ---- start: clone pid 1 and run the handshake ---- */
+/* ---- the end of pid 1 ---- */
 
 static void sup_kill_init(struct sup *s)
 {
@@ -173,191 +132,8 @@ static void sup_reap_init(struct sup *s)
 {
 	if (s->init_pid <= 0 || s->init_gone)
 		return;
-	while (waitpid(s->init_pid, NULL, __WALL) < 0 && errno == EINTR)
-		;
+	proc_reap(s->init_pid);
 	s->init_gone = true;
-}
-
-/* A pid 1 started ahead of its job (jail_idle): namespaces, id maps, mounts
- * and pivot_root done, waiting for the word to start the program.  Only in
- * CLONE_VM mode: there pid 1 reads the job from our memory once told to go;
- * a forked pid 1 only has the memory of its fork, so it is started per step. */
-struct jail_warm {
-	struct init_args a;          /* our ends of the pipes; the jail's are closed */
-	pid_t pid;
-	struct cg_run *cg;
-	char root[PATH_MAX];         /* the root it pivoted into */
-};
-
-static void sup_close_jail_ends(struct init_args *a)
-{
-	a->go_rd = fd_close(a->go_rd);
-	a->rep_wr = fd_close(a->rep_wr);
-	a->in_rd = fd_close(a->in_rd);
-	a->out_wr = fd_close(a->out_wr);
-	a->err_wr = fd_close(a->err_wr);
-}
-
-static void sup_kill_reap(pid_t pid)
-{
-	kill(pid, SIGKILL);
-	while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR)
-		;
-}
-
-/* Clones pid 1 and lets it prepare (init.c: maps, mounts, pivot_root,
- * hostname); on success it waits in read(go) for its program. */
-static int sup_launch(struct jail *j, struct init_args *a, pid_t *out, struct jail_error *e)
-{
-	int flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |
-	            CLONE_NEWUTS | SIGCHLD;
-	if (j->use_clone_vm)
-		flags |= CLONE_VM;
-	/* The last pid 1 left our shared mm non-dumpable (init.c), and the
-	 * /proc/PID files we write the id maps to then belong to host root.
-	 * Dumpable again for that: no jailed process is alive now (every
-	 * earlier pid 1 has been reaped, and with it its pid namespace: jail.c,
-	 * jail_stage_clear), and the new pid 1 clears the flag again as its
-	 * first step, before anything of a job exists. */
-	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
-		return jail_fail(e, "make caller dumpable", errno, NULL);
-	pid_t pid = clone(init_main, j->stack_top[0], flags, a);
-	if (pid < 0)
-		return jail_fail(e, "clone namespaces", errno, NULL);
-
-	/* [raw only] from here to the report: pid 1 runs on our memory. */
-	struct init_msg m;
-	long rc = ns_write_child_maps(pid, j->uid_map, j->gid_map);
-	const char *step = "write id maps";
-	if (rc == 0) {
-		long w = raw_write(a->go_wr, "g", 1);
-		rc = w == 1 ? 0 : w < 0 ? w : -EIO;
-		step = "start jail";
-	}
-	long n = rc == 0 ? raw_read(a->rep_rd, &m, sizeof m) : 0;
-	/* [libc again] pid 1 is blocked (read go) or dead. */
-	if (rc < 0) {
-		sup_kill_reap(pid);
-		return jail_fail(e, step, (int)-rc, NULL);
-	}
-	if (n != (long)sizeof m) {
-		sup_kill_reap(pid);
-		return jail_fail(e, "jail setup", n < 0 ? (int)-n : EPIPE, "pid 1 ended without a report");
-	}
-	if (m.kind != INIT_MSG_PREPARED) {
-		sup_kill_reap(pid);     /* it has exited: this only reaps */
-		*e = m.err;
-		return -1;
-	}
-	*out = pid;
-	return 0;
-}
-
-/* Tells a prepared pid 1 to start the program (init.c reads the job's
- * step from j) and waits for it to be running. */
-static int sup_go(struct sup *s, struct jail_error *e)
-{
-	struct init_msg m;
-	/* [raw only] pid 1 and the program set up on our memory. */
-	long w = raw_write(s->a.go_wr, "g", 1);
-	long n = w == 1 ? raw_read(s->a.rep_rd, &m, sizeof m) : 0;
-	/* [libc again] */
-	if (w != 1 || n != (long)sizeof m) {
-		sup_kill_init(s);
-		sup_reap_init(s);
-		return jail_fail(e, "jail setup", w < 0 ? (int)-w : n < 0 ? (int)-n : EPIPE,
-		                 "pid 1 ended without a report");
-	}
-	if (m.kind != INIT_MSG_READY) {
-		sup_reap_init(s);
-		*e = m.err;
-		return -1;
-	}
-	s->t_start_us = mono_us();
-	s->exit_msg.exec_errno = m.exec_errno;
-	return 0;
-}
-
-static int sup_new_args(struct jail *j, const char *root, struct cg_run *cg, struct init_args *a,
-                        struct jail_error *e)
-{
-	*a = (struct init_args){ .j = j, .root = root, .exec_wr = -1 };
-	if (sup_pipes(a, e) < 0)
-		return -1;
-	a->ncg = cg_run_procs_fds(cg, a->cg_fds);
-	return 0;
-}
-
-int jail_warm_start(struct jail *j, const char *root, struct cg_run *cg, struct jail_warm **out,
-                    struct jail_error *e)
-{
-	*out = NULL;
-	if (!j->use_clone_vm)
-		return 0;
-	struct jail_warm *w = calloc(1, sizeof *w);
-	if (!w)
-		return jail_fail(e, "prepare jail", ENOMEM, NULL);
-	if (sup_new_args(j, root, cg, &w->a, e) < 0) {
-		free(w);
-		return -1;
-	}
-	int rc = sup_launch(j, &w->a, &w->pid, e);
-	sup_close_jail_ends(&w->a);
-	if (rc < 0) {
-		sup_close_all(&w->a);
-		free(w);
-		return -1;
-	}
-	w->cg = cg;
-	snprintf(w->root, sizeof w->root, "%s", root);
-	*out = w;
-	return 0;
-}
-
-void jail_warm_discard(struct jail_warm **w)
-{
-	if (!*w)
-		return;
-	if ((*w)->pid > 0)
-		sup_kill_reap((*w)->pid);
-	sup_close_all(&(*w)->a);
-	free(*w);
-	*w = NULL;
-}
-
-/* The step's pid 1: the prepared one when it was made for this root and
- * cgroup, else a new one. */
-static int sup_start(struct sup *s, const char *root, struct jail_warm **warm, struct jail_error *e)
-{
-	struct jail *j = s->a.j;
-	struct jail_warm *w = warm ? *warm : NULL;
-	if (warm)
-		*warm = NULL;
-	/* A prepared pid 1 that something killed while it waited (it is our
-	 * child: waitpid tells) is replaced; it never ran anything.  One that
-	 * does not fit is gone before a new one starts: in CLONE_VM mode every
-	 * pid 1 runs on the same stack (j->stack_top[0]). */
-	if (w) {
-		pid_t gone = waitpid(w->pid, NULL, WNOHANG | __WALL);
-		if (gone != 0)
-			w->pid = 0;             /* reaped (or not ours): never kill that pid */
-		if (gone != 0 || w->cg != s->cg || strcmp(w->root, root) != 0)
-			jail_warm_discard(&w);
-	}
-	if (w) {
-		s->a = w->a;
-		s->init_pid = w->pid;
-		free(w);
-	} else {
-		if (sup_new_args(j, root, s->cg, &s->a, e) < 0)
-			return -1;
-		int rc = sup_launch(j, &s->a, &s->init_pid, e);
-		/* Our copies of the jail's ends: closed so that EOF means "all gone". */
-		sup_close_jail_ends(&s->a);
-		if (rc < 0)
-			return -1;
-	}
-	return sup_go(s, e);
 }
 
 /* ---- the loop ---- */
@@ -488,37 +264,35 @@ static void sup_result(struct sup *s, struct jail_step_result *out)
 		out->status = out->exit_code == 0 ? JAIL_SUCCESS : JAIL_ERROR;
 }
 
-void jail_reap(pid_t *pid)
+void sup_reap_deferred(pid_t *pid)
 {
 	if (*pid > 0)
-		while (waitpid(*pid, NULL, __WALL) < 0 && errno == EINTR)
-			;
+		proc_reap(*pid);
 	*pid = 0;
 }
 
-int jail_run_step(struct jail *j, const struct jail_spec *spec, const struct jail_step *step,
-                  const char *root, struct cg_run *cg, struct jail_warm **warm,
-                  struct jail_step_result *out, pid_t *defer_reap, bool *cancelled,
-                  struct jail_error *e)
+int sup_run_step(struct jail *j, const struct jail_spec *spec, const struct jail_step *step,
+                 const char *root, struct cg_run *cg, struct launch_warm **warm,
+                 struct jail_step_result *out, pid_t *defer_reap, bool *cancelled,
+                 struct jail_error *e)
 {
 	struct sup s;
 	memset(&s, 0, sizeof s);
 	s.cancel_fd = spec->cancel_on_hangup ? spec->cancel_fd : -1;
-	s.a = (struct init_args){ .j = j, .go_rd = -1, .go_wr = -1, .rep_rd = -1, .rep_wr = -1,
-	                          .in_rd = -1, .in_wr = -1, .out_rd = -1, .out_wr = -1,
-	                          .err_rd = -1, .err_wr = -1, .exec_wr = -1 };
 	memset(out, 0, sizeof *out);
 	s.cg = cg;
 	if (cg_run_limits(cg, &step->limits, e) < 0) {
 		if (warm)
-			jail_warm_discard(warm);
+			launch_warm_discard(warm);
 		return -1;
 	}
 	/* pid 1 reads these once told to go: a forked one from its copy of
 	 * our memory, made at the clone below, a CLONE_VM one from ours. */
 	j->job_spec = spec;
 	j->job_step = step;
-	int rc = sup_start(&s, root, warm, e);
+	int rc = launch_step(j, root, cg, warm, &s.a, &s.init_pid, &s.exit_msg.exec_errno, e);
+	if (rc == 0)
+		s.t_start_us = mono_us();
 	s.out = (struct sup_stream){ .fd = s.a.out_rd, .buf = &out->out, .cap = step->limits.max_output_bytes };
 	s.err = (struct sup_stream){ .fd = s.a.err_rd, .buf = &out->err, .cap = step->limits.max_output_bytes };
 	s.in_data = step->stdin_data;
@@ -545,7 +319,7 @@ int jail_run_step(struct jail *j, const struct jail_spec *spec, const struct jai
 	}
 	s.a.out_rd = s.out.fd;
 	s.a.err_rd = s.err.fd;
-	sup_close_all(&s.a);
+	launch_close_fds(&s.a);
 	for (struct jail_buf *b = &out->out; b <= &out->err; b++) {
 		if (!b->data)
 			b->data = calloc(1, 1);

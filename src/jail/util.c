@@ -1,4 +1,5 @@
-/* util.c - small helpers of the jail: errors, fds, cgroup-style files, clocks. */
+/* util.c - small helpers of the jail: errors, fds, cgroup-style files,
+ * clocks, child processes. */
 #include "jail/jail_private.h"
 
 #include <errno.h>
@@ -6,10 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-int jail_fail(struct jail_error *e, const char *step, int err, const char *fmt, ...)
+int util_fail(struct jail_error *e, const char *step, int err, const char *fmt, ...)
 {
 	if (e) {
 		snprintf(e->step, sizeof e->step, "%s", step);
@@ -62,13 +64,13 @@ int file_write_str(const char *path, const char *s, struct jail_error *e, const 
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
-		return jail_fail(e, step, errno, "open %s", path);
+		return util_fail(e, step, errno, "open %s", path);
 	size_t len = strlen(s);
 	ssize_t n = write(fd, s, len);
 	int err = errno;
 	close(fd);
 	if (n != (ssize_t)len)
-		return jail_fail(e, step, n < 0 ? err : EIO, "write '%s' to %s", s, path);
+		return util_fail(e, step, n < 0 ? err : EIO, "write '%s' to %s", s, path);
 	return 0;
 }
 
@@ -125,4 +127,13 @@ uint64_t mono_us(void)
 uint64_t mono_ms(void)
 {
 	return mono_us() / 1000u;
+}
+
+/* Waits for a child of ours to end (__WALL: whatever its exit signal),
+ * retried on EINTR so that a caller's signal handler cannot leave the
+ * child unreaped. */
+void proc_reap(pid_t pid)
+{
+	while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR)
+		;
 }

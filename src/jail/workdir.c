@@ -65,16 +65,16 @@ static int wd_write_one(int basefd, const struct jail_file *f, uid_t uid, gid_t 
 {
 	char rel[PATH_MAX];
 	if ((size_t)snprintf(rel, sizeof rel, "%s", f->path) >= sizeof rel)
-		return jail_fail(e, "write input file", ENAMETOOLONG, NULL);
+		return util_fail(e, "write input file", ENAMETOOLONG, NULL);
 	char *leaf = NULL;
 	int dfd = wd_walk(basefd, rel, true, uid, gid, &leaf);
 	if (dfd < 0)
-		return jail_fail(e, "write input file", errno, "%s", f->path);
+		return util_fail(e, "write input file", errno, "%s", f->path);
 	int fd = openat(dfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 	                f->executable ? 0755 : 0644);
 	close(dfd);
 	if (fd < 0)
-		return jail_fail(e, "write input file", errno, "%s", f->path);
+		return util_fail(e, "write input file", errno, "%s", f->path);
 	const char *p = f->data;
 	size_t left = f->len;
 	while (left > 0) {
@@ -85,7 +85,7 @@ static int wd_write_one(int basefd, const struct jail_file *f, uid_t uid, gid_t 
 			int err = n < 0 ? errno : EIO;
 			close(fd);
 			/* ENOSPC: the inputs do not fit the work dir's size. */
-			return jail_fail(e, "write input file", err, "%s", f->path);
+			return util_fail(e, "write input file", err, "%s", f->path);
 		}
 		p += n;
 		left -= (size_t)n;
@@ -94,7 +94,7 @@ static int wd_write_one(int basefd, const struct jail_file *f, uid_t uid, gid_t 
 	int rc = fchown(fd, uid, gid);
 	int err = errno;
 	close(fd);
-	return rc < 0 ? jail_fail(e, "write input file", err, "chown %s", f->path) : 0;
+	return rc < 0 ? util_fail(e, "write input file", err, "chown %s", f->path) : 0;
 }
 
 int wd_write_files(const char *root, const struct jail_spec *spec, uid_t uid, gid_t gid,
@@ -103,7 +103,7 @@ int wd_write_files(const char *root, const struct jail_spec *spec, uid_t uid, gi
 	int work = wd_open_dir(root, "work"), tmp = wd_open_dir(root, "tmp");
 	int rc = 0;
 	if (work < 0 || tmp < 0)
-		rc = jail_fail(e, "open work dir", errno, NULL);
+		rc = util_fail(e, "open work dir", errno, NULL);
 	for (size_t i = 0; rc == 0 && i < spec->nfiles; i++)
 		rc = wd_write_one(spec->files[i].base == JAIL_IN_TMP ? tmp : work, &spec->files[i], uid, gid, e);
 	fd_close(work);
@@ -286,7 +286,7 @@ int wd_collect(const char *root, const struct jail_spec *spec, struct jail_resul
 		return 0;
 	int work = wd_open_dir(root, "work");
 	if (work < 0)
-		return jail_fail(e, "open work dir", errno, NULL);
+		return util_fail(e, "open work dir", errno, NULL);
 	struct wd_collect c = { .spec = spec, .res = res };
 	wd_scan(&c, work, "", 0);
 	return 0;

@@ -25,7 +25,7 @@
 static void expect_refused(const char *name)
 {
 	const char *extra[] = { name, NULL };
-	struct jail_seccomp sc;
+	struct sc_filter sc;
 	struct jail_error e;
 	memset(&e, 0, sizeof e);
 	ck_assert_int_eq(sc_compile_extra(&sc, extra, &e), -1);
@@ -37,7 +37,7 @@ static void expect_refused(const char *name)
 
 START_TEST(test_policy_compiles)
 {
-	struct jail_seccomp sc;
+	struct sc_filter sc;
 	struct jail_error e;
 	ck_assert_msg(sc_compile(&sc, &e) == 0, "%s: %s", e.step, e.detail);
 	ck_assert_uint_gt(sc.len, 6);
@@ -70,7 +70,7 @@ END_TEST
 /* Loads the policy into this (forked) test process. */
 static void load_policy(void)
 {
-	struct jail_seccomp sc;
+	struct sc_filter sc;
 	struct jail_error e;
 	ck_assert_msg(sc_compile(&sc, &e) == 0, "%s: %s", e.step, e.detail);
 	ck_assert_int_eq(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);

@@ -1,5 +1,7 @@
 /*
- * cgroup.c - per-run cgroups, v1 and v2, detected at start-up.
+ * cg_detect.c - which cgroup hierarchy the jail uses, detected once at
+ * start-up (jail_new), and which limits it can enforce.  The per-run
+ * cgroups made under it are cg_run.c's.
  *
  * v2: a delegated directory D (the --cgroup path, else our own cgroup;
  *   when that is the hierarchy's root, which holds init and the kernel
@@ -13,9 +15,6 @@
  *   "Delegation Containment").
  * v1: one directory per controller, /sys/fs/cgroup/<ctrl>/<name>, made by
  *   the installer (or by us when root), and per run <name>/<pid>-<n>.
- * A fresh cgroup per run gives exact accounting (peak memory, OOM kills,
- *   CPU) without resets.  The pid in the name lets the next process collect
- *   the cgroups of one that was killed (cg_gc).
  * When no hierarchy, or not every controller, can be used, cg_degraded()
  *   says which limits would fall back to per-process rlimits; jail_new()
  *   refuses to start unless degraded limits were allowed, and then the
@@ -23,13 +22,10 @@
  */
 #include "jail/jail_private.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -41,18 +37,6 @@
 
 #define CG_ROOT "/sys/fs/cgroup"
 #define CG_DEFAULT_NAME "sandbox-fcgi"    /* v1 name; v2 dir under the root */
-#define CG_MAX_DIRS 3
-
-struct cg_run {
-	enum jail_cgroup_mode mode;
-	int n;                              /* directories made */
-	char dirs[CG_MAX_DIRS][PATH_MAX];
-	int procs_fd[CG_MAX_DIRS];
-	int mem_dirfd, cpu_dirfd, pids_dirfd, kill_fd;
-	int mem_idx, pids_idx;              /* which of dirs[] (v1) */
-	bool memsw;                         /* v1 memsw / v2 swap.max file exists */
-	bool v2_memory, v2_pids;
-};
 
 static bool cg_writable_dir(const char *dir)
 {
@@ -60,11 +44,11 @@ static bool cg_writable_dir(const char *dir)
 	return stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && access(dir, W_OK) == 0;
 }
 
-static int cg_write(const char *dir, const char *file, const char *val, struct jail_error *e)
+int cg_write(const char *dir, const char *file, const char *val, struct jail_error *e)
 {
 	char p[PATH_MAX];
 	if ((size_t)snprintf(p, sizeof p, "%s/%s", dir, file) >= sizeof p)
-		return jail_fail(e, "cgroup write", ENAMETOOLONG, "%s", file);
+		return util_fail(e, "cgroup write", ENAMETOOLONG, "%s", file);
 	return file_write_str(p, val, e, "cgroup write");
 }
 
@@ -116,16 +100,16 @@ static bool cg_swap_on(void)
 }
 
 /* Move every process of D into D/supervisor, then enable controllers. */
-static int cg_v2_prepare(struct jail_cgroup *cg, struct jail_info *info, struct jail_error *e)
+static int cg_v2_prepare(struct cg_hierarchy *cg, struct jail_info *info, struct jail_error *e)
 {
 	char sup[PATH_MAX], p[PATH_MAX];
 	snprintf(sup, sizeof sup, "%s/supervisor", cg->v2_dir);
 	if (mkdir(sup, 0755) < 0 && errno != EEXIST)
-		return jail_fail(e, "cgroup v2 supervisor leaf", errno, "%s", sup);
+		return util_fail(e, "cgroup v2 supervisor leaf", errno, "%s", sup);
 	snprintf(p, sizeof p, "%s/cgroup.procs", cg->v2_dir);
 	FILE *f = fopen(p, "re");
 	if (!f)
-		return jail_fail(e, "cgroup v2 procs", errno, "%s", p);
+		return util_fail(e, "cgroup v2 procs", errno, "%s", p);
 	char line[32];
 	while (fgets(line, sizeof line, f)) {
 		line[strcspn(line, "\n")] = '\0';
@@ -165,7 +149,7 @@ static int cg_v2_prepare(struct jail_cgroup *cg, struct jail_info *info, struct 
 	                      access(p, F_OK) == 0);
 	if ((size_t)snprintf(info->cgroup_dir, sizeof info->cgroup_dir, "%s", cg->v2_dir) >=
 	    sizeof info->cgroup_dir)
-		return jail_fail(e, "cgroup v2 detect", ENAMETOOLONG, NULL);
+		return util_fail(e, "cgroup v2 detect", ENAMETOOLONG, NULL);
 	return 0;
 }
 
@@ -181,7 +165,7 @@ static bool cg_v2_is_root(const char *dir)
 	return access(p, F_OK) == 0;
 }
 
-static int cg_detect_v2(struct jail_cgroup *cg, const char *cfg_path, bool as_root,
+static int cg_detect_v2(struct cg_hierarchy *cg, const char *cfg_path, bool as_root,
                         struct jail_info *info, struct jail_error *e)
 {
 	if (cfg_path && cfg_path[0] == '/')
@@ -189,7 +173,7 @@ static int cg_detect_v2(struct jail_cgroup *cg, const char *cfg_path, bool as_ro
 	else if (cfg_path)          /* a name, as on v1: under the root, not the cwd */
 		snprintf(cg->v2_dir, sizeof cg->v2_dir, "%s/%s", CG_ROOT, cfg_path);
 	else if (cg_own_v2_path(cg->v2_dir, sizeof cg->v2_dir) < 0)
-		return jail_fail(e, "cgroup v2 detect", errno ? errno : ENOENT, "own cgroup");
+		return util_fail(e, "cgroup v2 detect", errno ? errno : ENOENT, "own cgroup");
 	size_t len = strlen(cg->v2_dir);
 	while (len > 1 && cg->v2_dir[len - 1] == '/')   /* own cgroup "/": CG_ROOT "/" */
 		cg->v2_dir[--len] = '\0';
@@ -201,23 +185,23 @@ static int cg_detect_v2(struct jail_cgroup *cg, const char *cfg_path, bool as_ro
 	 * root uses <root>/sandbox-fcgi instead, made if missing, as in v1. */
 	if (cg_v2_is_root(cg->v2_dir)) {
 		if (!as_root)
-			return jail_fail(e, "cgroup v2 detect", EACCES,
+			return util_fail(e, "cgroup v2 detect", EACCES,
 			                 "%s is the root cgroup, not a delegated one", cg->v2_dir);
 		len = strlen(cg->v2_dir);
 		if ((size_t)snprintf(cg->v2_dir + len, sizeof cg->v2_dir - len, "/%s", CG_DEFAULT_NAME) >=
 		    sizeof cg->v2_dir - len)
-			return jail_fail(e, "cgroup v2 detect", ENAMETOOLONG, NULL);
+			return util_fail(e, "cgroup v2 detect", ENAMETOOLONG, NULL);
 		if (mkdir(cg->v2_dir, 0755) < 0 && errno != EEXIST)
-			return jail_fail(e, "cgroup v2 detect", errno, "%s", cg->v2_dir);
+			return util_fail(e, "cgroup v2 detect", errno, "%s", cg->v2_dir);
 	}
 	if (!cg_writable_dir(cg->v2_dir))
-		return jail_fail(e, "cgroup v2 detect", EACCES,
+		return util_fail(e, "cgroup v2 detect", EACCES,
 		                 "%s is not a delegated (writable) cgroup", cg->v2_dir);
 	return cg_v2_prepare(cg, info, e);
 }
 
 /* The first reason a v1 controller was unusable: cg_degraded() reports it. */
-static bool cg_v1_missing(struct jail_cgroup *cg, const char *ctrl, int err, char *out)
+static bool cg_v1_missing(struct cg_hierarchy *cg, const char *ctrl, int err, char *out)
 {
 	out[0] = '\0';
 	if (!cg->v1_err) {
@@ -227,7 +211,7 @@ static bool cg_v1_missing(struct jail_cgroup *cg, const char *ctrl, int err, cha
 	return false;
 }
 
-static bool cg_v1_controller(struct jail_cgroup *cg, const char *ctrl, const char *name, bool as_root,
+static bool cg_v1_controller(struct cg_hierarchy *cg, const char *ctrl, const char *name, bool as_root,
                              char *out, size_t size)
 {
 	char mnt[PATH_MAX];
@@ -246,7 +230,7 @@ static bool cg_v1_controller(struct jail_cgroup *cg, const char *ctrl, const cha
 	return true;
 }
 
-static int cg_detect_v1(struct jail_cgroup *cg, const char *cfg_path, bool as_root,
+static int cg_detect_v1(struct cg_hierarchy *cg, const char *cfg_path, bool as_root,
                         struct jail_info *info, struct jail_error *e)
 {
 	const char *name = cfg_path ? cfg_path : CG_DEFAULT_NAME;
@@ -261,13 +245,13 @@ static int cg_detect_v1(struct jail_cgroup *cg, const char *cfg_path, bool as_ro
 	                     (size_t)snprintf(p, sizeof p, "%s/memory.memsw.limit_in_bytes", cg->v1_mem) < sizeof p &&
 	                     access(p, F_OK) == 0;
 	if (!info->memory_limit && !info->pids_limit && !info->cpu_accounting)
-		return jail_fail(e, "cgroup v1 detect", cg->v1_err ? cg->v1_err : EACCES,
+		return util_fail(e, "cgroup v1 detect", cg->v1_err ? cg->v1_err : EACCES,
 		                 "no writable %s/{memory,pids,cpuacct}/%s", CG_ROOT, name);
 	snprintf(info->cgroup_dir, sizeof info->cgroup_dir, "%s", name);
 	return 0;
 }
 
-int cg_detect(struct jail_cgroup *cg, const char *cfg_path, bool as_root,
+int cg_detect(struct cg_hierarchy *cg, const char *cfg_path, bool as_root,
               struct jail_info *info, struct jail_error *e)
 {
 	struct statfs sf;
@@ -283,7 +267,7 @@ int cg_detect(struct jail_cgroup *cg, const char *cfg_path, bool as_root,
 	          statfs(CG_ROOT, &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC;
 	if (cfg_path && cfg_path[0] == '/' && !v2 && access(cfg_path, F_OK) < 0) {
 		/* Not a v1 name either: say so, not "no v1 hierarchy". */
-		rc = jail_fail(e, "cgroup detect", errno, "--cgroup %s", cfg_path);
+		rc = util_fail(e, "cgroup detect", errno, "--cgroup %s", cfg_path);
 	} else if (v2) {
 		rc = cg_detect_v2(cg, cfg_path, as_root, info, e);
 		cg->mode = JAIL_CG_V2;
@@ -306,7 +290,7 @@ int cg_detect(struct jail_cgroup *cg, const char *cfg_path, bool as_root,
 /* Which limits cgroups do not enforce for the whole run (enum
  * jail_degraded bits), after a successful cg_detect(); when some are, *e
  * says why (step "cgroup controllers", an errno, what is missing where). */
-unsigned cg_degraded(const struct jail_cgroup *cg, const struct jail_info *info, struct jail_error *e)
+unsigned cg_degraded(const struct cg_hierarchy *cg, const struct jail_info *info, struct jail_error *e)
 {
 	unsigned d = 0;
 	char miss[64] = "";
@@ -323,243 +307,11 @@ unsigned cg_degraded(const struct jail_cgroup *cg, const struct jail_info *info,
 	         !info->pids_limit ? " pids" : "",
 	         !info->cpu_accounting ? (cg->mode == JAIL_CG_V1 ? " cpuacct" : " cpu") : "");
 	if (cg->mode == JAIL_CG_V1 && cg->v1_err)
-		jail_fail(e, "cgroup controllers", cg->v1_err, "missing%s (%s/%s/%s)", miss, CG_ROOT,
+		util_fail(e, "cgroup controllers", cg->v1_err, "missing%s (%s/%s/%s)", miss, CG_ROOT,
 		          cg->v1_err_ctrl, info->cgroup_dir);
 	else
-		jail_fail(e, "cgroup controllers", EOPNOTSUPP, "missing%s in %s%s", miss,
+		util_fail(e, "cgroup controllers", EOPNOTSUPP, "missing%s in %s%s", miss,
 		          cg->mode == JAIL_CG_V2 ? cg->v2_dir : info->cgroup_dir,
 		          info->memory_limit && !info->swap_limited ? " while swap is on" : "");
 	return d;
-}
-
-/* ---------- garbage collection of runs whose owner died ---------- */
-
-static void cg_gc_dir(const char *parent, const char *prefix, bool include_self)
-{
-	DIR *d = opendir(parent);
-	if (!d)
-		return;
-	struct dirent *de;
-	size_t plen = strlen(prefix);
-	while ((de = readdir(d))) {
-		if (strncmp(de->d_name, prefix, plen) != 0)
-			continue;
-		char *end;
-		long pid = strtol(de->d_name + plen, &end, 10);
-		if (end == de->d_name + plen || *end != '-' || pid <= 0)
-			continue;
-		/* Ours from an earlier life of this pid, or of a dead process. */
-		if ((include_self && pid == getpid()) || (pid != getpid() && kill((pid_t)pid, 0) < 0 && errno == ESRCH)) {
-			char p[PATH_MAX];
-			if ((size_t)snprintf(p, sizeof p, "%s/%s", parent, de->d_name) < sizeof p)
-				rmdir(p);
-		}
-	}
-	closedir(d);
-}
-
-void cg_gc(struct jail_cgroup *cg, bool include_self)
-{
-	if (cg->mode == JAIL_CG_V2) {
-		cg_gc_dir(cg->v2_dir, "jail-", include_self);
-	} else if (cg->mode == JAIL_CG_V1) {
-		const char *dirs[] = { cg->v1_mem, cg->v1_pids, cg->v1_cpu };
-		for (size_t i = 0; i < 3; i++)
-			if (dirs[i][0])
-				cg_gc_dir(dirs[i], "", include_self);
-	}
-}
-
-/* ---------- one run ---------- */
-
-static int cg_run_mkdir(struct cg_run *r, const char *parent, const char *name, struct jail_error *e)
-{
-	char *dir = r->dirs[r->n];
-	if ((size_t)snprintf(dir, PATH_MAX, "%s/%s", parent, name) >= PATH_MAX)
-		return jail_fail(e, "cgroup create", ENAMETOOLONG, NULL);
-	if (mkdir(dir, 0755) < 0)
-		return jail_fail(e, "cgroup create", errno, "%s", dir);
-	char p[PATH_MAX + 16];
-	snprintf(p, sizeof p, "%s/cgroup.procs", dir);
-	r->procs_fd[r->n] = open(p, O_WRONLY | O_CLOEXEC);
-	r->n++;
-	if (r->procs_fd[r->n - 1] < 0)
-		return jail_fail(e, "cgroup create", errno, "%s", p);
-	return 0;
-}
-
-static int cg_open_dir(const char *dir, int *fd, struct jail_error *e)
-{
-	*fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	return *fd < 0 ? jail_fail(e, "cgroup open", errno, "%s", dir) : 0;
-}
-
-static int cg_limits_v1(struct cg_run *r, const struct jail_limits *l, struct jail_error *e)
-{
-	char v[32];
-	if (r->mem_dirfd >= 0 && l->memory_bytes) {
-		snprintf(v, sizeof v, "%llu", (unsigned long long)l->memory_bytes);
-		if (cg_write(r->dirs[r->mem_idx], "memory.limit_in_bytes", v, e) < 0)
-			return -1;
-		/* With swap accounting, also cap memory+swap: no escape into swap. */
-		if (r->memsw && cg_write(r->dirs[r->mem_idx], "memory.memsw.limit_in_bytes", v, e) < 0)
-			return -1;
-	}
-	if (r->pids_dirfd >= 0 && l->max_processes) {
-		snprintf(v, sizeof v, "%llu", (unsigned long long)l->max_processes);
-		if (cg_write(r->dirs[r->pids_idx], "pids.max", v, e) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-static int cg_make_v1(struct jail_cgroup *cg, struct cg_run *r, const char *name, struct jail_error *e)
-{
-	if (cg->v1_mem[0]) {
-		r->mem_idx = r->n;
-		if (cg_run_mkdir(r, cg->v1_mem, name, e) < 0 || cg_open_dir(r->dirs[r->n - 1], &r->mem_dirfd, e) < 0)
-			return -1;
-		r->memsw = faccessat(r->mem_dirfd, "memory.memsw.limit_in_bytes", W_OK, 0) == 0;
-	}
-	if (cg->v1_pids[0]) {
-		r->pids_idx = r->n;
-		if (cg_run_mkdir(r, cg->v1_pids, name, e) < 0 || cg_open_dir(r->dirs[r->n - 1], &r->pids_dirfd, e) < 0)
-			return -1;
-	}
-	if (cg->v1_cpu[0]) {
-		if (cg_run_mkdir(r, cg->v1_cpu, name, e) < 0 || cg_open_dir(r->dirs[r->n - 1], &r->cpu_dirfd, e) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-static int cg_make_v2(struct jail_cgroup *cg, struct cg_run *r, const char *name, struct jail_error *e)
-{
-	char leaf[64], p[PATH_MAX + 16];
-	snprintf(leaf, sizeof leaf, "jail-%s", name);
-	if (cg_run_mkdir(r, cg->v2_dir, leaf, e) < 0)
-		return -1;
-	const char *dir = r->dirs[0];
-	if (cg_open_dir(dir, &r->mem_dirfd, e) < 0)
-		return -1;
-	r->cpu_dirfd = fcntl(r->mem_dirfd, F_DUPFD_CLOEXEC, 0);
-	r->v2_memory = cg->v2_memory;
-	r->v2_pids = cg->v2_pids;
-	r->memsw = faccessat(r->mem_dirfd, "memory.swap.max", W_OK, 0) == 0;
-	snprintf(p, sizeof p, "%s/cgroup.kill", dir);
-	r->kill_fd = open(p, O_WRONLY | O_CLOEXEC); /* Linux >= 5.14; optional */
-	return 0;
-}
-
-static int cg_limits_v2(struct cg_run *r, const struct jail_limits *l, struct jail_error *e)
-{
-	char v[32];
-	const char *dir = r->dirs[0];
-	if (l->memory_bytes && r->v2_memory) {
-		snprintf(v, sizeof v, "%llu", (unsigned long long)l->memory_bytes);
-		if (cg_write(dir, "memory.max", v, e) < 0)
-			return -1;
-		if (r->memsw && cg_write(dir, "memory.swap.max", "0", e) < 0)
-			return -1;
-	}
-	if (l->max_processes && r->v2_pids) {
-		snprintf(v, sizeof v, "%llu", (unsigned long long)l->max_processes);
-		if (cg_write(dir, "pids.max", v, e) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-int cg_run_make(struct jail_cgroup *cg, struct cg_run **out, struct jail_error *e)
-{
-	*out = NULL;
-	if (cg->mode == JAIL_CG_NONE)
-		return 0;
-	struct cg_run *r = calloc(1, sizeof *r);
-	if (!r)
-		return jail_fail(e, "cgroup create", ENOMEM, NULL);
-	r->mode = cg->mode;
-	r->mem_dirfd = r->cpu_dirfd = r->pids_dirfd = r->kill_fd = -1;
-	for (int i = 0; i < CG_MAX_DIRS; i++)
-		r->procs_fd[i] = -1;
-	char name[48];
-	snprintf(name, sizeof name, "%ld-%lu", (long)getpid(), ++cg->seq);
-	int rc = cg->mode == JAIL_CG_V2 ? cg_make_v2(cg, r, name, e) : cg_make_v1(cg, r, name, e);
-	if (rc < 0) {
-		cg_run_destroy(r);
-		return -1;
-	}
-	*out = r;
-	return 0;
-}
-
-int cg_run_limits(struct cg_run *r, const struct jail_limits *l, struct jail_error *e)
-{
-	if (!r)
-		return 0;
-	return r->mode == JAIL_CG_V2 ? cg_limits_v2(r, l, e) : cg_limits_v1(r, l, e);
-}
-
-int cg_run_procs_fds(const struct cg_run *r, int fds[3])
-{
-	if (!r)
-		return 0;
-	for (int i = 0; i < r->n; i++)
-		fds[i] = r->procs_fd[i];
-	return r->n;
-}
-
-int cg_run_cpu_us(struct cg_run *r, uint64_t *us)
-{
-	if (!r || r->cpu_dirfd < 0)
-		return -1;
-	if (r->mode == JAIL_CG_V1) {
-		uint64_t ns;
-		if (file_read_u64(r->cpu_dirfd, "cpuacct.usage", &ns) < 0)
-			return -1;
-		*us = ns / 1000;
-		return 0;
-	}
-	return file_read_key_u64(r->cpu_dirfd, "cpu.stat", "usage_usec", us);
-}
-
-void cg_run_stats(struct cg_run *r, struct cg_stats *s)
-{
-	memset(s, 0, sizeof *s);
-	if (!r)
-		return;
-	s->have_cpu = cg_run_cpu_us(r, &s->cpu_us) == 0;
-	if (r->mem_dirfd < 0)
-		return;
-	if (r->mode == JAIL_CG_V1) {
-		s->have_peak = file_read_u64(r->mem_dirfd, "memory.max_usage_in_bytes",
-		                             &s->memory_peak_bytes) == 0;
-		file_read_key_u64(r->mem_dirfd, "memory.oom_control", "oom_kill", &s->oom_kills);
-	} else {
-		s->have_peak = file_read_u64(r->mem_dirfd, "memory.peak", &s->memory_peak_bytes) == 0;
-		file_read_key_u64(r->mem_dirfd, "memory.events", "oom_kill", &s->oom_kills);
-	}
-}
-
-void cg_run_kill(struct cg_run *r)
-{
-	if (r && r->kill_fd >= 0)
-		(void)!write(r->kill_fd, "1", 1);
-}
-
-void cg_run_destroy(struct cg_run *r)
-{
-	if (!r)
-		return;
-	int fds[] = { r->mem_dirfd, r->cpu_dirfd, r->pids_dirfd, r->kill_fd };
-	for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
-		fd_close(fds[i]);
-	for (int i = r->n - 1; i >= 0; i--) {
-		fd_close(r->procs_fd[i]);
-		/* The last task may still be leaving the cgroup after its parent
-		 * reaped it; rmdir says EBUSY for that short while. */
-		for (int tries = 0; rmdir(r->dirs[i]) < 0 && errno == EBUSY && tries < 200; tries++)
-			usleep(500);
-	}
-	free(r);
 }

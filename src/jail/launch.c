@@ -1,0 +1,266 @@
+/*
+ * launch.c - starting a step's jail: clone its pid 1 (init.c), write its
+ * id maps, let it prepare (mounts, pivot_root, hostname...), then tell it
+ * to start the program.  Either all at once for a step (launch_step), or
+ * in two halves: prepared ahead between jobs (launch_warm_start, called by
+ * jail_idle) and told to go when the job arrives.  What happens once the
+ * program runs is supervise.c's.
+ */
+#include "jail/jail_private.h"
+#include "jail/init.h"
+#include "jail/rawsys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* A pid 1 started ahead of its job (jail_idle): namespaces, id maps, mounts
+ * and pivot_root done, waiting for the word to start the program.  Only in
+ * CLONE_VM mode: there pid 1 reads the job from our memory once told to go;
+ * a forked pid 1 only has the memory of its fork, so it is started per step. */
+struct launch_warm {
+	struct init_args a;          /* our ends of the pipes; the jail's are closed */
+	pid_t pid;
+	struct cg_run *cg;
+	char root[PATH_MAX];         /* the root it pivoted into */
+};
+
+static void launch_args_init(struct init_args *a, struct jail *j, const char *root)
+{
+	*a = (struct init_args){ .j = j, .root = root, .go_rd = -1, .go_wr = -1, .rep_rd = -1,
+	                         .rep_wr = -1, .in_rd = -1, .in_wr = -1, .out_rd = -1,
+	                         .out_wr = -1, .err_rd = -1, .err_wr = -1, .exec_wr = -1 };
+}
+
+void launch_close_fds(struct init_args *a)
+{
+	int *fds[] = { &a->go_rd, &a->go_wr, &a->rep_rd, &a->rep_wr, &a->in_rd, &a->in_wr,
+	               &a->out_rd, &a->out_wr, &a->err_rd, &a->err_wr };
+	for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++) {
+		fd_close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
+
+static int launch_pipes(struct init_args *a, struct jail_error *e)
+{
+	int p[5][2];
+	int n = 0;
+	for (; n < 5; n++)
+		if (fd_pipe(p[n], 0) < 0)
+			break;
+	if (n < 5) {
+		int err = errno;
+		for (int i = 0; i < n; i++) {
+			fd_close(p[i][0]);
+			fd_close(p[i][1]);
+		}
+		return util_fail(e, "create pipes", err, NULL);
+	}
+	a->go_rd = p[0][0], a->go_wr = p[0][1];
+	a->rep_rd = p[1][0], a->rep_wr = p[1][1];
+	a->in_rd = p[2][0], a->in_wr = p[2][1];
+	a->out_rd = p[3][0], a->out_wr = p[3][1];
+	a->err_rd = p[4][0], a->err_wr = p[4][1];
+	/* Our ends never block supervise.c's loop. */
+	fcntl(a->in_wr, F_SETFL, O_NONBLOCK);
+	fcntl(a->out_rd, F_SETFL, O_NONBLOCK);
+	fcntl(a->err_rd, F_SETFL, O_NONBLOCK);
+	return 0;
+}
+
+static int launch_new_args(struct jail *j, const char *root, struct cg_run *cg,
+                           struct init_args *a, struct jail_error *e)
+{
+	launch_args_init(a, j, root);
+	if (launch_pipes(a, e) < 0)
+		return -1;
+	a->ncg = cg_run_procs_fds(cg, a->cg_fds);
+	return 0;
+}
+
+/* Our copies of the jail's ends: closed so that EOF means "all gone". */
+static void launch_close_jail_ends(struct init_args *a)
+{
+	a->go_rd = fd_close(a->go_rd);
+	a->rep_wr = fd_close(a->rep_wr);
+	a->in_rd = fd_close(a->in_rd);
+	a->out_wr = fd_close(a->out_wr);
+	a->err_wr = fd_close(a->err_wr);
+}
+
+static void launch_kill_reap(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	proc_reap(pid);
+}
+
+/* Clones pid 1 and lets it prepare (init.c: maps, mounts, pivot_root,
+ * hostname); on success it waits in read(go) for its program. */
+static int launch_clone(struct jail *j, struct init_args *a, pid_t *out, struct jail_error *e)
+{
+	int flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |
+	            CLONE_NEWUTS | SIGCHLD;
+	if (j->use_clone_vm)
+		flags |= CLONE_VM;
+	/* The last pid 1 left our shared mm non-dumpable (init.c), and the
+	 * /proc/PID files we write the id maps to then belong to host root.
+	 * Dumpable again for that: no jailed process is alive now (every
+	 * earlier pid 1 has been reaped, and with it its pid namespace: jail.c,
+	 * job_stage_clear), and the new pid 1 clears the flag again as its
+	 * first step, before anything of a job exists. */
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+		return util_fail(e, "make caller dumpable", errno, NULL);
+	pid_t pid = clone(init_main, j->stack_top[0], flags, a);
+	if (pid < 0)
+		return util_fail(e, "clone namespaces", errno, NULL);
+
+	/* [raw only] from here to the report: pid 1 runs on our memory. */
+	struct init_msg m;
+	long rc = ns_write_child_maps(pid, j->uid_map, j->gid_map);
+	const char *step = "write id maps";
+	if (rc == 0) {
+		long w = raw_write(a->go_wr, "g", 1);
+		rc = w == 1 ? 0 : w < 0 ? w : -EIO;
+		step = "start jail";
+	}
+	long n = rc == 0 ? raw_read(a->rep_rd, &m, sizeof m) : 0;
+	/* [libc again] pid 1 is blocked (read go) or dead. */
+	if (rc < 0) {
+		launch_kill_reap(pid);
+		return util_fail(e, step, (int)-rc, NULL);
+	}
+	if (n != (long)sizeof m) {
+		launch_kill_reap(pid);
+		return util_fail(e, "jail setup", n < 0 ? (int)-n : EPIPE, "pid 1 ended without a report");
+	}
+	if (m.kind != INIT_MSG_PREPARED) {
+		launch_kill_reap(pid);  /* it has exited: this only reaps */
+		*e = m.err;
+		return -1;
+	}
+	*out = pid;
+	return 0;
+}
+
+/* Tells a prepared pid 1 to start the program (init.c reads the job's
+ * step from j) and waits for it to be running.  On failure pid 1 is
+ * killed (with what the run's cgroup holds) and reaped. */
+static int launch_go(struct init_args *a, pid_t pid, struct cg_run *cg, int *exec_errno,
+                     struct jail_error *e)
+{
+	struct init_msg m;
+	/* [raw only] pid 1 and the program set up on our memory. */
+	long w = raw_write(a->go_wr, "g", 1);
+	long n = w == 1 ? raw_read(a->rep_rd, &m, sizeof m) : 0;
+	/* [libc again] */
+	if (w != 1 || n != (long)sizeof m) {
+		kill(pid, SIGKILL);
+		cg_run_kill(cg);
+		proc_reap(pid);
+		return util_fail(e, "jail setup", w < 0 ? (int)-w : n < 0 ? (int)-n : EPIPE,
+		               "pid 1 ended without a report");
+	}
+	if (m.kind != INIT_MSG_READY) {
+		proc_reap(pid);
+		*e = m.err;
+		return -1;
+	}
+	*exec_errno = m.exec_errno;
+	return 0;
+}
+
+int launch_warm_start(struct jail *j, const char *root, struct cg_run *cg,
+                      struct launch_warm **out, struct jail_error *e)
+{
+	*out = NULL;
+	if (!j->use_clone_vm)
+		return 0;
+	struct launch_warm *w = calloc(1, sizeof *w);
+	if (!w)
+		return util_fail(e, "prepare jail", ENOMEM, NULL);
+	if (launch_new_args(j, root, cg, &w->a, e) < 0) {
+		free(w);
+		return -1;
+	}
+	int rc = launch_clone(j, &w->a, &w->pid, e);
+	launch_close_jail_ends(&w->a);
+	if (rc < 0) {
+		launch_close_fds(&w->a);
+		free(w);
+		return -1;
+	}
+	w->cg = cg;
+	snprintf(w->root, sizeof w->root, "%s", root);
+	*out = w;
+	return 0;
+}
+
+void launch_warm_discard(struct launch_warm **w)
+{
+	if (!*w)
+		return;
+	if ((*w)->pid > 0)
+		launch_kill_reap((*w)->pid);
+	launch_close_fds(&(*w)->a);
+	free(*w);
+	*w = NULL;
+}
+
+/* The prepared pid 1 when it was made for this root and cgroup and is
+ * still alive, else NULL (it is discarded).  A prepared pid 1 that
+ * something killed while it waited (it is our child: waitpid tells) is
+ * replaced; it never ran anything.  One that does not fit is gone before
+ * a new one starts: in CLONE_VM mode every pid 1 runs on the same stack
+ * (j->stack_top[0]). */
+static struct launch_warm *launch_warm_claim(struct launch_warm **warm, const char *root,
+                                             struct cg_run *cg)
+{
+	struct launch_warm *w = warm ? *warm : NULL;
+	if (warm)
+		*warm = NULL;
+	if (w) {
+		pid_t gone = waitpid(w->pid, NULL, WNOHANG | __WALL);
+		if (gone != 0)
+			w->pid = 0;             /* reaped (or not ours): never kill that pid */
+		if (gone != 0 || w->cg != cg || strcmp(w->root, root) != 0)
+			launch_warm_discard(&w);
+	}
+	return w;
+}
+
+int launch_step(struct jail *j, const char *root, struct cg_run *cg, struct launch_warm **warm,
+                struct init_args *a, pid_t *pid, int *exec_errno, struct jail_error *e)
+{
+	struct launch_warm *w = launch_warm_claim(warm, root, cg);
+	*pid = 0;
+	if (w) {
+		*a = w->a;
+		*pid = w->pid;
+		free(w);
+	} else {
+		if (launch_new_args(j, root, cg, a, e) < 0) {
+			launch_close_fds(a);
+			return -1;
+		}
+		int rc = launch_clone(j, a, pid, e);
+		launch_close_jail_ends(a);
+		if (rc < 0) {
+			launch_close_fds(a);
+			return -1;
+		}
+	}
+	if (launch_go(a, *pid, cg, exec_errno, e) < 0) {
+		launch_close_fds(a);
+		return -1;
+	}
+	return 0;
+}
