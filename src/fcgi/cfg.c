@@ -51,7 +51,7 @@ static const struct num_flag num_flags[] = {
 	{ "tmp-mb", NUM_U64, RQ(tmp_mb), "size of a run's /tmp tmpfs" },
 	{ "queue-timeout-ms", NUM_U64, CF(queue_timeout_ms), "longest wait for a responder, then 503" },
 };
-#define N_NUM_FLAGS (sizeof(num_flags) / sizeof(num_flags[0]))
+#define N_NUM_FLAGS (sizeof num_flags / sizeof num_flags[0])
 
 enum { OPT_SOCKET = 1000, OPT_BACKLOG, OPT_ROOTFS, OPT_TEMPLATE, OPT_CGROUP,
        OPT_REQUIRE_CG, OPT_POOL, OPT_HELP, OPT_VERSION, OPT_DEGRADED, OPT_NUM_BASE = 2000 };
@@ -60,7 +60,7 @@ void fcgi_cfg_defaults(struct fcgi_cfg *c)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 
-	memset(c, 0, sizeof(*c));
+	memset(c, 0, sizeof *c);
 	c->backlog = 64;
 	c->rootfs_base = FCGI_DEFAULT_ROOTFS_BASE;
 	c->template_name = FCGI_DEFAULT_TEMPLATE;
@@ -94,7 +94,6 @@ void fcgi_cfg_usage_error(FILE *f, const char *msg)
 void fcgi_cfg_help(FILE *f)
 {
 	struct fcgi_cfg d;
-	size_t i;
 
 	fcgi_cfg_defaults(&d);
 	fprintf(f,
@@ -117,10 +116,10 @@ void fcgi_cfg_help(FILE *f)
 	        "  --pool-size N                  responders in the pool, for /info and each run's\n"
 	        "                                 share of kernel quotas (default: CPUs, here %u)\n",
 	        d.backlog, d.rootfs_base, d.template_name, d.pool_size);
-	for (i = 0; i < N_NUM_FLAGS; i++) {
+	for (size_t i = 0; i < N_NUM_FLAGS; i++) {
 		char opt[40];
 
-		snprintf(opt, sizeof(opt), "--%s N", num_flags[i].name);
+		snprintf(opt, sizeof opt, "--%s N", num_flags[i].name);
 		fprintf(f, "  %-30s %s (default %" PRIu64 ")\n", opt, num_flags[i].help,
 		        num_value(&d, &num_flags[i]));
 	}
@@ -161,13 +160,13 @@ static struct option *build_options(void)
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ "version", no_argument, NULL, OPT_VERSION },
 	};
-	size_t nfixed = sizeof(fixed) / sizeof(fixed[0]), i;
-	struct option *o = calloc(nfixed + N_NUM_FLAGS + 1, sizeof(*o));
+	size_t nfixed = sizeof fixed / sizeof fixed[0];
+	struct option *o = calloc(nfixed + N_NUM_FLAGS + 1, sizeof *o);
 
-	if (o == NULL)
+	if (!o)
 		return NULL;
-	memcpy(o, fixed, sizeof(fixed));
-	for (i = 0; i < N_NUM_FLAGS; i++) {
+	memcpy(o, fixed, sizeof fixed);
+	for (size_t i = 0; i < N_NUM_FLAGS; i++) {
 		o[nfixed + i].name = num_flags[i].name;
 		o[nfixed + i].has_arg = required_argument;
 		o[nfixed + i].val = OPT_NUM_BASE + (int)i;
@@ -184,9 +183,8 @@ static int check_ranges(const struct fcgi_cfg *c, char *msg, size_t msglen)
 		{ "max-processes", &c->req.max_processes },
 		{ "max-output-bytes", &c->req.max_output_bytes },
 	};
-	size_t i;
 
-	for (i = 0; i < sizeof(rs) / sizeof(rs[0]); i++) {
+	for (size_t i = 0; i < sizeof rs / sizeof rs[0]; i++) {
 		const struct req_range *r = rs[i].r;
 
 		/* A default of 0 means "derived" (cpu time: the wall time). */
@@ -238,7 +236,7 @@ enum cfg_result fcgi_cfg_parse(struct fcgi_cfg *c, int argc, char **argv,
 	enum cfg_result rc = CFG_OK;
 	int opt, idx = 0;
 
-	if (opts == NULL) {
+	if (!opts) {
 		snprintf(msg, msglen, "out of memory");
 		return CFG_ERROR;
 	}

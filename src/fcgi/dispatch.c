@@ -10,12 +10,6 @@
 #include "fcgi/route.h"
 #include "fcgi/svc.h"
 
-static int too_old(const struct svc *s, const struct http_req *r)
-{
-	return s->cfg.queue_timeout_ms > 0 && r->queued_ms >= 0 &&
-	       (uint64_t)r->queued_ms > s->cfg.queue_timeout_ms;
-}
-
 static void answer_overloaded(struct http_req *r)
 {
 	log_event("warning", "sandbox.request.overloaded",
@@ -30,8 +24,8 @@ static void answer_bad_method(struct http_req *r, const char *allow)
 {
 	char hdr[64], msg[96];
 
-	snprintf(hdr, sizeof(hdr), "Allow: %s\r\n", allow);
-	snprintf(msg, sizeof(msg), "method not allowed here; use %s", allow);
+	snprintf(hdr, sizeof hdr, "Allow: %s\r\n", allow);
+	snprintf(msg, sizeof msg, "method not allowed here; use %s", allow);
 	http_send_error(r, 405, "method_not_allowed", msg, NULL, hdr);
 }
 
@@ -43,7 +37,7 @@ void svc_dispatch(struct svc *s, FCGX_Request *fx)
 
 	http_req_init(&r, fx);
 	id = route_match(r.method, r.path, &allow);
-	if (id != ROUTE_NOT_FOUND && id != ROUTE_BAD_METHOD && too_old(s, &r)) {
+	if (id != ROUTE_NOT_FOUND && id != ROUTE_BAD_METHOD && http_queue_expired(r.queued_ms, s->cfg.queue_timeout_ms)) {
 		answer_overloaded(&r);
 		return;
 	}

@@ -1,137 +1,25 @@
 /*
- * http.c - FastCGI request I/O on the FCGX_* API with explicit streams.
+ * http.c - FastCGI request I/O on the FCGX_* API with explicit streams
+ * (the pure helpers are in http_util.c).
  */
 #include "fcgi/http.h"
 
-#include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/random.h>
 
 #include "api/resp.h"
-#include "fcgi/route.h"
-
-const char *http_status_text(int status)
-{
-	switch (status) {
-	case 200: return "OK";
-	case 400: return "Bad Request";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 411: return "Length Required";
-	case 413: return "Payload Too Large";
-	case 415: return "Unsupported Media Type";
-	case 500: return "Internal Server Error";
-	case 503: return "Service Unavailable";
-	default: return "Error";
-	}
-}
-
-/* "application/json" with optional parameters ("; charset=utf-8"), any case. */
-bool http_is_json_type(const char *ct)
-{
-	static const char want[] = "application/json";
-	size_t n = sizeof(want) - 1;
-
-	if (ct == NULL)
-		return false;
-	while (*ct == ' ' || *ct == '\t')
-		ct++;
-	if (strncasecmp(ct, want, n) != 0)
-		return false;
-	ct += n;
-	while (*ct == ' ' || *ct == '\t')
-		ct++;
-	return *ct == '\0' || *ct == ';';
-}
-
-int http_parse_length(const char *s, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	if (s == NULL || *s == '\0')
-		return -1;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9' || v > (UINT64_MAX - 9) / 10)
-			return -1;
-		v = v * 10 + (uint64_t)(*s - '0');
-	}
-	*out = v;
-	return 0;
-}
-
-/* Request ids end up in a response header and in log lines: accept only a
- * short token so that a client cannot inject header lines or JSON. */
-bool http_reqid_valid(const char *s)
-{
-	size_t n = 0;
-
-	if (s == NULL)
-		return false;
-	for (; s[n] != '\0'; n++) {
-		unsigned char c = (unsigned char)s[n];
-
-		if (n >= HTTP_REQID_MAX || !(isalnum(c) || c == '-' || c == '_' || c == '.'))
-			return false;
-	}
-	return n > 0;
-}
-
-int http_reqid_generate(char *buf, size_t len)
-{
-	unsigned char raw[16];
-	size_t i;
-
-	if (len < sizeof(raw) * 2 + 1)
-		return -1;
-	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
-		return -1;
-	for (i = 0; i < sizeof(raw); i++)
-		snprintf(buf + 2 * i, 3, "%02x", raw[i]);
-	return 0;
-}
-
-uint64_t http_elapsed_ms(const struct timespec *t0)
-{
-	struct timespec now;
-	int64_t ms;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (int64_t)(now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
-	return ms > 0 ? (uint64_t)ms : 0;
-}
-
-/* nginx's $msec is "seconds.millis" of wall-clock time when it began the
- * request; both ends share the host clock. */
-int64_t http_queue_age_ms(const char *msec, const struct timespec *now)
-{
-	char *end = NULL;
-	double start;
-	int64_t age;
-
-	if (msec == NULL)
-		return -1;
-	errno = 0;
-	start = strtod(msec, &end);
-	if (errno != 0 || end == msec || *end != '\0' || start <= 0)
-		return -1;
-	age = (int64_t)((double)now->tv_sec * 1000.0 + (double)now->tv_nsec / 1e6 - start * 1000.0);
-	return age < 0 ? 0 : age;
-}
 
 static void init_request_id(struct http_req *r)
 {
 	const char *id = FCGX_GetParam("REQUEST_ID", r->fx->envp);
 
 	if (http_reqid_valid(id)) {
-		snprintf(r->request_id, sizeof(r->request_id), "%s", id);
+		snprintf(r->request_id, sizeof r->request_id, "%s", id);
 		return;
 	}
-	if (http_reqid_generate(r->request_id, sizeof(r->request_id)) < 0)
-		snprintf(r->request_id, sizeof(r->request_id), "unknown");
+	if (http_reqid_generate(r->request_id, sizeof r->request_id) < 0)
+		snprintf(r->request_id, sizeof r->request_id, "unknown");
 }
 
 void http_req_init(struct http_req *r, FCGX_Request *fx)
@@ -139,16 +27,16 @@ void http_req_init(struct http_req *r, FCGX_Request *fx)
 	const char *len;
 	struct timespec now;
 
-	memset(r, 0, sizeof(*r));
+	memset(r, 0, sizeof *r);
 	clock_gettime(CLOCK_MONOTONIC, &r->t0);
 	r->fx = fx;
 	r->method = FCGX_GetParam("REQUEST_METHOD", fx->envp);
 	r->path = FCGX_GetParam("DOCUMENT_URI", fx->envp);
-	if (r->path == NULL)
+	if (!r->path)
 		r->path = FCGX_GetParam("REQUEST_URI", fx->envp);
 	r->content_type = FCGX_GetParam("CONTENT_TYPE", fx->envp);
 	len = FCGX_GetParam("CONTENT_LENGTH", fx->envp);
-	if (len != NULL && *len != '\0') {
+	if (len && *len != '\0') {
 		r->has_length = true;
 		r->bad_length = http_parse_length(len, &r->content_length) < 0;
 		r->body_left = r->bad_length ? 0 : r->content_length;
@@ -180,7 +68,7 @@ static int put_head(struct http_req *r, int status, const char *extra)
 	return FCGX_FPrintF(r->fx->out, "Status: %d %s\r\nContent-Type: application/json\r\n"
 	                    "Cache-Control: no-store\r\nX-Request-Id: %s\r\n%s\r\n",
 	                    status, http_status_text(status), r->request_id,
-	                    extra != NULL ? extra : "") < 0 ? -1 : 0;
+	                    extra ? extra : "") < 0 ? -1 : 0;
 }
 
 int http_send_json(struct http_req *r, int status, json_t *body, const char *extra)
@@ -189,15 +77,15 @@ int http_send_json(struct http_req *r, int status, json_t *body, const char *ext
 	char *text = NULL;
 	int rc = 0;
 
-	if (body != NULL && json_object_get(body, "request_id") == NULL)
+	if (body && !json_object_get(body, "request_id"))
 		json_object_set_new(body, "request_id", json_string(r->request_id));
 	/* Compact output: results can carry megabytes of base64. */
-	text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
+	text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	json_decref(body);
-	if (text == NULL) {
+	if (!text) {
 		status = 500;
 		text = strdup("{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}");
-		if (text == NULL)
+		if (!text)
 			return -1;
 	}
 	if (put_head(r, status, extra) < 0 ||

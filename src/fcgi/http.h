@@ -13,8 +13,7 @@
 #include <jansson.h>
 
 #include "api/resp.h"
-
-#define HTTP_REQID_MAX 64
+#include "fcgi/http_util.h"
 
 struct http_req {
 	FCGX_Request *fx;
@@ -51,14 +50,5 @@ int http_send_result(struct http_req *r, const struct jail_result *res,
 /* {"error": {...}, "request_id": ...} convenience. */
 int http_send_error(struct http_req *r, int status, const char *code,
                     const char *message, const char *field, const char *extra_headers);
-
-/* Pure helpers (exposed for tests). */
-bool http_is_json_type(const char *content_type);
-int http_parse_length(const char *s, uint64_t *out);
-bool http_reqid_valid(const char *s);
-int http_reqid_generate(char *buf, size_t len);
-const char *http_status_text(int status);
-int64_t http_queue_age_ms(const char *msec_param, const struct timespec *now);
-uint64_t http_elapsed_ms(const struct timespec *t0);
 
 #endif

@@ -38,7 +38,7 @@ static int setup_signals(void)
 {
 	struct sigaction sa;
 
-	memset(&sa, 0, sizeof(sa));
+	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_sigpipe;
 	sa.sa_flags = SA_RESTART;
 	sigemptyset(&sa.sa_mask);
@@ -62,7 +62,7 @@ static int open_listener(const struct fcgi_cfg *c)
 {
 	int fd;
 
-	if (c->socket == NULL)
+	if (!c->socket)
 		return 0;  /* FCGI_LISTENSOCK_FILENO, handed over by spawn-fcgi */
 	/* Before jail_new(): it moves this process into an empty network
 	 * namespace, where a TCP socket would be unreachable. */
@@ -91,8 +91,8 @@ static int start_jail(struct svc *s)
 	struct jail_config jc;
 	struct jail_error e;
 
-	memset(&jc, 0, sizeof(jc));
-	memset(&e, 0, sizeof(e));
+	memset(&jc, 0, sizeof jc);
+	memset(&e, 0, sizeof e);
 	jc.host_uid = getuid();
 	jc.host_gid = getgid();
 	jc.cgroup_path = s->cfg.cgroup_path;
@@ -102,7 +102,7 @@ static int start_jail(struct svc *s)
 	jc.require_cgroup = s->cfg.require_cgroup;
 	jc.allow_degraded_limits = s->cfg.allow_degraded_limits;
 	s->jail = jail_new(&jc, &e);
-	if (s->jail != NULL) {
+	if (s->jail) {
 		log_degraded(jail_get_info(s->jail));
 		return 0;
 	}
@@ -116,12 +116,12 @@ static int start(struct svc *s)
 {
 	char msg[256] = "";
 
-	if (rt_registry_load(s->cfg.rootfs_base, &s->reg, msg, sizeof(msg)) < 0) {
+	if (rt_registry_load(s->cfg.rootfs_base, &s->reg, msg, sizeof msg) < 0) {
 		start_failed("rootfs", msg);
 		return -1;
 	}
-	if (rt_find_template(&s->reg, s->cfg.template_name) == NULL) {
-		snprintf(msg, sizeof(msg), "template '%s' not found under '%s'",
+	if (!rt_find_template(&s->reg, s->cfg.template_name)) {
+		snprintf(msg, sizeof msg, "template '%s' not found under '%s'",
 		         s->cfg.template_name, s->cfg.rootfs_base);
 		start_failed("rootfs", msg);
 		return -1;
@@ -132,6 +132,7 @@ static int start(struct svc *s)
 static void serve(struct svc *s, int listen_fd)
 {
 	FCGX_Request fx;
+	struct jail_error ie;
 
 	FCGX_InitRequest(&fx, listen_fd, 0);
 	log_event("info", "sandbox.start.ready",
@@ -147,7 +148,6 @@ static void serve(struct svc *s, int listen_fd)
 		/* The answer is out: clean up after this job and prepare the next
 		 * one's mounts and cgroup off the request path. A failure here is
 		 * not fatal (jail_run() does the same work itself) but is logged. */
-		struct jail_error ie;
 		if (jail_idle(s->jail, &ie) < 0)
 			log_event("warning", "sandbox.idle.failed",
 			          json_pack("{s:s, s:i, s:s}", "step", ie.step, "errno", ie.err,
@@ -163,7 +163,7 @@ int main(int argc, char **argv)
 	int fd;
 
 	fcgi_cfg_defaults(&s.cfg);
-	switch (fcgi_cfg_parse(&s.cfg, argc, argv, msg, sizeof(msg))) {
+	switch (fcgi_cfg_parse(&s.cfg, argc, argv, msg, sizeof msg)) {
 	case CFG_HELP:
 		fcgi_cfg_help(stdout);
 		return fflush(stdout) == 0 ? 0 : 1;

@@ -13,7 +13,7 @@ void svc_refresh_registry(struct svc *s)
 {
 	char msg[256] = "";
 
-	if (rt_registry_refresh(&s->reg, msg, sizeof(msg)) < 0)
+	if (rt_registry_refresh(&s->reg, msg, sizeof msg) < 0)
 		log_event("warning", "sandbox.rootfs.refresh_failed",
 		          json_pack("{s:s}", "message", msg));
 }
@@ -33,12 +33,12 @@ void svc_handle_health(struct svc *s, struct http_req *r)
 
 	svc_refresh_registry(s);
 	t = default_template(s);
-	memset(&e, 0, sizeof(e));
-	if (t == NULL) {
-		snprintf(reason, sizeof(reason), "template '%s' is not installed", s->cfg.template_name);
+	memset(&e, 0, sizeof e);
+	if (!t) {
+		snprintf(reason, sizeof reason, "template '%s' is not installed", s->cfg.template_name);
 	} else if (jail_selfcheck(s->jail, t->tree, &e) < 0) {
-		snprintf(reason, sizeof(reason), "jail self-check failed at '%s': %s (errno %d)",
-		         e.step, e.detail[0] != '\0' ? e.detail : strerror(e.err), e.err);
+		snprintf(reason, sizeof reason, "jail self-check failed at '%s': %s (errno %d)",
+		         e.step, e.detail[0] ? e.detail : strerror(e.err), e.err);
 	} else {
 		http_send_json(r, 200, json_pack("{s:s}", "status", "ok"), NULL);
 		return;

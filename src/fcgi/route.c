@@ -18,19 +18,20 @@ static const struct {
 	{ ROUTE_PREFIX "runtimes", "GET", ROUTE_RUNTIMES },
 };
 
-size_t route_path_len(const char *uri)
+/* Length of the path part of a REQUEST_URI (up to '?' or '#'). */
+static size_t route_path_len(const char *uri)
 {
 	return strcspn(uri, "?#");
 }
 
 enum route_id route_match(const char *method, const char *path, const char **allow)
 {
-	size_t i, plen;
+	size_t plen;
 
-	if (method == NULL || path == NULL)
+	if (!method || !path)
 		return ROUTE_NOT_FOUND;
 	plen = route_path_len(path);
-	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
 		if (strlen(routes[i].path) != plen || strncmp(routes[i].path, path, plen) != 0)
 			continue;
 		if (strcmp(routes[i].method, method) == 0)

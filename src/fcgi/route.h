@@ -15,8 +15,8 @@ enum route_id {
 
 #define ROUTE_PREFIX "/api/sandbox/"
 
+/* The endpoint of method and path (a DOCUMENT_URI or a REQUEST_URI: the
+ * part from '?' or '#' on is ignored). ROUTE_BAD_METHOD sets *allow. */
 enum route_id route_match(const char *method, const char *path, const char **allow);
-/* Length of the path part of a REQUEST_URI (up to '?' or '#'). */
-size_t route_path_len(const char *uri);
 
 #endif

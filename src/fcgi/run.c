@@ -28,7 +28,7 @@ static int check_headers(const struct svc *s, struct http_req *r)
 		return -1;
 	}
 	if (r->has_length && r->content_length > s->cfg.req.max_body_bytes) {
-		snprintf(msg, sizeof(msg), "request body exceeds %zu bytes",
+		snprintf(msg, sizeof msg, "request body exceeds %zu bytes",
 		         s->cfg.req.max_body_bytes);
 		http_send_error(r, 413, "too_large", msg, NULL, NULL);
 		return -1;
@@ -39,9 +39,8 @@ static int check_headers(const struct svc *s, struct http_req *r)
 static uint64_t sum_req_files(const struct req_job *job)
 {
 	uint64_t n = 0;
-	size_t i;
 
-	for (i = 0; i < job->nfiles; i++)
+	for (size_t i = 0; i < job->nfiles; i++)
 		n += job->files[i].len;
 	return n;
 }
@@ -51,7 +50,7 @@ static void log_start(const struct http_req *r, const struct req_job *job)
 	log_event("info", "sandbox.run.start",
 	          json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:b}",
 	                    "request_id", r->request_id,
-	                    "runtime", job->runtime != NULL ? job->runtime->name : "",
+	                    "runtime", job->runtime ? job->runtime->name : "",
 	                    "timeout", (json_int_t)job->limits.wall_time_ms,
 	                    "code_bytes", (json_int_t)job->code_len,
 	                    "input_files", (json_int_t)job->nfiles,
@@ -62,11 +61,9 @@ static void log_start(const struct http_req *r, const struct req_job *job)
 /* The step that decides the job's fate: the first that did not succeed. */
 static const struct jail_step_result *deciding_step(const struct jail_result *res)
 {
-	size_t i;
-
 	if (res->nsteps == 0)
 		return NULL;
-	for (i = 0; i < res->nsteps; i++)
+	for (size_t i = 0; i < res->nsteps; i++)
 		if (res->steps[i].status != JAIL_SUCCESS)
 			return &res->steps[i];
 	return &res->steps[res->nsteps - 1];
@@ -78,22 +75,21 @@ static void log_finish(const struct http_req *r, const struct jail_result *res,
 {
 	const struct jail_step_result *st = deciding_step(res);
 	uint64_t out_bytes = 0;
-	size_t i;
 
-	for (i = 0; i < res->nfiles; i++)
+	for (size_t i = 0; i < res->nfiles; i++)
 		out_bytes += res->files[i].len;
 	log_event("info", "sandbox.run.finish",
 	          json_pack("{s:s, s:s, s:i, s:b, s:b, s:I, s:I, s:I, s:I, s:I}",
 	                    "request_id", r->request_id,
 	                    "status", status,
-	                    "exit_code", st != NULL ? st->exit_code : -1,
-	                    "timed_out", st != NULL && st->status == JAIL_TIMEOUT,
+	                    "exit_code", st ? st->exit_code : -1,
+	                    "timed_out", st && st->status == JAIL_TIMEOUT,
 	                    "cancelled", res->cancelled,
 	                    "duration_ms", (json_int_t)http_elapsed_ms(&r->t0),
 	                    "output_files", (json_int_t)res->nfiles,
 	                    "output_bytes", (json_int_t)out_bytes,
-	                    "stdout_bytes", (json_int_t)(st != NULL ? st->out.len : 0),
-	                    "stderr_bytes", (json_int_t)(st != NULL ? st->err.len : 0)));
+	                    "stdout_bytes", (json_int_t)(st ? st->out.len : 0),
+	                    "stderr_bytes", (json_int_t)(st ? st->err.len : 0)));
 }
 
 static void answer_sandbox_failure(struct http_req *r, const struct jail_error *e)
@@ -106,7 +102,7 @@ static void answer_sandbox_failure(struct http_req *r, const struct jail_error *
 	          json_pack("{s:s, s:s, s:i, s:s, s:I}", "request_id", r->request_id,
 	                    "step", e->step, "errno", e->err, "detail", e->detail,
 	                    "duration_ms", (json_int_t)http_elapsed_ms(&r->t0)));
-	if (err != NULL) {
+	if (err) {
 		json_object_set_new(err, "step", json_string(e->step));
 		json_object_set_new(err, "errno", json_integer(e->err));
 	}
@@ -120,8 +116,8 @@ static void run_job(struct svc *s, struct http_req *r, struct req_job *job)
 	struct resp_opts ro;
 	const char *status = NULL;
 
-	memset(&spec, 0, sizeof(spec));
-	memset(&res, 0, sizeof(res));
+	memset(&spec, 0, sizeof spec);
+	memset(&res, 0, sizeof res);
 	if (req_job_spec(job, &s->cfg.req, &spec) < 0) {
 		http_send_error(r, 500, "internal", "could not prepare the job", NULL, NULL);
 		return;
@@ -137,7 +133,7 @@ static void run_job(struct svc *s, struct http_req *r, struct req_job *job)
 		jail_result_free(&res);
 		return;
 	}
-	memset(&ro, 0, sizeof(ro));
+	memset(&ro, 0, sizeof ro);
 	ro.request_id = r->request_id;
 	ro.has_compile = spec.nsteps > 1;
 	ro.handler_mode = job->handler_mode;
@@ -161,15 +157,15 @@ void svc_handle_run(struct svc *s, struct http_req *r)
 	if (check_headers(s, r) < 0)
 		return;
 	svc_refresh_registry(s);
-	memset(&job, 0, sizeof(job));
-	memset(&err, 0, sizeof(err));
+	memset(&job, 0, sizeof job);
+	memset(&err, 0, sizeof err);
 	/* The body is parsed as it arrives, never held whole; its values and
 	 * jansson's memory are bounded on the way (issue 8, finding 2). */
 	if (req_parse_run_stream(http_body_read, r, &s->cfg.req, &s->reg, &job, &err) < 0) {
 		/* An incomplete body: the client went away while sending and
 		 * nobody reads the answer, but it is still the right one. */
 		http_send_error(r, err.http_status > 0 ? err.http_status : 400, err.code,
-		                err.message, err.field[0] != '\0' ? err.field : NULL, NULL);
+		                err.message, err.field[0] ? err.field : NULL, NULL);
 	} else {
 		run_job(s, r, &job);
 	}

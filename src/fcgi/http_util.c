@@ -1,0 +1,125 @@
+/*
+ * http_util.c - the pure helpers of the responder's HTTP handling (kept
+ * apart from http.c, which needs libfcgi, so unit tests can link them).
+ */
+#include "fcgi/http_util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+
+const char *http_status_text(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 411: return "Length Required";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default: return "Error";
+	}
+}
+
+/* "application/json" with optional parameters ("; charset=utf-8"), any case. */
+bool http_is_json_type(const char *ct)
+{
+	static const char want[] = "application/json";
+	size_t n = sizeof want - 1;
+
+	if (!ct)
+		return false;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	if (strncasecmp(ct, want, n) != 0)
+		return false;
+	ct += n;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	return *ct == '\0' || *ct == ';';
+}
+
+int http_parse_length(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (!s || *s == '\0')
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9' || v > (UINT64_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* Request ids end up in a response header and in log lines: accept only a
+ * short token so that a client cannot inject header lines or JSON. */
+bool http_reqid_valid(const char *s)
+{
+	size_t n = 0;
+
+	if (!s)
+		return false;
+	for (; s[n] != '\0'; n++) {
+		unsigned char c = (unsigned char)s[n];
+
+		if (n >= HTTP_REQID_MAX || !(isalnum(c) || c == '-' || c == '_' || c == '.'))
+			return false;
+	}
+	return n > 0;
+}
+
+int http_reqid_generate(char *buf, size_t len)
+{
+	unsigned char raw[16];
+
+	if (len < sizeof raw * 2 + 1)
+		return -1;
+	if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw)
+		return -1;
+	for (size_t i = 0; i < sizeof raw; i++)
+		snprintf(buf + 2 * i, 3, "%02x", raw[i]);
+	return 0;
+}
+
+uint64_t http_elapsed_ms(const struct timespec *t0)
+{
+	struct timespec now;
+	int64_t ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (int64_t)(now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
+	return ms > 0 ? (uint64_t)ms : 0;
+}
+
+/* nginx's $msec is "seconds.millis" of wall-clock time when it began the
+ * request; both ends share the host clock. */
+int64_t http_queue_age_ms(const char *msec, const struct timespec *now)
+{
+	char *end = NULL;
+	double start;
+	int64_t age;
+
+	if (!msec)
+		return -1;
+	errno = 0;
+	start = strtod(msec, &end);
+	if (errno != 0 || end == msec || *end != '\0' || start <= 0)
+		return -1;
+	age = (int64_t)((double)now->tv_sec * 1000.0 + (double)now->tv_nsec / 1e6 - start * 1000.0);
+	return age < 0 ? 0 : age;
+}
+
+bool http_queue_expired(int64_t queued_ms, uint64_t timeout_ms)
+{
+	return timeout_ms > 0 && queued_ms >= 0 && (uint64_t)queued_ms > timeout_ms;
+}

@@ -1,0 +1,37 @@
+/*
+ * http_util.h - the pure part of the responder's HTTP handling: header
+ * values, request ids, status texts, queue age. No FastCGI here, so that
+ * tests/unit/check_fcgi links it alone.
+ */
+#ifndef SANDBOX_FCGI_HTTP_UTIL_H
+#define SANDBOX_FCGI_HTTP_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define HTTP_REQID_MAX 64
+
+/* "application/json", any case, optionally followed by parameters. */
+bool http_is_json_type(const char *content_type);
+/* Strict unsigned decimal Content-Length: 0 and *out, or -1 (empty, sign,
+ * junk, overflow) with *out untouched. */
+int http_parse_length(const char *s, uint64_t *out);
+/* 1 to HTTP_REQID_MAX of [A-Za-z0-9._-]. */
+bool http_reqid_valid(const char *s);
+/* 32 random hex digits into buf (len > 32), or -1. */
+int http_reqid_generate(char *buf, size_t len);
+/* The reason phrase of the statuses the responder answers, else "Error". */
+const char *http_status_text(int status);
+/* Age in ms at now (CLOCK_REALTIME) of a request that nginx began at msec
+ * ("seconds.millis", $msec); 0 if msec lies in the future, -1 if it is
+ * missing or not a positive number. */
+int64_t http_queue_age_ms(const char *msec, const struct timespec *now);
+/* Whether a request of that age (-1: unknown) waited longer than
+ * timeout_ms (0: no limit). */
+bool http_queue_expired(int64_t queued_ms, uint64_t timeout_ms);
+/* Milliseconds on CLOCK_MONOTONIC since t0, never negative. */
+uint64_t http_elapsed_ms(const struct timespec *t0);
+
+#endif

@@ -1,0 +1,244 @@
+/*
+ * check_fcgi.c - unit tests of the responder's pure helpers: routing
+ * (src/fcgi/route.c) and the HTTP helpers of src/fcgi/http_util.c
+ * (Content-Length, Content-Type, request ids, status texts, queue age).
+ * No libfcgi: these files must stay free of FastCGI.
+ */
+#include <check.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fcgi/http_util.h"
+#include "fcgi/route.h"
+
+/* Every endpoint by its method, with and without a query string. */
+START_TEST(route_endpoints)
+{
+	static const struct { const char *method, *path; enum route_id id; } cases[] = {
+		{ "POST", "/api/sandbox/run", ROUTE_RUN },
+		{ "GET", "/api/sandbox/health", ROUTE_HEALTH },
+		{ "GET", "/api/sandbox/info", ROUTE_INFO },
+		{ "GET", "/api/sandbox/runtimes", ROUTE_RUNTIMES },
+		{ "POST", "/api/sandbox/run?x=1", ROUTE_RUN },
+		{ "GET", "/api/sandbox/health#frag", ROUTE_HEALTH },
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const char *allow = "unset";
+
+		ck_assert_msg(route_match(cases[i].method, cases[i].path, &allow) == cases[i].id,
+		              "case %zu: %s %s", i, cases[i].method, cases[i].path);
+		ck_assert_str_eq(allow, "unset");
+	}
+}
+END_TEST
+
+/* A known path with the wrong method is a 405 naming the one allowed. */
+START_TEST(route_bad_method)
+{
+	const char *allow = NULL;
+
+	ck_assert_int_eq(route_match("GET", "/api/sandbox/run", &allow), ROUTE_BAD_METHOD);
+	ck_assert_str_eq(allow, "POST");
+	allow = NULL;
+	ck_assert_int_eq(route_match("POST", "/api/sandbox/health?a", &allow), ROUTE_BAD_METHOD);
+	ck_assert_str_eq(allow, "GET");
+	allow = NULL;
+	/* Methods are case-sensitive (RFC 9110, 9.1). */
+	ck_assert_int_eq(route_match("post", "/api/sandbox/run", &allow), ROUTE_BAD_METHOD);
+	ck_assert_str_eq(allow, "POST");
+}
+END_TEST
+
+/* Prefixes, extensions, other case and missing values are not endpoints. */
+START_TEST(route_not_found)
+{
+	static const char *const paths[] = {
+		"/api/sandbox/", "/api/sandbox/ru", "/api/sandbox/runx", "/api/sandbox/run/",
+		"/API/sandbox/run", "/api/sandbox//run", "/run", "", "?/api/sandbox/run",
+	};
+	const char *allow = NULL;
+
+	for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+		ck_assert_msg(route_match("POST", paths[i], &allow) == ROUTE_NOT_FOUND,
+		              "'%s' routed", paths[i]);
+	ck_assert_int_eq(route_match(NULL, "/api/sandbox/run", &allow), ROUTE_NOT_FOUND);
+	ck_assert_int_eq(route_match("POST", NULL, &allow), ROUTE_NOT_FOUND);
+	ck_assert_ptr_null(allow);
+}
+END_TEST
+
+START_TEST(length_valid)
+{
+	uint64_t v = 7;
+
+	ck_assert_int_eq(http_parse_length("0", &v), 0);
+	ck_assert_uint_eq(v, 0);
+	ck_assert_int_eq(http_parse_length("25165824", &v), 0);
+	ck_assert_uint_eq(v, 25165824);
+	ck_assert_int_eq(http_parse_length("007", &v), 0);
+	ck_assert_uint_eq(v, 7);
+	/* The overflow check is conservative in the last digit: the largest
+	 * value accepted is 2^64 - 7, far above any body cap. */
+	ck_assert_int_eq(http_parse_length("18446744073709551609", &v), 0);
+	ck_assert_uint_eq(v, UINT64_MAX - 6);
+}
+END_TEST
+
+/* Anything but plain digits, and overflow, is refused; *out is kept. */
+START_TEST(length_invalid)
+{
+	static const char *const bad[] = {
+		"", "-1", "+1", " 1", "1 ", "1x", "0x10", "1e3", "1.0",
+		"18446744073709551610", "18446744073709551616", "99999999999999999999",
+	};
+	uint64_t v = 42;
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		ck_assert_msg(http_parse_length(bad[i], &v) == -1, "'%s' accepted", bad[i]);
+		ck_assert_uint_eq(v, 42);
+	}
+	ck_assert_int_eq(http_parse_length(NULL, &v), -1);
+}
+END_TEST
+
+START_TEST(content_type)
+{
+	static const char *const good[] = {
+		"application/json", "Application/JSON", "application/json; charset=utf-8",
+		"  application/json", "application/json ;charset=utf-8", "application/json\t",
+	};
+	static const char *const bad[] = {
+		"", "text/plain", "application/jsonx", "application/json-patch+json",
+		"application/x-www-form-urlencoded", "application/", "json", "application/json,text/plain",
+	};
+
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+		ck_assert_msg(http_is_json_type(good[i]), "'%s' refused", good[i]);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		ck_assert_msg(!http_is_json_type(bad[i]), "'%s' accepted", bad[i]);
+	ck_assert(!http_is_json_type(NULL));
+}
+END_TEST
+
+/* Request ids reach a response header and log lines: a short token only. */
+START_TEST(reqid_validation)
+{
+	char max[HTTP_REQID_MAX + 2];
+	static const char *const bad[] = {
+		"", "a b", "a\r\nX-Evil: 1", "a\"b", "a/b", "a:b", "\xc3\xa9", "a\nb", "{}",
+	};
+
+	ck_assert(http_reqid_valid("abc-DEF_012.3"));
+	memset(max, 'a', HTTP_REQID_MAX);
+	max[HTTP_REQID_MAX] = '\0';
+	ck_assert(http_reqid_valid(max));
+	max[HTTP_REQID_MAX] = 'a';
+	max[HTTP_REQID_MAX + 1] = '\0';
+	ck_assert(!http_reqid_valid(max));
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		ck_assert_msg(!http_reqid_valid(bad[i]), "'%s' accepted", bad[i]);
+	ck_assert(!http_reqid_valid(NULL));
+}
+END_TEST
+
+/* A generated id is 32 hex digits, valid by the same rule, and random. */
+START_TEST(reqid_generated)
+{
+	char a[HTTP_REQID_MAX + 1], b[HTTP_REQID_MAX + 1], small[32];
+
+	ck_assert_int_eq(http_reqid_generate(a, sizeof a), 0);
+	ck_assert_int_eq(http_reqid_generate(b, sizeof b), 0);
+	ck_assert_uint_eq(strlen(a), 32);
+	ck_assert_uint_eq(strspn(a, "0123456789abcdef"), 32);
+	ck_assert(http_reqid_valid(a));
+	ck_assert_str_ne(a, b);
+	ck_assert_int_eq(http_reqid_generate(small, sizeof small), -1);
+}
+END_TEST
+
+START_TEST(status_texts)
+{
+	ck_assert_str_eq(http_status_text(200), "OK");
+	ck_assert_str_eq(http_status_text(400), "Bad Request");
+	ck_assert_str_eq(http_status_text(404), "Not Found");
+	ck_assert_str_eq(http_status_text(405), "Method Not Allowed");
+	ck_assert_str_eq(http_status_text(413), "Payload Too Large");
+	ck_assert_str_eq(http_status_text(415), "Unsupported Media Type");
+	ck_assert_str_eq(http_status_text(500), "Internal Server Error");
+	ck_assert_str_eq(http_status_text(503), "Service Unavailable");
+	ck_assert_str_eq(http_status_text(418), "Error");
+}
+END_TEST
+
+/* The age is computed against the "now" given: no clock, no flakiness. */
+START_TEST(queue_age)
+{
+	struct timespec now = { .tv_sec = 1700000010, .tv_nsec = 250000000 };
+
+	ck_assert_int_eq(http_queue_age_ms("1700000010.250", &now), 0);
+	ck_assert_int_eq(http_queue_age_ms("1700000000.000", &now), 10250);
+	ck_assert_int_eq(http_queue_age_ms("1700000009", &now), 1250);
+	/* A start in the future (clock steps) is no age, not a negative one. */
+	ck_assert_int_eq(http_queue_age_ms("1700000020.000", &now), 0);
+}
+END_TEST
+
+START_TEST(queue_age_invalid)
+{
+	static const char *const bad[] = { "", "abc", "12abc", "0", "-5.0", "1e999", "0.000" };
+	struct timespec now = { .tv_sec = 1700000010, .tv_nsec = 0 };
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		ck_assert_msg(http_queue_age_ms(bad[i], &now) == -1, "'%s' has an age", bad[i]);
+	ck_assert_int_eq(http_queue_age_ms(NULL, &now), -1);
+}
+END_TEST
+
+/* Only a known age strictly above a non-zero timeout is a 503. */
+START_TEST(queue_expired)
+{
+	ck_assert(http_queue_expired(10001, 10000));
+	ck_assert(!http_queue_expired(10000, 10000));
+	ck_assert(!http_queue_expired(0, 10000));
+	ck_assert(!http_queue_expired(-1, 10000));
+	ck_assert(!http_queue_expired(INT64_MAX, 0));
+}
+END_TEST
+
+static Suite *fcgi_suite(void)
+{
+	Suite *s = suite_create("fcgi");
+	TCase *route = tcase_create("route");
+	TCase *http = tcase_create("http");
+
+	tcase_add_test(route, route_endpoints);
+	tcase_add_test(route, route_bad_method);
+	tcase_add_test(route, route_not_found);
+	tcase_add_test(http, length_valid);
+	tcase_add_test(http, length_invalid);
+	tcase_add_test(http, content_type);
+	tcase_add_test(http, reqid_validation);
+	tcase_add_test(http, reqid_generated);
+	tcase_add_test(http, status_texts);
+	tcase_add_test(http, queue_age);
+	tcase_add_test(http, queue_age_invalid);
+	tcase_add_test(http, queue_expired);
+	suite_add_tcase(s, route);
+	suite_add_tcase(s, http);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(fcgi_suite());
+	int failed;
+
+	srunner_set_fork_status(sr, CK_FORK);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,10 @@
+# check_fcgi: the responder's pure helpers (routing, Content-Length,
+# Content-Type, request ids, queue age), linked without libfcgi.
+if HAVE_CHECK
+check_PROGRAMS += tests/unit/check_fcgi
+TESTS += tests/unit/check_fcgi
+tests_unit_check_fcgi_SOURCES = tests/unit/check_fcgi.c src/fcgi/route.c src/fcgi/route.h \
+	src/fcgi/http_util.c src/fcgi/http_util.h
+tests_unit_check_fcgi_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_fcgi_LDADD = $(CHECK_LIBS)
+endif
