@@ -12,7 +12,7 @@
  * <------------------------------------ raw write(report: prepared),
  *                                       raw read(go)               [raw only]
  *   (jail_idle() stops here: the next job's jail waits, prepared)
- * write(go), read(report) -------------> job's step from j->job_step;
+ * write(go), read(report) -------------> job's step from j->handover;
  *                                       clone(CLONE_VM|CLONE_VFORK) the
  *                                       program P: cgroup attach + cgroup
  *                                       ns, setsid, stdio, rlimits, creds,
@@ -109,11 +109,6 @@ static void prog_signals(void)
 			signal(s, SIG_DFL);
 }
 
-static void prog_report(int fd, const struct jail_error *e)
-{
-	(void)!write(fd, e, sizeof *e);
-}
-
 /* The program moves itself into the run's cgroups; pid 1 never enters
  * them.  Pid 1 shares the caller's memory, and the OOM killer kills every
  * process sharing its victim's mm: were pid 1 in the jail's memory cgroup,
@@ -131,33 +126,96 @@ static int prog_cgroup(const struct init_args *a, struct jail_error *e)
 	return 0;
 }
 
+static int prog_setsid(const struct init_args *a, struct jail_error *e)
+{
+	(void)a;
+	return setsid() < 0 ? util_fail(e, "setsid", errno, NULL) : 0;
+}
+
+static int prog_limits(const struct init_args *a, struct jail_error *e)
+{
+	return lim_apply(&a->job.step->limits, a->j->info.memory_limit, !a->j->as_root, e);
+}
+
+static int prog_quotas(const struct init_args *a, struct jail_error *e)
+{
+	return quota_apply_rlimits(&a->j->info.quota, e);
+}
+
+static int prog_creds(const struct init_args *a, struct jail_error *e)
+{
+	return creds_drop(a->j->empty_caps, e);
+}
+
+/* Only 0, 1, 2 may reach the program; the report pipe closes itself at
+ * execve, which tells pid 1 the exec succeeded. */
+static int prog_close_fds(const struct init_args *a, struct jail_error *e)
+{
+	(void)a;
+	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		return util_fail(e, "close fds", errno, NULL);
+	return 0;
+}
+
+static int prog_seccomp(const struct init_args *a, struct jail_error *e)
+{
+	int rc = sc_load(&a->j->seccomp);
+	return rc < 0 ? util_fail(e, "seccomp load", -rc, NULL) : 0;
+}
+
+/* Returns only when the program could not be executed. */
+static int prog_exec(const struct init_args *a, struct jail_error *e)
+{
+	char *const *argv = a->job.step->argv;
+	int err = exec_search(argv, a->job.spec->envp);
+	return util_fail(e, "execve", err, "%s", argv[0] ? argv[0] : "");
+}
+
+/* Whose fault a failed step is: the sandbox's (fail closed: the step
+ * fails, nothing of the user's runs) or the program's (it does not exist
+ * or cannot be executed: exit status 127, a normal result). */
+enum prog_fault { PROG_FAULT_SANDBOX = 0, PROG_FAULT_PROGRAM };
+
+/* What the program writes to pid 1 when it cannot exec (one write,
+ * smaller than PIPE_BUF); a successful execve closes the pipe instead. */
+struct prog_report {
+	enum prog_fault fault;
+	struct jail_error err;
+};
+_Static_assert(sizeof(struct prog_report) < 4096, "prog_report must fit PIPE_BUF");
+
+/* The program's set-up, in order (minijail's; docs/SECURITY.md): each step
+ * may rely on the ones before it, seccomp comes last but for execve because
+ * it would refuse nothing the earlier steps use yet must cover everything
+ * after them. */
+static const struct prog_step {
+	int (*run)(const struct init_args *a, struct jail_error *e);
+	enum prog_fault fault;
+} prog_steps[] = {
+	{ prog_setsid, PROG_FAULT_SANDBOX },
+	{ prog_cgroup, PROG_FAULT_SANDBOX },
+	{ prog_stdio, PROG_FAULT_SANDBOX },
+	{ prog_limits, PROG_FAULT_SANDBOX },
+	{ prog_quotas, PROG_FAULT_SANDBOX },
+	{ prog_creds, PROG_FAULT_SANDBOX },
+	{ prog_close_fds, PROG_FAULT_SANDBOX },
+	{ prog_seccomp, PROG_FAULT_SANDBOX },
+	{ prog_exec, PROG_FAULT_PROGRAM },
+};
+
 static int prog_main(void *arg)
 {
 	const struct init_args *a = arg;
-	struct jail_error e;
-	memset(&e, 0, sizeof e);
+	struct prog_report r;
+	memset(&r, 0, sizeof r);
 	prog_signals();
-	if (setsid() < 0) {
-		util_fail(&e, "setsid", errno, NULL);
-	} else if (prog_cgroup(a, &e) == 0 && prog_stdio(a, &e) == 0 &&
-	           lim_apply(&a->step->limits, a->j->info.memory_limit, !a->j->as_root, &e) == 0 &&
-	           quota_apply_rlimits(&a->j->info.quota, &e) == 0 &&
-	           creds_drop(a->j->empty_caps, &e) == 0) {
-		/* Only 0, 1, 2 may reach the program; the report pipe closes
-		 * itself at execve, which tells pid 1 the exec succeeded. */
-		if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
-			util_fail(&e, "close fds", errno, NULL);
-		} else {
-			int rc = sc_load(&a->j->seccomp);
-			if (rc < 0) {
-				util_fail(&e, "seccomp load", -rc, NULL);
-			} else {
-				int err = exec_search(a->step->argv, a->spec->envp);
-				util_fail(&e, "execve", err, "%s", a->step->argv[0] ? a->step->argv[0] : "");
-			}
+	for (size_t i = 0; i < sizeof prog_steps / sizeof prog_steps[0]; i++) {
+		if (prog_steps[i].run(a, &r.err) < 0) {
+			r.fault = prog_steps[i].fault;
+			break;
 		}
 	}
-	prog_report(a->exec_wr, &e);
+	(void)!write(a->exec_wr, &r, sizeof r);
 	_exit(127);
 }
 
@@ -217,15 +275,15 @@ static pid_t init_spawn(struct init_args *a, struct jail_error *e, int *exec_err
 		util_fail(e, "start program", err, NULL);
 		return -1;
 	}
-	struct jail_error pe;
-	ssize_t n = read(ep[0], &pe, sizeof pe);
+	struct prog_report r;
+	ssize_t n = read(ep[0], &r, sizeof r);
 	close(ep[0]);
-	if (n == (ssize_t)sizeof pe) {
-		if (strcmp(pe.step, "execve") != 0) {
-			*e = pe;             /* a sandbox step failed: fail closed */
+	if (n == (ssize_t)sizeof r) {
+		if (r.fault == PROG_FAULT_SANDBOX) {
+			*e = r.err;          /* a sandbox step failed: fail closed */
 			return -1;
 		}
-		*exec_errno = pe.err;    /* the program's own fault: exit 127 */
+		*exec_errno = r.err.err; /* the program's own fault: exit 127 */
 	}
 	return pid;
 }
@@ -292,8 +350,7 @@ int init_main(void *arg)
 	/* [raw only] until the caller tells us to go: it is running libc. */
 	if (raw_read(a->go_rd, &go, 1) != 1)
 		raw_exit(1);              /* job cancelled or caller gone */
-	a->spec = a->j->job_spec;
-	a->step = a->j->job_step;
+	a->job = a->j->handover;      /* struct init_handover: ours from now on */
 
 	close(a->go_rd);
 	pid_t prog = init_spawn(a, &m.err, &m.exec_errno);

@@ -18,11 +18,10 @@ _Static_assert(sizeof(struct init_msg) < 4096, "init_msg must fit PIPE_BUF");
 
 struct init_args {
 	struct jail *j;
-	const struct jail_spec *spec;    /* pid 1: from j->job_* once told to go */
-	const struct jail_step *step;
+	struct init_handover job;    /* pid 1: from j->handover once told to go */
 	const char *root;
 	int go_rd, go_wr;            /* caller -> pid 1: 1st byte: maps written, prepare;
-	                              * 2nd byte: start the program (j->job_step) */
+	                              * 2nd byte: start the program (j->handover) */
 	int rep_rd, rep_wr;          /* pid 1 -> caller: init_msg */
 	int in_rd, in_wr;            /* program stdin */
 	int out_rd, out_wr;          /* program stdout */

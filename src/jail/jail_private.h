@@ -142,6 +142,23 @@ int wd_write_files(const char *root, const struct jail_spec *spec, uid_t uid, gi
 int wd_collect(const char *root, const struct jail_spec *spec, struct jail_result *res,
                struct jail_error *e);
 
+/* ---- init.c: how a step reaches its pid 1 ----
+ * pid 1 is prepared before its job exists (jail_idle -> launch_warm_start),
+ * so the step cannot travel in struct init_args, which pid 1 copies when it
+ * is cloned.  It travels in j->handover instead:
+ *  - written by sup_run_step (supervise.c) just before launch_step tells
+ *    pid 1 to go (a forked pid 1 is cloned after that, and sees it in its
+ *    copy of our memory; a CLONE_VM one sees our memory);
+ *  - read once by pid 1 (init_main) after the go byte, into its own
+ *    init_args.job, where the program (prog_*) finds it; meanwhile the
+ *    caller is blocked in read(report), so nobody writes it;
+ *  - cleared by sup_run_step once launch_step returns: by then pid 1 has
+ *    copied it (its "ready" report comes after) or is dead. */
+struct init_handover {
+	const struct jail_spec *spec;          /* the job: envp */
+	const struct jail_step *step;          /* argv, limits */
+};
+
 /* ---- launch.c: a step's pid 1 (init.c), up to its program's start ---- */
 struct jail;
 struct init_args;
@@ -206,9 +223,8 @@ struct jail {
 	size_t stack_map_len;
 	char *stack_top[2];                    /* tops (stacks grow down): pid 1, program */
 	uint64_t runs;
-	/* The step being started: a prepared pid 1 reads it once told to go. */
-	const struct jail_spec *job_spec;
-	const struct jail_step *job_step;
+	/* The step being started, for its pid 1: see struct init_handover. */
+	struct init_handover handover;
 };
 
 #endif

@@ -286,11 +286,11 @@ int sup_run_step(struct jail *j, const struct jail_spec *spec, const struct jail
 			launch_warm_discard(warm);
 		return -1;
 	}
-	/* pid 1 reads these once told to go: a forked one from its copy of
-	 * our memory, made at the clone below, a CLONE_VM one from ours. */
-	j->job_spec = spec;
-	j->job_step = step;
+	/* pid 1 reads this once told to go: a forked one from its copy of
+	 * our memory, made in launch_step, a CLONE_VM one from ours. */
+	j->handover = (struct init_handover){ .spec = spec, .step = step };
 	int rc = launch_step(j, root, cg, warm, &s.a, &s.init_pid, &s.exit_msg.exec_errno, e);
+	j->handover = (struct init_handover){ 0 };
 	if (rc == 0)
 		s.t_start_us = mono_us();
 	s.out = (struct sup_stream){ .fd = s.a.out_rd, .buf = &out->out, .cap = step->limits.max_output_bytes };
