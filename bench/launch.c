@@ -123,7 +123,7 @@ int main(int argc, char **argv)
 	bool have_bwrap = access("/usr/bin/bwrap", X_OK) == 0;
 
 	struct jail_error e;
-	struct jail_config cfg = { 0 };
+	struct jail_config cfg = { .clone_mode = jail_clone_mode_parse(getenv(JAIL_CLONE_MODE_ENV)) };
 	struct jail *j = jail_new(&cfg, &e);
 	if (!j) {
 		fprintf(stderr, "jail_new: %s: %s %s\n", e.step, strerror(e.err), e.detail);

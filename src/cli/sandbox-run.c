@@ -319,6 +319,7 @@ int main(int argc, char **argv)
 	c.spec.outputs = c.outputs;
 
 	struct jail_error e;
+	c.cfg.clone_mode = jail_clone_mode_parse(getenv(JAIL_CLONE_MODE_ENV));
 	struct jail *j = jail_new(&c.cfg, &e);
 	if (!j)
 		return fail_json(&e);

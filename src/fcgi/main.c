@@ -101,6 +101,7 @@ static int start_jail(struct svc *s)
 	jc.concurrent_jails = s->cfg.pool_size;
 	jc.require_cgroup = s->cfg.require_cgroup;
 	jc.allow_degraded_limits = s->cfg.allow_degraded_limits;
+	jc.clone_mode = jail_clone_mode_parse(getenv(JAIL_CLONE_MODE_ENV));
 	s->jail = jail_new(&jc, &e);
 	if (s->jail) {
 		log_degraded(jail_get_info(s->jail));

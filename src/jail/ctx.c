@@ -25,8 +25,9 @@
 
 /* ASan and friends keep per-thread state in TLS, which a CLONE_VM child
  * shares with us: in a sanitizer build a jail deadlocked on a runtime lock.
- * Sanitizer builds therefore default to fork mode (SANDBOX_JAIL_FORK=0
- * forces CLONE_VM); the CLONE_VM path is tested by the normal build. */
+ * Sanitizer builds therefore default to fork mode (JAIL_CLONE_AUTO;
+ * JAIL_CLONE_VM, SANDBOX_JAIL_FORK=0 for the programs, forces CLONE_VM);
+ * the CLONE_VM path is tested by the normal build. */
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define JAIL_SANITIZED 1
 #elif defined(__has_feature)
@@ -57,6 +58,16 @@ static int ctx_stacks(struct jail *j, struct jail_error *e)
 	j->stack_top[0] = m + one;
 	j->stack_top[1] = m + 2 * one;
 	return 0;
+}
+
+static bool ctx_use_clone_vm(enum jail_clone_mode mode)
+{
+	switch (mode) {
+	case JAIL_CLONE_VM: return true;
+	case JAIL_CLONE_FORK: return false;
+	case JAIL_CLONE_AUTO: break;
+	}
+	return !JAIL_SANITIZED;
 }
 
 /* uid 0 is host root only in the initial user namespace ("0 0 4294967295"
@@ -133,8 +144,7 @@ struct jail *jail_new(const struct jail_config *cfg, struct jail_error *err)
 		return NULL;
 	}
 	j->as_root = geteuid() == 0 && ctx_initial_userns();
-	const char *fork_mode = getenv("SANDBOX_JAIL_FORK");
-	j->use_clone_vm = fork_mode ? strcmp(fork_mode, "1") != 0 : !JAIL_SANITIZED;
+	j->use_clone_vm = ctx_use_clone_vm(cfg ? cfg->clone_mode : JAIL_CLONE_AUTO);
 	j->info.prepares_ahead = j->use_clone_vm;
 	ctx_ids(j, cfg);
 	quota_compute(&j->info.quota, cfg ? cfg->concurrent_jails : 0);

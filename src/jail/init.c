@@ -26,9 +26,9 @@
  * C and I share memory (see rawsys.h for why, and why the [raw only] parts
  * must not touch libc state).  Every setup step of I and P that fails is
  * reported with its name and errno and the program never runs (fail
- * closed).  With SANDBOX_JAIL_FORK=1 (valgrind, which cannot follow
- * CLONE_VM without threads) I and P are ordinary forks; the protocol is the
- * same because everything crosses through pipes.
+ * closed).  With JAIL_CLONE_FORK (SANDBOX_JAIL_FORK=1: valgrind, which
+ * cannot follow CLONE_VM without threads) I and P are ordinary forks; the
+ * protocol is the same because everything crosses through pipes.
  */
 #include "jail/jail_private.h"
 #include "jail/rawsys.h"

@@ -157,6 +157,29 @@ struct jail_result {
 	struct jail_error error;   /* set when jail_run() returns -1 */
 };
 
+/* How the jail's pid 1 and the program are started (docs/SECURITY.md, "Why
+ * pid 1 shares the caller's memory"). */
+enum jail_clone_mode {
+	JAIL_CLONE_AUTO = 0, /* CLONE_VM, but fork in sanitizer builds (ASan's
+	                      * thread-local state would be shared) */
+	JAIL_CLONE_VM,       /* clone(CLONE_VM): cheap; pid 1 prepared ahead */
+	JAIL_CLONE_FORK,     /* ordinary forks: for valgrind, which cannot follow
+	                      * CLONE_VM without threads; nothing prepared ahead */
+};
+
+/* The programs (sandbox-run, sandbox-fcgi, the tests and benchmarks) take
+ * the mode from this environment variable: "1" fork, any other value
+ * CLONE_VM, unset JAIL_CLONE_AUTO.  The library itself reads no
+ * environment. */
+#define JAIL_CLONE_MODE_ENV "SANDBOX_JAIL_FORK"
+
+static inline enum jail_clone_mode jail_clone_mode_parse(const char *value)
+{
+	if (!value)
+		return JAIL_CLONE_AUTO;
+	return value[0] == '1' && value[1] == '\0' ? JAIL_CLONE_FORK : JAIL_CLONE_VM;
+}
+
 struct jail_config {
 	/* Host uid/gid the jail's JAIL_INSIDE_UID maps to when the caller is host
 	 * root (ignored otherwise: an unprivileged caller can map only itself). */
@@ -180,6 +203,7 @@ struct jail_config {
 	 * (inotify, pending signals, message queues, locked memory), so that
 	 * one run cannot exhaust them for another. 0: 16. */
 	unsigned concurrent_jails;
+	enum jail_clone_mode clone_mode;
 };
 
 /* Per-run shares of the host user's kernel quotas (quota.c); UINT64_MAX:
@@ -215,7 +239,7 @@ struct jail_info {
 	bool memory_limit, pids_limit, cpu_accounting, memory_peak;
 	bool userns_owned;         /* caller was not host root: own userns */
 	bool prepares_ahead;       /* jail_idle() prepares the next job's pid 1
-	                            * (not in fork mode: SANDBOX_JAIL_FORK=1) */
+	                            * (not in fork mode: JAIL_CLONE_FORK) */
 	bool limits_degraded;      /* degraded != 0: only with allow_degraded_limits */
 	unsigned degraded;         /* enum jail_degraded bits */
 	bool swap_limited;         /* memory limit covers swap (or no swap is on) */

@@ -479,6 +479,7 @@ int main(int argc, char **argv)
 	const char *test_cgroup = getenv("SANDBOX_TEST_CGROUP");
 	const char *degraded = getenv("JAIL_LOOP_ALLOW_DEGRADED");
 	cfg.allow_degraded_limits = degraded && !strcmp(degraded, "1");
+	cfg.clone_mode = jail_clone_mode_parse(getenv(JAIL_CLONE_MODE_ENV));
 	if (test_cgroup && test_cgroup[0]) {
 		cfg.cgroup_path = test_cgroup;
 		cfg.require_cgroup = !cfg.allow_degraded_limits;
