@@ -31,7 +31,6 @@
  * protocol is the same because everything crosses through pipes.
  */
 #include "jail/jail_private.h"
-#include "jail/rawsys.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -45,6 +44,7 @@
 #include <unistd.h>
 
 #include "jail/init.h"
+#include "jail/rawsys.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)

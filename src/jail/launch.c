@@ -7,8 +7,6 @@
  * program runs is supervise.c's.
  */
 #include "jail/jail_private.h"
-#include "jail/init.h"
-#include "jail/rawsys.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +19,9 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "jail/init.h"
+#include "jail/rawsys.h"
 
 /* A pid 1 started ahead of its job (jail_idle): namespaces, id maps, mounts
  * and pivot_root done, waiting for the word to start the program.  Only in

@@ -18,7 +18,6 @@
  * (ns_loopback_up).
   */
 #include "jail/jail_private.h"
-#include "jail/rawsys.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +30,8 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "jail/rawsys.h"
 
 /* uid/gid are read before unshare(): inside the new namespace, until the
  * maps exist, geteuid() answers the overflow id 65534. */

@@ -12,7 +12,6 @@
  * leftover grandchild (fcgiwrap issue #40).
  */
 #include "jail/jail_private.h"
-#include "jail/init.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +22,8 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "jail/init.h"
 
 #define SUP_CHUNK 65536
 #define SUP_CPU_POLL_MS 20
@@ -265,6 +266,25 @@ static void sup_result(struct sup *s, struct jail_step_result *out)
 		out->status = out->exit_code == 0 ? JAIL_SUCCESS : JAIL_ERROR;
 }
 
+/* The loop is over: pid 1 ends (or is left to end, defer_reap) and the
+ * output is read to EOF. */
+static void sup_end(struct sup *s, pid_t *defer_reap)
+{
+	if (defer_reap && s->exited && !s->timed_out && !s->cancelled) {
+		/* pid 1 reported the exit and is exiting: the kernel kills
+		 * what is left of the pid namespace, so the pipes reach EOF
+		 * without us waiting for the namespaces' teardown, which
+		 * jail_idle() then waits for off the request path. */
+		sup_drain(s);
+		*defer_reap = s->init_pid;
+		s->init_gone = true;
+	} else {
+		sup_kill_init(s);          /* no-op when it already ended */
+		sup_reap_init(s);
+		sup_drain(s);
+	}
+}
+
 void sup_reap_deferred(pid_t *pid)
 {
 	if (*pid > 0)
@@ -301,19 +321,7 @@ int sup_run_step(struct jail *j, const struct jail_spec *spec, const struct jail
 	if (rc == 0) {
 		sup_stdin(&s);
 		sup_loop(&s, &step->limits);
-		if (defer_reap && s.exited && !s.timed_out && !s.cancelled) {
-			/* pid 1 reported the exit and is exiting: the kernel kills
-			 * what is left of the pid namespace, so the pipes reach EOF
-			 * without us waiting for the namespaces' teardown, which
-			 * jail_idle() then waits for off the request path. */
-			sup_drain(&s);
-			*defer_reap = s.init_pid;
-			s.init_gone = true;
-		} else {
-			sup_kill_init(&s);          /* no-op when it already ended */
-			sup_reap_init(&s);
-			sup_drain(&s);
-		}
+		sup_end(&s, defer_reap);
 		sup_result(&s, out);
 		if (s.cancelled)
 			*cancelled = true;
