@@ -19,7 +19,7 @@ svc_defaults() {
 	: "${SANDBOX_LISTEN_ADDR:=127.0.0.1}"
 	: "${SANDBOX_PORT:=8080}"
 	: "${SANDBOX_POOL:=$(nproc)}"
-	: "${SANDBOX_QUEUE:=$SANDBOX_POOL}"
+	svc_queue_defaults
 	: "${SANDBOX_USER:=sandbox}"
 	: "${SANDBOX_NGINX_USER:=www-data}"
 	: "${SANDBOX_BIN:=$SANDBOX_REPO/_build/src/fcgi/sandbox-fcgi}"
@@ -28,12 +28,46 @@ svc_defaults() {
 	: "${SANDBOX_CGROUP:=sandbox-fcgi}"
 	: "${SANDBOX_RESPONDER_MEMORY_MB:=128}"
 	: "${SANDBOX_RATE:=10r/s}"
-	: "${SANDBOX_BURST:=20}"
-	: "${SANDBOX_CONN_PER_IP:=16}"
+	# One client may fill the whole queue in one burst (docs/OPERATIONS.md,
+	# "Overload"); lower both to share the queue between clients.
+	: "${SANDBOX_BURST:=$((SANDBOX_POOL + SANDBOX_QUEUE))}"
+	: "${SANDBOX_CONN_PER_IP:=$((SANDBOX_POOL + SANDBOX_QUEUE))}"
 	: "${SANDBOX_KEYS_FILE:=}"
-	: "${SANDBOX_FCGI_ARGS:=}"
 	: "${SANDBOX_SOCKET:=$SANDBOX_STATE_DIR/fcgi.sock}"
 	: "${SANDBOX_NGINX_PREFIX:=$SANDBOX_STATE_DIR/nginx}"
+}
+
+# The queue is bounded by waiting time, not by a count: a request that a
+# responder accepts more than the queue timeout after nginx handed it over
+# gets 503 without running. nginx's cap (pool + queue) only refuses at once
+# what would certainly wait that long: queue = pool x timeout / typical run
+# (SANDBOX_RUN_MS), rounded up. A --queue-timeout-ms in SANDBOX_FCGI_ARGS
+# is the timeout the responders use, so it is the one the queue is sized by.
+svc_queue_defaults() {
+	local re='--queue-timeout-ms[= ]+([0-9]+)'
+	: "${SANDBOX_FCGI_ARGS:=}"
+	if [[ $SANDBOX_FCGI_ARGS =~ $re ]]; then
+		SANDBOX_QUEUE_TIMEOUT_MS=${BASH_REMATCH[1]}
+	fi
+	: "${SANDBOX_QUEUE_TIMEOUT_MS:=10000}"
+	: "${SANDBOX_RUN_MS:=100}"
+	[[ $SANDBOX_QUEUE_TIMEOUT_MS =~ ^[0-9]{1,9}$ ]] ||
+		svc_die "SANDBOX_QUEUE_TIMEOUT_MS must be a number of milliseconds"
+	[[ $SANDBOX_RUN_MS =~ ^[1-9][0-9]{0,8}$ ]] ||
+		svc_die "SANDBOX_RUN_MS must be a positive number of milliseconds"
+	: "${SANDBOX_QUEUE:=$(( (SANDBOX_POOL * SANDBOX_QUEUE_TIMEOUT_MS + SANDBOX_RUN_MS - 1) / SANDBOX_RUN_MS ))}"
+}
+
+# nginx's pool cap and the socket's backlog are both pool + queue: nginx
+# never meets a full backlog (a 502 instead of a 503). The kernel silently
+# clamps a listen backlog to net.core.somaxconn, so refuse a larger one.
+svc_check_queue() {
+	local cap=$((SANDBOX_POOL + SANDBOX_QUEUE)) max
+	max=$(cat /proc/sys/net/core/somaxconn 2>/dev/null || echo 4096)
+	[ "$cap" -le "$max" ] && return 0
+	svc_log "pool + queue ($SANDBOX_POOL + $SANDBOX_QUEUE) exceeds net.core.somaxconn ($max):" \
+		"raise it (sysctl net.core.somaxconn=$cap) or lower SANDBOX_QUEUE"
+	return 1
 }
 
 # --- service user -----------------------------------------------------------
@@ -223,7 +257,7 @@ svc_prepare_state() {
 	chmod 0755 "$SANDBOX_STATE_DIR" || return 1
 }
 
-# spawn-fcgi binds the socket (backlog = the queue), drops to the service
+# spawn-fcgi binds the socket (backlog = pool + queue), drops to the service
 # user and execs multiwatch, which forks N responders on that socket and
 # replaces any that dies. -n keeps stderr (the JSON log) instead of
 # /dev/null; setsid detaches the pool from the caller's session.
@@ -235,6 +269,7 @@ svc_start_pool() {
 	fi
 	[ -x "$SANDBOX_BIN" ] || { svc_log "no responder binary at $SANDBOX_BIN"; return 1; }
 	svc_prepare_state || return 1
+	svc_check_queue || return 1
 	backlog=$((SANDBOX_QUEUE + SANDBOX_POOL))
 	# The subshell moves itself into the pool's cgroup (v2: the delegated
 	# leaf; v1: the memory-capped one) and then becomes the pool, so that
@@ -247,6 +282,7 @@ svc_start_pool() {
 		/usr/bin/multiwatch -f "$SANDBOX_POOL" -r 10 -- \
 		"$SANDBOX_BIN" --rootfs-base "$SANDBOX_ROOTFS_BASE" \
 		--template "$SANDBOX_TEMPLATE" --pool-size "$SANDBOX_POOL" \
+		--queue-timeout-ms "$SANDBOX_QUEUE_TIMEOUT_MS" \
 		${SANDBOX_CGROUP_ARG:+--cgroup "$SANDBOX_CGROUP_ARG"} $SANDBOX_FCGI_ARGS \
 		</dev/null >>"$SANDBOX_STATE_DIR/logs/sandbox-fcgi.log" 2>&1 ) &
 	pid=$!
@@ -335,9 +371,9 @@ svc_render_nginx() {
 		"$f/nginx.conf" || return 1
 	sed -i -e "s|server unix:/run/sandbox-fcgi/fcgi.sock;|server unix:$SANDBOX_SOCKET;|" \
 		-e "s|rate=10r/s;|rate=$SANDBOX_RATE;|" "$f/snippets/sandbox-http.conf" || return 1
-	sed -i -e "s|burst=20 nodelay;|burst=$SANDBOX_BURST nodelay;|" \
-		-e "s|limit_conn sandbox_conn_ip 16;|limit_conn sandbox_conn_ip $SANDBOX_CONN_PER_IP;|" \
-		-e "s|limit_conn sandbox_pool 4;|limit_conn sandbox_pool $((SANDBOX_POOL + SANDBOX_QUEUE));|" \
+	sed -i -e "s|burst=202 nodelay;|burst=$SANDBOX_BURST nodelay;|" \
+		-e "s|limit_conn sandbox_conn_ip 202;|limit_conn sandbox_conn_ip $SANDBOX_CONN_PER_IP;|" \
+		-e "s|limit_conn sandbox_pool 202;|limit_conn sandbox_pool $((SANDBOX_POOL + SANDBOX_QUEUE));|" \
 		"$f/snippets/sandbox-location.conf" || return 1
 }
 

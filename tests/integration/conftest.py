@@ -3,7 +3,8 @@ real nginx instances on loopback, started with scripts/lib/service-ctl.sh,
 the same helpers scripts/quickstart.sh uses.
 
 Instances (one pool of POOL responders, shared):
-  main     - no API keys, generous rate limit, limit_conn = POOL + QUEUE
+  main     - no API keys, generous rate limit, limit_conn = POOL + QUEUE,
+             where scripts/lib/service-common.sh sizes QUEUE by waiting time
   guarded  - API keys on, strict rate limit (for 401 / 429)
 """
 import http.client
@@ -21,8 +22,9 @@ import pytest
 REPO = pathlib.Path(__file__).resolve().parents[2]
 CTL = REPO / "scripts" / "lib" / "service-ctl.sh"
 POOL = 2
-QUEUE = 2
-QUEUE_TIMEOUT_MS = 2000
+QUEUE_TIMEOUT_MS = 5000
+RUN_MS = 100            # typical run time the queue is sized by
+QUEUE = POOL * QUEUE_TIMEOUT_MS // RUN_MS   # what svc_queue_defaults derives
 API_KEY = "it-key-0123456789abcdefABCDEF"
 
 
@@ -188,13 +190,12 @@ def make_env(state, port, **kw):
         "SANDBOX_STATE_DIR": str(state),
         "SANDBOX_PORT": str(port),
         "SANDBOX_POOL": str(POOL),
-        "SANDBOX_QUEUE": str(QUEUE),
         "SANDBOX_BIN": find_binary(),
         "SANDBOX_CGROUP": "sandbox-fcgi-it-%d" % port,
         "SANDBOX_RATE": "1000r/s",
         "SANDBOX_BURST": "1000",
-        "SANDBOX_CONN_PER_IP": "64",
         "SANDBOX_FCGI_ARGS": "--queue-timeout-ms %d" % QUEUE_TIMEOUT_MS,
+        "SANDBOX_RUN_MS": str(RUN_MS),
     })
     env.update({k: str(v) for k, v in kw.items()})
     return env
