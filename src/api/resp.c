@@ -3,6 +3,8 @@
  * Program output is data from untrusted code: every string taken from it is
  * made valid UTF-8 first (utf8_clean, src/common/utf8.c), so the answer is always valid JSON.
  */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,11 +70,59 @@ static void put_exit(json_t *o, const struct jail_step_result *r)
 	json_object_set_new(o, "signal", int_or_null(ran && r->signal, r->signal));
 }
 
+/* execve's errors (execve(2)) by name; the API speaks in names. */
+static const char *exec_errno_name(int err)
+{
+	static const struct { int err; const char *name; } names[] = {
+		{ ENOENT, "ENOENT" }, { EACCES, "EACCES" }, { ENOEXEC, "ENOEXEC" },
+		{ EPERM, "EPERM" }, { ENOTDIR, "ENOTDIR" }, { EISDIR, "EISDIR" },
+		{ ELOOP, "ELOOP" }, { ENAMETOOLONG, "ENAMETOOLONG" }, { E2BIG, "E2BIG" },
+		{ ENOMEM, "ENOMEM" }, { ETXTBSY, "ETXTBSY" }, { ELIBBAD, "ELIBBAD" },
+		{ EIO, "EIO" }, { EMFILE, "EMFILE" }, { ENFILE, "ENFILE" }, { EAGAIN, "EAGAIN" },
+		{ EINVAL, "EINVAL" }, { EFAULT, "EFAULT" },
+	};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (names[i].err == err)
+			return names[i].name;
+	return "EUNKNOWN";
+}
+
+/* A program that could not be started said nothing, and exit 127 alone
+ * does not say why (issue 12: a typo in the entrypoint was silent). Say
+ * it as a shell would on stderr ("pyhton: command not found") and as
+ * "exec_error" {"errno", "message"}. The name is request data, maybe cut
+ * mid-character by the jail: cleaned like output. */
+static char *exec_message(json_t *o, const struct jail_step_result *r)
+{
+	char msg[sizeof r->exec_name + 96];
+	const char *name = r->exec_name[0] ? r->exec_name : "program";
+	const char *why = strerror(r->exec_errno);   /* EACCES: "Permission denied" */
+	char *clean;
+	size_t n;
+	int len;
+
+	if (r->exec_errno == ENOENT && !strchr(name, '/'))
+		why = "command not found";               /* looked up in PATH */
+	else if (r->exec_errno == ENOEXEC)
+		why = "cannot execute binary file: Exec format error";
+	len = snprintf(msg, sizeof msg, "%s: %s\n", name, why);
+	if (len < 0 || (size_t)len >= sizeof msg || !(clean = utf8_clean(msg, (size_t)len, &n)))
+		return NULL;
+	json_object_set_new(o, "exec_error", json_pack("{s:s, s:s%}", "errno",
+	                    exec_errno_name(r->exec_errno), "message", clean, n - 1));
+	return clean;
+}
+
 static void put_output(json_t *o, const struct jail_step_result *r, const char *err_extra,
                        struct resp_bigs *b)
 {
+	char *exec_msg = r->exec_failed && !err_extra ? exec_message(o, r) : NULL;
 	json_t *err;
 
+	if (exec_msg) {
+		err_extra = exec_msg;
+		b = NULL;      /* a few bytes: inline, the streamed answer is the same */
+	}
 	json_object_set_new(o, "stdout", big_json(b, r->out.data, r->out.len, false, NULL));
 	err = big_json(b, r->err.data, r->err.len, false, err_extra);
 	if (err && err_extra && !b) {
@@ -94,6 +144,7 @@ static void put_output(json_t *o, const struct jail_step_result *r, const char *
 	json_object_set_new(o, "stderr", err);
 	json_object_set_new(o, "stdout_truncated", json_boolean(r->out.truncated));
 	json_object_set_new(o, "stderr_truncated", json_boolean(r->err.truncated));
+	free(exec_msg);
 }
 
 static json_t *content_json(const struct jail_out_file *f, struct resp_bigs *b)

@@ -127,6 +127,8 @@ struct jail_step_result {
 	int exit_code;             /* valid when the program exited */
 	int signal;                /* signal number that ended it, 0 if none */
 	bool exec_failed;          /* argv[0] could not be executed (exit 127) */
+	int exec_errno;            /* with exec_failed: execve's errno */
+	char exec_name[128];       /* argv[0] (cut to fit), to say what failed */
 	struct jail_buf out, err;
 	uint64_t wall_ms, cpu_ms, memory_peak_kb;
 	bool cpu_from_cgroup, memory_from_cgroup; /* else rusage, approximate */

@@ -249,6 +249,7 @@ static void sup_result(struct sup *s, struct jail_step_result *out)
 	out->memory_from_cgroup = cs.have_peak;
 	out->memory_peak_kb = cs.have_peak ? cs.memory_peak_bytes / 1024 : (uint64_t)s->exit_msg.maxrss_kb;
 	out->exec_failed = s->exit_msg.exec_errno != 0;
+	out->exec_errno = s->exit_msg.exec_errno;
 	int st = s->exit_msg.wstatus;
 	if (s->exited && WIFEXITED(st))
 		out->exit_code = WEXITSTATUS(st);
@@ -301,6 +302,8 @@ int sup_run_step(struct jail *j, const struct jail_spec *spec, const struct jail
 	memset(&s, 0, sizeof s);
 	s.cancel_fd = spec->cancel_on_hangup ? spec->cancel_fd : -1;
 	memset(out, 0, sizeof *out);
+	if (step->argv && step->argv[0])   /* cut to fit: it only names what failed */
+		memcpy(out->exec_name, step->argv[0], strnlen(step->argv[0], sizeof out->exec_name - 1));
 	s.cg = cg;
 	if (cg_run_limits(cg, &step->limits, e) < 0) {
 		if (warm)

@@ -1,4 +1,6 @@
 /* check_resp.c - the result object built from a jail_result. */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -262,6 +264,77 @@ START_TEST(compile_then_run)
 }
 END_TEST
 
+static json_t *exec_failed_result(int err, const char *name)
+{
+	res.nsteps = 1;
+	res.steps[0] = (struct jail_step_result){ .status = JAIL_ERROR, .exit_code = 127,
+	                                          .exec_failed = true, .exec_errno = err };
+	snprintf(res.steps[0].exec_name, sizeof res.steps[0].exec_name, "%s", name);
+	struct resp_opts o = { 0 };
+	return streamed_result(&res, &o);
+}
+
+/* Issue 12: a typo in the entrypoint answered 127 with an empty stderr. */
+START_TEST(exec_failure_says_why)
+{
+	static const struct { int err; const char *name, *errno_name, *stderr_text; } cases[] = {
+		{ ENOENT, "pyhton", "ENOENT", "pyhton: command not found\n" },
+		{ ENOENT, "./nope", "ENOENT", "./nope: No such file or directory\n" },
+		{ EACCES, "./run.sh", "EACCES", "./run.sh: Permission denied\n" },
+		{ ENOEXEC, "./blob", "ENOEXEC", "./blob: cannot execute binary file: Exec format error\n" },
+		{ ENOTDIR, "a/b", "ENOTDIR", "a/b: Not a directory\n" },
+		{ 4095, "x", "EUNKNOWN", NULL },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		json_t *j = exec_failed_result(cases[i].err, cases[i].name);
+		json_t *x = json_object_get(j, "exec_error");
+		ck_assert_int_eq(json_integer_value(json_object_get(j, "exit_code")), 127);
+		ck_assert_str_eq(str(x, "errno"), cases[i].errno_name);
+		if (cases[i].stderr_text) {
+			ck_assert_str_eq(str(j, "stderr"), cases[i].stderr_text);
+			/* the message is stderr's line without its newline */
+			ck_assert_uint_eq(strlen(str(x, "message")) + 1, strlen(cases[i].stderr_text));
+			ck_assert(strncmp(str(x, "message"), cases[i].stderr_text,
+			                  strlen(str(x, "message"))) == 0);
+		}
+		json_decref(j);
+		clear();
+	}
+}
+END_TEST
+
+/* The name is request data the jail cut to fit, maybe inside a UTF-8
+ * sequence: still valid JSON, the cut byte replaced (U+FFFD). */
+START_TEST(exec_failure_name_cut_mid_character)
+{
+	char name[sizeof res.steps[0].exec_name];
+	memset(name, 'a', sizeof name - 2);
+	name[sizeof name - 2] = '\xc3';   /* first byte of a 2-byte sequence */
+	name[sizeof name - 1] = '\0';
+	json_t *j = exec_failed_result(ENOENT, name);
+	const char *e = str(j, "stderr");
+	ck_assert(strstr(e, "\xef\xbf\xbd: command not found\n") != NULL);
+	ck_assert_ptr_nonnull(json_object_get(json_object_get(j, "exec_error"), "message"));
+	json_decref(j);
+	clear();
+}
+END_TEST
+
+/* Exit 127 from a program that ran is its own: no exec_error. */
+START_TEST(exit_127_of_a_program_is_not_exec_error)
+{
+	res.nsteps = 1;
+	res.steps[0] = (struct jail_step_result){ .status = JAIL_ERROR, .exit_code = 127 };
+	set_buf(&res.steps[0].err, "mine\n", 5);
+	struct resp_opts o = { 0 };
+	json_t *j = streamed_result(&res, &o);
+	ck_assert_ptr_null(json_object_get(j, "exec_error"));
+	ck_assert_str_eq(str(j, "stderr"), "mine\n");
+	json_decref(j);
+	clear();
+}
+END_TEST
+
 Suite *resp_suite(void)
 {
 	Suite *s = suite_create("response");
@@ -275,6 +348,9 @@ Suite *resp_suite(void)
 	tcase_add_test(tc, handler_missing_or_malformed);
 	tcase_add_test(tc, compile_error);
 	tcase_add_test(tc, compile_then_run);
+	tcase_add_test(tc, exec_failure_says_why);
+	tcase_add_test(tc, exec_failure_name_cut_mid_character);
+	tcase_add_test(tc, exit_127_of_a_program_is_not_exec_error);
 	suite_add_tcase(s, tc);
 	return s;
 }
