@@ -44,6 +44,14 @@ struct req_config {
 	struct jail_limits compile_defaults; /* compile step, under the runtime's own */
 };
 void req_config_defaults(struct req_config *c);
+/* The run step's limits of a request that gives none, for a runtime
+ * without its own (what sandbox-run starts from, so that its defaults are
+ * the API's): wall, cpu (= wall), memory, processes, output from the
+ * ranges' defaults, file size and open files from their caps. */
+void req_config_limits(const struct req_config *cfg, struct jail_limits *l);
+/* The parts of a jail_spec that come from the configuration alone: /work
+ * and /tmp sizes, the caps on returned output files. */
+void req_config_spec(const struct req_config *cfg, struct jail_spec *spec);
 
 struct req_error {
 	int http_status;                 /* 400, 413, 415 */

@@ -169,11 +169,12 @@ static int parse_limit(json_t *limits, const char *key, const struct req_range *
 	return 0;
 }
 
-int req_parse_limits(json_t *limits, const struct req_config *cfg,
-                     struct req_job *job, struct req_error *err)
+/* The run step's limits: limits (a JSON object or NULL) over the runtime's
+ * overrides o over the configured defaults. */
+static int limits_fill(json_t *limits, const struct req_config *cfg,
+                       const struct rt_limits_override *o, struct jail_limits *l,
+                       struct req_error *err)
 {
-	const struct rt_limits_override *o = &job->runtime->limits;
-	struct jail_limits *l = &job->limits;
 	uint64_t mb;
 
 	if (limits && !json_is_object(limits))
@@ -193,6 +194,21 @@ int req_parse_limits(json_t *limits, const struct req_config *cfg,
 	l->max_file_bytes = cfg->max_file_size_bytes;
 	l->max_open_files = cfg->max_open_files;
 	return 0;
+}
+
+int req_parse_limits(json_t *limits, const struct req_config *cfg,
+                     struct req_job *job, struct req_error *err)
+{
+	return limits_fill(limits, cfg, &job->runtime->limits, &job->limits, err);
+}
+
+void req_config_limits(const struct req_config *cfg, struct jail_limits *l)
+{
+	static const struct rt_limits_override none;
+	struct req_error err;
+
+	memset(l, 0, sizeof *l);
+	limits_fill(NULL, cfg, &none, l, &err);   /* no JSON: nothing to refuse */
 }
 
 /* A string field copied with its length (NUL bytes allowed: it is data). */

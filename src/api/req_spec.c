@@ -55,6 +55,15 @@ static int spec_files(struct req_job *job)
 	return 0;
 }
 
+void req_config_spec(const struct req_config *cfg, struct jail_spec *spec)
+{
+	spec->work_bytes = cfg->work_mb << 20;
+	spec->tmp_bytes = cfg->tmp_mb << 20;
+	spec->max_output_files = cfg->max_output_files;
+	spec->max_output_file_bytes = cfg->max_output_file_bytes;
+	spec->max_output_total_bytes = cfg->max_output_total_bytes;
+}
+
 int req_job_spec(struct req_job *job, const struct req_config *cfg, struct jail_spec *spec)
 {
 	size_t s = 0;
@@ -76,13 +85,9 @@ int req_job_spec(struct req_job *job, const struct req_config *cfg, struct jail_
 	spec->nfiles = job->njfiles;
 	spec->steps = job->steps;
 	spec->nsteps = s;
-	spec->work_bytes = cfg->work_mb << 20;
-	spec->tmp_bytes = cfg->tmp_mb << 20;
+	req_config_spec(cfg, spec);
 	spec->outputs = (const char *const *)job->outputs;
 	spec->noutputs = job->noutputs;
-	spec->max_output_files = cfg->max_output_files;
-	spec->max_output_file_bytes = cfg->max_output_file_bytes;
-	spec->max_output_total_bytes = cfg->max_output_total_bytes;
 	if (job->handler_mode) {
 		spec->result_path = REQ_RESULT_PATH;
 		spec->max_result_bytes = cfg->max_result_bytes;

@@ -348,3 +348,21 @@ json_t *resp_error(const char *code, const char *message, const char *field)
 		json_object_set_new(e, "field", text_json(field, strlen(field)));
 	return e ? json_pack("{s:o}", "error", e) : NULL;
 }
+
+json_t *resp_sandbox_failure(const struct jail_error *e, bool detail)
+{
+	char msg[300] = "the sandbox failed before the program could run to completion";
+	json_t *body, *err;
+
+	/* Truncation is fine: the message stays text (text_json cleans it). */
+	if (detail)
+		snprintf(msg, sizeof msg, "sandbox failure at step '%s': %s%s%s", e->step,
+		         strerror(e->err), e->detail[0] ? ": " : "", e->detail);
+	body = resp_error("sandbox_failure", msg, NULL);
+	err = json_object_get(body, "error");
+	if (err) {
+		json_object_set_new(err, "step", text_json(e->step, strlen(e->step)));
+		json_object_set_new(err, "errno", json_integer(e->err));
+	}
+	return body;
+}

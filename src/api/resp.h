@@ -44,6 +44,12 @@ int resp_result_write(const struct jail_result *res, const struct resp_opts *o,
 size_t resp_text_encoded_len(const char *s, size_t len);
 /* {"error": {"code", "message", "field"?}} */
 json_t *resp_error(const char *code, const char *message, const char *field);
+/* The answer when jail_run() or jail_new() failed (HTTP 500, sandbox-run
+ * exit 1): {"error": {"code": "sandbox_failure", "message", "step",
+ * "errno"}}. detail false (the API): a fixed message, since e->detail may
+ * name host paths (the responder's log has it); true (sandbox-run, for the
+ * operator of this host): the message names step, errno text and detail. */
+json_t *resp_sandbox_failure(const struct jail_error *e, bool detail);
 /* The "isolation" object of /info and `sandbox-run --info`: what jail_new()
  * set up (resp_isolation.c); resp_degraded: the per-process-only limits. */
 json_t *resp_isolation(const struct jail_info *ji);

@@ -3,9 +3,19 @@
  * same JSON object POST /api/sandbox/run answers.  For operators debugging
  * a RootFS and for tests probing the isolation directly.
  *
+ * Two ways to say what to run, both with the API's own defaults (one
+ * source: req_config_defaults and friends in src/api, never copied here):
+ *   sandbox-run [options] -- COMMAND...   a command in a RootFS tree;
+ *   sandbox-run --request FILE|-          a POST /api/sandbox/run body, read
+ *       by the responder's parser (req_parse_run_stream) against the same
+ *       registry and turned into the same job (req_job_spec), so that the
+ *       answer is the one the API gives (tests/integration/test_contract.py
+ *       compares them field by field).
+ *
  * Exit status: 0 the program ran (whatever it did: see "status"),
  *              1 the sandbox failed ({"error": {...}} names the step),
- *              2 usage error (one line on stderr).
+ *              2 usage error (one line on stderr), or with --request a
+ *                refused request (the API's 4xx {"error": {...}} on stdout).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -18,6 +28,8 @@
 
 #include "api/req.h"
 #include "api/resp.h"
+#include "api/rt.h"
+#include "common/num.h"
 #include "common/path.h"
 #include "jail/jail.h"
 
@@ -26,6 +38,7 @@
 #define MAX_ITEMS 256
 
 struct cli {
+	struct req_config rc;         /* the API's defaults and caps */
 	struct jail_config cfg;
 	struct jail_spec spec;
 	struct jail_step step;
@@ -37,11 +50,19 @@ struct cli {
 	size_t nenv;
 	char *stdin_buf;
 	bool info;
+	const char *request;          /* --request FILE|- */
+	const char *rootfs_base;      /* --rootfs-base: the registry for --request */
+	const char *job_opt;          /* first option that describes the job */
 };
 
 static void usage(FILE *f)
 {
 	fputs("usage: sandbox-run [options] -- COMMAND [ARG...]\n"
+	      "       sandbox-run [--rootfs-base DIR] [jail options] --request FILE|-\n"
+	      "  --request FILE         run a POST /api/sandbox/run body (JSON; '-': stdin) with the\n"
+	      "                         API's parser, defaults and caps; no COMMAND, --file, --env,\n"
+	      "                         limits, --output, --stdin or --rootfs with it (the body says)\n"
+	      "  --rootfs-base DIR      the RootFS templates for --request (default " SANDBOX_ROOTFS_BASE ")\n"
 	      "  --rootfs PATH          RootFS tree (default $SANDBOX_ROOTFS or " DEFAULT_ROOTFS ")\n"
 	      "  --file PATH=HOSTFILE   copy a host file to /work/PATH (repeatable)\n"
 	      "  --file-data PATH=TEXT  write TEXT to /work/PATH (repeatable)\n"
@@ -108,12 +129,8 @@ static char *read_file(const char *path, size_t *len)
 
 static int parse_u64(const char *opt, const char *s, uint64_t *out)
 {
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-')
+	if (num_parse_u64(s, out) < 0)
 		return usage_error("--%s: not a non-negative integer: '%s'", opt, s);
-	*out = v;
 	return 0;
 }
 
@@ -125,7 +142,7 @@ static int add_file(struct cli *c, const char *arg, int kind)
 	if (!eq || eq == arg)
 		return usage_error("expected PATH=..., got '%s'", arg);
 	char *path = strndup(arg, (size_t)(eq - arg));
-	const char *why = path_check(path, strlen(path), 16);
+	const char *why = path_check(path, strlen(path), c->rc.max_path_depth);
 	if (why) {
 		usage_error("bad path '%s': %s", path, why);
 		free(path);
@@ -147,7 +164,7 @@ static int add_file(struct cli *c, const char *arg, int kind)
 
 enum { O_ROOTFS = 256, O_FILE, O_FILE_DATA, O_EXEC_FILE, O_STDIN, O_ENV, O_WALL, O_CPU, O_MEM,
        O_PROCS, O_OUTMAX, O_FSIZE, O_NOFILE, O_WORK, O_TMP, O_OUTPUT, O_CGROUP, O_REQCG, O_INFO,
-       O_HELP, O_DEGRADED, O_VERSION };
+       O_HELP, O_DEGRADED, O_VERSION, O_REQUEST, O_ROOTFS_BASE };
 
 static const struct option opts[] = {
 	{ "rootfs", required_argument, 0, O_ROOTFS }, { "file", required_argument, 0, O_FILE },
@@ -161,6 +178,7 @@ static const struct option opts[] = {
 	{ "cgroup", required_argument, 0, O_CGROUP }, { "require-cgroup", no_argument, 0, O_REQCG },
 	{ "info", no_argument, 0, O_INFO }, { "help", no_argument, 0, O_HELP },
 	{ "allow-degraded-limits", no_argument, 0, O_DEGRADED }, { "version", no_argument, 0, O_VERSION },
+	{ "request", required_argument, 0, O_REQUEST }, { "rootfs-base", required_argument, 0, O_ROOTFS_BASE },
 	{ 0, 0, 0, 0 },
 };
 
@@ -186,6 +204,8 @@ static int parse_num_opt(struct cli *c, int o, const char *arg)
 
 static int parse_opt(struct cli *c, int o, const char *arg)
 {
+	if (!c->job_opt && o >= O_ROOTFS && o <= O_OUTPUT)
+		c->job_opt = opts[o - O_ROOTFS].name;
 	switch (o) {
 	case O_ROOTFS: c->spec.rootfs = arg; return 0;
 	case O_FILE: return add_file(c, arg, 0);
@@ -215,25 +235,26 @@ static int parse_opt(struct cli *c, int o, const char *arg)
 	case O_REQCG: c->cfg.require_cgroup = true; return 0;
 	case O_DEGRADED: c->cfg.allow_degraded_limits = true; return 0;
 	case O_INFO: c->info = true; return 0;
+	case O_REQUEST: c->request = arg; return 0;
+	case O_ROOTFS_BASE: c->rootfs_base = arg; return 0;
 	case O_HELP: usage(stdout); exit(fflush(stdout) == 0 ? 0 : 1);
 	case O_VERSION: printf("sandbox-run %s\n", PACKAGE_VERSION); exit(fflush(stdout) == 0 ? 0 : 1);
 	default: return parse_num_opt(c, o, arg);
 	}
 }
 
+/* The API's defaults, taken from src/api (never written twice). */
 static void cli_defaults(struct cli *c)
 {
-	struct jail_limits *l = &c->step.limits;
-	l->wall_time_ms = 10000;
-	l->memory_bytes = 256ull << 20;
-	l->max_processes = 64;
-	l->max_output_bytes = 1u << 20;
-	l->max_file_bytes = 64ull << 20;
-	l->max_open_files = 256;
+	req_config_defaults(&c->rc);
+	req_config_limits(&c->rc, &c->step.limits);
+	/* Without --cpu-ms: 0, the jail's own default (the wall time, as
+	 * RLIMIT_CPU), as sandbox-run always did; POST /run passes the wall
+	 * time itself. --request gives the API's exact value. */
+	c->step.limits.cpu_time_ms = 0;
+	req_config_spec(&c->rc, &c->spec);
 	c->spec.rootfs = getenv("SANDBOX_ROOTFS") ? getenv("SANDBOX_ROOTFS") : DEFAULT_ROOTFS;
-	c->spec.max_output_files = 32;
-	c->spec.max_output_file_bytes = 2u << 20;
-	c->spec.max_output_total_bytes = 8u << 20;
+	c->rootfs_base = SANDBOX_ROOTFS_BASE;
 	c->step.name = "run";
 }
 
@@ -242,12 +263,10 @@ static void cli_defaults(struct cli *c)
  * the names not given. A name given twice: the last one. */
 static int build_env(struct cli *c)
 {
-	struct req_config rc;
 	struct req_error err;
 	json_t *env = json_object();
 	int ret = 0;
 
-	req_config_defaults(&rc);
 	for (size_t i = 0; env && ret == 0 && i < c->nenv; i++) {
 		const char *eq = strchr(c->env[i], '=');
 		char *name = strndup(c->env[i], (size_t)(eq - c->env[i]));
@@ -263,7 +282,7 @@ static int build_env(struct cli *c)
 	}
 	if (!env)
 		ret = usage_error("out of memory");
-	else if (ret == 0 && req_parse_env(env, &rc, &c->job, &err) < 0)
+	else if (ret == 0 && req_parse_env(env, &c->rc, &c->job, &err) < 0)
 		ret = usage_error("--env: %s", err.message);
 	json_decref(env);
 	c->spec.envp = c->job.envp;
@@ -272,24 +291,103 @@ static int build_env(struct cli *c)
 
 static int print_json(json_t *j)
 {
-	if (!j || json_dumpf(j, stdout, JSON_COMPACT) < 0)
+	if (!j || json_dumpf(j, stdout, JSON_COMPACT) < 0) {
+		json_decref(j);
 		return -1;
+	}
 	json_decref(j);
 	putchar('\n');
 	return fflush(stdout);
 }
 
+/* json_dump_callback_t onto stdout. */
+static int put_stdout(const char *buf, size_t len, void *ctx)
+{
+	(void)ctx;
+	return fwrite(buf, 1, len, stdout) == len ? 0 : -1;
+}
+
+/* The answer, written as the responder writes it (resp_result_write). */
+static int print_result(const struct jail_result *res, const struct resp_opts *ro)
+{
+	if (resp_result_write(res, ro, put_stdout, NULL) < 0)
+		return -1;
+	putchar('\n');
+	return fflush(stdout);
+}
+
+/* The API's 500 body, with the detail in its message: the operator of
+ * this host may see its paths (the responder only logs them). */
 static int fail_json(const struct jail_error *e)
 {
-	char msg[300];
-	snprintf(msg, sizeof msg, "sandbox failure at step '%s': %s%s%s", e->step, strerror(e->err),
-	         e->detail[0] ? ": " : "", e->detail);
-	json_t *err = resp_error("sandbox_failure", msg, NULL);
-	json_t *inner = json_object_get(err, "error");
-	json_object_set_new(inner, "step", json_string(e->step));
-	json_object_set_new(inner, "errno", json_integer(e->err));
-	print_json(err);
+	print_json(resp_sandbox_failure(e, true));
 	return 1;
+}
+
+/* req_read_fn over a FILE. */
+static long read_stream(void *ctx, char *buf, size_t len)
+{
+	FILE *f = ctx;
+	size_t n = fread(buf, 1, len, f);
+
+	return n > 0 ? (long)n : ferror(f) ? -1 : 0;
+}
+
+/* --request: the body into a job exactly as POST /run does. 0, or an exit
+ * status (2: refused, with the API's 4xx body on stdout). */
+static int load_request(struct cli *c, struct rt_registry *reg)
+{
+	struct req_error err;
+	char msg[512];
+	FILE *f = strcmp(c->request, "-") == 0 ? stdin : fopen(c->request, "rbe");
+	int rc;
+
+	if (!f)
+		return usage_error("--request: cannot read '%s': %s", c->request, strerror(errno)), 2;
+	if (rt_registry_load(c->rootfs_base, reg, msg, sizeof msg) < 0) {
+		if (f != stdin)
+			fclose(f);
+		fprintf(stderr, "sandbox-run: --rootfs-base: %s\n", msg);
+		return 1;
+	}
+	rc = req_parse_run_stream(read_stream, f, &c->rc, reg, &c->job, &err);
+	if (f != stdin)
+		fclose(f);
+	if (rc == 0)
+		return 0;
+	fprintf(stderr, "sandbox-run: request refused (HTTP %d): %s\n", err.http_status, err.message);
+	print_json(resp_error(err.code, err.message, err.field[0] ? err.field : NULL));
+	return 2;
+}
+
+static int run_request(struct cli *c)
+{
+	struct rt_registry reg = { 0 };
+	struct jail_spec spec;
+	struct jail_result res;
+	struct jail_error e;
+	struct jail *j;
+	int rc = load_request(c, &reg);
+
+	if (rc != 0 || req_job_spec(&c->job, &c->rc, &spec) < 0) {
+		rt_registry_free(&reg);
+		return rc ? rc : (fputs("sandbox-run: out of memory\n", stderr), 1);
+	}
+	if (!(j = jail_new(&c->cfg, &e))) {
+		rt_registry_free(&reg);
+		return fail_json(&e);
+	}
+	if (jail_run(j, &spec, &res) < 0) {
+		rc = fail_json(&res.error);
+	} else {
+		struct resp_opts ro = { .has_compile = spec.nsteps > 1,
+		                        .handler_mode = c->job.handler_mode };
+		rc = print_result(&res, &ro) < 0 ? 1 : 0;
+	}
+	jail_result_free(&res);
+	jail_free(j);
+	rt_registry_free(&reg);
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -305,6 +403,18 @@ int main(int argc, char **argv)
 		}
 		if (parse_opt(&c, o, optarg) < 0)
 			return 2;
+	}
+	if (c.request) {
+		int rc;
+		if (c.job_opt || c.info || optind < argc) {
+			usage_error("--request cannot be combined with %s%s (the request says)",
+			            c.job_opt ? "--" : "", c.job_opt ? c.job_opt :
+			            c.info ? "--info" : "a COMMAND");
+			return 2;
+		}
+		rc = run_request(&c);
+		req_job_free(&c.job);
+		return rc;
 	}
 	if (!c.info && optind >= argc) {
 		usage_error("no COMMAND after the options");
@@ -334,7 +444,7 @@ int main(int argc, char **argv)
 		fail_json(&res.error);
 	} else {
 		struct resp_opts ro = { 0 };
-		rc = print_json(resp_result(&res, &ro));
+		rc = print_result(&res, &ro);
 	}
 	jail_result_free(&res);
 	jail_free(j);

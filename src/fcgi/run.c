@@ -94,19 +94,11 @@ static void log_finish(const struct http_req *r, const struct jail_result *res,
 
 static void answer_sandbox_failure(struct http_req *r, const struct jail_error *e)
 {
-	json_t *body = resp_error("sandbox_failure", "the sandbox failed before the "
-	                          "program could run to completion", NULL);
-	json_t *err = json_object_get(body, "error");
-
 	log_event("error", "sandbox.run.failure",
 	          json_pack("{s:s, s:s, s:i, s:s, s:I}", "request_id", r->request_id,
 	                    "step", e->step, "errno", e->err, "detail", e->detail,
 	                    "duration_ms", (json_int_t)http_elapsed_ms(&r->t0)));
-	if (err) {
-		json_object_set_new(err, "step", json_string(e->step));
-		json_object_set_new(err, "errno", json_integer(e->err));
-	}
-	http_send_json(r, 500, body, NULL);
+	http_send_json(r, 500, resp_sandbox_failure(e, false), NULL);
 }
 
 static void run_job(struct svc *s, struct http_req *r, struct req_job *job)

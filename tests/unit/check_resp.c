@@ -335,6 +335,38 @@ START_TEST(exit_127_of_a_program_is_not_exec_error)
 }
 END_TEST
 
+/* The 500 of POST /run and sandbox-run's exit-1 answer: one builder. The
+ * detail (host paths, kernel text) stays out of the API's answer. */
+START_TEST(sandbox_failure_shape)
+{
+	struct jail_error e = { .step = "mount /proc", .err = 13, .detail = "/secret/host/path" };
+	json_t *a = resp_sandbox_failure(&e, false);
+	json_t *op = resp_sandbox_failure(&e, true);
+	json_t *err = json_object_get(a, "error");
+	char *text = json_dumps(a, JSON_COMPACT);
+
+	ck_assert_int_eq(json_object_size(a), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(err, "code")), "sandbox_failure");
+	ck_assert_str_eq(json_string_value(json_object_get(err, "step")), "mount /proc");
+	ck_assert_int_eq(json_integer_value(json_object_get(err, "errno")), 13);
+	ck_assert_ptr_nonnull(json_string_value(json_object_get(err, "message")));
+	ck_assert_int_eq(json_object_size(err), 4);
+	ck_assert_ptr_null(strstr(text, "secret"));
+	/* sandbox-run's: the same object, the detail in the message. */
+	json_object_set_new(json_object_get(op, "error"), "message",
+	                    json_string(json_string_value(json_object_get(err, "message"))));
+	ck_assert(json_equal(a, op));
+	free(text);
+	json_decref(op);
+	op = resp_sandbox_failure(&e, true);
+	text = json_dumps(op, JSON_COMPACT);
+	ck_assert_ptr_nonnull(strstr(text, "mount /proc': Permission denied: /secret/host/path"));
+	free(text);
+	json_decref(op);
+	json_decref(a);
+}
+END_TEST
+
 Suite *resp_suite(void)
 {
 	Suite *s = suite_create("response");
@@ -351,6 +383,7 @@ Suite *resp_suite(void)
 	tcase_add_test(tc, exec_failure_says_why);
 	tcase_add_test(tc, exec_failure_name_cut_mid_character);
 	tcase_add_test(tc, exit_127_of_a_program_is_not_exec_error);
+	tcase_add_test(tc, sandbox_failure_shape);
 	suite_add_tcase(s, tc);
 	return s;
 }
