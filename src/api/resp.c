@@ -295,7 +295,7 @@ static json_t *result_tree(const struct jail_result *res, const struct resp_opts
 	if (o->status_out)
 		*o->status_out = status;
 	if (o->request_id)
-		json_object_set_new(obj, "request_id", text_json(o->request_id, strlen(o->request_id)));
+		resp_set_request_id(obj, o->request_id);
 	json_object_set_new(obj, "status", json_string(status));
 	put_exit(obj, run);
 	put_output(obj, run, h.stderr_extra, b);
@@ -337,6 +337,11 @@ int resp_result_write(const struct jail_result *res, const struct resp_opts *o,
 	free(keep);
 	free(b.big);
 	return rc;
+}
+
+void resp_set_request_id(json_t *answer, const char *id)
+{
+	json_object_set_new(answer, "request_id", text_json(id, strlen(id)));
 }
 
 json_t *resp_error(const char *code, const char *message, const char *field)

@@ -11,7 +11,7 @@
 #include "jail/jail.h"
 
 struct resp_opts {
-	const char *request_id;          /* NULL: omitted */
+	const char *request_id;          /* NULL: omitted (resp_set_request_id) */
 	bool has_compile;                /* steps[0] is a compile step */
 	bool handler_mode;               /* decode res->result as the handler's answer */
 	/* Optional: receives the answer's "status" (a static string), so that
@@ -42,6 +42,10 @@ int resp_result_write(const struct jail_result *res, const struct resp_opts *o,
  * JSON string of the answer: at most 6 * len (a control character becomes
  * \u00XX; an invalid byte, U+FFFD, takes 3). */
 size_t resp_text_encoded_len(const char *s, size_t len);
+/* The one place an answer gets its "request_id" (a result, where
+ * resp_opts.request_id puts it first, or any other answer of the responder,
+ * where http_send_json puts it last). */
+void resp_set_request_id(json_t *answer, const char *id);
 /* {"error": {"code", "message", "field"?}} */
 json_t *resp_error(const char *code, const char *message, const char *field);
 /* The answer when jail_run() or jail_new() failed (HTTP 500, sandbox-run

@@ -77,8 +77,8 @@ int http_send_json(struct http_req *r, int status, json_t *body, const char *ext
 	char *text = NULL;
 	int rc = 0;
 
-	if (body && !json_object_get(body, "request_id"))
-		json_object_set_new(body, "request_id", json_string(r->request_id));
+	if (body)
+		resp_set_request_id(body, r->request_id);
 	/* Compact output: results can carry megabytes of base64. */
 	text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	json_decref(body);
@@ -128,8 +128,10 @@ int http_send_result(struct http_req *r, const struct jail_result *res,
                      const struct resp_opts *o)
 {
 	struct result_sink k = { .r = r, .started = false };
+	struct resp_opts ro = *o;
 
-	if (resp_result_write(res, o, result_put, &k) < 0) {
+	ro.request_id = r->request_id;
+	if (resp_result_write(res, &ro, result_put, &k) < 0) {
 		if (!k.started)
 			return http_send_error(r, 500, "internal", "out of memory", NULL, NULL);
 		return -1;   /* the client left, or memory ran out mid-way: cut short */

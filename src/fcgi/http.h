@@ -38,11 +38,13 @@ void http_req_init(struct http_req *r, FCGX_Request *fx);
  * parses it chunk by chunk (req_parse_run_stream). */
 long http_body_read(void *ctx, char *buf, size_t len);
 
-/* Writes the status line, headers and body (stolen) followed by '\n'.
+/* Writes the status line, headers and body (stolen, given its request_id)
+ * followed by '\n'.
  * extra_headers: NULL or "Name: value\r\n..." lines. Returns 0 or -1 if the
  * peer is gone (the caller has nothing more to do then). */
 int http_send_json(struct http_req *r, int status, json_t *body, const char *extra_headers);
-/* The 200 answer of a run, streamed (resp_result_write): never built whole
+/* The 200 answer of a run (with r's request_id), streamed
+ * (resp_result_write): never built whole
  * in memory, however much escaping grows the program's output. Returns 0,
  * or -1 if the peer is gone (the answer may then be cut short). */
 int http_send_result(struct http_req *r, const struct jail_result *res,

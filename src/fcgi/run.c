@@ -126,7 +126,6 @@ static void run_job(struct svc *s, struct http_req *r, struct req_job *job)
 		return;
 	}
 	memset(&ro, 0, sizeof ro);
-	ro.request_id = r->request_id;
 	ro.has_compile = spec.nsteps > 1;
 	ro.handler_mode = job->handler_mode;
 	ro.status_out = &status;
