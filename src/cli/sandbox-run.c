@@ -19,6 +19,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -33,8 +34,6 @@
 #include "common/path.h"
 #include "jail/jail.h"
 
-/* configure's --with-rootfs-base (the Makefile passes it), as sandbox-fcgi. */
-#define DEFAULT_ROOTFS SANDBOX_ROOTFS_BASE "/minimal/current/tree"
 #define MAX_ITEMS 256
 
 struct cli {
@@ -55,25 +54,41 @@ struct cli {
 	const char *job_opt;          /* first option that describes the job */
 };
 
+/* The default template's tree under configure's --with-rootfs-base (the
+ * Makefile passes it), as sandbox-fcgi picks it. */
+static const char *default_rootfs(const struct req_config *rc)
+{
+	static char path[4096];
+
+	snprintf(path, sizeof path, "%s/%s/current/tree", SANDBOX_ROOTFS_BASE, rc->default_template);
+	return path;
+}
+
+/* The defaults printed are the API's (req_config_defaults). */
 static void usage(FILE *f)
 {
-	fputs("usage: sandbox-run [options] -- COMMAND [ARG...]\n"
+	struct req_config rc;
+	struct jail_limits l;
+
+	req_config_defaults(&rc);
+	req_config_limits(&rc, &l);
+	fprintf(f, "usage: sandbox-run [options] -- COMMAND [ARG...]\n"
 	      "       sandbox-run [--rootfs-base DIR] [jail options] --request FILE|-\n"
 	      "  --request FILE         run a POST /api/sandbox/run body (JSON; '-': stdin) with the\n"
 	      "                         API's parser, defaults and caps; no COMMAND, --file, --env,\n"
 	      "                         limits, --output, --stdin or --rootfs with it (the body says)\n"
 	      "  --rootfs-base DIR      the RootFS templates for --request (default " SANDBOX_ROOTFS_BASE ")\n"
-	      "  --rootfs PATH          RootFS tree (default $SANDBOX_ROOTFS or " DEFAULT_ROOTFS ")\n"
+	      "  --rootfs PATH          RootFS tree (default $SANDBOX_ROOTFS or %s)\n"
 	      "  --file PATH=HOSTFILE   copy a host file to /work/PATH (repeatable)\n"
 	      "  --file-data PATH=TEXT  write TEXT to /work/PATH (repeatable)\n"
 	      "  --exec-file PATH=HOSTFILE  like --file, mode 0755\n"
 	      "  --stdin FILE           program stdin from FILE ('-': ours)\n"
 	      "  --env NAME=VALUE       environment (repeatable), merged with the API's defaults\n"
 	      "                         PATH, HOME, LANG, TMPDIR as POST /run does: a name given wins\n"
-	      "  --wall-ms N (10000) --cpu-ms N (the wall time) --memory-mb N (256)\n"
-	      "  --max-processes N (64) --max-open-files N (256)\n"
-	      "  --max-output BYTES (1048576, stdout and stderr each) --max-file-size BYTES (67108864)\n"
-	      "  --work-mb N --tmp-mb N sizes of the /work and /tmp tmpfs (64 each)\n"
+	      "  --wall-ms N (%" PRIu64 ") --cpu-ms N (the wall time) --memory-mb N (%" PRIu64 ")\n"
+	      "  --max-processes N (%" PRIu64 ") --max-open-files N (%" PRIu64 ")\n"
+	      "  --max-output BYTES (%" PRIu64 ", stdout and stderr each) --max-file-size BYTES (%" PRIu64 ")\n"
+	      "  --work-mb N --tmp-mb N sizes of the /work and /tmp tmpfs (%" PRIu64 ", %" PRIu64 ")\n"
 	      "  --output GLOB          return matching files of /work (repeatable)\n"
 	      "  --cgroup PATH          v2 delegated dir (NAME: /sys/fs/cgroup/NAME) or v1 name (default: detect)\n"
 	      "  --allow-degraded-limits  run even where cgroups cannot enforce --memory-mb (incl.\n"
@@ -85,7 +100,10 @@ static void usage(FILE *f)
 	      "  --info                 print the isolation in effect and exit\n"
 	      "  --help, --version\n"
 	      "Prints the POST /api/sandbox/run answer as JSON. Exit status: 0 the program ran,\n"
-	      "1 the sandbox failed (the JSON error names the step), 2 usage error.\n", f);
+	      "1 the sandbox failed (the JSON error names the step), 2 usage error or a\n"
+	      "request --request refused (the API's 4xx error object on stdout).\n",
+	      default_rootfs(&rc), l.wall_time_ms, l.memory_bytes >> 20, l.max_processes,
+	      l.max_open_files, l.max_output_bytes, l.max_file_bytes, rc.work_mb, rc.tmp_mb);
 }
 
 /* A usage error: one line, the way to the full usage, exit status 2. */
@@ -253,7 +271,7 @@ static void cli_defaults(struct cli *c)
 	 * time itself. --request gives the API's exact value. */
 	c->step.limits.cpu_time_ms = 0;
 	req_config_spec(&c->rc, &c->spec);
-	c->spec.rootfs = getenv("SANDBOX_ROOTFS") ? getenv("SANDBOX_ROOTFS") : DEFAULT_ROOTFS;
+	c->spec.rootfs = getenv("SANDBOX_ROOTFS") ? getenv("SANDBOX_ROOTFS") : default_rootfs(&c->rc);
 	c->rootfs_base = SANDBOX_ROOTFS_BASE;
 	c->step.name = "run";
 }

@@ -63,11 +63,10 @@ void fcgi_cfg_defaults(struct fcgi_cfg *c)
 	memset(c, 0, sizeof *c);
 	c->backlog = 64;
 	c->rootfs_base = FCGI_DEFAULT_ROOTFS_BASE;
-	c->template_name = FCGI_DEFAULT_TEMPLATE;
 	c->pool_size = n > 0 ? (unsigned)n : 1;
 	c->queue_timeout_ms = 10000;
 	req_config_defaults(&c->req);
-	c->req.default_template = c->template_name;
+	c->template_name = c->req.default_template;   /* the API's, written once */
 }
 
 static uint64_t num_value(const struct fcgi_cfg *c, const struct num_flag *f)

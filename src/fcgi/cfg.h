@@ -18,7 +18,6 @@
  * it (GNU coding standards, "Directory Variables"); the systemd unit, the
  * tmpfiles.d entry and the installed build-rootfs.sh get the same value. */
 #define FCGI_DEFAULT_ROOTFS_BASE SANDBOX_ROOTFS_BASE
-#define FCGI_DEFAULT_TEMPLATE "minimal"
 
 struct fcgi_cfg {
 	const char *socket;          /* NULL: the listening socket is fd 0 (spawn-fcgi) */
