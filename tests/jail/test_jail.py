@@ -46,6 +46,18 @@ EXPECT_V2 = os.environ.get("SANDBOX_TEST_EXPECT_V2") == "1"
 SERVICE_USER = os.environ.get("SANDBOX_TEST_SERVICE_USER") or None
 
 
+NO_TIMING = os.environ.get("SANDBOX_TEST_NO_TIMING") == "1"
+
+
+def timing_bound():
+    """For tests whose assertions are wall-clock bounds of about a second:
+    skipped where the clock means nothing (tests/v2vm: qemu's software
+    emulation on a shared host made a 1 s job take 3 s).  They run on the
+    host, as root and as the service, in every CI run."""
+    if NO_TIMING:
+        pytest.skip("timing bound under software emulation (SANDBOX_TEST_NO_TIMING=1)")
+
+
 def need(cond, why):
     """Skip for a missing kernel feature, or fail under SANDBOX_MUST_WORK=1."""
     if not cond:
@@ -723,6 +735,7 @@ def test_open_files_limit_and_no_core(jail):
 
 
 def test_output_truncated_and_tool_memory_bounded(jail):
+    timing_bound()
     before = resource_children_maxrss()
     r = jail.sh("head -c 100000000 /dev/zero | tr '\\0' x; echo done >&2", opts=["--max-output", "1000000"])
     assert r["status"] == "success", r
@@ -750,8 +763,8 @@ def test_flood_cannot_delay_the_deadline(jail, probe, mode):
     wall limit ends the run as a timeout within 1.5 s, output cut at the
     cap.  Reading each pipe until it was empty let 'vmsplice' run 1.1-9 s.
     The bound on the whole command is over a trivial run's time measured
-    just before: start-up and teardown take seconds under emulation
-    (tests/v2vm)."""
+    just before."""
+    timing_bound()
     base = _trivial_run_seconds(jail)
     t0 = time.monotonic()
     r = jail.run("./probe", "flood", mode, files={"probe": probe},
@@ -769,6 +782,7 @@ def test_flood_cannot_delay_the_cancel(jail_loop, rootfs, probe, mode):
     test_cancel_fd_hangup_stops_the_job): the job is killed at once.
     Before the bound the hang-up was seen after 2.9-9.5 s, or never (the
     20 s deadline came first, equally late)."""
+    timing_bound()
     base = _trivial_run_seconds(None, [jail_loop, "seq", rootfs, "1", "/bin/true"])
     t0 = time.monotonic()
     p = subprocess.run([jail_loop, "cancel", rootfs, "-", probe, "flood", mode],
@@ -882,6 +896,7 @@ def test_cancel_fd_hangup_stops_the_job(jail_loop, rootfs):
     """jail_spec.cancel_fd (the responder's FastCGI connection): data on it
     changes nothing, its peer hanging up kills the running job (after the
     peer's 1 s, long before the 20 s wall limit)."""
+    timing_bound()
     p = subprocess.run([jail_loop, "cancel", rootfs, "-"], capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, (p.stdout, p.stderr)
     r = kv(p.stdout)
