@@ -174,6 +174,8 @@ long api_mem_read(void *ctx, char *buf, size_t len)
 	struct api_mem_src *m = ctx;
 	size_t n = len < m->left ? len : m->left;
 
+	if (n == 0)
+		return 0;   /* m->p may be NULL (an empty body): memcpy wants a pointer */
 	memcpy(buf, m->p, n);
 	m->p += n;
 	m->left -= n;
