@@ -10,6 +10,10 @@
 #
 #   scripts/quickstart.sh          start (SANDBOX_PORT=N to change the port)
 #   scripts/quickstart.sh stop     stop what it started
+#   scripts/quickstart.sh --templates "minimal compilers"
+#                                  RootFS templates to build (default
+#                                  $SANDBOX_TEMPLATES, else the default
+#                                  template minimal; see rootfs/)
 #
 # Nothing the service runs or opens stays in the checkout, which may sit in
 # a directory the service user cannot enter (/root is 0700): the programs
@@ -21,6 +25,7 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$REPO/scripts/lib/service-common.sh"
+. "$REPO/scripts/lib/progress.sh"
 svc_defaults
 
 PACKAGES="build-essential autoconf automake libtool pkg-config libfcgi-dev
@@ -91,13 +96,61 @@ install_programs() {
 	export SANDBOX_BIN
 }
 
-# The default RootFS (docs/OPERATIONS.md, "RootFS"): a Debian tree built by
-# build-rootfs.sh and checked by verify-rootfs.sh. Both are no-ops when the
-# recipe did not change.
+# The RootFS templates with a recipe in rootfs/ (common/ is shared, not one).
+available_templates() {
+	local d
+	for d in "$REPO"/rootfs/*/; do
+		d=$(basename "$d")
+		[ -f "$REPO/rootfs/$d/packages" ] && [ -f "$REPO/rootfs/$d/runtimes.json.in" ] &&
+			printf '%s ' "$d"
+	done
+}
+
+# SANDBOX_TEMPLATES (or --templates): the templates to build; the default
+# template (SANDBOX_TEMPLATE, what a request without "template" gets) is
+# always one of them, first. Each must have a recipe.
+choose_templates() {
+	local t list=$SANDBOX_TEMPLATE avail
+	avail=" $(available_templates)"
+	for t in ${SANDBOX_TEMPLATES:-}; do
+		[[ $avail == *" $t "* ]] ||
+			svc_die "no RootFS recipe '$t' (SANDBOX_TEMPLATES / --templates); available:$avail"
+		[[ " $list " == *" $t "* ]] || list="$list $t"
+	done
+	SANDBOX_TEMPLATES=$list
+}
+
+# The RootFS templates (docs/OPERATIONS.md, "RootFS"): Debian trees built by
+# build-rootfs.sh and checked by verify-rootfs.sh. The build is a no-op
+# when the recipe did not change; a first one takes minutes (debootstrap,
+# apt, into the staging directory's build.log): every line is timestamped
+# and every 15 s a line says how long it has run and the log's last line.
 prepare_rootfs() {
-	"$REPO/scripts/build-rootfs.sh" "$SANDBOX_TEMPLATE" "$SANDBOX_ROOTFS_BASE"
-	SANDBOX_RUN=$BUILD/src/cli/sandbox-run \
-		"$REPO/scripts/verify-rootfs.sh" "$SANDBOX_TEMPLATE" "$SANDBOX_ROOTFS_BASE"
+	local t
+	svc_log "RootFS templates: $SANDBOX_TEMPLATES (into $SANDBOX_ROOTFS_BASE)"
+	for t in $SANDBOX_TEMPLATES; do
+		progress_run "quickstart: building $t" "$SANDBOX_ROOTFS_BASE/$t/.build-*/build.log" \
+			"$REPO/scripts/build-rootfs.sh" "$t" "$SANDBOX_ROOTFS_BASE" ||
+			svc_die "building the RootFS template $t failed (see above)"
+		progress_run "quickstart: verifying $t" "" env SANDBOX_RUN="$BUILD/src/cli/sandbox-run" \
+			"$REPO/scripts/verify-rootfs.sh" "$t" "$SANDBOX_ROOTFS_BASE" ||
+			svc_die "the RootFS template $t failed its checks (see above)"
+	done
+}
+
+# The closing message's template lines: what is there, and the command
+# that adds the others (the responders see a new template on their next
+# request; no restart).
+print_templates() {
+	local t others=""
+	for t in $(available_templates); do
+		[[ " $SANDBOX_TEMPLATES " == *" $t "* ]] || others="$others $t"
+	done
+	echo "RootFS templates: $SANDBOX_TEMPLATES (default: $SANDBOX_TEMPLATE; a request picks one with \"template\")"
+	[ -n "$others" ] || return 0
+	echo "Not built:$others. Add them later (minutes each; the running service"
+	echo "sees them at once) with, e.g.:"
+	echo "  SANDBOX_TEMPLATES=\"$SANDBOX_TEMPLATES$others\" $0"
 }
 
 print_example() {
@@ -112,6 +165,7 @@ Try:
 
 Stop it with: $0 stop     Logs: $SANDBOX_STATE_DIR/logs/
 Programs: $SANDBOX_BIN and sandbox-run in $(build_var bindir)/ (make install-exec of $BUILD)
+$(print_templates)
 EXAMPLE
 }
 
@@ -125,13 +179,23 @@ warn_old_state_dir() {
 }
 
 main() {
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--templates) [ $# -ge 2 ] || svc_die "--templates wants a list, e.g. \"minimal compilers\""
+			SANDBOX_TEMPLATES=$2; shift 2 ;;
+		--templates=*) SANDBOX_TEMPLATES=${1#*=}; shift ;;
+		*) break ;;
+		esac
+	done
 	[ "$(id -u)" = 0 ] || svc_die "run as root"
 	warn_old_state_dir
 	if [ "${1:-start}" = stop ]; then
 		"$REPO/scripts/lib/service-ctl.sh" stop
 		return
 	fi
-	[ "${1:-start}" = start ] || svc_die "usage: $0 [start|stop]"
+	[ "${1:-start}" = start ] && [ $# -le 1 ] ||
+		svc_die "usage: $0 [--templates \"minimal compilers ...\"] [start|stop]"
+	choose_templates
 	grep -qs 'VERSION_ID="12"' /etc/os-release || svc_log "warning: not Debian 12; continuing"
 	install_packages
 	build

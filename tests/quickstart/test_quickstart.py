@@ -17,6 +17,7 @@ import http.client
 import json
 import os
 import pathlib
+import re
 import shutil
 import socket
 import subprocess
@@ -37,6 +38,16 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def get_json(port, path):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        conn.request("GET", path)
+        r = conn.getresponse()
+        return r.status, json.loads(r.read())
+    finally:
+        conn.close()
 
 
 def post_run(port, req):
@@ -178,6 +189,32 @@ def check_run(inst, what):
     assert res["status"] == "success" and res["stdout"] == "42\n", "%s: %r" % (what, res)
 
 
+STAMP = r"^\[\d{2}:\d{2}:\d{2}\] "
+
+
+def check_templates(inst, r, chosen):
+    """Issue 12, item 4: the chosen templates are built (a no-op here: the
+    recipes are unchanged) and verified with timestamped progress lines,
+    named in the closing message with the command that adds the others,
+    and served by the registry."""
+    for t in chosen:
+        assert re.search(STAMP + r"build-rootfs\.sh: %s is up to date" % t, r.stderr, re.M), \
+            inst.diagnostics(r)
+        assert re.search(STAMP + r"== \d+ passed, 0 failed: \S+/%s/" % t, r.stderr, re.M), \
+            inst.diagnostics(r)
+    assert "RootFS templates: %s (default: minimal" % " ".join(chosen) in r.stdout, r.stdout
+    others = sorted(set(["python-data"]) - set(chosen))
+    if others:
+        assert 'SANDBOX_TEMPLATES="%s" ' % " ".join(chosen + others) in r.stdout, r.stdout
+    status, doc = get_json(inst.port, "/api/sandbox/runtimes")
+    assert status == 200, doc
+    served = {t["name"] for t in doc["templates"]}
+    assert set(chosen) <= served, doc
+    status, body = post_run(inst.port, {"runtime": "bash", "template": chosen[-1],
+                                        "code": "echo in $0"})
+    assert status == 200 and json.loads(body)["status"] == "success", body[:500]
+
+
 def test_quickstart_from_private_checkout(inst):
     # A fresh clone: committed files only, no configure, no _build.
     subprocess.run(["git", "clone", "-q", "--no-hardlinks", str(REPO), str(inst.clone)],
@@ -185,17 +222,26 @@ def test_quickstart_from_private_checkout(inst):
     assert not (inst.clone / "_build").exists() and not (inst.clone / "configure").exists()
     assert inst.home.stat().st_mode & 0o777 == 0o700
 
+    inst.env["SANDBOX_TEMPLATES"] = "minimal compilers"
     r = inst.quickstart()
     assert r.returncode == 0, inst.diagnostics(r)
     check_run(inst, "first start")
+    check_templates(inst, r, ["minimal", "compilers"])
     first = set(inst.running())
     assert first, "quickstart succeeded but no pool or nginx pid file under %s" % inst.state
 
     # Idempotent: a second run rebuilds nothing, restarts the pool (so a
-    # rebuilt responder would be the one running) and still answers.
-    r = inst.quickstart()
+    # rebuilt responder would be the one running) and still answers. The
+    # templates by flag this time; the default template is always built.
+    del inst.env["SANDBOX_TEMPLATES"]
+    r = inst.quickstart("--templates", "compilers")
     assert r.returncode == 0, inst.diagnostics(r)
     check_run(inst, "second start")
+    check_templates(inst, r, ["minimal", "compilers"])
+    # A template without a recipe is refused before anything is touched.
+    bad = inst.quickstart("--templates", "minimal nonesuch")
+    assert bad.returncode != 0 and "no RootFS recipe 'nonesuch'" in bad.stderr, bad.stderr
+    check_run(inst, "after a refused template")
     running = inst.running()
     assert set(running) != first, "the re-run did not restart the pool"
 
