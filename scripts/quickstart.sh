@@ -101,8 +101,9 @@ available_templates() {
 	local d
 	for d in "$REPO"/rootfs/*/; do
 		d=$(basename "$d")
-		[ -f "$REPO/rootfs/$d/packages" ] && [ -f "$REPO/rootfs/$d/runtimes.json.in" ] &&
+		if [ -f "$REPO/rootfs/$d/packages" ] && [ -f "$REPO/rootfs/$d/runtimes.json.in" ]; then
 			printf '%s ' "$d"
+		fi
 	done
 }
 
