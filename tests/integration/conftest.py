@@ -229,3 +229,45 @@ def svc():
         s.ctl("stop")
     if os.environ.get("SANDBOX_IT_KEEP") != "1":
         shutil.rmtree(state, ignore_errors=True)
+
+
+# --- Helpers shared by the test files: one copy of each, here -------------
+
+ROOTFS_BASE = os.environ.get("SANDBOX_ROOTFS_BASE", "/var/lib/sandbox-fcgi/rootfs")
+
+
+def wait_for(cond, timeout, interval=0.02):
+    """Polls cond() until it is true or timeout seconds have passed; returns
+    its last value (for a generous bound, never a timing assertion)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = cond()
+        if v:
+            return v
+        time.sleep(interval)
+    return cond()
+
+
+def wait_log(svc, pred, timeout=5.0):
+    """The log lines of svc for which pred(line) holds, once there is one:
+    a responder logs some events after its answer is out."""
+    return wait_for(lambda: [l for l in svc.logs() if pred(l)], timeout) or []
+
+
+def proc_text(pid, name):
+    with open("/proc/%d/%s" % (pid, name)) as f:
+        return f.read()
+
+
+def proc_status(pid):
+    """/proc/PID/status as {field: [words]}."""
+    out = {}
+    for line in proc_text(pid, "status").splitlines():
+        k, _, v = line.partition(":")
+        out[k] = v.split()
+    return out
+
+
+def proc_status_kib(pid, key):
+    """One kB field of /proc/PID/status (VmRSS, VmHWM...) as an int."""
+    return int(proc_status(pid)[key][0])

@@ -17,9 +17,8 @@ import subprocess
 
 import pytest
 
-from conftest import find_binary
+from conftest import ROOTFS_BASE as BASE, find_binary
 
-BASE = os.environ.get("SANDBOX_ROOTFS_BASE", "/var/lib/sandbox-fcgi/rootfs")
 MEASURED = ("execution_time_ms", "cpu_time_ms", "memory_peak_kb")
 
 

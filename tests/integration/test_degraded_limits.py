@@ -12,10 +12,9 @@ import uuid
 
 import pytest
 
-from conftest import Service, find_binary, free_port, make_env
+from conftest import ROOTFS_BASE, Service, find_binary, free_port, make_env
 
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"]
-ROOTFS_BASE = os.environ.get("SANDBOX_ROOTFS_BASE", "/var/lib/sandbox-fcgi/rootfs")
 
 
 def undelegated():

@@ -1,5 +1,4 @@
 """Every endpoint, routing errors, request ids, API keys and rate limits."""
-import json
 import re
 
 from conftest import API_KEY, POOL

@@ -1,14 +1,7 @@
 """Issue 8 (hardening, round two) through HTTP, against the real pool as it
 runs in production: responders as the unprivileged service user behind
 nginx.  Each test attacks from where a client stands."""
-import json
-
-from conftest import POOL
-
-
-def proc_text(pid, name):
-    with open("/proc/%d/%s" % (pid, name)) as f:
-        return f.read()
+from conftest import POOL, proc_text
 
 
 PID1_ATTACK = r"""

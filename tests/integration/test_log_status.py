@@ -2,9 +2,9 @@
 from one function (resp_status), so they agree for every status (issue 9:
 the log used to say `error` for a compile error and `success` for a handler
 that raised)."""
-import time
-
 import pytest
+
+from conftest import wait_log
 
 HANDLER_RAISES = "def handler(event, context=None):\n    raise ValueError('nope')\n"
 
@@ -22,15 +22,8 @@ WANT = dict((k, k) for k in CASES)
 WANT["handler_error"] = "error"
 
 
-def finish_line(svc, rid, timeout=5.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        lines = [l for l in svc.logs()
-                 if l.get("request_id") == rid and l.get("event") == "sandbox.run.finish"]
-        if lines:
-            return lines
-        time.sleep(0.05)
-    return []
+def finish_line(svc, rid):
+    return wait_log(svc, lambda l: l.get("request_id") == rid and l.get("event") == "sandbox.run.finish")
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

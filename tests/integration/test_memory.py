@@ -20,21 +20,13 @@ import time
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, proc_status_kib
 
 MIB = 1 << 20
 MAX_BODY = 24 * MIB          # req_config_defaults: max_body_bytes, nginx client_max_body_size
 PEAK_MIB = 80                # docs/OPERATIONS.md, "Responder memory"
 AFTER_MIB = 8
 OUT_CAP = 16 * MIB           # the largest max_output_bytes a request may ask for
-
-
-def status_kib(pid, key):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    raise KeyError(key)
 
 
 def reset_peak(pid):
@@ -48,7 +40,7 @@ def settle(svc, pids, timeout=5.0):
     end = time.monotonic() + timeout
     last = None
     while time.monotonic() < end:
-        cur = tuple(status_kib(p, "VmRSS") for p in pids)
+        cur = tuple(proc_status_kib(p, "VmRSS") for p in pids)
         if cur == last:
             return cur
         last = cur
@@ -72,7 +64,7 @@ def measure(svc, body, timeout=120):
         reset_peak(p)
     r = svc.request("POST", "/api/sandbox/run", body,
                     {"Content-Type": "application/json"}, timeout=timeout)
-    peaks = [status_kib(p, "VmHWM") for p in pids]
+    peaks = [proc_status_kib(p, "VmHWM") for p in pids]
     # The responder trims its heap right after FCGX_Finish_r, which may
     # come a moment after nginx has passed the answer on.
     after = settle(svc, pids)

@@ -19,9 +19,9 @@ import time
 
 import pytest
 
-from conftest import Service, free_port, make_env
+from conftest import ROOTFS_BASE, Service, free_port, make_env
 
-BASE = os.environ.get("SANDBOX_ROOTFS_BASE", "/var/lib/sandbox-fcgi/rootfs")
+BASE = ROOTFS_BASE
 VERSIONS = ("20990101T000000Z", "20990101T000001Z")
 MARKER = "etc/sandbox-marker"
 THREADS = 4

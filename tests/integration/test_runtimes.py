@@ -14,9 +14,9 @@ import os
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, ROOTFS_BASE
 
-BASE = os.environ.get("SANDBOX_ROOTFS_BASE", "/var/lib/sandbox-fcgi/rootfs")
+BASE = ROOTFS_BASE
 SAMPLES = REPO / "rootfs" / "samples"
 EXPECTED = ("python", "node", "bash")
 STDIN = "hello world\nsecond line\n"

@@ -13,7 +13,8 @@ import time
 
 import pytest
 
-from conftest import POOL, QUEUE, QUEUE_TIMEOUT_MS, Service, alive, descendants, free_port, job_pids, make_env
+from conftest import (POOL, QUEUE, QUEUE_TIMEOUT_MS, ROOTFS_BASE, Service, alive, descendants,
+                      free_port, job_pids, make_env, proc_status, wait_for)
 
 
 def sleeper(seconds, wall_ms=10000):
@@ -135,15 +136,6 @@ def jail_pids(svc):
     return [p for r in svc.responders() for p in job_pids(r)]
 
 
-def wait_for(cond, timeout):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.02)
-    return cond()
-
-
 def start_slow_request(svc, req):
     holder = {}
 
@@ -211,15 +203,6 @@ def test_client_disconnect_mid_run(svc):
     assert svc.run({"runtime": "bash", "code": "echo ok"}).json["stdout"] == "ok\n"
 
 
-def status_fields(pid):
-    out = {}
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            k, _, v = line.partition(":")
-            out[k] = v.split()
-    return out
-
-
 def test_privileges_of_every_responder(svc):
     """docs/SECURITY.md (privilege model): responders and multiwatch run as the
     unprivileged service user; any capability they hold is confined to
@@ -231,16 +214,16 @@ def test_privileges_of_every_responder(svc):
     pids = [svc.multiwatch_pid()] + svc.responders()
     assert len(pids) == 1 + POOL
     for pid in pids:
-        st = status_fields(pid)
+        st = proc_status(pid)
         assert st["Uid"] == [str(u.pw_uid)] * 4, (pid, st["Uid"])
         assert st["Gid"] == [str(u.pw_gid)] * 4, (pid, st["Gid"])
         assert all(g == str(u.pw_gid) for g in st.get("Groups", [])), st["Groups"]
     for pid in svc.responders():
-        st = status_fields(pid)
+        st = proc_status(pid)
         assert os.readlink("/proc/%d/ns/user" % pid) != host_userns or \
             int(st["CapEff"][0], 16) == 0, "capabilities in the host user namespace"
         assert os.readlink("/proc/%d/ns/net" % pid) != host_netns, "responder must have no network"
-    st = status_fields(svc.multiwatch_pid())
+    st = proc_status(svc.multiwatch_pid())
     assert int(st["CapEff"][0], 16) == 0 and int(st["CapPrm"][0], 16) == 0
 
 
@@ -272,7 +255,7 @@ def broken(svc):
     registry files of the real default template over an empty tree (no
     /proc, /dev, interpreter). Running in it is a real jail set-up failure."""
     info = svc.request("GET", "/api/sandbox/info").json
-    base = os.environ.get("SANDBOX_ROOTFS_BASE", "/var/lib/sandbox-fcgi/rootfs")
+    base = ROOTFS_BASE
     state = svc.state / "broken"
     rootfs = state / "rootfs"
     os.makedirs(rootfs / "broken" / "v1" / "tree")
