@@ -12,6 +12,8 @@
 #include <strings.h>
 #include <sys/random.h>
 
+#include "common/num.h"
+
 const char *http_status_text(int status)
 {
 	switch (status) {
@@ -48,17 +50,7 @@ bool http_is_json_type(const char *ct)
 
 int http_parse_length(const char *s, uint64_t *out)
 {
-	uint64_t v = 0;
-
-	if (!s || *s == '\0')
-		return -1;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9' || v > (UINT64_MAX - 9) / 10)
-			return -1;
-		v = v * 10 + (uint64_t)(*s - '0');
-	}
-	*out = v;
-	return 0;
+	return num_parse_u64(s, out);   /* the one strict parser (common/num.h) */
 }
 
 /* Request ids end up in a response header and in log lines: accept only a

@@ -80,10 +80,10 @@ START_TEST(length_valid)
 	ck_assert_uint_eq(v, 25165824);
 	ck_assert_int_eq(http_parse_length("007", &v), 0);
 	ck_assert_uint_eq(v, 7);
-	/* The overflow check is conservative in the last digit: the largest
-	 * value accepted is 2^64 - 7, far above any body cap. */
-	ck_assert_int_eq(http_parse_length("18446744073709551609", &v), 0);
-	ck_assert_uint_eq(v, UINT64_MAX - 6);
+	/* Up to 2^64 - 1 (num_parse_u64; nginx refuses a length above
+	 * 2^63 - 1 before us anyway), far above any body cap. */
+	ck_assert_int_eq(http_parse_length("18446744073709551615", &v), 0);
+	ck_assert_uint_eq(v, UINT64_MAX);
 }
 END_TEST
 
@@ -92,7 +92,7 @@ START_TEST(length_invalid)
 {
 	static const char *const bad[] = {
 		"", "-1", "+1", " 1", "1 ", "1x", "0x10", "1e3", "1.0",
-		"18446744073709551610", "18446744073709551616", "99999999999999999999",
+		"18446744073709551616", "99999999999999999999",
 	};
 	uint64_t v = 42;
 

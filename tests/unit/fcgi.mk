@@ -6,5 +6,5 @@ TESTS += tests/unit/check_fcgi
 tests_unit_check_fcgi_SOURCES = tests/unit/check_fcgi.c src/fcgi/route.c src/fcgi/route.h \
 	src/fcgi/http_util.c src/fcgi/http_util.h
 tests_unit_check_fcgi_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_unit_check_fcgi_LDADD = $(CHECK_LIBS)
+tests_unit_check_fcgi_LDADD = $(COMMON_LIBS) $(CHECK_LIBS)
 endif
