@@ -272,6 +272,7 @@ static void cli_defaults(struct cli *c)
 	c->step.limits.cpu_time_ms = 0;
 	req_config_spec(&c->rc, &c->spec);
 	c->spec.rootfs = getenv("SANDBOX_ROOTFS") ? getenv("SANDBOX_ROOTFS") : default_rootfs(&c->rc);
+	c->cfg.clone_mode = jail_clone_mode_parse(getenv(JAIL_CLONE_MODE_ENV));
 	c->rootfs_base = SANDBOX_ROOTFS_BASE;
 	c->step.name = "run";
 }
@@ -447,7 +448,6 @@ int main(int argc, char **argv)
 	c.spec.outputs = c.outputs;
 
 	struct jail_error e;
-	c.cfg.clone_mode = jail_clone_mode_parse(getenv(JAIL_CLONE_MODE_ENV));
 	struct jail *j = jail_new(&c.cfg, &e);
 	if (!j)
 		return fail_json(&e);
