@@ -19,10 +19,14 @@
 #include "api/resp.h"
 #include "fcgi/svc.h"
 
-static void start_failed(const char *what, const char *detail)
+/* The one report of a failed start-up step: the step, its message, and
+ * for jail_new() the jail's own step and errno. */
+static void start_failed(const char *what, const char *detail, const struct jail_error *e)
 {
 	log_event("error", "sandbox.start.failed",
-	          json_pack("{s:s, s:s}", "step", what, "message", detail));
+	          e ? json_pack("{s:s, s:s, s:i, s:s}", "step", what, "jail_step", e->step,
+	                        "errno", e->err, "message", detail)
+	            : json_pack("{s:s, s:s}", "step", what, "message", detail));
 }
 
 /* A no-op handler rather than SIG_IGN: writing to a FastCGI stream whose
@@ -54,7 +58,7 @@ static int refuse_root(void)
 		return 0;
 	start_failed("privileges", "refusing to run as root (uid or gid 0); start the "
 	             "responders as the unprivileged service user (spawn-fcgi -u/-g, "
-	             "systemd User=/Group=)");
+	             "systemd User=/Group=)", NULL);
 	return -1;
 }
 
@@ -68,7 +72,7 @@ static int open_listener(const struct fcgi_cfg *c)
 	 * namespace, where a TCP socket would be unreachable. */
 	fd = FCGX_OpenSocket(c->socket, c->backlog);
 	if (fd < 0)
-		start_failed("listen", c->socket);
+		start_failed("listen", c->socket, NULL);
 	return fd;
 }
 
@@ -107,9 +111,7 @@ static int start_jail(struct svc *s)
 		log_degraded(jail_get_info(s->jail));
 		return 0;
 	}
-	log_event("error", "sandbox.start.failed",
-	          json_pack("{s:s, s:s, s:i, s:s}", "step", "jail_new", "jail_step", e.step,
-	                    "errno", e.err, "message", e.detail));
+	start_failed("jail_new", e.detail, &e);
 	return -1;
 }
 
@@ -118,13 +120,13 @@ static int start(struct svc *s)
 	char msg[256] = "";
 
 	if (rt_registry_load(s->cfg.rootfs_base, &s->reg, msg, sizeof msg) < 0) {
-		start_failed("rootfs", msg);
+		start_failed("rootfs", msg, NULL);
 		return -1;
 	}
 	if (!rt_find_template(&s->reg, s->cfg.template_name)) {
 		snprintf(msg, sizeof msg, "template '%s' not found under '%s'",
 		         s->cfg.template_name, s->cfg.rootfs_base);
-		start_failed("rootfs", msg);
+		start_failed("rootfs", msg, NULL);
 		return -1;
 	}
 	return start_jail(s);
