@@ -33,6 +33,46 @@ struct cg_run {
 
 /* ---------- garbage collection of runs whose owner died ---------- */
 
+/* A dead owner's run may still be dying: its pid 1 gets SIGKILL from
+ * PR_SET_PDEATHSIG only once the owner is gone, and a replacement
+ * responder starts within milliseconds, so rmdir can meet a cgroup whose
+ * processes have not exited yet (EBUSY), and nothing would try again until
+ * 256 runs later.  Kill what is left (it belongs to a job nobody waits
+ * for) and retry for a short, bounded while. */
+#define CG_GC_TRIES 50
+#define CG_GC_WAIT_US 10000
+
+static void cg_gc_kill(const char *dir)
+{
+	char p[PATH_MAX + 16];
+	snprintf(p, sizeof p, "%s/cgroup.kill", dir);
+	int fd = open(p, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {                     /* v2, Linux 5.14+ */
+		(void)!write(fd, "1", 1);
+		close(fd);
+		return;
+	}
+	snprintf(p, sizeof p, "%s/cgroup.procs", dir);
+	FILE *f = fopen(p, "re");
+	if (!f)
+		return;
+	long pid;
+	while (fscanf(f, "%ld", &pid) == 1)
+		if (pid > 0)
+			kill((pid_t)pid, SIGKILL);
+	fclose(f);
+}
+
+static void cg_gc_remove(const char *dir)
+{
+	for (int i = 0; i < CG_GC_TRIES; i++) {
+		if (rmdir(dir) == 0 || errno != EBUSY)
+			return;
+		cg_gc_kill(dir);
+		usleep(CG_GC_WAIT_US);
+	}
+}
+
 static void cg_gc_dir(const char *parent, const char *prefix, bool include_self)
 {
 	DIR *d = opendir(parent);
@@ -51,7 +91,7 @@ static void cg_gc_dir(const char *parent, const char *prefix, bool include_self)
 		if ((include_self && pid == getpid()) || (pid != getpid() && kill((pid_t)pid, 0) < 0 && errno == ESRCH)) {
 			char p[PATH_MAX];
 			if ((size_t)snprintf(p, sizeof p, "%s/%s", parent, de->d_name) < sizeof p)
-				rmdir(p);
+				cg_gc_remove(p);
 		}
 	}
 	closedir(d);
