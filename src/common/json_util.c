@@ -5,7 +5,7 @@
 
 #include "common/json_util.h"
 
-bool json_str_in(const char *s, const char *const *list)
+static bool json_str_in(const char *s, const char *const *list)
 {
 	for (size_t i = 0; list[i]; i++)
 		if (strcmp(s, list[i]) == 0)

@@ -13,6 +13,5 @@
  * embedded NUL ("a\u0000b" with JSON_ALLOW_NUL) is never known: comparing
  * its C string would see only "a". */
 const char *json_unknown_key(json_t *obj, const char *const *allowed);
-bool json_str_in(const char *s, const char *const *list);
 
 #endif

@@ -29,21 +29,6 @@ size_t strv_len(char *const *v)
 	return n;
 }
 
-char **strv_dup(char *const *v)
-{
-	size_t n = strv_len(v);
-	char **d = strv_new(n);
-	if (!d)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		if (!(d[i] = strdup(v[i]))) {
-			strv_free(d);
-			return NULL;
-		}
-	}
-	return d;
-}
-
 /* Length of the value for the key starting at s ("{key}..."), or -1. */
 static long subst_match(const char *s, const char *const *keys, size_t *keylen)
 {

@@ -12,7 +12,6 @@ char **strv_new(size_t n);
 /* Frees every string and the vector; NULL is fine. */
 void strv_free(char **v);
 size_t strv_len(char *const *v);
-char **strv_dup(char *const *v);
 
 /* Replaces every "{key}" in tmpl by its value (keys/vals NULL-terminated,
  * same length). Unknown "{...}" are kept as they are. NULL on OOM. */

@@ -39,7 +39,6 @@ int fd_pipe(int fds[2], int flags);        /* both ends >= 3, O_CLOEXEC */
 int file_write_str(const char *path, const char *s, struct jail_error *e, const char *step);
 int file_read_u64(int dirfd, const char *name, uint64_t *out);
 int file_read_key_u64(int dirfd, const char *name, const char *key, uint64_t *out);
-uint64_t mono_ms(void);
 uint64_t mono_us(void);
 void proc_reap(pid_t pid);                 /* waitpid, retried on EINTR */
 

@@ -124,11 +124,6 @@ uint64_t mono_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-uint64_t mono_ms(void)
-{
-	return mono_us() / 1000u;
-}
-
 /* Waits for a child of ours to end (__WALL: whatever its exit signal),
  * retried on EINTR so that a caller's signal handler cannot leave the
  * child unreaped. */
