@@ -46,6 +46,7 @@ void svc_dispatch(struct svc *s, FCGX_Request *fx)
 	case ROUTE_HEALTH: svc_handle_health(s, &r); break;
 	case ROUTE_INFO: svc_handle_info(s, &r); break;
 	case ROUTE_RUNTIMES: svc_handle_runtimes(s, &r); break;
+	case ROUTE_OPENAPI: svc_handle_openapi(s, &r); break;
 	case ROUTE_BAD_METHOD: answer_bad_method(&r, allow); break;
 	case ROUTE_NOT_FOUND:
 	default:

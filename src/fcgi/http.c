@@ -4,6 +4,7 @@
  */
 #include "fcgi/http.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,14 @@ int http_send_json(struct http_req *r, int status, json_t *body, const char *ext
 		rc = -1;
 	free(text);
 	return rc;
+}
+
+int http_send_text(struct http_req *r, const char *text, size_t len)
+{
+	if (len > INT_MAX || put_head(r, 200, NULL) < 0 ||
+	    FCGX_PutStr(text, (int)len, r->fx->out) != (int)len || FCGX_FFlush(r->fx->out) < 0)
+		return -1;
+	return 0;
 }
 
 int http_send_error(struct http_req *r, int status, const char *code,

@@ -43,6 +43,9 @@ long http_body_read(void *ctx, char *buf, size_t len);
  * extra_headers: NULL or "Name: value\r\n..." lines. Returns 0 or -1 if the
  * peer is gone (the caller has nothing more to do then). */
 int http_send_json(struct http_req *r, int status, json_t *body, const char *extra_headers);
+/* A 200 answer of len bytes of JSON text sent as they are (no request_id
+ * added: the OpenAPI document must stay a valid one). Returns 0 or -1. */
+int http_send_text(struct http_req *r, const char *text, size_t len);
 /* The 200 answer of a run (with r's request_id), streamed
  * (resp_result_write): never built whole
  * in memory, however much escaping grows the program's output. Returns 0,

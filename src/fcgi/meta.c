@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "fcgi/log.h"
+#include "fcgi/openapi.h"
 #include "api/resp.h"
 #include "fcgi/svc.h"
 
@@ -115,4 +116,13 @@ void svc_handle_runtimes(struct svc *s, struct http_req *r)
 		body = json_pack("{s:o}", "templates", body);
 	}
 	http_send_json(r, 200, body, NULL);
+}
+
+/* The document is docs/openapi.json as built in (src/fcgi/module.mk), so
+ * the binary answers with the description of its own API, whatever is on
+ * disk; tests/integration/test_openapi.py holds the two together. */
+void svc_handle_openapi(struct svc *s, struct http_req *r)
+{
+	(void)s;
+	http_send_text(r, (const char *)openapi_doc, openapi_doc_len);
 }

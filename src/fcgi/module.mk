@@ -8,5 +8,21 @@ src_fcgi_sandbox_fcgi_SOURCES = \
 	src/fcgi/http.h src/fcgi/http.c \
 	src/fcgi/svc.h src/fcgi/dispatch.c src/fcgi/run.c src/fcgi/meta.c \
 	src/fcgi/mem.h src/fcgi/mem.c src/fcgi/main.c
+nodist_src_fcgi_sandbox_fcgi_SOURCES = src/fcgi/openapi_doc.c
+EXTRA_src_fcgi_sandbox_fcgi_SOURCES = src/fcgi/openapi.h
+CLEANFILES += src/fcgi/openapi_doc.c
+
+# GET /api/sandbox/openapi.json answers docs/openapi.json as built in: the
+# binary describes its own API wherever it is installed. Bytes as a C array
+# (od + sed: no xxd in the build dependencies), NUL-terminated.
+src/fcgi/openapi_doc.c: $(top_srcdir)/docs/openapi.json
+	$(AM_V_GEN)$(MKDIR_P) src/fcgi && { \
+	  echo '/* generated from docs/openapi.json by src/fcgi/module.mk */'; \
+	  echo '#include "fcgi/openapi.h"'; \
+	  echo 'const unsigned char openapi_doc[] = {'; \
+	  od -An -v -tx1 $(top_srcdir)/docs/openapi.json | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '0 };'; \
+	  echo 'const size_t openapi_doc_len = sizeof openapi_doc - 1;'; \
+	} > $@.tmp && mv $@.tmp $@
 src_fcgi_sandbox_fcgi_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(FCGI_CFLAGS)
 src_fcgi_sandbox_fcgi_LDADD = $(API_LIBS) $(JAIL_LIBS) $(FCGI_LIBS)

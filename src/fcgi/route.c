@@ -16,6 +16,7 @@ static const struct {
 	{ ROUTE_PREFIX "health", "GET", ROUTE_HEALTH },
 	{ ROUTE_PREFIX "info", "GET", ROUTE_INFO },
 	{ ROUTE_PREFIX "runtimes", "GET", ROUTE_RUNTIMES },
+	{ ROUTE_PREFIX "openapi.json", "GET", ROUTE_OPENAPI },
 };
 
 /* Length of the path part of a REQUEST_URI (up to '?' or '#'). */

@@ -9,6 +9,7 @@ enum route_id {
 	ROUTE_HEALTH,
 	ROUTE_INFO,
 	ROUTE_RUNTIMES,
+	ROUTE_OPENAPI,               /* docs/openapi.json, embedded at build time */
 	ROUTE_NOT_FOUND,
 	ROUTE_BAD_METHOD,            /* path exists; *allow names the method */
 };

@@ -24,6 +24,7 @@ void svc_handle_run(struct svc *s, struct http_req *r);
 void svc_handle_health(struct svc *s, struct http_req *r);
 void svc_handle_info(struct svc *s, struct http_req *r);
 void svc_handle_runtimes(struct svc *s, struct http_req *r);
+void svc_handle_openapi(struct svc *s, struct http_req *r);
 
 /* Reloads RootFS templates whose `current` link moved; logs a failure. */
 void svc_refresh_registry(struct svc *s);

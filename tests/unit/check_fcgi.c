@@ -21,6 +21,7 @@ START_TEST(route_endpoints)
 		{ "GET", "/api/sandbox/health", ROUTE_HEALTH },
 		{ "GET", "/api/sandbox/info", ROUTE_INFO },
 		{ "GET", "/api/sandbox/runtimes", ROUTE_RUNTIMES },
+		{ "GET", "/api/sandbox/openapi.json", ROUTE_OPENAPI },
 		{ "POST", "/api/sandbox/run?x=1", ROUTE_RUN },
 		{ "GET", "/api/sandbox/health#frag", ROUTE_HEALTH },
 	};
