@@ -1,15 +1,18 @@
 /*
  * log.c - one JSON object per line on stderr. spawn-fcgi -n / systemd hand
  * stderr to a file or the journal; a line is written with one write(2) so that
- * lines of N responders sharing the file do not interleave.
+ * lines of N responders sharing the file do not interleave. Under systemd
+ * each line starts with journald's priority prefix ("<3>{...}", log_fmt.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fcgi/log.h"
+#include "fcgi/log_fmt.h"
 
 static void log_timestamp(char *buf, size_t len)
 {
@@ -24,12 +27,26 @@ static void log_timestamp(char *buf, size_t len)
 		buf[0] = '\0';
 }
 
+/* Decided once: stderr does not change while the responder runs. */
+static bool log_to_journal(void)
+{
+	static int journal = -1;
+	struct stat st;
+
+	if (journal < 0)
+		journal = fstat(STDERR_FILENO, &st) == 0 &&
+		          log_fmt_is_journal(getenv("JOURNAL_STREAM"), (unsigned long long)st.st_dev,
+		                             (unsigned long long)st.st_ino);
+	return journal;
+}
+
 void log_event(const char *level, const char *event, json_t *fields)
 {
 	json_t *o = json_object();
 	char ts[48];
-	char *line;
-	size_t n;
+	const char *pfx;
+	char *line, *out;
+	size_t n, pl;
 
 	if (!o) {
 		json_decref(fields);
@@ -47,10 +64,18 @@ void log_event(const char *level, const char *event, json_t *fields)
 	json_decref(o);
 	if (!line)
 		return;
+	pfx = log_to_journal() ? log_fmt_prefix(level) : "";
 	n = strlen(line);
-	line[n] = '\n';  /* json_dumps leaves room only for NUL: rewrite it */
-	if (write(STDERR_FILENO, line, n + 1) < 0) {
-		/* nothing sensible to do: logging must never fail a request */
+	pl = strlen(pfx);
+	out = malloc(pl + n + 1);
+	if (out) {
+		memcpy(out, pfx, pl);
+		memcpy(out + pl, line, n);
+		out[pl + n] = '\n';
+		if (write(STDERR_FILENO, out, pl + n + 1) < 0) {
+			/* nothing sensible to do: logging must never fail a request */
+		}
 	}
+	free(out);
 	free(line);
 }

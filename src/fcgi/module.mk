@@ -4,7 +4,8 @@
 sbin_PROGRAMS += src/fcgi/sandbox-fcgi
 src_fcgi_sandbox_fcgi_SOURCES = \
 	src/fcgi/cfg.h src/fcgi/cfg.c src/fcgi/route.h src/fcgi/route.c \
-	src/fcgi/log.h src/fcgi/log.c src/fcgi/http_util.h src/fcgi/http_util.c \
+	src/fcgi/log.h src/fcgi/log.c src/fcgi/log_fmt.h src/fcgi/log_fmt.c \
+	src/fcgi/http_util.h src/fcgi/http_util.c \
 	src/fcgi/http.h src/fcgi/http.c \
 	src/fcgi/svc.h src/fcgi/dispatch.c src/fcgi/run.c src/fcgi/meta.c \
 	src/fcgi/mem.h src/fcgi/mem.c src/fcgi/main.c

@@ -8,3 +8,12 @@ tests_unit_check_fcgi_SOURCES = tests/unit/check_fcgi.c src/fcgi/route.c src/fcg
 tests_unit_check_fcgi_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_fcgi_LDADD = $(COMMON_LIBS) $(CHECK_LIBS)
 endif
+
+# check_log: journald priority prefixes (src/fcgi/log_fmt.c).
+if HAVE_CHECK
+check_PROGRAMS += tests/unit/check_log
+TESTS += tests/unit/check_log
+tests_unit_check_log_SOURCES = tests/unit/check_log.c src/fcgi/log_fmt.c src/fcgi/log_fmt.h
+tests_unit_check_log_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_log_LDADD = $(CHECK_LIBS)
+endif
