@@ -255,6 +255,14 @@ svc_prepare_state() {
 	mkdir -p "$SANDBOX_STATE_DIR" "$SANDBOX_STATE_DIR/logs" || return 1
 	# nginx workers (www-data) and the responders must reach the socket.
 	chmod 0755 "$SANDBOX_STATE_DIR" || return 1
+	# The pool's shared metrics file (sandbox-fcgi --metrics-file): made
+	# here for the service user, who cannot create files in this directory.
+	# Kept across restarts: the counters are cumulative.
+	if [ -L "$SANDBOX_STATE_DIR/metrics" ] || [ ! -f "$SANDBOX_STATE_DIR/metrics" ]; then
+		rm -f "$SANDBOX_STATE_DIR/metrics" &&
+		install -m 0600 -o "$SANDBOX_USER" -g "$SANDBOX_USER" /dev/null \
+			"$SANDBOX_STATE_DIR/metrics" || return 1
+	fi
 }
 
 # spawn-fcgi binds the socket (backlog = pool + queue), drops to the service
@@ -283,6 +291,7 @@ svc_start_pool() {
 		"$SANDBOX_BIN" --rootfs-base "$SANDBOX_ROOTFS_BASE" \
 		--template "$SANDBOX_TEMPLATE" --pool-size "$SANDBOX_POOL" \
 		--queue-timeout-ms "$SANDBOX_QUEUE_TIMEOUT_MS" \
+		--metrics-file "$SANDBOX_STATE_DIR/metrics" \
 		${SANDBOX_CGROUP_ARG:+--cgroup "$SANDBOX_CGROUP_ARG"} $SANDBOX_FCGI_ARGS \
 		</dev/null >>"$SANDBOX_STATE_DIR/logs/sandbox-fcgi.log" 2>&1 ) &
 	pid=$!

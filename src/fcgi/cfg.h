@@ -19,6 +19,15 @@
  * tmpfiles.d entry and the installed build-rootfs.sh get the same value. */
 #define FCGI_DEFAULT_ROOTFS_BASE SANDBOX_ROOTFS_BASE
 
+/* The pool's shared metrics file (src/fcgi/metrics.h): under the runtime
+ * directory systemd's RuntimeDirectory=sandbox-fcgi gives the service user
+ * (configure's fcgisocketdir when the Makefile passes it). */
+#ifdef SANDBOX_FCGI_RUN_DIR
+#define FCGI_DEFAULT_METRICS_FILE SANDBOX_FCGI_RUN_DIR "/metrics"
+#else
+#define FCGI_DEFAULT_METRICS_FILE "/run/sandbox-fcgi/metrics"
+#endif
+
 struct fcgi_cfg {
 	const char *socket;          /* NULL: the listening socket is fd 0 (spawn-fcgi) */
 	int backlog;                 /* for --socket only */
@@ -29,6 +38,7 @@ struct fcgi_cfg {
 	bool allow_degraded_limits;  /* else refuse to start without full cgroup limits */
 	unsigned pool_size;          /* reported in /info; the pool itself is multiwatch's */
 	uint64_t queue_timeout_ms;   /* a request older than this when accepted gets 503 */
+	const char *metrics_file;    /* shared by the pool (--metrics-file) */
 	struct req_config req;
 };
 

@@ -37,15 +37,23 @@ void svc_dispatch(struct svc *s, FCGX_Request *fx)
 
 	http_req_init(&r, fx);
 	id = route_match(r.method, r.path, &allow);
+	if (id == ROUTE_RUN && r.queued_ms >= 0)
+		met_queue_wait(s->met.store, (uint64_t)r.queued_ms);
 	if (id != ROUTE_NOT_FOUND && id != ROUTE_BAD_METHOD && http_queue_expired(r.queued_ms, s->cfg.queue_timeout_ms)) {
 		answer_overloaded(&r);
 		return;
 	}
 	switch (id) {
-	case ROUTE_RUN: svc_handle_run(s, &r); break;
+	case ROUTE_RUN:
+		/* Busy means running a job: a scrape is not counted. */
+		met_shm_busy(&s->met, true);
+		svc_handle_run(s, &r);
+		met_shm_busy(&s->met, false);
+		break;
 	case ROUTE_HEALTH: svc_handle_health(s, &r); break;
 	case ROUTE_INFO: svc_handle_info(s, &r); break;
 	case ROUTE_RUNTIMES: svc_handle_runtimes(s, &r); break;
+	case ROUTE_METRICS: svc_handle_metrics(s, &r); break;
 	case ROUTE_OPENAPI: svc_handle_openapi(s, &r); break;
 	case ROUTE_BAD_METHOD: answer_bad_method(&r, allow); break;
 	case ROUTE_NOT_FOUND:

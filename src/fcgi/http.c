@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "api/resp.h"
+#include "fcgi/metrics_shm.h"
 
 static void init_request_id(struct http_req *r)
 {
@@ -32,6 +33,7 @@ void http_req_init(struct http_req *r, FCGX_Request *fx)
 	clock_gettime(CLOCK_MONOTONIC, &r->t0);
 	r->fx = fx;
 	r->method = FCGX_GetParam("REQUEST_METHOD", fx->envp);
+	r->head = r->method && strcmp(r->method, "HEAD") == 0;
 	r->path = FCGX_GetParam("DOCUMENT_URI", fx->envp);
 	if (!r->path)
 		r->path = FCGX_GetParam("REQUEST_URI", fx->envp);
@@ -90,7 +92,8 @@ int http_send_json(struct http_req *r, int status, json_t *body, const char *ext
 			return -1;
 	}
 	if (put_head(r, status, extra) < 0 ||
-	    FCGX_PutStr(text, (int)strlen(text), out) < 0 || FCGX_PutS("\n", out) < 0 ||
+	    (!r->head && (FCGX_PutStr(text, (int)strlen(text), out) < 0 ||
+	                  FCGX_PutS("\n", out) < 0)) ||
 	    FCGX_FFlush(out) < 0)
 		rc = -1;
 	free(text);
@@ -100,7 +103,8 @@ int http_send_json(struct http_req *r, int status, json_t *body, const char *ext
 int http_send_text(struct http_req *r, const char *text, size_t len)
 {
 	if (len > INT_MAX || put_head(r, 200, NULL) < 0 ||
-	    FCGX_PutStr(text, (int)len, r->fx->out) != (int)len || FCGX_FFlush(r->fx->out) < 0)
+	    (!r->head && FCGX_PutStr(text, (int)len, r->fx->out) != (int)len) ||
+	    FCGX_FFlush(r->fx->out) < 0)
 		return -1;
 	return 0;
 }
@@ -110,6 +114,7 @@ int http_send_error(struct http_req *r, int status, const char *code,
 {
 	json_t *e = resp_error(code, message, field);
 
+	met_refused(met_shm_store(), status, code);
 	return http_send_json(r, status, e, extra);
 }
 

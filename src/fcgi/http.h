@@ -18,6 +18,7 @@
 struct http_req {
 	FCGX_Request *fx;
 	const char *method;
+	bool head;                   /* HEAD: headers only, no body */
 	const char *path;            /* DOCUMENT_URI, else REQUEST_URI */
 	const char *content_type;    /* NULL if none */
 	bool has_length;

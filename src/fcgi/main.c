@@ -115,6 +115,19 @@ static int start_jail(struct svc *s)
 	return -1;
 }
 
+/* The pool's shared metrics file. Not fatal: without it the metrics cover
+ * this responder only (sandbox_metrics_shared 0), and the jobs still run. */
+static void start_metrics(struct svc *s)
+{
+	char msg[256] = "";
+	int rc = met_shm_open(&s->met, s->cfg.metrics_file, msg, sizeof msg);
+
+	if (rc < 0 || msg[0] != '\0')
+		log_event("warning", "sandbox.start.metrics",
+		          json_pack("{s:s, s:s, s:b}", "file", s->cfg.metrics_file,
+		                    "message", msg, "shared", s->met.shared));
+}
+
 static int start(struct svc *s)
 {
 	char msg[256] = "";
@@ -129,6 +142,7 @@ static int start(struct svc *s)
 		start_failed("rootfs", msg, NULL);
 		return -1;
 	}
+	start_metrics(s);
 	return start_jail(s);
 }
 

@@ -1,6 +1,7 @@
 /*
  * route.c - the endpoint table. One method per path keeps the answers to
- * HEAD/OPTIONS simple: anything else is a 405 naming the one allowed method.
+ * OPTIONS simple: anything else is a 405 naming the one allowed method (and
+ * HEAD, which a GET endpoint answers without its body).
  */
 #include <stddef.h>
 #include <string.h>
@@ -16,6 +17,7 @@ static const struct {
 	{ ROUTE_PREFIX "health", "GET", ROUTE_HEALTH },
 	{ ROUTE_PREFIX "info", "GET", ROUTE_INFO },
 	{ ROUTE_PREFIX "runtimes", "GET", ROUTE_RUNTIMES },
+	{ ROUTE_PREFIX "metrics", "GET", ROUTE_METRICS },
 	{ ROUTE_PREFIX "openapi.json", "GET", ROUTE_OPENAPI },
 };
 
@@ -35,7 +37,8 @@ enum route_id route_match(const char *method, const char *path, const char **all
 	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
 		if (strlen(routes[i].path) != plen || strncmp(routes[i].path, path, plen) != 0)
 			continue;
-		if (strcmp(routes[i].method, method) == 0)
+		if (strcmp(routes[i].method, method) == 0 ||
+		    (strcmp(method, "HEAD") == 0 && strcmp(routes[i].method, "GET") == 0))
 			return routes[i].id;
 		*allow = routes[i].method;
 		return ROUTE_BAD_METHOD;

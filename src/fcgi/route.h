@@ -9,6 +9,7 @@ enum route_id {
 	ROUTE_HEALTH,
 	ROUTE_INFO,
 	ROUTE_RUNTIMES,
+	ROUTE_METRICS,               /* Prometheus text format */
 	ROUTE_OPENAPI,               /* docs/openapi.json, embedded at build time */
 	ROUTE_NOT_FOUND,
 	ROUTE_BAD_METHOD,            /* path exists; *allow names the method */
@@ -17,7 +18,8 @@ enum route_id {
 #define ROUTE_PREFIX "/api/sandbox/"
 
 /* The endpoint of method and path (a DOCUMENT_URI or a REQUEST_URI: the
- * part from '?' or '#' on is ignored). ROUTE_BAD_METHOD sets *allow. */
+ * part from '?' or '#' on is ignored). ROUTE_BAD_METHOD sets *allow. HEAD
+ * matches a GET endpoint (RFC 9110 9.3.2: the same answer without body). */
 enum route_id route_match(const char *method, const char *path, const char **allow);
 
 #endif

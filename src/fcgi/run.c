@@ -107,6 +107,9 @@ static void run_job(struct svc *s, struct http_req *r, struct req_job *job)
 	struct jail_result res;
 	struct resp_opts ro;
 	const char *status = NULL;
+	/* Registry strings: valid until the next refresh, between requests. */
+	const char *rt_name = job->runtime ? job->runtime->name : "";
+	const char *tmpl_name = job->tmpl ? job->tmpl->name : "";
 
 	memset(&spec, 0, sizeof spec);
 	memset(&res, 0, sizeof res);
@@ -121,6 +124,8 @@ static void run_job(struct svc *s, struct http_req *r, struct req_job *job)
 	spec.cancel_fd = r->fx->ipcFd;
 	log_start(r, job);
 	if (jail_run(s->jail, &spec, &res) < 0) {
+		met_setup_failure(s->met.store, res.error.step);
+		met_run(s->met.store, rt_name, tmpl_name, "sandbox_failure", http_elapsed_ms(&r->t0));
 		answer_sandbox_failure(r, &res.error);
 		jail_result_free(&res);
 		return;
@@ -136,7 +141,10 @@ static void run_job(struct svc *s, struct http_req *r, struct req_job *job)
 	http_send_result(r, &res, &ro);
 	/* Out of memory before the answer's status was decided: the same
 	 * decision without the handler's verdict, which needed that memory. */
-	log_finish(r, &res, status ? status : resp_status(&res, &ro, false));
+	if (!status)
+		status = resp_status(&res, &ro, false);
+	log_finish(r, &res, status);
+	met_run(s->met.store, rt_name, tmpl_name, status, http_elapsed_ms(&r->t0));
 	jail_result_free(&res);
 }
 

@@ -9,12 +9,14 @@
 #include "api/rt.h"
 #include "fcgi/cfg.h"
 #include "fcgi/http.h"
+#include "fcgi/metrics_shm.h"
 #include "jail/jail.h"
 
 struct svc {
 	struct fcgi_cfg cfg;
 	struct jail *jail;           /* made once by jail_new() */
 	struct rt_registry reg;
+	struct met_shm met;          /* the pool's shared metrics */
 };
 
 /* Answers one accepted request. Never exits the process. */
@@ -24,6 +26,7 @@ void svc_handle_run(struct svc *s, struct http_req *r);
 void svc_handle_health(struct svc *s, struct http_req *r);
 void svc_handle_info(struct svc *s, struct http_req *r);
 void svc_handle_runtimes(struct svc *s, struct http_req *r);
+void svc_handle_metrics(struct svc *s, struct http_req *r);
 void svc_handle_openapi(struct svc *s, struct http_req *r);
 
 /* Reloads RootFS templates whose `current` link moved; logs a failure. */

@@ -1,0 +1,69 @@
+/*
+ * metrics_http.c - GET /api/sandbox/metrics: the pool's shared figures
+ * (metrics_shm.c) plus the RootFS templates on disk, in the Prometheus
+ * text format. nginx restricts who may ask (nginx/snippets/
+ * sandbox-location.conf); the answer holds no request data.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fcgi/log.h"
+#include "fcgi/svc.h"
+
+/* The <version> of a template's resolved <template>/<version> directory. */
+static const char *template_version(const struct rt_template *t)
+{
+	const char *slash = t->version_dir ? strrchr(t->version_dir, '/') : NULL;
+
+	return slash ? slash + 1 : (t->version_dir ? t->version_dir : "");
+}
+
+static int render(struct svc *s, char **text, size_t *len)
+{
+	struct met_template_info *ti = calloc(s->reg.ntemplates + 1, sizeof *ti);
+	struct met_view v = {
+		.pool_size = s->cfg.pool_size, .shared = s->met.shared,
+		.templates = ti, .ntemplates = s->reg.ntemplates, .alive = met_pid_alive,
+	};
+	FILE *f;
+	int rc;
+
+	if (!ti)
+		return -1;
+	for (size_t i = 0; i < s->reg.ntemplates; i++) {
+		const struct rt_template *t = &s->reg.templates[i];
+
+		ti[i] = (struct met_template_info){ t->name, template_version(t),
+		                                    t->manifest_hash ? t->manifest_hash : "" };
+	}
+	f = open_memstream(text, len);
+	if (!f) {
+		free(ti);
+		return -1;
+	}
+	rc = met_render(f, s->met.store, &v);
+	if (fclose(f) != 0)
+		rc = -1;
+	free(ti);
+	return rc;
+}
+
+void svc_handle_metrics(struct svc *s, struct http_req *r)
+{
+	char *text = NULL;
+	size_t len = 0;
+
+	svc_refresh_registry(s);
+	if (!s->met.store || render(s, &text, &len) < 0) {
+		free(text);
+		http_send_error(r, 500, "internal", "could not render the metrics", NULL, NULL);
+		return;
+	}
+	/* The exposition format's own content type (version 0.0.4). */
+	if (FCGX_FPrintF(r->fx->out, "Status: 200 OK\r\nContent-Type: text/plain; version=0.0.4; "
+	                 "charset=utf-8\r\nCache-Control: no-store\r\nX-Request-Id: %s\r\n\r\n",
+	                 r->request_id) >= 0 && !r->head)
+		FCGX_PutStr(text, (int)len, r->fx->out);
+	free(text);
+}
