@@ -22,6 +22,10 @@ START_TEST(route_endpoints)
 		{ "GET", "/api/sandbox/info", ROUTE_INFO },
 		{ "GET", "/api/sandbox/runtimes", ROUTE_RUNTIMES },
 		{ "GET", "/api/sandbox/openapi.json", ROUTE_OPENAPI },
+		{ "GET", "/api/sandbox/metrics", ROUTE_METRICS },
+		/* HEAD: a GET endpoint's answer without its body */
+		{ "HEAD", "/api/sandbox/health", ROUTE_HEALTH },
+		{ "HEAD", "/api/sandbox/metrics?x", ROUTE_METRICS },
 		{ "POST", "/api/sandbox/run?x=1", ROUTE_RUN },
 		{ "GET", "/api/sandbox/health#frag", ROUTE_HEALTH },
 	};
@@ -43,6 +47,12 @@ START_TEST(route_bad_method)
 
 	ck_assert_int_eq(route_match("GET", "/api/sandbox/run", &allow), ROUTE_BAD_METHOD);
 	ck_assert_str_eq(allow, "POST");
+	allow = NULL;
+	/* HEAD only stands for GET, never for POST */
+	ck_assert_int_eq(route_match("HEAD", "/api/sandbox/run", &allow), ROUTE_BAD_METHOD);
+	ck_assert_str_eq(allow, "POST");
+	allow = NULL;
+	ck_assert_int_eq(route_match("head", "/api/sandbox/info", &allow), ROUTE_BAD_METHOD);
 	allow = NULL;
 	ck_assert_int_eq(route_match("POST", "/api/sandbox/health?a", &allow), ROUTE_BAD_METHOD);
 	ck_assert_str_eq(allow, "GET");

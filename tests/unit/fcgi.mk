@@ -17,3 +17,12 @@ tests_unit_check_log_SOURCES = tests/unit/check_log.c src/fcgi/log_fmt.c src/fcg
 tests_unit_check_log_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_log_LDADD = $(CHECK_LIBS)
 endif
+# check_metrics: the pool metrics' store, buckets and Prometheus text
+# (src/fcgi/metrics.c, pure code; the shared file is metrics_shm.c's).
+if HAVE_CHECK
+check_PROGRAMS += tests/unit/check_metrics
+TESTS += tests/unit/check_metrics
+tests_unit_check_metrics_SOURCES = tests/unit/check_metrics.c src/fcgi/metrics.c src/fcgi/metrics.h
+tests_unit_check_metrics_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_metrics_LDADD = $(CHECK_LIBS)
+endif
