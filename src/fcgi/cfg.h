@@ -19,14 +19,10 @@
  * tmpfiles.d entry and the installed build-rootfs.sh get the same value. */
 #define FCGI_DEFAULT_ROOTFS_BASE SANDBOX_ROOTFS_BASE
 
-/* The pool's shared metrics file (src/fcgi/metrics.h): under the runtime
- * directory systemd's RuntimeDirectory=sandbox-fcgi gives the service user
- * (configure's fcgisocketdir when the Makefile passes it). */
-#ifdef SANDBOX_FCGI_RUN_DIR
-#define FCGI_DEFAULT_METRICS_FILE SANDBOX_FCGI_RUN_DIR "/metrics"
-#else
-#define FCGI_DEFAULT_METRICS_FILE "/run/sandbox-fcgi/metrics"
-#endif
+/* The pool's shared metrics file (src/fcgi/metrics.h), in a directory the
+ * service user may write: under systemd, RuntimeDirectory=sandbox-fcgi/pool
+ * (the socket's directory itself is root's). */
+#define FCGI_DEFAULT_METRICS_FILE "/run/sandbox-fcgi/pool/metrics"
 
 struct fcgi_cfg {
 	const char *socket;          /* NULL: the listening socket is fd 0 (spawn-fcgi) */
