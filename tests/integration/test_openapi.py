@@ -34,6 +34,22 @@ def router_routes():
     return {(PREFIX + p, m.lower()) for p, m in found}
 
 
+def nginx_routes():
+    """Endpoints nginx answers itself: an exact location under the prefix
+    that returns 200 (the liveness probe)."""
+    text = (REPO / "nginx" / "snippets" / "sandbox-location.conf").read_text()
+    found = re.findall(r"location\s*=\s*(%s[^\s{]+)\s*\{[^}]*?return 200 " % re.escape(PREFIX), text)
+    assert found, "no nginx-answered endpoint found: update this parser"
+    return {(p, "get") for p in found}
+
+
+def all_routes():
+    """What the service answers: the router's and nginx's endpoints, and
+    HEAD wherever GET is (route.c, RFC 9110 9.3.2)."""
+    r = router_routes() | nginx_routes()
+    return r | {(p, "head") for p, m in r if m == "get"}
+
+
 def refs(x):
     if isinstance(x, dict):
         if "$ref" in x:
@@ -104,7 +120,7 @@ def test_document_is_openapi_3_1(doc):
 
 def test_document_has_exactly_the_routers_endpoints(doc):
     documented = {(p, m) for p, item in doc["paths"].items() for m in item}
-    assert documented == router_routes(), "route.c and docs/openapi.json differ"
+    assert documented == all_routes(), "route.c / the nginx snippet and docs/openapi.json differ"
 
 
 def test_result_and_error_objects_are_closed(doc):
@@ -136,7 +152,7 @@ def test_served_document_is_the_file(svc, doc):
 
 # --- real answers ------------------------------------------------------------
 
-GETS = ["health", "info", "runtimes"]
+GETS = ["health", "info", "runtimes", "live"]
 
 
 @pytest.mark.parametrize("name", GETS)
@@ -144,6 +160,23 @@ def test_get_endpoints_match(svc, doc, name):
     r = svc.request("GET", PREFIX + name)
     assert r.status == 200, r
     check_answer(doc, PREFIX + name, "get", r)
+
+
+def test_metrics_matches(svc, doc):
+    r = svc.request("GET", PREFIX + "metrics")
+    assert r.status == 200, r
+    ctype = r.header("content-type")
+    assert ctype in doc["paths"][PREFIX + "metrics"]["get"]["responses"]["200"]["content"], ctype
+    assert b"sandbox_pool_size" in r.body
+
+
+@pytest.mark.parametrize("path", sorted({p for p, m in all_routes() if m == "head"}))
+def test_head_matches(svc, doc, path):
+    r = svc.request("HEAD", path)
+    assert str(r.status) in doc["paths"][path]["head"]["responses"], r
+    assert r.status == 200, r
+    assert r.body == b""
+    assert r.header("x-request-id")
 
 
 def has_template(name):
@@ -229,7 +262,7 @@ def test_body_over_cap_matches(svc, doc):
     check_answer(doc, PREFIX + "run", "post", r)
 
 
-@pytest.mark.parametrize("path,method", sorted(router_routes()))
+@pytest.mark.parametrize("path,method", sorted(r for r in router_routes() if r[1] != "head"))
 def test_wrong_method_matches(svc, doc, method, path):
     other = "POST" if method == "get" else "GET"
     r = svc.request(other, path, b"{}" if other == "POST" else None,
