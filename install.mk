@@ -11,7 +11,8 @@ dist_man_MANS = man/sandbox-fcgi.8 man/sandbox-run.1
 dist_doc_DATA = README.md docs/API.md docs/OPERATIONS.md docs/PERFORMANCE.md docs/SECURITY.md \
 	docs/openapi.json
 sfexamplesdir = $(docdir)/examples
-dist_sfexamples_DATA = nginx/sandbox-fcgi.conf nginx/sandbox-fcgi-tls.conf.example
+dist_sfexamples_DATA = nginx/sandbox-fcgi.conf nginx/sandbox-fcgi-tls.conf.example \
+	scripts/logrotate/sandbox-fcgi-quickstart
 
 sf_subst = $(SED) \
 	-e 's|@sbindir[@]|$(sbindir)|g' -e 's|@bindir[@]|$(bindir)|g' \
