@@ -114,6 +114,11 @@ int met_shm_open(struct met_shm *s, const char *path, char *msg, size_t msglen)
 		close(fd);
 		return shm_private(s) ? -1 : -2;
 	}
+	/* The jail's processes never need the figures: a forked one (the
+	 * jail's JAIL_CLONE_FORK mode) gets no copy of the mapping. The
+	 * CLONE_VM children share the responder's memory until execve drops
+	 * it, and are non-dumpable meanwhile (src/jail/init.c). */
+	madvise(m, sizeof *m, MADV_DONTFORK);
 	s->store = shm_current = m;
 	s->shared = true;
 	s->slot = shm_claim_slot(m);
