@@ -1,0 +1,144 @@
+/*
+ * reap.c - per-session lock, deletion and the expiry sweep. The sweep is
+ * shared by every responder of every pool on the host: flock on
+ * STATE/sweep.lock lets one run at a time, the others skip (docs/SESSIONS.md,
+ * "Expiry").
+ */
+#include "session/ses_private.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+int ses_work_open(struct ses_store *st, const char *id, struct ses_error *e)
+{
+	char path[SES_ID_LEN + 8];
+	int fd;
+
+	if (!ses_id_valid(id))
+		return ses_fail(e, 400, "invalid_session_id", EINVAL, "session id: malformed");
+	snprintf(path, sizeof path, "%s/work", id);
+	fd = openat(st->sessfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		return ses_fail(e, 404, "session_not_found", ENOENT, "session '%s' does not exist",
+		                id);
+	if (fd < 0)
+		return ses_errno_fail(e, errno, "workspace", id);
+	return fd;
+}
+
+int ses_lock(struct ses_store *st, const char *id, bool wait, struct ses_error *e)
+{
+	char path[SES_ID_LEN + 8];
+	int fd;
+
+	if (!ses_id_valid(id))
+		return ses_fail(e, 400, "invalid_session_id", EINVAL, "session id: malformed");
+	snprintf(path, sizeof path, "%s/lock", id);
+	fd = openat(st->sessfd, path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		return ses_fail(e, 404, "session_not_found", ENOENT, "session '%s' does not exist",
+		                id);
+	if (fd < 0)
+		return ses_errno_fail(e, errno, "session lock", id);
+	while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
+		int err = errno;
+
+		if (err == EINTR)
+			continue;
+		close(fd);
+		if (err == EWOULDBLOCK)
+			return ses_fail(e, 409, "session_busy", err, "session '%s' is busy", id);
+		return ses_errno_fail(e, err, "session lock", id);
+	}
+	return fd;
+}
+
+int ses_delete(struct ses_store *st, const char *id, struct ses_error *e)
+{
+	char rnd[SES_ID_LEN + 1], trash[2 * SES_ID_LEN + 16];
+
+	if (!ses_id_valid(id))
+		return ses_fail(e, 400, "invalid_session_id", EINVAL, "session id: malformed");
+	if (ses_id_new(rnd, e) != 0)
+		return -1;
+	snprintf(trash, sizeof trash, ".del-%s-%s", id, rnd);
+	/* The rename is the delete: from here no load finds the session, and
+	 * a crash in the removal leaves only a .del- directory the sweep
+	 * removes. Two deleters race on the rename; the loser gets ENOENT. */
+	if (renameat(st->sessfd, id, st->sessfd, trash) != 0) {
+		if (errno == ENOENT)
+			return ses_fail(e, 404, "session_not_found", ENOENT,
+			                "session '%s' does not exist", id);
+		return ses_errno_fail(e, errno, "delete session", id);
+	}
+	return ses_tree_remove(st->sessfd, trash, e);
+}
+
+/* Deletes session name when expired and not locked by a run. */
+static int sweep_one(struct ses_store *st, const char *name, int64_t now, unsigned *swept,
+                     struct ses_error *e)
+{
+	struct ses_error ignored;
+	struct ses_meta m;
+	int lock;
+
+	if (ses_load(st, name, now, &m, &ignored) == 0) {
+		ses_meta_clear(&m);
+		return 0;
+	}
+	if (ignored.status != 404)
+		return 0; /* unreadable meta: left for the operator, not guessed at */
+	lock = ses_lock(st, name, false, &ignored);
+	if (lock < 0)
+		return 0; /* a run holds it; the next sweep will see it */
+	int rc = ses_delete(st, name, e);
+	close(lock);
+	if (rc == 0)
+		(*swept)++;
+	return rc != 0 && e && e->status == 404 ? 0 : rc;
+}
+
+static int sweep_dir(struct ses_store *st, int64_t now, unsigned *swept, struct ses_error *e)
+{
+	int fd = openat(st->sessfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct dirent *d;
+	DIR *dir;
+	int rc = 0;
+
+	if (fd < 0 || !(dir = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return ses_errno_fail(e, errno, "sweep", "sessions");
+	}
+	while (rc == 0 && (d = readdir(dir))) {
+		if (ses_id_valid(d->d_name))
+			rc = sweep_one(st, d->d_name, now, swept, e);
+		else if (strncmp(d->d_name, ".del-", 5) == 0)
+			rc = ses_tree_remove(st->sessfd, d->d_name, e);
+	}
+	closedir(dir);
+	return rc;
+}
+
+int ses_sweep(struct ses_store *st, int64_t now, unsigned *out_swept, struct ses_error *e)
+{
+	unsigned swept = 0;
+	int rc;
+
+	if (flock(st->lockfd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno != EWOULDBLOCK)
+			return ses_errno_fail(e, errno, "sweep lock", "sweep.lock");
+		*out_swept = 0;
+		return 0;
+	}
+	rc = sweep_dir(st, now, &swept, e);
+	flock(st->lockfd, LOCK_UN);
+	if (rc == 0)
+		*out_swept = swept;
+	return rc;
+}
