@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int ses_work_open(struct ses_store *st, const char *id, struct ses_error *e)
@@ -103,6 +104,18 @@ static int sweep_one(struct ses_store *st, const char *name, int64_t now, unsign
 	return rc != 0 && e && e->status == 404 ? 0 : rc;
 }
 
+/* A .new- directory is a create in progress, or one a crash interrupted:
+ * only the second kind, old enough that no create can still be running
+ * (a create is a few file operations), is removed. */
+static bool stale_new(struct ses_store *st, const char *name, int64_t now)
+{
+	struct stat sb;
+
+	return strncmp(name, ".new-", 5) == 0 &&
+	       fstatat(st->sessfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       now - (int64_t)sb.st_mtime > SES_STALE_S;
+}
+
 static int sweep_dir(struct ses_store *st, int64_t now, unsigned *swept, struct ses_error *e)
 {
 	int fd = openat(st->sessfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -118,7 +131,7 @@ static int sweep_dir(struct ses_store *st, int64_t now, unsigned *swept, struct 
 	while (rc == 0 && (d = readdir(dir))) {
 		if (ses_id_valid(d->d_name))
 			rc = sweep_one(st, d->d_name, now, swept, e);
-		else if (strncmp(d->d_name, ".del-", 5) == 0)
+		else if (strncmp(d->d_name, ".del-", 5) == 0 || stale_new(st, d->d_name, now))
 			rc = ses_tree_remove(st->sessfd, d->d_name, e);
 	}
 	closedir(dir);

@@ -23,6 +23,7 @@
 #define SES_DEPTH_MAX 32              /* components of a client path */
 #define SES_TREE_DEPTH_MAX 256        /* directory levels a walk of the workspace descends */
 #define SES_META_MAX 65536            /* bytes of meta.json */
+#define SES_STALE_S 300 /* age after which a .new- leftover is removed */
 #define SES_PAGE 4096                 /* the unit the quota charges (a tmpfs page) */
 
 struct ses_error {
