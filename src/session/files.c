@@ -158,16 +158,26 @@ int ses_write_at(int dirfd, const char *name, const void *buf, size_t len, mode_
 
 	if (fd < 0)
 		return -1;
-	/* fchmod: the umask must not decide what a client asked for. */
-	if (write_all(fd, buf, len) != 0 || fchmod(fd, mode) != 0 || fsync(fd) != 0 ||
-	    close(fd) != 0 || renameat(dirfd, tmp, dirfd, name) != 0) {
-		int err = errno;
+	/* fchmod: the umask must not decide what a client asked for. fsync
+	 * before the rename: after a crash the name holds old or new data,
+	 * never an empty file. */
+	int rc = write_all(fd, buf, len) != 0 || fchmod(fd, mode) != 0 || fsync(fd) != 0 ? -1 : 0;
+	int err = errno;
 
-		close(fd); /* EBADF when already closed: harmless */
+	if (close(fd) != 0 && rc == 0) {
+		rc = -1;
+		err = errno;
+	}
+	if (rc == 0 && renameat(dirfd, tmp, dirfd, name) != 0) {
+		rc = -1;
+		err = errno;
+	}
+	if (rc != 0) {
 		unlinkat(dirfd, tmp, 0);
 		return ses_errno_fail(e, err, "write", name);
 	}
-	/* The rename is durable once the directory is. */
+	/* The rename is durable once the directory is (dirfd is O_RDONLY,
+	 * not O_PATH, for this fsync). */
 	fsync(dirfd);
 	return 0;
 }

@@ -251,7 +251,8 @@ static int parent_step(int dirfd, const char *name, bool create, const char *rel
 {
 	if (create && mkdirat(dirfd, name, 0755) != 0 && errno != EEXIST)
 		return ses_errno_fail(e, errno, "mkdir", rel);
-	return ses_open_beneath(dirfd, name, O_PATH | O_DIRECTORY, e);
+	/* O_RDONLY rather than O_PATH: the writer fsyncs this directory. */
+	return ses_open_beneath(dirfd, name, O_RDONLY | O_DIRECTORY, e);
 }
 
 int ses_open_parent(int wsfd, const char *rel, bool create, const char **out_leaf,

@@ -128,11 +128,21 @@ static int sweep_dir(struct ses_store *st, int64_t now, unsigned *swept, struct 
 			close(fd);
 		return ses_errno_fail(e, errno, "sweep", "sessions");
 	}
-	while (rc == 0 && (d = readdir(dir))) {
+	/* One session that cannot be removed must not stop the expiry of
+	 * the others: the sweep goes on and reports the first error. */
+	while ((d = readdir(dir))) {
+		struct ses_error one;
+		int r = 0;
+
 		if (ses_id_valid(d->d_name))
-			rc = sweep_one(st, d->d_name, now, swept, e);
+			r = sweep_one(st, d->d_name, now, swept, &one);
 		else if (strncmp(d->d_name, ".del-", 5) == 0 || stale_new(st, d->d_name, now))
-			rc = ses_tree_remove(st->sessfd, d->d_name, e);
+			r = ses_tree_remove(st->sessfd, d->d_name, &one);
+		if (r != 0 && rc == 0) {
+			rc = -1;
+			if (e)
+				*e = one;
+		}
 	}
 	closedir(dir);
 	return rc;
