@@ -23,7 +23,7 @@
 #define SES_DEPTH_MAX 32              /* components of a client path */
 #define SES_TREE_DEPTH_MAX 256        /* directory levels a walk of the workspace descends */
 #define SES_META_MAX 65536            /* bytes of meta.json */
-#define SES_STALE_S 300 /* age after which a .new- leftover is removed */
+#define SES_STALE_S 300               /* age after which a .new- leftover is removed */
 #define SES_PAGE 4096                 /* the unit the quota charges (a tmpfs page) */
 
 struct ses_error {
@@ -103,6 +103,8 @@ int ses_create(struct ses_store *st, struct ses_meta *meta, uint32_t ttl_s, int6
 /* Loads a session: 400 for a malformed id, 404 for an unknown or expired one. */
 int ses_load(struct ses_store *st, const char *id, int64_t now, struct ses_meta *out,
              struct ses_error *e);
+/* Marks the session used at now (the lock file's mtime; see store.c). */
+int ses_touch(struct ses_store *st, const char *id, int64_t now, struct ses_error *e);
 int ses_meta_save(struct ses_store *st, const struct ses_meta *meta, struct ses_error *e);
 void ses_meta_clear(struct ses_meta *m);
 bool ses_expired(const struct ses_meta *m, int64_t now);

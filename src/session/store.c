@@ -147,8 +147,11 @@ static int create_dirs(int sessfd, const char *tmp, const struct ses_meta *m, st
 	dfd = openat(sessfd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dfd < 0)
 		return ses_errno_fail(e, errno, "create session", tmp);
+	struct timespec ts[2] = { { .tv_sec = m->last_used }, { .tv_sec = m->last_used } };
+
+	/* The lock's mtime is the session's last use (touched() below). */
 	lfd = openat(dfd, "lock", O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	rc = lfd < 0 || mkdirat(dfd, "work", 0755) != 0
+	rc = lfd < 0 || futimens(lfd, ts) != 0 || mkdirat(dfd, "work", 0755) != 0
 	             ? ses_errno_fail(e, errno, "create session", tmp)
 	             : meta_write(dfd, m, e);
 	if (lfd >= 0)
@@ -184,6 +187,38 @@ int ses_create(struct ses_store *st, struct ses_meta *meta, uint32_t ttl_s, int6
 	return 0;
 }
 
+/* last_used is the later of meta.json's and the lock file's mtime, which
+ * ses_touch() sets: a touch is one utimensat, atomic, and never rewrites
+ * meta.json, so a reader touching a session cannot undo a concurrent run's
+ * update of meta.json (lost-update race of two read-modify-writes). */
+static int64_t touched(struct ses_store *st, const char *id, int64_t last_used)
+{
+	char path[SES_ID_LEN + 8];
+	struct stat sb;
+
+	snprintf(path, sizeof path, "%s/lock", id);
+	if (fstatat(st->sessfd, path, &sb, AT_SYMLINK_NOFOLLOW) == 0 && sb.st_mtime > last_used)
+		return sb.st_mtime;
+	return last_used;
+}
+
+int ses_touch(struct ses_store *st, const char *id, int64_t now, struct ses_error *e)
+{
+	char path[SES_ID_LEN + 8];
+	struct timespec ts[2] = { { .tv_sec = now }, { .tv_sec = now } };
+
+	if (!ses_id_valid(id))
+		return ses_fail(e, 400, "invalid_session_id", EINVAL, "session id: malformed");
+	snprintf(path, sizeof path, "%s/lock", id);
+	if (utimensat(st->sessfd, path, ts, AT_SYMLINK_NOFOLLOW) != 0) {
+		if (errno == ENOENT)
+			return ses_fail(e, 404, "session_not_found", ENOENT,
+			                "session '%s' does not exist", id);
+		return ses_errno_fail(e, errno, "touch session", id);
+	}
+	return 0;
+}
+
 int ses_load(struct ses_store *st, const char *id, int64_t now, struct ses_meta *out,
              struct ses_error *e)
 {
@@ -201,6 +236,7 @@ int ses_load(struct ses_store *st, const char *id, int64_t now, struct ses_meta 
 			                "session '%s' does not exist", id);
 		return ses_errno_fail(e, errno, "meta.json", id);
 	}
+	m.last_used = touched(st, id, m.last_used);
 	if (ses_expired(&m, now)) {
 		ses_meta_clear(&m);
 		return ses_fail(e, 404, "session_not_found", ENOENT, "session '%s' has expired",

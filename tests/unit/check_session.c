@@ -532,6 +532,15 @@ START_TEST(test_store_lifecycle)
 	/* Idle expiry, lifetime expiry. */
 	ck_assert_int_eq(ses_load(&st, m.id, 1500 + 600, &l, &e), -1);
 	ck_assert_int_eq(e.status, 404);
+	/* A touch moves last_used without rewriting meta.json. */
+	ck_assert_int_eq(ses_touch(&st, m.id, 2000, &e), 0);
+	ck_assert_int_eq(ses_load(&st, m.id, 2100, &l, &e), 0);
+	ck_assert_int_eq(l.last_used, 2000);
+	ck_assert_uint_eq(l.runs, 3);
+	ses_meta_clear(&l);
+	ck_assert_int_eq(ses_load(&st, m.id, 2600, &l, &e), -1);
+	ck_assert_int_eq(ses_touch(&st, "0123456789abcdef0123456789abcdef", 2000, &e), -1);
+	ck_assert_int_eq(e.status, 404);
 	m.last_used = 4500;
 	ck_assert_int_eq(ses_meta_save(&st, &m, &e), 0);
 	ck_assert_int_eq(ses_load(&st, m.id, 4599, &l, &e), 0);
