@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -287,6 +288,45 @@ START_TEST(test_regular_read)
 	ck_assert_int_eq(ses_file_open_read(wsfd, "a/f/x", &st, &e), -1);
 	ck_assert_int_eq(ses_file_open_read(wsfd, "../outside", &st, &e), -1);
 	ck_assert_int_eq(e.status, 400);
+}
+END_TEST
+
+/* The tree changes while the host resolves a path: a program swaps a real
+ * directory and a symlink to a host directory as fast as it can. No open
+ * may ever return the host file (a check-then-open would, sooner or later). */
+START_TEST(test_swap_race)
+{
+	struct ses_error e = { 0 };
+	struct stat st;
+	unsigned opened = 0;
+	pid_t pid;
+
+	ses_use_openat2 = _i;
+	ck_assert_int_eq(mkdir(at("ws/d"), 0755), 0);
+	put("ws/d/f", "inside");
+	put("outside/f", "host secret");
+	ck_assert_int_eq(symlink(at("outside"), at("ws/l")), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		for (;;)
+			renameat2(AT_FDCWD, at("ws/d"), AT_FDCWD, at("ws/l"), RENAME_EXCHANGE);
+	for (int i = 0; i < 20000; i++) {
+		char buf[32] = "";
+		int fd = ses_file_open_read(wsfd, "d/f", &st, &e);
+
+		if (fd < 0) {
+			ck_assert_int_eq(e.status, 403); /* met the link: refused */
+			continue;
+		}
+		ck_assert_int_ge(read(fd, buf, sizeof buf - 1), 0);
+		close(fd);
+		ck_assert_str_eq(buf, "inside");
+		opened++;
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	ck_assert_uint_gt(opened, 0);
 }
 END_TEST
 
@@ -790,6 +830,7 @@ int main(void)
 	add(s, "hard_link", test_hard_link, 1);
 	add(s, "fifo", test_fifo, 1);
 	add(s, "regular_read", test_regular_read, 1);
+	add(s, "swap_race", test_swap_race, 1);
 	add(s, "mount_not_crossed", test_mount_not_crossed, 1);
 	add(s, "write_atomic", test_write_atomic, 1);
 	add(s, "quota", test_quota, 0);
