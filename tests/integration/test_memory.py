@@ -78,7 +78,14 @@ def report(name, r, figs):
              (after - idle) / 1024))
 
 
+# The ASan stage (scripts/test.sh): the requests run for memory errors, but
+# a sanitizer's allocator makes RSS unrelated to the documented bounds.
+SANITIZED = os.environ.get("SANDBOX_TEST_SANITIZED") == "1"
+
+
 def check(name, figs):
+    if SANITIZED:
+        return
     for pid, idle, peak, after in figs:
         assert peak - idle <= PEAK_MIB * 1024, (
             "%s: responder %d peaked %.1f MiB above idle (bound %d MiB)"
@@ -274,7 +281,8 @@ def test_invalid_utf8_answer_memory(svc):
 
 # ---------- the responders' own memory cap ----------
 
-RESPONDER_MEMORY_MB = 128    # scripts/lib/service-common.sh, SANDBOX_RESPONDER_MEMORY_MB
+# scripts/lib/service-common.sh's default (the ASan stage sets a larger one)
+RESPONDER_MEMORY_MB = int(os.environ.get("SANDBOX_RESPONDER_MEMORY_MB") or 128)
 
 
 def memory_cgroup(pid):
