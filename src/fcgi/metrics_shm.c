@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -52,9 +53,31 @@ static int shm_prepare(int fd, char *msg, size_t msglen)
 	return rc;
 }
 
+/* A killed responder stays a zombie until multiwatch reaps it, and
+ * kill(pid, 0) still finds a zombie: read its state too, so that its busy
+ * flag stops counting the moment it is dead. */
+static bool met_pid_zombie(pid_t pid)
+{
+	char path[64], buf[256];
+	FILE *f;
+	char *paren;
+	bool zombie = false;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (fgets(buf, sizeof buf, f)) {
+		paren = strrchr(buf, ')');
+		zombie = paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X');
+	}
+	fclose(f);
+	return zombie;
+}
+
 bool met_pid_alive(pid_t pid)
 {
-	return kill(pid, 0) == 0 || errno == EPERM;
+	return (kill(pid, 0) == 0 || errno == EPERM) && !met_pid_zombie(pid);
 }
 
 /* A free slot or a dead responder's (its busy flag goes with it). */
