@@ -12,11 +12,11 @@
  * TIME_WAIT connections must not be visible to, or block, the next one
  * (a shared one made bind() fail with EADDRINUSE for the next tenant).
  * Its cost (~0.4 ms at the median, 4-5 ms at p99 here,
- * the project's shared/perf-baselines.md) is paid off the request path: the next job's
- * pid 1 is cloned while the responder is idle (jail_idle).  Its loopback
+ * the project's shared/perf-baselines.md) is paid off the request path:
+ * the next job's pid 1 is cloned while the responder is idle (jail_idle).  Its loopback
  * is brought up by pid 1, which owns it through the jail's user namespace
  * (ns_loopback_up).
-  */
+ */
 #include "jail/jail_private.h"
 
 #include <errno.h>
