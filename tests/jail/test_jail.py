@@ -412,12 +412,12 @@ def test_each_run_gets_a_fresh_network_namespace(jail_loop, rootfs):
     assert p.returncode == 0, p.stderr
     runs = p.stdout.split("--- run ")[1:]
     assert len(runs) == 3, p.stdout
-    namespaces = set()
+    # Each run starts with no socket of the last one, and its bind() is not
+    # blocked by the last run's TIME_WAIT.  (Not the namespaces' inode
+    # numbers: the kernel reuses a freed one, and did on 6.1 in tests/v2vm.)
     for text in runs:
         assert text.split("\n", 1)[0].endswith(" success"), p.stdout
         assert "before 0\n" in text and "bind ok\n" in text, p.stdout
-        namespaces.add(re.search(r"^ns (\S+)$", text, re.M).group(1))
-    assert len(namespaces) == 3, p.stdout
 
 
 # Takes all it can of four per-user kernel quotas, prints how much, and
