@@ -60,12 +60,30 @@ uint64_t ses_charge(uint64_t size)
 	return (size + SES_PAGE - 1) / SES_PAGE * SES_PAGE;
 }
 
-static int usage_dir(int dfd, unsigned depth, uint64_t *sum, struct ses_error *e);
+int ses_dir_each(int dfd, const char *op, unsigned depth, ses_entry_fn fn, void *ctx,
+                 struct ses_error *e)
+{
+	struct dirent *d;
+	struct stat st;
+	DIR *dir;
+	int rc = 0;
+
+	if (fstat(dfd, &st) != 0 || !(dir = fdopendir(dfd))) {
+		close(dfd);
+		return ses_errno_fail(e, errno, op, ".");
+	}
+	while (rc == 0 && (d = readdir(dir)))
+		if (strcmp(d->d_name, ".") != 0 && strcmp(d->d_name, "..") != 0)
+			rc = fn(dirfd(dir), d->d_name, st.st_dev, depth, ctx, e);
+	closedir(dir);
+	return rc;
+}
 
 /* Charge of one entry of dfd; descends into directories of the same mount. */
-static int usage_entry(int dfd, const char *name, dev_t dev, unsigned depth, uint64_t *sum,
+static int usage_entry(int dfd, const char *name, dev_t dev, unsigned depth, void *ctx,
                        struct ses_error *e)
 {
+	uint64_t *sum = ctx;
 	struct stat st;
 	int sub;
 
@@ -81,26 +99,7 @@ static int usage_entry(int dfd, const char *name, dev_t dev, unsigned depth, uin
 	sub = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (sub < 0)
 		return errno == ENOENT ? 0 : ses_errno_fail(e, errno, "usage", name);
-	return usage_dir(sub, depth + 1, sum, e);
-}
-
-/* Walks dfd (taken over and closed). */
-static int usage_dir(int dfd, unsigned depth, uint64_t *sum, struct ses_error *e)
-{
-	struct dirent *d;
-	struct stat st;
-	DIR *dir;
-	int rc = 0;
-
-	if (fstat(dfd, &st) != 0 || !(dir = fdopendir(dfd))) {
-		close(dfd);
-		return ses_errno_fail(e, errno, "usage", ".");
-	}
-	while (rc == 0 && (d = readdir(dir)))
-		if (strcmp(d->d_name, ".") != 0 && strcmp(d->d_name, "..") != 0)
-			rc = usage_entry(dirfd(dir), d->d_name, st.st_dev, depth, sum, e);
-	closedir(dir);
-	return rc;
+	return ses_dir_each(sub, "usage", depth + 1, usage_entry, sum, e);
 }
 
 int ses_usage(int wsfd, uint64_t *out, struct ses_error *e)
@@ -110,7 +109,7 @@ int ses_usage(int wsfd, uint64_t *out, struct ses_error *e)
 
 	if (fd < 0)
 		return ses_errno_fail(e, errno, "usage", ".");
-	if (usage_dir(fd, 0, &sum, e) != 0)
+	if (ses_dir_each(fd, "usage", 0, usage_entry, &sum, e) != 0)
 		return -1;
 	*out = sum;
 	return 0;

@@ -81,9 +81,8 @@ int ses_dir_list(int wsfd, const char *rel, json_t **out, struct ses_error *e)
 	return 0;
 }
 
-static int remove_dir(int dfd, unsigned depth, struct ses_error *e);
-
-static int remove_entry(int dfd, const char *name, dev_t dev, unsigned depth, struct ses_error *e)
+static int remove_entry(int dfd, const char *name, dev_t dev, unsigned depth, void *ctx,
+                        struct ses_error *e)
 {
 	struct stat st;
 	int sub;
@@ -105,30 +104,11 @@ static int remove_entry(int dfd, const char *name, dev_t dev, unsigned depth, st
 	sub = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (sub < 0)
 		return errno == ENOENT ? 0 : ses_errno_fail(e, errno, "remove", name);
-	if (remove_dir(sub, depth + 1, e) != 0)
+	if (ses_dir_each(sub, "remove", depth + 1, remove_entry, ctx, e) != 0)
 		return -1;
 	if (unlinkat(dfd, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
 		return ses_errno_fail(e, errno, "remove", name);
 	return 0;
-}
-
-/* Empties dfd (taken over and closed). */
-static int remove_dir(int dfd, unsigned depth, struct ses_error *e)
-{
-	struct dirent *d;
-	struct stat st;
-	DIR *dir;
-	int rc = 0;
-
-	if (fstat(dfd, &st) != 0 || !(dir = fdopendir(dfd))) {
-		close(dfd);
-		return ses_errno_fail(e, errno, "remove", ".");
-	}
-	while (rc == 0 && (d = readdir(dir)))
-		if (strcmp(d->d_name, ".") != 0 && strcmp(d->d_name, "..") != 0)
-			rc = remove_entry(dirfd(dir), d->d_name, st.st_dev, depth, e);
-	closedir(dir);
-	return rc;
 }
 
 int ses_tree_remove(int dirfd, const char *name, struct ses_error *e)
@@ -137,5 +117,5 @@ int ses_tree_remove(int dirfd, const char *name, struct ses_error *e)
 
 	if (fstat(dirfd, &st) != 0)
 		return ses_errno_fail(e, errno, "remove", name);
-	return remove_entry(dirfd, name, st.st_dev, 0, e);
+	return remove_entry(dirfd, name, st.st_dev, 0, NULL, e);
 }

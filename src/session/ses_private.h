@@ -18,6 +18,14 @@ int ses_open_walk(int wsfd, const char *rel, int flags, struct ses_error *e);
  * component; *out_leaf points at that component inside rel. */
 int ses_open_parent(int wsfd, const char *rel, bool create, const char **out_leaf,
                     struct ses_error *e);
+/* One entry of a directory being walked: dev is the directory's device
+ * (a walk never crosses into another mount), depth its depth. */
+typedef int (*ses_entry_fn)(int dfd, const char *name, dev_t dev, unsigned depth, void *ctx,
+                            struct ses_error *e);
+/* Calls fn for every entry of dfd but "." and ".." (dfd is taken over and
+ * closed), stopping at the first that fails; op names the walk in errors. */
+int ses_dir_each(int dfd, const char *op, unsigned depth, ses_entry_fn fn, void *ctx,
+                 struct ses_error *e);
 /* Writes buf to a temp file in dirfd and renames it over name. */
 int ses_write_at(int dirfd, const char *name, const void *buf, size_t len, mode_t mode,
                  struct ses_error *e);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "fcgi/cfg.h"
+#include "ck_run.h"
 
 static enum cfg_result parse(struct fcgi_cfg *c, char *msg, size_t len, ...)
 {
@@ -187,12 +188,5 @@ static Suite *cfg_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(cfg_suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ck_run(cfg_suite());
 }

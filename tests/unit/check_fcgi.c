@@ -12,6 +12,7 @@
 
 #include "fcgi/http_util.h"
 #include "fcgi/route.h"
+#include "ck_run.h"
 
 /* Every endpoint by its method, with and without a query string. */
 START_TEST(route_endpoints)
@@ -244,12 +245,5 @@ static Suite *fcgi_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(fcgi_suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ck_run(fcgi_suite());
 }

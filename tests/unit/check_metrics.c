@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "fcgi/metrics.h"
+#include "ck_run.h"
 
 static struct met_store *store_new(void)
 {
@@ -261,12 +262,5 @@ static Suite *metrics_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(metrics_suite());
-	int failed;
-
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ck_run(metrics_suite());
 }
