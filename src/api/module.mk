@@ -9,7 +9,8 @@ API_SOURCES = \
 	src/api/req_parse.c src/api/req_files.c src/api/req_cmd.c \
 	src/api/req_paths.c src/api/req_words.c src/api/req_spec.c src/api/req_util.c \
 	src/api/req_scan.c src/api/api_mem.c \
-	src/api/resp.c src/api/resp_write.c src/api/resp_isolation.c
+	src/api/resp.c src/api/resp_write.c src/api/resp_isolation.c \
+	src/api/resp_stream.h src/api/resp_stream.c
 noinst_LIBRARIES += src/api/libapi.a
 src_api_libapi_a_SOURCES = $(API_SOURCES)
 src_api_libapi_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)

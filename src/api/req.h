@@ -71,6 +71,7 @@ struct req_job {
 	char **envp;                     /* NULL-terminated NAME=VALUE, defaults added */
 	char *stdin_data; size_t stdin_len;
 	bool handler_mode;
+	bool stream, stream_set;         /* "stream": live output; given at all */
 	char *handler;                   /* "main.handler" */
 	char *event_json;                /* serialized event */
 	struct jail_limits limits;       /* run step */

@@ -16,7 +16,7 @@
 
 static const char *const top_keys[] = {
 	"runtime", "template", "code", "files", "entrypoint", "args", "stdin",
-	"env", "handler", "event", "limits", "outputs", NULL,
+	"env", "handler", "event", "limits", "outputs", "stream", NULL,
 };
 
 static const char *const limit_keys[] = {
@@ -266,6 +266,13 @@ static int parse_root(json_t *root, const struct req_config *cfg, const struct r
 		return -1;
 	if ((v = json_object_get(root, "outputs")) && req_parse_outputs(v, cfg, job, err))
 		return -1;
+	if ((v = json_object_get(root, "stream"))) {
+		/* Only how the answer is sent (docs/API.md, "Live output"). */
+		if (!json_is_boolean(v))
+			return req_fail(err, 400, "invalid_field", "stream", "stream must be a boolean");
+		job->stream = json_is_true(v);
+		job->stream_set = true;
+	}
 	if (job->runtime->compile_argv) {
 		const char *const keys[] = { "file", NULL };
 		const char *const vals[] = { job->runtime->file, NULL };

@@ -38,6 +38,7 @@ void http_req_init(struct http_req *r, FCGX_Request *fx)
 	if (!r->path)
 		r->path = FCGX_GetParam("REQUEST_URI", fx->envp);
 	r->content_type = FCGX_GetParam("CONTENT_TYPE", fx->envp);
+	r->accept = FCGX_GetParam("HTTP_ACCEPT", fx->envp);
 	len = FCGX_GetParam("CONTENT_LENGTH", fx->envp);
 	if (len && *len != '\0') {
 		r->has_length = true;

@@ -21,6 +21,7 @@ struct http_req {
 	bool head;                   /* HEAD: headers only, no body */
 	const char *path;            /* DOCUMENT_URI, else REQUEST_URI */
 	const char *content_type;    /* NULL if none */
+	const char *accept;          /* Accept (HTTP_ACCEPT), NULL if none */
 	bool has_length;
 	uint64_t content_length;
 	bool bad_length;             /* CONTENT_LENGTH present but not a number */

@@ -115,3 +115,53 @@ bool http_queue_expired(int64_t queued_ms, uint64_t timeout_ms)
 {
 	return timeout_ms > 0 && queued_ms >= 0 && (uint64_t)queued_ms > timeout_ms;
 }
+
+/* Whether the parameters of one media range (after its ';') hold q=0. */
+static bool q_is_zero(const char *p, const char *end)
+{
+	while (p < end) {
+		const char *semi = memchr(p, ';', (size_t)(end - p));
+		const char *stop = semi ? semi : end;
+		while (p < stop && (*p == ' ' || *p == '\t'))
+			p++;
+		if (stop - p >= 2 && (p[0] == 'q' || p[0] == 'Q') && p[1] == '=') {
+			const char *v = p + 2;
+			if (v < stop && *v == '0') {
+				v++;
+				if (v < stop && *v == '.')
+					for (v++; v < stop && *v == '0'; v++)
+						;
+				while (v < stop && (*v == ' ' || *v == '\t'))
+					v++;
+				if (v == stop)
+					return true;
+			}
+		}
+		p = semi ? semi + 1 : end;
+	}
+	return false;
+}
+
+bool http_accepts_ndjson(const char *accept)
+{
+	static const char want[] = "application/x-ndjson";
+	const char *p = accept;
+
+	while (p && *p) {
+		const char *comma = strchr(p, ',');
+		const char *end = comma ? comma : p + strlen(p);
+		const char *t = p, *te;
+		while (t < end && (*t == ' ' || *t == '\t'))
+			t++;
+		te = t;
+		while (te < end && *te != ';' && *te != ' ' && *te != '\t')
+			te++;
+		if ((size_t)(te - t) == sizeof want - 1 && strncasecmp(t, want, sizeof want - 1) == 0) {
+			const char *params = memchr(te, ';', (size_t)(end - te));
+			if (!params || !q_is_zero(params + 1, end))
+				return true;
+		}
+		p = comma ? comma + 1 : NULL;
+	}
+	return false;
+}

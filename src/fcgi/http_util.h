@@ -15,6 +15,10 @@
 
 /* "application/json", any case, optionally followed by parameters. */
 bool http_is_json_type(const char *content_type);
+/* Whether an Accept header value names application/x-ndjson (any case)
+ * as a media range with a weight above 0 (no "q=0", "q=0.0", ...): the
+ * client asks for a streamed run (docs/API.md, "Live output"). */
+bool http_accepts_ndjson(const char *accept);
 /* Strict unsigned decimal Content-Length: 0 and *out, or -1 (empty, sign,
  * junk, overflow) with *out untouched. */
 int http_parse_length(const char *s, uint64_t *out);

@@ -2,7 +2,8 @@
  * run.c - POST /api/sandbox/run: content type, body under a cap, parse and
  * validate (src/api), run in the jail, answer. The two kinds of failure stay
  * apart: jail_run() == -1 is a 500 sandbox_failure (no trustworthy program
- * result), anything the program did is a 200.
+ * result), anything the program did is a 200. A streamed run (stream.c)
+ * answers 200 before it starts; a failure is then its last line.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "api/req.h"
 #include "api/resp.h"
 #include "fcgi/log.h"
+#include "fcgi/stream.h"
 #include "fcgi/svc.h"
 
 /* Checks that come before reading the body. Returns 0 or answers and -1. */
@@ -92,13 +94,24 @@ static void log_finish(const struct http_req *r, const struct jail_result *res,
 	                    "stderr_bytes", (json_int_t)(st ? st->err.len : 0)));
 }
 
-static void answer_sandbox_failure(struct http_req *r, const struct jail_error *e)
+static void answer_sandbox_failure(struct http_req *r, const struct jail_error *e,
+                                   bool streamed)
 {
 	log_event("error", "sandbox.run.failure",
 	          json_pack("{s:s, s:s, s:i, s:s, s:I}", "request_id", r->request_id,
 	                    "step", e->step, "errno", e->err, "detail", e->detail,
 	                    "duration_ms", (json_int_t)http_elapsed_ms(&r->t0)));
-	http_send_json(r, 500, resp_sandbox_failure(e, false), NULL);
+	if (!streamed)       /* else stream_run sent it as the error line */
+		http_send_json(r, 500, resp_sandbox_failure(e, false), NULL);
+}
+
+/* Live output (docs/API.md): "stream" in the body decides; without it, an
+ * Accept header that names application/x-ndjson. */
+static bool wants_stream(const struct http_req *r, const struct req_job *job)
+{
+	if (job->stream_set)
+		return job->stream;
+	return http_accepts_ndjson(r->accept);
 }
 
 static void run_job(struct svc *s, struct http_req *r, struct req_job *job)
@@ -107,6 +120,7 @@ static void run_job(struct svc *s, struct http_req *r, struct req_job *job)
 	struct jail_result res;
 	struct resp_opts ro;
 	const char *status = NULL;
+	bool streamed;
 	/* Registry strings: valid until the next refresh, between requests. */
 	const char *rt_name = job->runtime ? job->runtime->name : "";
 	const char *tmpl_name = job->tmpl ? job->tmpl->name : "";
@@ -123,22 +137,25 @@ static void run_job(struct svc *s, struct http_req *r, struct req_job *job)
 	spec.cancel_on_hangup = true;
 	spec.cancel_fd = r->fx->ipcFd;
 	log_start(r, job);
-	if (jail_run(s->jail, &spec, &res) < 0) {
-		met_setup_failure(s->met.store, res.error.step);
-		met_run(s->met.store, rt_name, tmpl_name, "sandbox_failure", http_elapsed_ms(&r->t0));
-		answer_sandbox_failure(r, &res.error);
-		jail_result_free(&res);
-		return;
-	}
 	memset(&ro, 0, sizeof ro);
 	ro.has_compile = spec.nsteps > 1;
 	ro.handler_mode = job->handler_mode;
 	ro.status_out = &status;
+	streamed = wants_stream(r, job);
+	/* Streamed: the 200 is out before the run, a failure is its last line. */
+	if ((streamed ? stream_run(r, s->jail, &spec, &res, &ro) : jail_run(s->jail, &spec, &res)) < 0) {
+		met_setup_failure(s->met.store, res.error.step);
+		met_run(s->met.store, rt_name, tmpl_name, "sandbox_failure", http_elapsed_ms(&r->t0));
+		answer_sandbox_failure(r, &res.error, streamed);
+		jail_result_free(&res);
+		return;
+	}
 	/* The job's files and stdin are in the jail's past: let them go
 	 * before the answer (docs/OPERATIONS.md, "Responder memory"). */
 	req_job_free(job);
 	/* A write error means the client left; the jail is already gone. */
-	http_send_result(r, &res, &ro);
+	if (!streamed)
+		http_send_result(r, &res, &ro);
 	/* Out of memory before the answer's status was decided: the same
 	 * decision without the handler's verdict, which needed that memory. */
 	if (!status)
