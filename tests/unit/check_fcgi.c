@@ -135,6 +135,28 @@ START_TEST(content_type)
 }
 END_TEST
 
+/* Live output is asked for by naming its type with a weight above 0. */
+START_TEST(accept_ndjson)
+{
+	static const char *const yes[] = {
+		"application/x-ndjson", "Application/X-NDJSON", "application/x-ndjson; charset=utf-8",
+		"application/json, application/x-ndjson", " application/x-ndjson ;q=0.5",
+		"text/plain;q=0.1,application/x-ndjson;q=1", "application/x-ndjson;q=0.001",
+	};
+	static const char *const no[] = {
+		"", "*/*", "application/json", "application/*", "application/x-ndjsonx",
+		"application/x-ndjson;q=0", "application/x-ndjson; q=0.000", "application/x-ndjson;Q=0.0 ",
+		"xapplication/x-ndjson", "text/plain; foo=\"application/x-ndjson\"",
+	};
+
+	for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
+		ck_assert_msg(http_accepts_ndjson(yes[i]), "'%s' refused", yes[i]);
+	for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+		ck_assert_msg(!http_accepts_ndjson(no[i]), "'%s' accepted", no[i]);
+	ck_assert(!http_accepts_ndjson(NULL));
+}
+END_TEST
+
 /* Request ids reach a response header and log lines: a short token only. */
 START_TEST(reqid_validation)
 {
@@ -232,6 +254,7 @@ static Suite *fcgi_suite(void)
 	tcase_add_test(http, length_valid);
 	tcase_add_test(http, length_invalid);
 	tcase_add_test(http, content_type);
+	tcase_add_test(http, accept_ndjson);
 	tcase_add_test(http, reqid_validation);
 	tcase_add_test(http, reqid_generated);
 	tcase_add_test(http, status_texts);

@@ -154,6 +154,21 @@ START_TEST(handler_mode)
 }
 END_TEST
 
+/* "stream" only says how the answer goes: given or not, and its value. */
+START_TEST(stream_flag)
+{
+	parse_ok("{\"runtime\": \"bash\", \"code\": \"\"}");
+	ck_assert(!job.stream && !job.stream_set);
+	req_job_free(&job);
+	parse_ok("{\"runtime\": \"bash\", \"code\": \"\", \"stream\": true}");
+	ck_assert(job.stream && job.stream_set);
+	req_job_free(&job);
+	parse_ok("{\"runtime\": \"bash\", \"code\": \"\", \"stream\": false}");
+	ck_assert(!job.stream && job.stream_set);
+	ck_assert_ptr_null(spec.on_output);
+}
+END_TEST
+
 START_TEST(handler_without_event)
 {
 	parse_ok("{\"runtime\": \"node\", \"files\": [{\"path\": \"src/app.js\", \"content\": \"\"}],"
@@ -261,6 +276,7 @@ Suite *req_suite(void)
 	tcase_add_test(tc, env_user_overrides_defaults);
 	tcase_add_test(tc, handler_mode);
 	tcase_add_test(tc, handler_without_event);
+	tcase_add_test(tc, stream_flag);
 	tcase_add_test(tc, compile_steps);
 	tcase_add_test(tc, spec_twice_is_stable);
 	tcase_add_test(tc, unknown_runtime_lists);
