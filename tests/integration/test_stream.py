@@ -9,8 +9,9 @@ import socket
 import time
 
 import pytest
+from jsonschema import Draft202012Validator, RefResolver
 
-from conftest import alive, job_pids, wait_for, wait_log, ROOTFS_BASE
+from conftest import REPO, alive, job_pids, wait_for, wait_log, ROOTFS_BASE
 
 NDJSON = "application/x-ndjson"
 
@@ -92,14 +93,44 @@ class Stream:
         self.sock.close()
 
 
+DOC = json.loads((REPO / "docs" / "openapi.json").read_text())
+
+
+def check_documented(lines):
+    """Every line is a StreamLine of docs/openapi.json (closed objects)."""
+    v = Draft202012Validator(DOC["components"]["schemas"]["StreamLine"],
+                             resolver=RefResolver.from_schema(DOC))
+    for l in lines:
+        errors = list(v.iter_errors(l))
+        assert not errors, (l, [e.message[:200] for e in errors])
+
+
 def stream(svc, req, headers=None, timeout=60):
     s = Stream(svc.port, req, headers, timeout)
     try:
         assert s.status == 200, (s.status, s.raw, s.body)
         assert s.headers["content-type"] == NDJSON, s.headers
-        return s.headers, [l for l, _ in s.lines()]
+        lines = [l for l, _ in s.lines()]
     finally:
         s.close()
+    check_documented(lines)
+    return s.headers, lines
+
+
+def test_documented_lines_follow_the_whole_answer():
+    """StreamResult and StreamError are RunResult and Error plus "type"."""
+    sc = DOC["components"]["schemas"]
+    for line, base in (("StreamResult", "RunResult"), ("StreamError", "Error")):
+        want = dict(sc[base])
+        got = dict(sc[line])
+        got_props = dict(got.pop("properties"))
+        assert got_props.pop("type")["const"] == line[6:].lower()
+        assert got_props == want.pop("properties"), line
+        assert got.pop("required") == ["type"] + want.pop("required", []), line
+        got.pop("description"), want.pop("description", None)
+        assert got == want, line
+    assert "application/x-ndjson" in \
+        DOC["paths"]["/api/sandbox/run"]["post"]["responses"]["200"]["content"]
 
 
 def output_of(lines, kind, step=None):
