@@ -361,3 +361,38 @@ def test_other_accepts_get_the_whole_answer(svc, accept, stream_field):
 def test_accept_lists_naming_ndjson_stream(svc, accept):
     headers, lines = stream(svc, {"runtime": "bash", "code": "echo hi"}, headers={"Accept": accept})
     assert check_shape(headers, lines)["status"] == "success"
+
+
+# --- a client that does not read --------------------------------------------
+
+FLOOD = "import os\nb = b'x' * 65536\nwhile True:\n    os.write(1, b)\n"
+
+
+def test_a_client_that_does_not_read_cannot_stretch_the_time_limit(svc):
+    """The supervisor writes the lines itself, between its looks at the
+    clock: a client that reads nothing must not stop it in a write. The
+    output waits in the responder (within the cap) and comes after."""
+    cap = 16 << 20
+    rid = "stream-noread-%d" % os.getpid()
+    req = {"runtime": "python", "code": FLOOD,
+           "limits": {"wall_time_ms": 1500, "max_output_bytes": cap}}
+    s = Stream(svc.port, req, headers={"X-Request-Id": rid})
+    try:
+        # Reading nothing, our socket's buffer (autotuning grows it only
+        # as we read), nginx's and the responder's fill up long before 16 MiB.
+        assert wait_for(lambda: [p for r in svc.responders() for p in job_pids(r)], 10), \
+            "the job never started"
+        t0 = time.monotonic()
+        # 1.5 s of wall time: the job is gone well within 5 s, unread
+        assert wait_for(lambda: not [p for r in svc.responders() for p in job_pids(r)], 10)
+        assert time.monotonic() - t0 < 5, "the job outlived its limit while the client did not read"
+        start = wait_log(svc, lambda l: l.get("event") == "sandbox.run.start" and
+                         l.get("request_id") == rid)
+        assert start
+        lines = [l for l, _ in s.lines()]
+    finally:
+        s.close()
+    res = check_shape(s.headers, lines)
+    assert res["status"] == "timeout" and res["stdout_truncated"] is True, res
+    assert res["execution_time_ms"] < 3000, res
+    assert output_of(lines, "stdout") == b"x" * cap
