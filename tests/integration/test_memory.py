@@ -368,3 +368,41 @@ def test_memory_cap_is_enforced(svc):
     assert svc.responders() == before
     r = svc.run({"runtime": "bash", "code": "echo ok"})
     assert r.status == 200 and r.json["stdout"] == "ok\n", r
+
+
+def test_streamed_answer_to_a_client_that_reads_nothing_memory(svc):
+    """Live output (docs/API.md): control characters at the cap on both
+    streams, to a client that reads nothing until the run is over. The
+    output that nginx does not take waits in the responder, raw: at most
+    the captured output once more (docs/OPERATIONS.md, "Responder memory"),
+    and it is all there, byte for byte, once the client reads."""
+    from test_stream import Stream, output_of
+    code = ("import sys\n"
+            "sys.stdout.buffer.write(b'\\x01' * %d)\n"
+            "sys.stderr.buffer.write(b'\\x1f' * %d)\n" % (OUT_CAP, OUT_CAP))
+    req = {"runtime": "python", "code": code, "stream": True,
+           "limits": {"max_output_bytes": OUT_CAP, "memory_mb": 512}}
+    assert svc.wait_pool()
+    pids = svc.responders()
+    now = settle(svc, pids)
+    idle = [IDLE.setdefault(p, n) for p, n in zip(pids, now)]
+    for p in pids:
+        reset_peak(p)
+    s = Stream(svc.port, req, timeout=120)
+    try:
+        assert s.status == 200, s.headers
+        # The run ends (its output captured, the rest queued); nothing read.
+        time.sleep(3)
+        lines = [l for l, _ in s.lines()]
+    finally:
+        s.close()
+    peaks = [proc_status_kib(p, "VmHWM") for p in pids]
+    after = settle(svc, pids)
+    figs = list(zip(pids, idle, peaks, after))
+    assert lines[-1]["type"] == "result" and lines[-1]["status"] == "success", lines[-1]
+    assert output_of(lines, "stdout") == b"\x01" * OUT_CAP
+    assert output_of(lines, "stderr") == b"\x1f" * OUT_CAP
+    pid, i, peak, a = max(figs, key=lambda f: f[2] - f[1])
+    print("\nstreamed_unread        idle %6.1f MiB  peak %+7.1f MiB  after %+6.1f MiB"
+          % (i / 1024, (peak - i) / 1024, (a - i) / 1024))
+    check("streamed_unread", figs)
