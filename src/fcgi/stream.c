@@ -6,20 +6,24 @@
  * clock and watches the client's hang-up: we must not block there. A
  * client (or nginx behind it) that reads slower than the program writes
  * would otherwise stop the supervisor in write() on our FastCGI socket,
- * and with it the job's time limit. So during the run output is written
+ * and with it the job's time limit. So during the run lines are written
  * only while the socket says it takes more (poll POLLOUT, which on a unix
  * or TCP socket means a good part of its buffer is free, far more than one
- * piece), a piece at a time and a bounded amount per call; the rest waits
- * in a queue of raw bytes. That queue holds at most what the jail keeps
- * anyway (output within max_output_bytes), so the responder's memory stays
- * bounded by the caps: at most the output once more, plus one line. After
- * the run (no clock to keep) the queue and the result are written with
+ * piece), a piece at a time and a bounded amount per call. What waits is
+ * not copied: the bytes are in the jail's own capture buffers (the
+ * result's out/err, where on_output's data points), so we keep only how
+ * far each stream was given and sent, and a small ring of reads saying in
+ * which order the streams came. The responder's memory for a stream is
+ * then one line (at most 6 x 64 KiB) whatever the client does. After the
+ * run (no clock to keep) the rest and the result are written with
  * ordinary blocking writes, as the whole answer is.
  *
  * Each read becomes one line flushed at once: output that comes in bursts
  * is coalesced by the pipe itself, and a line is never held back waiting
- * for more. Queued reads of the same stream are joined (up to a read's
- * size) into one line.
+ * for more. While the client lags, reads of the same stream in a row are
+ * joined (up to 64 KiB a line); if more than ST_RING runs of reads wait,
+ * the later ones lose their order between stdout and stderr (each stream
+ * stays in order) and go out step by step, stdout first.
  */
 #include "fcgi/stream.h"
 
@@ -32,23 +36,28 @@
 
 #define ST_PIECE 16384                 /* bytes per write + flush */
 #define ST_TURN_BYTES (256u << 10)     /* at most this per callback */
-#define ST_REC_MAX 65536               /* a queued record: one line */
+#define ST_LINE_MAX 65536              /* output bytes per line */
+#define ST_RING 256                    /* runs of reads remembered in order */
 
-struct st_rec {
-	size_t step;
-	int stream;
-	size_t len;                        /* bytes following the header */
+/* A run of reads of one stream, in the order they came: its bytes are the
+ * next len of that stream after those sent. */
+struct st_run {
+	unsigned char step, stream;
+	size_t len;
 };
 
 struct st {
 	struct http_req *r;
 	const struct jail_spec *spec;
+	const struct jail_result *res;     /* the jail's buffers: the output */
 	bool named_steps;                  /* lines say "step" (compiled runtimes) */
 	bool dead;                         /* a write failed: the client left */
 	bool oom;                          /* output was lost: the stream ends in an error */
-	/* Raw output not yet made into lines: st_rec headers and their bytes. */
-	unsigned char *q;
-	size_t qhead, qlen, qalloc, qlast; /* qlast: the last header, SIZE_MAX none */
+	size_t given[JAIL_MAX_STEPS][2];   /* bytes on_output gave, per step and stream */
+	size_t sent[JAIL_MAX_STEPS][2];    /* of those, made into lines */
+	struct st_run ring[ST_RING];
+	size_t rhead, rcount;
+	bool unordered;                    /* the ring overflowed: order by step, stream */
 	/* Formatted bytes on their way out. */
 	struct resp_nd_buf line;
 	size_t line_off;
@@ -63,57 +72,53 @@ static bool st_writable(const struct st *s)
 	return poll(&p, 1, 0) == 1 && (p.revents & POLLOUT) && !(p.revents & (POLLERR | POLLHUP));
 }
 
-/* ---- the queue of raw output ---- */
+/* ---- what waits: offsets into the jail's buffers ---- */
 
-static int st_q_reserve(struct st *s, size_t more)
+static void st_note(struct st *s, size_t step, int stream, size_t len)
 {
-	if (s->qhead && s->qhead == s->qlen) {
-		s->qhead = s->qlen = 0;        /* drained: start over */
-		s->qlast = SIZE_MAX;
-	} else if (s->qhead > s->qalloc / 2) {
-		memmove(s->q, s->q + s->qhead, s->qlen - s->qhead);
-		s->qlen -= s->qhead;
-		if (s->qlast != SIZE_MAX)
-			s->qlast -= s->qhead;
-		s->qhead = 0;
-	}
-	if (s->qalloc - s->qlen >= more)
-		return 0;
-	size_t na = s->qalloc ? s->qalloc : 65536;
-	while (na - s->qlen < more)
-		na *= 2;
-	unsigned char *nq = realloc(s->q, na);
-	if (!nq)
-		return -1;
-	s->q = nq;
-	s->qalloc = na;
-	return 0;
-}
+	struct st_run *last = s->rcount ? &s->ring[(s->rhead + s->rcount - 1) % ST_RING] : NULL;
 
-static void st_q_push(struct st *s, size_t step, int stream, const char *data, size_t len)
-{
-	struct st_rec h;
-
-	if (s->qlast != SIZE_MAX) {
-		memcpy(&h, s->q + s->qlast, sizeof h);
-		if (h.step == step && h.stream == stream && h.len + len <= ST_REC_MAX &&
-		    st_q_reserve(s, len) == 0 && s->qlast != SIZE_MAX) {
-			memcpy(s->q + s->qlen, data, len);
-			s->qlen += len;
-			h.len += len;
-			memcpy(s->q + s->qlast, &h, sizeof h);
-			return;
-		}
-	}
-	if (st_q_reserve(s, sizeof h + len) < 0) {
-		s->oom = true;
+	s->given[step][stream - 1] += len;
+	if (s->unordered)
+		return;                        /* until what overflowed is out */
+	if (last && last->step == step && last->stream == stream) {
+		last->len += len;
 		return;
 	}
-	h = (struct st_rec){ .step = step, .stream = stream, .len = len };
-	s->qlast = s->qlen;
-	memcpy(s->q + s->qlen, &h, sizeof h);
-	memcpy(s->q + s->qlen + sizeof h, data, len);
-	s->qlen += sizeof h + len;
+	if (s->rcount == ST_RING) {
+		s->unordered = true;
+		return;
+	}
+	s->ring[(s->rhead + s->rcount++) % ST_RING] =
+		(struct st_run){ .step = (unsigned char)step, .stream = (unsigned char)stream, .len = len };
+}
+
+/* The next stretch to send: the ring's first run, else (after an
+ * overflow) the first stream with bytes left. false: nothing waits. */
+static bool st_pick(struct st *s, size_t *step, int *stream, size_t *len)
+{
+	if (s->rcount) {
+		struct st_run *h = &s->ring[s->rhead];
+		*step = h->step;
+		*stream = h->stream;
+		*len = h->len < ST_LINE_MAX ? h->len : ST_LINE_MAX;
+		if ((h->len -= *len) == 0) {
+			s->rhead = (s->rhead + 1) % ST_RING;
+			s->rcount--;
+		}
+		return true;
+	}
+	for (size_t i = 0; i < JAIL_MAX_STEPS; i++)
+		for (int k = 0; k < 2; k++)
+			if (s->given[i][k] > s->sent[i][k]) {
+				size_t left = s->given[i][k] - s->sent[i][k];
+				*step = i;
+				*stream = k + 1;
+				*len = left < ST_LINE_MAX ? left : ST_LINE_MAX;
+				return true;
+			}
+	s->unordered = false;              /* all out: order can be kept again */
+	return false;
 }
 
 /* ---- lines ---- */
@@ -136,26 +141,26 @@ static int st_end_carries(struct st *s)
 	return 0;
 }
 
-/* Makes the next queued record into s->line; false when there is none. */
+/* Makes the next waiting stretch into s->line; false when none waits. */
 static bool st_next_line(struct st *s)
 {
-	struct st_rec h;
+	size_t step, len;
+	int stream;
 
 	s->line.len = s->line_off = 0;
-	if (s->qhead == s->qlen)
+	if (!st_pick(s, &step, &stream, &len))
 		return false;
-	memcpy(&h, s->q + s->qhead, sizeof h);
-	if (s->qhead == s->qlast)
-		s->qlast = SIZE_MAX;           /* no longer joinable: it is being sent */
-	if (h.step != s->carry_step) {
+	if (step != s->carry_step) {
 		if (st_end_carries(s) < 0)
 			s->oom = true;
-		s->carry_step = h.step;
+		s->carry_step = step;
 	}
-	if (resp_nd_output(&s->line, &s->carry[h.stream - 1], st_step_name(s, h.step), h.stream,
-	                   (const char *)s->q + s->qhead + sizeof h, h.len, false) < 0)
+	const struct jail_buf *b = stream == 1 ? &s->res->steps[step].out : &s->res->steps[step].err;
+	size_t *sent = &s->sent[step][stream - 1];
+	if (resp_nd_output(&s->line, &s->carry[stream - 1], st_step_name(s, step), stream,
+	                   b->data + *sent, len, false) < 0)
 		s->oom = true;
-	s->qhead += sizeof h + h.len;
+	*sent += len;
 	return true;
 }
 
@@ -185,14 +190,16 @@ static void st_pump(struct st *s, bool block, size_t budget)
 	}
 }
 
-/* jail_spec.on_output: bytes within the cap, as read. */
+/* jail_spec.on_output: bytes within the cap, as read; they are in the
+ * result's buffer already (jail.h), where st_next_line takes them. */
 static void st_on_output(void *arg, size_t step, int stream, const char *data, size_t len)
 {
 	struct st *s = arg;
 
-	if (s->dead || s->oom || (stream != 1 && stream != 2) || len == 0)
+	(void)data;
+	if (s->dead || s->oom || (stream != 1 && stream != 2) || step >= JAIL_MAX_STEPS || len == 0)
 		return;
-	st_q_push(s, step, stream, data, len);
+	st_note(s, step, stream, len);
 	st_pump(s, false, ST_TURN_BYTES);
 }
 
@@ -237,11 +244,14 @@ static void st_finish(struct st *s, int rc, struct jail_result *res, const struc
 {
 	struct resp_opts ro = *o;
 
-	st_pump(s, true, 0);
-	s->line.len = s->line_off = 0;
-	if (st_end_carries(s) < 0)
-		s->oom = true;
-	st_send_line(s);
+	if (rc == 0) {
+		/* Failed: the output is not to be trusted, nor its buffers. */
+		st_pump(s, true, 0);
+		s->line.len = s->line_off = 0;
+		if (st_end_carries(s) < 0)
+			s->oom = true;
+		st_send_line(s);
+	}
 	s->line.len = 0;
 	if (rc < 0) {
 		if (resp_nd_error(&s->line, resp_sandbox_failure(&res->error, false), s->r->request_id) == 0)
@@ -270,7 +280,7 @@ static void st_finish(struct st *s, int rc, struct jail_result *res, const struc
 int stream_run(struct http_req *r, struct jail *j, struct jail_spec *spec,
                struct jail_result *res, const struct resp_opts *o)
 {
-	struct st s = { .r = r, .spec = spec, .named_steps = o->has_compile, .qlast = SIZE_MAX };
+	struct st s = { .r = r, .spec = spec, .res = res, .named_steps = o->has_compile };
 	int rc;
 
 	st_head(&s);
@@ -280,7 +290,6 @@ int stream_run(struct http_req *r, struct jail *j, struct jail_spec *spec,
 	spec->on_output = NULL;
 	spec->output_arg = NULL;
 	st_finish(&s, rc, res, o);
-	free(s.q);
 	resp_nd_buf_free(&s.line);
 	return rc;
 }

@@ -373,9 +373,10 @@ def test_memory_cap_is_enforced(svc):
 def test_streamed_answer_to_a_client_that_reads_nothing_memory(svc):
     """Live output (docs/API.md): control characters at the cap on both
     streams, to a client that reads nothing until the run is over. The
-    output that nginx does not take waits in the responder, raw: at most
-    the captured output once more (docs/OPERATIONS.md, "Responder memory"),
-    and it is all there, byte for byte, once the client reads."""
+    output that nginx does not take waits in the jail's capture buffers,
+    not in a copy: the responder holds the captured output and one line
+    (docs/OPERATIONS.md, "Responder memory"), and it is all there, byte
+    for byte, once the client reads."""
     from test_stream import Stream, output_of
     code = ("import sys\n"
             "sys.stdout.buffer.write(b'\\x01' * %d)\n"
@@ -406,3 +407,5 @@ def test_streamed_answer_to_a_client_that_reads_nothing_memory(svc):
     print("\nstreamed_unread        idle %6.1f MiB  peak %+7.1f MiB  after %+6.1f MiB"
           % (i / 1024, (peak - i) / 1024, (a - i) / 1024))
     check("streamed_unread", figs)
+    # the captured 2 x 16 MiB and a few MiB, never a second copy of it
+    assert peak - i <= (2 * OUT_CAP + 8 * MIB) // 1024, (peak - i) / 1024

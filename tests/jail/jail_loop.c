@@ -468,7 +468,8 @@ static int run_cancel(struct jail *j, const char *rootfs, char **prog)
 struct seen {
 	char *data[3];                 /* by stream id: 1 stdout, 2 stderr */
 	size_t len[3];
-	long calls, bad_step;
+	long calls, bad_step, not_in_result;
+	const struct jail_result *res;
 	struct timespec t0, first;
 };
 
@@ -481,6 +482,11 @@ static void seen_cb(void *arg, size_t step, int stream, const char *data, size_t
 	}
 	if (w->calls++ == 0)
 		clock_gettime(CLOCK_MONOTONIC, &w->first);
+	/* The contract: data is in the result's own buffer, at the offset
+	 * of the bytes given before. */
+	const struct jail_buf *b = stream == 1 ? &w->res->steps[step].out : &w->res->steps[step].err;
+	if (data != b->data + w->len[stream])
+		w->not_in_result++;
 	char *n = realloc(w->data[stream], w->len[stream] + len + 1);
 	if (!n)
 		exit(3);
@@ -506,6 +512,7 @@ static int run_stream(struct jail *j, const char *rootfs, char **argv)
 	                          .on_output = seen_cb, .output_arg = &w };
 	struct jail_result res;
 	struct timespec end;
+	w.res = &res;
 	clock_gettime(CLOCK_MONOTONIC, &w.t0);
 	int rc = jail_run(j, &spec, &res);
 	clock_gettime(CLOCK_MONOTONIC, &end);
@@ -514,7 +521,8 @@ static int run_stream(struct jail *j, const char *rootfs, char **argv)
 		return 1;
 	}
 	const struct jail_step_result *r = &res.steps[0];
-	printf("status %s\ncalls %ld\nbad_step %ld\n", jail_status_name(r->status), w.calls, w.bad_step);
+	printf("status %s\ncalls %ld\nbad_step %ld\nnot_in_result %ld\n", jail_status_name(r->status),
+	       w.calls, w.bad_step, w.not_in_result);
 	printf("stdout_len %zu\nstdout_seen %zu\nstdout_same %d\nstdout_truncated %d\n",
 	       r->out.len, w.len[1], w.len[1] == r->out.len && (!w.len[1] || !memcmp(w.data[1], r->out.data, w.len[1])),
 	       (int)r->out.truncated);

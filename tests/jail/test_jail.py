@@ -1534,13 +1534,16 @@ sys.stderr.write("err\n")
 
 def test_live_output_callback_sees_the_kept_bytes_as_they_come(jail_loop, rootfs):
     """jail_spec.on_output (live output, issue 11): the callback gets each
-    stream's bytes within the cap, exactly those the result keeps, the
-    first of them while the program still runs; nothing past the cap."""
+    stream's bytes within the cap, exactly those the result keeps and
+    where it keeps them, the first of them while the program still runs;
+    nothing past the cap."""
     p = subprocess.run([jail_loop, "stream", rootfs, "-", "/usr/bin/python3", "-c", LIVE_OUTPUT],
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stdout + p.stderr
     r = kv(p.stdout)
     assert r["status"] == "success" and r["bad_step"] == "0", p.stdout
+    # data points into the result's buffer at the stream's offset
+    assert r["not_in_result"] == "0", p.stdout
     # jail_loop's cap is 64 KiB per stream: stdout is cut, stderr is not.
     assert r["stdout_len"] == r["stdout_seen"] == str(64 * 1024), p.stdout
     assert r["stdout_same"] == "1" and r["stdout_truncated"] == "1", p.stdout
