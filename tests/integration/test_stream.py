@@ -396,3 +396,41 @@ def test_a_client_that_does_not_read_cannot_stretch_the_time_limit(svc):
     assert res["status"] == "timeout" and res["stdout_truncated"] is True, res
     assert res["execution_time_ms"] < 3000, res
     assert output_of(lines, "stdout") == b"x" * cap
+
+
+INTERLEAVED = r"""
+import os
+for i in range(80000):
+    os.write(1, b"o%07d" % i + b"." * 92 + b"\n")
+    os.write(2, b"e%07d" % i + b"," * 92 + b"\n")
+"""
+
+
+def test_interleaved_streams_stay_exact_when_the_client_lags(svc):
+    """stdout and stderr in turns, about 8 MiB each, while the client reads
+    nothing: far more reads wait than the responder remembers the order
+    of, and each stream still comes back whole and in order."""
+    req = {"runtime": "python", "code": INTERLEAVED,
+           "limits": {"max_output_bytes": 16 << 20, "wall_time_ms": 30000}}
+    s = Stream(svc.port, req)
+    try:
+        assert s.status == 200
+        assert wait_for(lambda: [p for r in svc.responders() for p in job_pids(r)], 10)
+        assert wait_for(lambda: not [p for r in svc.responders() for p in job_pids(r)], 30)
+        lines = [l for l, _ in s.lines()]
+    finally:
+        s.close()
+    res = check_shape(s.headers, lines)
+    assert res["status"] == "success", res
+    assert output_of(lines, "stdout") == b"".join(b"o%07d" % i + b"." * 92 + b"\n" for i in range(80000))
+    assert output_of(lines, "stderr") == b"".join(b"e%07d" % i + b"," * 92 + b"\n" for i in range(80000))
+    assert max(len(l.get("data", "")) for l in lines[1:-1]) <= 65536
+    # The order was given up for a while: more than a megabyte of one
+    # stream in a row, where runs in order are a few reads (else this test
+    # did not test the overflow).
+    longest, cur, kind = 0, 0, None
+    for l in lines[1:-1]:
+        cur = cur + len(l["data"]) if l["type"] == kind else len(l["data"])
+        kind = l["type"]
+        longest = max(longest, cur)
+    assert longest > 1 << 20, longest
