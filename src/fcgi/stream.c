@@ -8,8 +8,8 @@
  * would otherwise stop the supervisor in write() on our FastCGI socket,
  * and with it the job's time limit. So during the run lines are written
  * only while the socket says it takes more (poll POLLOUT, which on a unix
- * or TCP socket means a good part of its buffer is free, far more than one
- * piece), a piece at a time and a bounded amount per call. What waits is
+ * or TCP socket means a good part of its buffer is free, more than one
+ * piece: ST_PIECE), a piece at a time and a bounded amount per call. What waits is
  * not copied: the bytes are in the jail's own capture buffers (the
  * result's out/err, where on_output's data points), so we keep only how
  * far each stream was given and sent, and a small ring of reads saying in
@@ -34,8 +34,12 @@
 
 #include "api/resp_stream.h"
 
-#define ST_PIECE 16384                 /* bytes per write + flush */
-#define ST_TURN_BYTES (256u << 10)     /* at most this per callback */
+/* Bytes per write + flush during the run. POLLOUT leaves at least a third
+ * of the send buffer free on TCP (free >= queued / 2) and three quarters on
+ * a unix socket; the smallest TCP send buffer is 16 KiB (tcp_wmem), so a
+ * piece of 4 KiB (and its 8-byte record header) never waits after it. */
+#define ST_PIECE 4096
+#define ST_TURN_BYTES (256u << 10)     /* at most this per callback: bounded time */
 #define ST_LINE_MAX 65536              /* output bytes per line */
 #define ST_RING 256                    /* runs of reads remembered in order */
 

@@ -407,5 +407,7 @@ def test_streamed_answer_to_a_client_that_reads_nothing_memory(svc):
     print("\nstreamed_unread        idle %6.1f MiB  peak %+7.1f MiB  after %+6.1f MiB"
           % (i / 1024, (peak - i) / 1024, (a - i) / 1024))
     check("streamed_unread", figs)
-    # the captured 2 x 16 MiB and a few MiB, never a second copy of it
-    assert peak - i <= (2 * OUT_CAP + 8 * MIB) // 1024, (peak - i) / 1024
+    # The captured 2 x 16 MiB, one buffer copied as it grows (the running
+    # phase of docs/OPERATIONS.md: seen here now and then) and a few MiB;
+    # a second copy of the output would be 2 x 16 MiB more.
+    assert peak - i <= (3 * OUT_CAP + 8 * MIB) // 1024, (peak - i) / 1024
