@@ -230,7 +230,7 @@ def test_run_results_match(svc, doc, name):
 ERRORS = {
     "invalid_json": (b"{", 400),
     "not_object": (b"[1]", 400),
-    "unknown_field": ({"runtime": "python", "code": "", "timeout": 1}, 400),
+    "unknown_field": ({"runtime": "python", "code": "", "priority": 1}, 400),
     "missing_field": ({"code": "print(1)"}, 400),
     "invalid_field": ({"runtime": "python", "code": "", "limits": {"memory_mb": 1}}, 400),
     "invalid_path": ({"runtime": "python", "files": [{"path": "/etc/x", "content": ""}]}, 400),
