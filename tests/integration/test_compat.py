@@ -125,6 +125,8 @@ def test_timeout_alias_times_out_at_its_value(svc):
     d = ok(svc.run({"runtime": "bash", "code": "sleep 5", "timeout_s": 0.4}))
     assert d["status"] == "timeout", d
     assert 350 <= d["execution_time_ms"] < 3000, d
+    # Killed at the limit: the signal says so, there is no exit status.
+    assert d["signal"] == 9 and d["exit_code"] is None, d
 
 
 @pytest.mark.parametrize("req,both", [
