@@ -8,7 +8,7 @@
 # programs) built for the earlier prefix, as for any compiled-in path.
 
 dist_man_MANS = man/sandbox-fcgi.8 man/sandbox-run.1
-dist_doc_DATA = README.md docs/API.md docs/OPERATIONS.md docs/PERFORMANCE.md docs/SECURITY.md \
+dist_doc_DATA = README.md docs/API.md docs/MIGRATING.md docs/OPERATIONS.md docs/PERFORMANCE.md docs/SECURITY.md \
 	docs/openapi.json
 sfexamplesdir = $(docdir)/examples
 dist_sfexamples_DATA = nginx/sandbox-fcgi.conf nginx/sandbox-fcgi-tls.conf.example \

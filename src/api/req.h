@@ -60,6 +60,10 @@ struct req_error {
 	char message[512];
 };
 
+/* The client's own id of a job (job_id, or execution_id): at most this
+ * many characters of [A-Za-z0-9._:-]. */
+#define REQ_MAX_JOB_ID 128
+
 struct req_file { char *path; unsigned char *data; size_t len; bool executable; };
 
 struct req_job {
@@ -77,6 +81,10 @@ struct req_job {
 	struct jail_limits limits;       /* run step */
 	struct jail_limits compile_limits;
 	char **outputs; size_t noutputs;
+	char job_id[REQ_MAX_JOB_ID + 1]; /* "" when the client gave none */
+	const char *output_encoding;     /* NULL (not asked: utf8), "utf8", "base64" */
+	uint64_t compile_wall_ms;        /* limits.compile_*: 0 = the runtime's */
+	uint64_t compile_memory_mb;
 	/* Owned storage behind the jail_spec made by req_job_spec(). */
 	struct jail_file *jfiles; size_t njfiles;
 	struct jail_step steps[JAIL_MAX_STEPS];
@@ -100,6 +108,12 @@ int req_parse_run_stream(req_read_fn read, void *ctx, const struct req_config *c
 /* Fills *spec from the job; the job keeps ownership of all memory. */
 int req_job_spec(struct req_job *job, const struct req_config *cfg, struct jail_spec *spec);
 void req_job_free(struct req_job *job);
+/* Handler mode: the environment the shims read for their context argument
+ * (rootfs/common/overlay/opt/sandbox/shims): SANDBOX_WALL_MS (the run's
+ * wall limit) and SANDBOX_REQUEST_ID (request_id, when not NULL or ""),
+ * replacing values the request's env gave. Nothing outside handler mode.
+ * 0, or -1 when memory ran out. */
+int req_job_context_env(struct req_job *job, const char *request_id);
 
 /* Validation helpers, exposed for unit tests. Return NULL if ok, else a
  * reason. (Paths: path_check(), common/path.h.) */

@@ -20,7 +20,8 @@ static const char *const top_keys[] = {
 };
 
 static const char *const limit_keys[] = {
-	"wall_time_ms", "cpu_time_ms", "memory_mb", "max_processes", "max_output_bytes", NULL,
+	"wall_time_ms", "cpu_time_ms", "memory_mb", "max_processes", "max_output_bytes",
+	"compile_wall_time_ms", "compile_memory_mb", NULL,
 };
 
 void req_config_defaults(struct req_config *c)
@@ -196,10 +197,36 @@ static int limits_fill(json_t *limits, const struct req_config *cfg,
 	return 0;
 }
 
+/* limits.compile_*: only lower than the compile step's own limits (the
+ * runtime's, over the configured compile defaults), never above them. A
+ * runtime without a compile step refuses them: they would do nothing. */
+static int parse_compile_limits(json_t *limits, const struct req_config *cfg,
+                                struct req_job *job, struct req_error *err)
+{
+	json_t *w = limits ? json_object_get(limits, "compile_wall_time_ms") : NULL;
+	json_t *m = limits ? json_object_get(limits, "compile_memory_mb") : NULL;
+	struct jail_limits base;
+	struct req_range wall, mem;
+
+	if (!w && !m)
+		return 0;
+	if (!job->runtime->compile_argv) {
+		const char *fld = w ? "limits.compile_wall_time_ms" : "limits.compile_memory_mb";
+		return req_fail(err, 400, "invalid_field", fld, "%s: runtime '%s' has no compile step",
+		                fld, job->runtime->name);
+	}
+	base = req_compile_base(job->runtime, cfg);
+	wall = (struct req_range){ 1, 0, base.wall_time_ms };
+	mem = (struct req_range){ cfg->memory_mb.min, 0, base.memory_bytes >> 20 };
+	return parse_limit(limits, "compile_wall_time_ms", &wall, 0, &job->compile_wall_ms, err) ||
+	       parse_limit(limits, "compile_memory_mb", &mem, 0, &job->compile_memory_mb, err) ? -1 : 0;
+}
+
 int req_parse_limits(json_t *limits, const struct req_config *cfg,
                      struct req_job *job, struct req_error *err)
 {
-	return limits_fill(limits, cfg, &job->runtime->limits, &job->limits, err);
+	return limits_fill(limits, cfg, &job->runtime->limits, &job->limits, err) ||
+	       parse_compile_limits(limits, cfg, job, err) ? -1 : 0;
 }
 
 void req_config_limits(const struct req_config *cfg, struct jail_limits *l)
@@ -251,13 +278,13 @@ static int parse_code_and_files(json_t *root, const struct req_config *cfg,
 }
 
 static int parse_root(json_t *root, const struct req_config *cfg, const struct rt_registry *reg,
-                      struct req_job *job, struct req_error *err)
+                      struct req_job *job, struct req_compat *rn, struct req_error *err)
 {
 	json_t *v;
 
 	if (!json_is_object(root))
 		return req_fail(err, 400, "invalid_json", "", "the request body must be a JSON object");
-	if (check_keys(root, top_keys, "", err) || parse_runtime(root, cfg, reg, job, err) ||
+	if (req_compat_normalize(root, cfg, job, rn, err) || check_keys(root, top_keys, "", err) || parse_runtime(root, cfg, reg, job, err) ||
 	    parse_code_and_files(root, cfg, job, err) ||
 	    parse_blob(root, "stdin", cfg->max_stdin_bytes, &job->stdin_data, &job->stdin_len, err) ||
 	    req_parse_env(json_object_get(root, "env"), cfg, job, err) ||
@@ -319,6 +346,7 @@ int req_parse_run_stream(req_read_fn read, void *ctx, const struct req_config *c
                          const struct rt_registry *reg, struct req_job *job, struct req_error *err)
 {
 	struct api_load l;
+	struct req_compat rn = { .n = 0 };
 	json_error_t je;
 	json_t *root;
 	int rc;
@@ -332,10 +360,12 @@ int req_parse_run_stream(req_read_fn read, void *ctx, const struct req_config *c
 	root = api_load(&l, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
 	if (!root)
 		return fail_load(&l, cfg, &je, err);
-	rc = parse_root(root, cfg, reg, job, err);
+	rc = parse_root(root, cfg, reg, job, &rn, err);
 	json_decref(root);
-	if (rc)
+	if (rc) {
+		req_compat_error(&rn, err);
 		req_job_free(job);
+	}
 	return rc;
 }
 

@@ -27,6 +27,21 @@ int req_parse_limits(json_t *limits, const struct req_config *cfg,
                      struct req_job *job, struct req_error *err);
 int req_parse_command(json_t *root, const struct req_config *cfg,
                       struct req_job *job, struct req_error *err);
+/* The top-level aliases a request used (req_compat.c): from[i] is our
+ * field, to[i] the name the client wrote. */
+struct req_compat { const char *from[4], *to[4]; size_t n; };
+/* Before the strict parse: refuses an alias given with its field (or two
+ * aliases of one field), renames aliases to their fields in root, turns
+ * timeout_s/timeout into limits.wall_time_ms, and takes job_id (or
+ * execution_id) and output_encoding out of root into the job. */
+int req_compat_normalize(json_t *root, const struct req_config *cfg, struct req_job *job,
+                         struct req_compat *rn, struct req_error *err);
+/* After a failed parse: an error naming a renamed field names the alias. */
+void req_compat_error(const struct req_compat *rn, struct req_error *err);
+/* The compile step's limits before the request's own: the runtime's
+ * compile limits over cfg->compile_defaults (req_spec.c). */
+struct jail_limits req_compile_base(const struct rt_runtime *rt, const struct req_config *cfg);
+
 /* Checks that `path` neither equals nor is a directory prefix of an already
  * accepted path (and vice versa). Returns the index of the clash or -1. */
 long req_path_clash(const struct req_job *job, const char *path);

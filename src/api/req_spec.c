@@ -10,9 +10,9 @@
 
 /* The runtime's own compile limits (operator data in runtimes.json) over
  * the configured compile defaults. */
-static struct jail_limits compile_limits(const struct req_job *job, const struct req_config *cfg)
+struct jail_limits req_compile_base(const struct rt_runtime *rt, const struct req_config *cfg)
 {
-	const struct rt_limits_override *o = &job->runtime->compile_limits;
+	const struct rt_limits_override *o = &rt->compile_limits;
 	struct jail_limits l = cfg->compile_defaults;
 
 	if (o->wall_time_ms)
@@ -27,6 +27,22 @@ static struct jail_limits compile_limits(const struct req_job *job, const struct
 		l.max_processes = o->max_processes;
 	if (o->max_output_bytes)
 		l.max_output_bytes = o->max_output_bytes;
+	return l;
+}
+
+/* The request may lower the compile step's wall time and memory (checked
+ * against req_compile_base when parsed); CPU time follows a lower wall. */
+static struct jail_limits compile_limits(const struct req_job *job, const struct req_config *cfg)
+{
+	struct jail_limits l = req_compile_base(job->runtime, cfg);
+
+	if (job->compile_wall_ms) {
+		l.wall_time_ms = job->compile_wall_ms;
+		if (l.cpu_time_ms > l.wall_time_ms)
+			l.cpu_time_ms = l.wall_time_ms;
+	}
+	if (job->compile_memory_mb)
+		l.memory_bytes = job->compile_memory_mb << 20;
 	return l;
 }
 

@@ -29,6 +29,39 @@ static json_t *text_json(const char *s, size_t len)
 	return j;
 }
 
+/* Base64 of s as a JSON string. */
+static json_t *b64_json(const char *s, size_t len)
+{
+	char *enc = b64_encode((const unsigned char *)(s ? s : ""), s ? len : 0, NULL);
+	json_t *j = enc ? json_string(enc) : NULL;
+
+	free(enc);
+	return j;
+}
+
+/* Output inline in the tree: len bytes of s, then suffix (valid UTF-8)
+ * after a '\n' unless s ends with one, as text or as base64 of the bytes. */
+static json_t *inline_json(const char *s, size_t len, bool base64, const char *suffix)
+{
+	size_t xl = suffix ? strlen(suffix) : 0, n = len;
+	bool nl = suffix && len && s[len - 1] != '\n';
+	char *joined;
+	json_t *j;
+
+	if (!suffix)
+		return base64 ? b64_json(s, len) : text_json(s, len);
+	if (!(joined = malloc(len + xl + 2)))
+		return NULL;
+	if (len)
+		memcpy(joined, s, len);
+	if (nl)
+		joined[n++] = '\n';
+	memcpy(joined + n, suffix, xl + 1);
+	j = base64 ? b64_json(joined, n + xl) : text_json(joined, n + xl);
+	free(joined);
+	return j;
+}
+
 /* Program output and output files: inline (a cleaned copy in the tree), or
  * when the answer is streamed a placeholder that resp_result_write() fills
  * from the jail's own buffer, so that the answer is never held in memory
@@ -40,7 +73,7 @@ static json_t *big_json(struct resp_bigs *b, const char *s, size_t len, bool bas
 	json_t *slot;
 
 	if (!b)
-		return text_json(s, len);
+		return inline_json(s, len, base64, suffix);
 	if (b->n == b->alloc) {
 		size_t na = b->alloc ? 2 * b->alloc : 8;
 		if (!(nb = realloc(b->big, na * sizeof *nb)))
@@ -114,25 +147,32 @@ static char *exec_message(json_t *o, const struct jail_step_result *r)
 }
 
 /* Streamed: what the service adds after the streamed stderr, with the
- * '\n' the whole answer puts between them (as below). */
-static void put_streamed(json_t *o, const struct jail_step_result *r, const char *err_extra)
+ * '\n' the whole answer puts between them (as below); in base64 too with
+ * output_encoding base64, like the whole answer's stderr. */
+static void put_streamed(json_t *o, const struct jail_step_result *r, const char *err_extra,
+                         bool base64)
 {
 	bool nl = err_extra && r->err.len && r->err.data[r->err.len - 1] != '\n';
+	json_t *extra = json_pack("s+", nl ? "\n" : "", err_extra ? err_extra : "");
 
 	json_object_set_new(o, "stdout", json_string(""));
-	json_object_set_new(o, "stderr", json_pack("s+", nl ? "\n" : "", err_extra ? err_extra : ""));
+	if (extra && base64)
+		json_object_set_new(o, "stderr", inline_json(json_string_value(extra),
+		                                             json_string_length(extra), true, NULL));
+	else
+		json_object_set_new(o, "stderr", json_incref(extra));
+	json_decref(extra);
 	json_object_set_new(o, "stdout_truncated", json_boolean(r->out.truncated));
 	json_object_set_new(o, "stderr_truncated", json_boolean(r->err.truncated));
 }
 
 static void put_output(json_t *o, const struct jail_step_result *r, const char *err_extra,
-                       struct resp_bigs *b, bool streamed)
+                       bool base64, struct resp_bigs *b, bool streamed)
 {
 	char *exec_msg = r->exec_failed && !err_extra ? exec_message(o, r) : NULL;
-	json_t *err;
 
 	if (streamed) {
-		put_streamed(o, r, exec_msg ? exec_msg : err_extra);
+		put_streamed(o, r, exec_msg ? exec_msg : err_extra, base64);
 		free(exec_msg);
 		return;
 	}
@@ -141,25 +181,8 @@ static void put_output(json_t *o, const struct jail_step_result *r, const char *
 		err_extra = exec_msg;
 		b = NULL;      /* a few bytes: inline, the streamed answer is the same */
 	}
-	json_object_set_new(o, "stdout", big_json(b, r->out.data, r->out.len, false, NULL));
-	err = big_json(b, r->err.data, r->err.len, false, err_extra);
-	if (err && err_extra && !b) {
-		const char *e = json_string_value(err);
-		size_t el = json_string_length(err);   /* output may hold NUL: keep it all */
-		size_t xl = strlen(err_extra);
-		bool nl = el && e[el - 1] != '\n';
-		char *s = malloc(el + xl + 2);
-		if (s) {
-			memcpy(s, e, el);
-			if (nl)
-				s[el] = '\n';
-			memcpy(s + el + nl, err_extra, xl + 1);
-			json_decref(err);
-			err = json_stringn(s, el + nl + xl);
-			free(s);
-		}
-	}
-	json_object_set_new(o, "stderr", err);
+	json_object_set_new(o, "stdout", big_json(b, r->out.data, r->out.len, base64, NULL));
+	json_object_set_new(o, "stderr", big_json(b, r->err.data, r->err.len, base64, err_extra));
 	json_object_set_new(o, "stdout_truncated", json_boolean(r->out.truncated));
 	json_object_set_new(o, "stderr_truncated", json_boolean(r->err.truncated));
 	free(exec_msg);
@@ -191,13 +214,13 @@ static json_t *files_json(const struct jail_result *res, struct resp_bigs *b)
 	return a;
 }
 
-static json_t *compile_json(const struct jail_step_result *c, struct resp_bigs *b,
+static json_t *compile_json(const struct jail_step_result *c, bool base64, struct resp_bigs *b,
                             bool streamed)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "status", json_string(jail_status_name(c->status)));
 	put_exit(o, c);
-	put_output(o, c, NULL, b, streamed);
+	put_output(o, c, NULL, base64, b, streamed);
 	json_object_set_new(o, "execution_time_ms", json_integer((json_int_t)c->wall_ms));
 	return o;
 }
@@ -303,6 +326,7 @@ static json_t *result_tree(const struct jail_result *res, const struct resp_opts
 	const struct jail_step_result *run = run_step(res, o);
 	struct handler_outcome h = { .result = NULL, .error = NULL };
 	const char *status;
+	bool base64 = o->output_encoding && strcmp(o->output_encoding, "base64") == 0;
 	json_t *obj = json_object();
 
 	if (!obj)
@@ -315,9 +339,14 @@ static json_t *result_tree(const struct jail_result *res, const struct resp_opts
 		*o->status_out = status;
 	if (o->request_id)
 		resp_set_request_id(obj, o->request_id);
+	if (o->job_id && *o->job_id)
+		json_object_set_new(obj, "job_id", text_json(o->job_id, strlen(o->job_id)));
+	/* Said in the answer, so base64 can never be read as text by mistake. */
+	if (o->output_encoding)
+		json_object_set_new(obj, "output_encoding", json_string(o->output_encoding));
 	json_object_set_new(obj, "status", json_string(status));
 	put_exit(obj, run);
-	put_output(obj, run, h.stderr_extra, b, o->output_streamed);
+	put_output(obj, run, h.stderr_extra, base64, b, o->output_streamed);
 	json_object_set_new(obj, "execution_time_ms", json_integer((json_int_t)run->wall_ms));
 	json_object_set_new(obj, "cpu_time_ms", json_integer((json_int_t)run->cpu_ms));
 	json_object_set_new(obj, "memory_peak_kb", json_integer((json_int_t)run->memory_peak_kb));
@@ -329,7 +358,8 @@ static json_t *result_tree(const struct jail_result *res, const struct resp_opts
 			json_object_set_new(obj, "handler_error", json_string(h.error));
 	}
 	if (o->has_compile && res->nsteps >= 1)
-		json_object_set_new(obj, "compile", compile_json(&res->steps[0], b, o->output_streamed));
+		json_object_set_new(obj, "compile", compile_json(&res->steps[0], base64, b,
+		                                                 o->output_streamed));
 	free(h.error_owned);
 	*keep = h.stderr_extra;
 	return obj;

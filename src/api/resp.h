@@ -14,6 +14,11 @@ struct resp_opts {
 	const char *request_id;          /* NULL: omitted (resp_set_request_id) */
 	bool has_compile;                /* steps[0] is a compile step */
 	bool handler_mode;               /* decode res->result as the handler's answer */
+	const char *job_id;              /* the client's id: "job_id" after request_id; NULL/"": none */
+	/* NULL: program output as UTF-8 text, no "output_encoding" in the
+	 * answer; "utf8" the same, echoed; "base64": stdout and stderr (run and
+	 * compile steps) as base64 of their exact bytes, echoed. */
+	const char *output_encoding;
 	/* Optional: receives the answer's "status" (a static string), so that
 	 * the log says what the answer said (resp_status decides it). */
 	const char **status_out;

@@ -25,7 +25,7 @@
 #include "common/utf8.h"
 
 #define OUT_BUF 16384
-#define B64_SLICE (3 * 4096)   /* whole base64 quanta: no padding mid-way */
+#define B64_SLICE ((size_t)3 * 4096)   /* whole base64 quanta: no padding mid-way */
 
 struct out {
 	json_dump_callback_t write;
@@ -125,28 +125,65 @@ size_t resp_text_encoded_len(const char *s, size_t len)
 	return text_walk(s ? s : "", s ? len : 0, NULL);
 }
 
+/* Base64 of a byte stream given in pieces: whole quanta are encoded a
+ * slice at a time, the 0-2 bytes left over wait for the next piece. */
+struct b64_stream { unsigned char carry[3]; size_t n; };
+
+static void b64_put(struct out *w, const unsigned char *p, size_t n)
+{
+	size_t elen;
+	char *enc = w->err ? NULL : b64_encode(p, n, &elen);
+
+	if (!enc) {
+		w->err = -1;
+		return;
+	}
+	out_put(w, enc, elen);
+	free(enc);
+}
+
+static void b64_feed(struct out *w, struct b64_stream *st, const unsigned char *p, size_t len)
+{
+	size_t whole;
+
+	while (st->n && st->n < 3 && len) {
+		st->carry[st->n++] = *p++;
+		len--;
+	}
+	if (st->n == 3) {
+		b64_put(w, st->carry, 3);
+		st->n = 0;
+	}
+	whole = len / 3 * 3;
+	for (size_t off = 0; off < whole && !w->err; off += B64_SLICE)
+		b64_put(w, p + off, whole - off < B64_SLICE ? whole - off : B64_SLICE);
+	memcpy(st->carry + st->n, p + whole, len - whole);
+	st->n += len - whole;
+}
+
 static int big_write(struct out *w, const struct resp_big *b)
 {
+	/* As inline_json() joins them: a '\n' unless the output ends with one
+	 * (an invalid last byte is never '\n'). */
+	bool nl = b->suffix && b->len && b->data[b->len - 1] != '\n';
+	struct b64_stream st = { .n = 0 };
+
 	out_put(w, "\"", 1);
 	if (!b->base64) {
 		text_walk(b->data, b->len, w);
-		if (b->suffix) {
-			/* As put_output() joins them: a '\n' unless the output ends
-			 * with one (an invalid last byte is never '\n'). */
-			if (b->len && b->data[b->len - 1] != '\n')
-				out_put(w, "\\n", 2);
+		if (nl)
+			out_put(w, "\\n", 2);
+		if (b->suffix)
 			text_walk(b->suffix, strlen(b->suffix), w);
-		}
+		return out_put(w, "\"", 1);
 	}
-	for (size_t off = 0; b->base64 && off < b->len && !w->err; off += B64_SLICE) {
-		size_t n = b->len - off < B64_SLICE ? b->len - off : B64_SLICE, elen;
-		char *enc = b64_encode((const unsigned char *)b->data + off, n, &elen);
-
-		if (!enc)
-			return w->err = -1;
-		out_put(w, enc, elen);
-		free(enc);
-	}
+	b64_feed(w, &st, (const unsigned char *)b->data, b->len);
+	if (nl)
+		b64_feed(w, &st, (const unsigned char *)"\n", 1);
+	if (b->suffix)
+		b64_feed(w, &st, (const unsigned char *)b->suffix, strlen(b->suffix));
+	if (st.n)
+		b64_put(w, st.carry, st.n);
 	return out_put(w, "\"", 1);
 }
 

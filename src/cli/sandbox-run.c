@@ -388,7 +388,8 @@ static int run_request(struct cli *c)
 	struct jail *j;
 	int rc = load_request(c, &reg);
 
-	if (rc != 0 || req_job_spec(&c->job, &c->rc, &spec) < 0) {
+	if (rc != 0 || req_job_context_env(&c->job, NULL) < 0 ||
+	    req_job_spec(&c->job, &c->rc, &spec) < 0) {
 		rt_registry_free(&reg);
 		return rc ? rc : (fputs("sandbox-run: out of memory\n", stderr), 1);
 	}
@@ -400,7 +401,9 @@ static int run_request(struct cli *c)
 		rc = fail_json(&res.error);
 	} else {
 		struct resp_opts ro = { .has_compile = spec.nsteps > 1,
-		                        .handler_mode = c->job.handler_mode };
+		                        .handler_mode = c->job.handler_mode,
+		                        .job_id = c->job.job_id,
+		                        .output_encoding = c->job.output_encoding };
 		rc = print_result(&res, &ro) < 0 ? 1 : 0;
 	}
 	jail_result_free(&res);

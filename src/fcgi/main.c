@@ -131,6 +131,7 @@ static void start_metrics(struct svc *s)
 static int start(struct svc *s)
 {
 	char msg[256] = "";
+	const char *why = NULL;
 
 	if (rt_registry_load(s->cfg.rootfs_base, &s->reg, msg, sizeof msg) < 0) {
 		start_failed("rootfs", msg, NULL);
@@ -142,6 +143,10 @@ static int start(struct svc *s)
 		start_failed("rootfs", msg, NULL);
 		return -1;
 	}
+	regw_open(&s->regw, s->cfg.rootfs_base, &why);
+	if (why)
+		log_event("warning", "sandbox.start.rootfs_watch",
+		          json_pack("{s:s, s:s}", "rootfs_base", s->cfg.rootfs_base, "message", why));
 	start_metrics(s);
 	return start_jail(s);
 }
@@ -201,5 +206,6 @@ int main(int argc, char **argv)
 	serve(&s, fd);
 	jail_free(s.jail);
 	rt_registry_free(&s.reg);
+	regw_close(&s.regw);
 	return 0;
 }

@@ -13,8 +13,15 @@
 void svc_refresh_registry(struct svc *s)
 {
 	char msg[256] = "";
+	int rc;
 
-	if (rt_registry_refresh(&s->reg, msg, sizeof msg) < 0)
+	/* Off the request path unless something under the RootFS directory
+	 * changed: one non-blocking read (issue 13). */
+	if (!regw_changed(&s->regw))
+		return;
+	rc = rt_registry_refresh(&s->reg, msg, sizeof msg);
+	regw_rescanned(&s->regw, rc < 0);
+	if (rc < 0)
 		log_event("warning", "sandbox.rootfs.refresh_failed",
 		          json_pack("{s:s}", "message", msg));
 }

@@ -7,7 +7,7 @@ src_fcgi_sandbox_fcgi_SOURCES = \
 	src/fcgi/log.h src/fcgi/log.c src/fcgi/log_fmt.h src/fcgi/log_fmt.c \
 	src/fcgi/http_util.h src/fcgi/http_util.c \
 	src/fcgi/http.h src/fcgi/http.c \
-	src/fcgi/svc.h src/fcgi/dispatch.c src/fcgi/run.c src/fcgi/meta.c \
+	src/fcgi/svc.h src/fcgi/reg_watch.h src/fcgi/reg_watch.c src/fcgi/dispatch.c src/fcgi/run.c src/fcgi/meta.c \
 	src/fcgi/stream.h src/fcgi/stream.c \
 	src/fcgi/mem.h src/fcgi/mem.c src/fcgi/main.c \
 	src/fcgi/metrics.h src/fcgi/metrics.c src/fcgi/metrics_shm.h src/fcgi/metrics_shm.c \

@@ -47,16 +47,34 @@ static uint64_t sum_req_files(const struct req_job *job)
 	return n;
 }
 
-static void log_start(const struct http_req *r, const struct req_job *job)
+/* What the logs say about a job, kept past req_job_free(): the answer
+ * is written after the job's memory is let go. */
+struct run_facts {
+	char job_id[REQ_MAX_JOB_ID + 1];
+	const char *output_encoding;
+	json_int_t input_files, input_bytes;
+};
+
+static json_t *job_id_json(const struct run_facts *f)
+{
+	return f->job_id[0] ? json_string(f->job_id) : json_null();
+}
+
+/* Fields as the Rootless-Docker runner logged them (job_id, timeout_s,
+ * code_bytes; docs/MIGRATING.md), "timeout" in ms as before. */
+static void log_start(const struct http_req *r, const struct req_job *job,
+                      const struct run_facts *f)
 {
 	log_event("info", "sandbox.run.start",
-	          json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:b}",
+	          json_pack("{s:s, s:o, s:s, s:I, s:f, s:I, s:I, s:I, s:b}",
 	                    "request_id", r->request_id,
+	                    "job_id", job_id_json(f),
 	                    "runtime", job->runtime ? job->runtime->name : "",
 	                    "timeout", (json_int_t)job->limits.wall_time_ms,
+	                    "timeout_s", (double)job->limits.wall_time_ms / 1000.0,
 	                    "code_bytes", (json_int_t)job->code_len,
-	                    "input_files", (json_int_t)job->nfiles,
-	                    "input_bytes", (json_int_t)sum_req_files(job),
+	                    "input_files", f->input_files,
+	                    "input_bytes", f->input_bytes,
 	                    "handler_mode", job->handler_mode));
 }
 
@@ -73,7 +91,7 @@ static const struct jail_step_result *deciding_step(const struct jail_result *re
 
 /* After the answer: status is what the answer said (resp_status). */
 static void log_finish(const struct http_req *r, const struct jail_result *res,
-                       const char *status)
+                       const char *status, const struct run_facts *f)
 {
 	const struct jail_step_result *st = deciding_step(res);
 	uint64_t out_bytes = 0;
@@ -81,13 +99,16 @@ static void log_finish(const struct http_req *r, const struct jail_result *res,
 	for (size_t i = 0; i < res->nfiles; i++)
 		out_bytes += res->files[i].len;
 	log_event("info", "sandbox.run.finish",
-	          json_pack("{s:s, s:s, s:i, s:b, s:b, s:I, s:I, s:I, s:I, s:I}",
+	          json_pack("{s:s, s:o, s:s, s:i, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 	                    "request_id", r->request_id,
+	                    "job_id", job_id_json(f),
 	                    "status", status,
 	                    "exit_code", st ? st->exit_code : -1,
 	                    "timed_out", st && st->status == JAIL_TIMEOUT,
 	                    "cancelled", res->cancelled,
 	                    "duration_ms", (json_int_t)http_elapsed_ms(&r->t0),
+	                    "input_files", f->input_files,
+	                    "input_bytes", f->input_bytes,
 	                    "output_files", (json_int_t)res->nfiles,
 	                    "output_bytes", (json_int_t)out_bytes,
 	                    "stdout_bytes", (json_int_t)(st ? st->out.len : 0),
@@ -121,13 +142,19 @@ static void run_job(struct svc *s, struct http_req *r, struct req_job *job)
 	struct resp_opts ro;
 	const char *status = NULL;
 	bool streamed;
+	struct run_facts f = { .output_encoding = job->output_encoding,
+	                       .input_files = (json_int_t)job->nfiles,
+	                       .input_bytes = (json_int_t)sum_req_files(job) };
 	/* Registry strings: valid until the next refresh, between requests. */
 	const char *rt_name = job->runtime ? job->runtime->name : "";
 	const char *tmpl_name = job->tmpl ? job->tmpl->name : "";
 
 	memset(&spec, 0, sizeof spec);
 	memset(&res, 0, sizeof res);
-	if (req_job_spec(job, &s->cfg.req, &spec) < 0) {
+	memcpy(f.job_id, job->job_id, sizeof f.job_id);
+	/* The handler's context: this request's id and its wall limit. */
+	if (req_job_context_env(job, r->request_id) < 0 ||
+	    req_job_spec(job, &s->cfg.req, &spec) < 0) {
 		http_send_error(r, 500, "internal", "could not prepare the job", NULL, NULL);
 		return;
 	}
@@ -136,11 +163,13 @@ static void run_job(struct svc *s, struct http_req *r, struct req_job *job)
 	 * instead of running to its wall limit for nobody. */
 	spec.cancel_on_hangup = true;
 	spec.cancel_fd = r->fx->ipcFd;
-	log_start(r, job);
+	log_start(r, job, &f);
 	memset(&ro, 0, sizeof ro);
 	ro.has_compile = spec.nsteps > 1;
 	ro.handler_mode = job->handler_mode;
 	ro.status_out = &status;
+	ro.job_id = f.job_id;
+	ro.output_encoding = f.output_encoding;
 	streamed = wants_stream(r, job);
 	/* Streamed: the 200 is out before the run, a failure is its last line. */
 	if ((streamed ? stream_run(r, s->jail, &spec, &res, &ro) : jail_run(s->jail, &spec, &res)) < 0) {
@@ -160,7 +189,7 @@ static void run_job(struct svc *s, struct http_req *r, struct req_job *job)
 	 * decision without the handler's verdict, which needed that memory. */
 	if (!status)
 		status = resp_status(&res, &ro, false);
-	log_finish(r, &res, status);
+	log_finish(r, &res, status, &f);
 	met_run(s->met.store, rt_name, tmpl_name, status, http_elapsed_ms(&r->t0));
 	jail_result_free(&res);
 }

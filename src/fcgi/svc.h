@@ -10,12 +10,14 @@
 #include "fcgi/cfg.h"
 #include "fcgi/http.h"
 #include "fcgi/metrics_shm.h"
+#include "fcgi/reg_watch.h"
 #include "jail/jail.h"
 
 struct svc {
 	struct fcgi_cfg cfg;
 	struct jail *jail;           /* made once by jail_new() */
 	struct rt_registry reg;
+	struct reg_watch regw;       /* tells when reg must be rescanned */
 	struct met_shm met;          /* the pool's shared metrics */
 };
 
@@ -29,7 +31,8 @@ void svc_handle_runtimes(struct svc *s, struct http_req *r);
 void svc_handle_metrics(struct svc *s, struct http_req *r);
 void svc_handle_openapi(struct svc *s, struct http_req *r);
 
-/* Reloads RootFS templates whose `current` link moved; logs a failure. */
+/* Reloads RootFS templates whose `current` link moved, when the watch saw
+ * a change (reg_watch.h); logs a failure. */
 void svc_refresh_registry(struct svc *s);
 
 #endif

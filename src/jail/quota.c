@@ -36,6 +36,14 @@
 #include <unistd.h>
 
 #define QUOTA_DEFAULT_SHARE 16
+/* What each responder (the caller of the jail, under the same host uid)
+ * keeps for itself before the rest is shared between runs: its RootFS
+ * watch (src/fcgi/reg_watch.c) is one inotify instance with a watch per
+ * template directory. Counted against the same host-wide maximum as the
+ * runs' instances, so without this reserve the last runs would find less
+ * than their share. */
+#define QUOTA_CALLER_INOTIFY_INSTANCES 2
+#define QUOTA_CALLER_INOTIFY_WATCHES 64
 
 /* Host-wide maxima of the initial user namespace (the sysctls under
  * /proc/sys/fs/inotify always show those, whatever namespace we are in). */
@@ -64,9 +72,14 @@ static uint64_t quota_rlimit(int res)
 	return r.rlim_cur;
 }
 
-static uint64_t quota_share(uint64_t total, unsigned share, uint64_t floor)
+/* total minus each caller's reserve, divided between the runs. */
+static uint64_t quota_share(uint64_t total, unsigned share, uint64_t reserve, uint64_t floor)
 {
-	uint64_t v = total == UINT64_MAX ? UINT64_MAX : total / share;
+	uint64_t v = UINT64_MAX;
+	if (total != UINT64_MAX) {
+		uint64_t kept = reserve * share;
+		v = total > kept ? (total - kept) / share : 0;
+	}
 	return v < floor ? floor : v;
 }
 
@@ -78,12 +91,12 @@ void quota_compute(struct jail_quota *q, unsigned concurrent)
 	 * limits are that small for its pool size is misconfigured, and
 	 * docs/OPERATIONS.md says which sysctl to raise. */
 	q->inotify_instances = quota_share(quota_host("/proc/sys/fs/inotify/max_user_instances", 128),
-	                                   share, 1);
+	                                   share, QUOTA_CALLER_INOTIFY_INSTANCES, 1);
 	q->inotify_watches = quota_share(quota_host("/proc/sys/fs/inotify/max_user_watches", 8192),
-	                                 share, 64);
-	q->sigpending = quota_share(quota_rlimit(RLIMIT_SIGPENDING), share, 16);
-	q->msgqueue_bytes = quota_share(quota_rlimit(RLIMIT_MSGQUEUE), share, 0);
-	q->memlock_bytes = quota_share(quota_rlimit(RLIMIT_MEMLOCK), share, 0);
+	                                 share, QUOTA_CALLER_INOTIFY_WATCHES, 64);
+	q->sigpending = quota_share(quota_rlimit(RLIMIT_SIGPENDING), share, 0, 16);
+	q->msgqueue_bytes = quota_share(quota_rlimit(RLIMIT_MSGQUEUE), share, 0, 0);
+	q->memlock_bytes = quota_share(quota_rlimit(RLIMIT_MEMLOCK), share, 0, 0);
 	if (q->inotify_instances > INT32_MAX)
 		q->inotify_instances = INT32_MAX;
 	if (q->inotify_watches > INT32_MAX)

@@ -267,8 +267,12 @@ static void sup_result(struct sup *s, struct jail_step_result *out)
 		out->exit_code = WEXITSTATUS(st);
 	if (s->exited && WIFSIGNALED(st))
 		out->signal = WTERMSIG(st);
-	if (!s->exited && !s->timed_out)
-		out->signal = SIGKILL;     /* cancelled, or pid 1 died first (OOM killer): all were killed */
+	/* Timed out, cancelled, or pid 1 died first (OOM killer): all were
+	 * killed with SIGKILL. A timed-out run used to say exit_code 0 and
+	 * signal null, as if the program had ended well (docs/API.md: signal
+	 * 9 after a timeout). */
+	if (!s->exited)
+		out->signal = SIGKILL;
 	if (s->timed_out || out->signal == SIGXCPU)
 		out->status = JAIL_TIMEOUT;
 	else if (cs.oom_kills > 0)

@@ -82,6 +82,12 @@ CASES = {
     "signal": {"runtime": "bash", "code": "kill -SEGV $$"},
     "handler": {"runtime": "python", "handler": "main.handler", "event": {"n": [1, 2]},
                 "code": "def handler(event, context=None):\n    return {'sum': sum(event['n'])}\n"},
+    # docs/MIGRATING.md: aliases, the client's id, output as exact bytes.
+    "compat_aliases_base64": {
+        "language": "sh", "execution_id": "exec-1", "timeout": 2, "env_vars": {"A": "x"},
+        "output_encoding": "base64",
+        "input_files": [{"path": "d.bin", "content": b64(b"\xff\x00\x01"), "encoding": "base64"}],
+        "code": "cat d.bin; printf '%s\\377' \"$A\" >&2"},
     "handler_raised": {"runtime": "python", "handler": "main.handler", "event": {},
                        "code": "def handler(event, context=None):\n    raise ValueError('no')\n"},
 }
@@ -114,6 +120,8 @@ REFUSED = {
     "bad_path": {"runtime": "bash", "entrypoint": "true",
                  "files": [{"path": "../x", "content": ""}]},
     "not_an_object": [1, 2],
+    "alias_and_field": {"runtime": "python", "language": "python", "code": "x"},
+    "bad_alias_value": {"runtime": "bash", "code": "x", "input_files": [{"path": "/a", "content": ""}]},
 }
 
 

@@ -13,6 +13,7 @@ The responder that served the request is the one whose peak moved most;
 the others must not move at all beyond noise. Figures are printed (pytest
 -s) so that a run records them.
 """
+import base64
 import json
 import os
 import re
@@ -277,6 +278,26 @@ def test_invalid_utf8_answer_memory(svc):
     assert r.status == 200, r
     assert r.json["stdout"] == "\ufffd" * OUT_CAP
     check("invalid_utf8_answer", figs)
+
+
+def test_base64_answer_memory(svc):
+    """output_encoding base64 at the output cap on both streams: streamed
+    a slice at a time like output files (resp_write.c), exact bytes, and
+    4/3 of them in the answer (docs/API.md, "Size of the answer")."""
+    code = ("import sys\n"
+            "sys.stdout.buffer.write(bytes(range(256)) * %d)\n"
+            "sys.stderr.buffer.write(b'\\xff\\x00' * %d)\n" % (OUT_CAP // 256, OUT_CAP // 2))
+    body = json.dumps({"runtime": "python", "code": code, "output_encoding": "base64",
+                       "limits": {"max_output_bytes": OUT_CAP, "memory_mb": 512}}).encode()
+    r, figs = measure(svc, body)
+    report("base64_answer", r, figs)
+    assert r.status == 200, r
+    d = r.json
+    assert d["output_encoding"] == "base64"
+    assert base64.b64decode(d["stdout"], validate=True) == bytes(range(256)) * (OUT_CAP // 256)
+    assert base64.b64decode(d["stderr"], validate=True) == b"\xff\x00" * (OUT_CAP // 2)
+    assert len(r.body) <= (4 * 2 * OUT_CAP) // 3 + 8 + 64 * 1024, len(r.body)
+    check("base64_answer", figs)
 
 
 # ---------- the responders' own memory cap ----------

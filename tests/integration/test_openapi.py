@@ -203,6 +203,15 @@ RUNS = {
                     "code": "#include <stdio.h>\nint main(void){puts(\"ok\");return 0;}"}, "success"),
     "c_compile_error": ({"template": "compilers", "runtime": "c", "code": "int main(void) { nope }"},
                         "compile_error"),
+    "compat_base64": ({"language": "bash", "code": "printf '\\377\\0'; echo e >&2", "job_id": "j-1",
+                       "output_encoding": "base64", "timeout_s": 2.5, "env_vars": {"A": "1"},
+                       "input_files": [{"path": "a", "content": ""}]}, "success"),
+    "compat_utf8": ({"runtime": "bash", "code": "echo", "execution_id": "e:1",
+                     "output_encoding": "utf8", "timeout": 1}, "success"),
+    "c_compile_limits": ({"template": "compilers", "runtime": "c", "output_encoding": "base64",
+                          "code": "int main(void){return 0;}",
+                          "limits": {"compile_wall_time_ms": 20000, "compile_memory_mb": 256}},
+                         "success"),
     "cpp": ({"template": "compilers", "runtime": "cpp",
              "code": "#include <iostream>\nint main(){std::cout<<1;}"}, "success"),
 }
@@ -223,6 +232,8 @@ def test_run_results_match(svc, doc, name):
         assert body["exec_error"]["errno"] == "ENOENT"
     if name.startswith("handler"):
         assert "result" in body
+    if name.startswith("compat_"):
+        assert body["job_id"] in ("j-1", "e:1") and body["output_encoding"] in ("base64", "utf8")
     if name.startswith("c_") or name == "cpp":
         assert "compile" in body
 
@@ -230,7 +241,7 @@ def test_run_results_match(svc, doc, name):
 ERRORS = {
     "invalid_json": (b"{", 400),
     "not_object": (b"[1]", 400),
-    "unknown_field": ({"runtime": "python", "code": "", "timeout": 1}, 400),
+    "unknown_field": ({"runtime": "python", "code": "", "priority": 1}, 400),
     "missing_field": ({"code": "print(1)"}, 400),
     "invalid_field": ({"runtime": "python", "code": "", "limits": {"memory_mb": 1}}, 400),
     "invalid_path": ({"runtime": "python", "files": [{"path": "/etc/x", "content": ""}]}, 400),

@@ -28,6 +28,7 @@ struct bad_case {
 #define F(x) RC "\"files\": [" x "]}"
 #define L(x) RC "\"limits\": {" x "}}"
 #define E(x) RC "\"env\": {" x "}}"
+#define CL(x) "{\"template\": \"compilers\", \"runtime\": \"c\", \"code\": \"1\", \"limits\": {" x "}}"
 #define BAD(n, body, st, c, f) { n, body, NULL, 0, NULL, NULL, st, c, f, NULL, NULL }
 #define BIG(n, pre, unit, cnt, sep, post, st, c, f) { n, pre, unit, cnt, sep, post, st, c, f, NULL, NULL }
 
@@ -85,7 +86,7 @@ static const struct bad_case cases[] = {
 	BAD("unknown template", RC "\"template\": \"gpu\"}", 400, "unknown_template", "template"),
 	/* top level */
 	BAD("no code nor files", R "\"stdin\": \"x\"}", 400, "missing_field", "code"),
-	BAD("unknown field", RC "\"timeout\": 5}", 400, "unknown_field", "timeout"),
+	BAD("unknown field", RC "\"priority\": 5}", 400, "unknown_field", "priority"),
 	BAD("misspelt field", R "\"cdoe\": \"1\"}", 400, "unknown_field", "cdoe"),
 	BAD("key with NUL", RC "\"stdin\\u0000\": \"x\"}", 400, "invalid_json", ""),   /* jansson refuses */
 	BAD("code not string", R "\"code\": [\"print(1)\"]}", 400, "invalid_field", "code"),
@@ -187,6 +188,63 @@ static const struct bad_case cases[] = {
 	BAD("stream number", RC "\"stream\": 1}", 400, "invalid_field", "stream"),
 	BAD("stream null", RC "\"stream\": null}", 400, "invalid_field", "stream"),
 	BAD("stream object", RC "\"stream\": {}}", 400, "invalid_field", "stream"),
+	/* compatibility fields and aliases (req_compat.c, docs/MIGRATING.md):
+	 * an error names the name the client wrote */
+	BAD("language and runtime", "{\"runtime\": \"python\", \"language\": \"python\", \"code\": \"1\"}", 400, "invalid_field", "language"),
+	BAD("language not string", "{\"language\": 3, \"code\": \"1\"}", 400, "invalid_field", "language"),
+	BAD("language unknown", "{\"language\": \"cobol\", \"code\": \"1\"}", 400, "unknown_runtime", "language"),
+	BAD("env_vars and env", RC "\"env\": {}, \"env_vars\": {}}", 400, "invalid_field", "env_vars"),
+	BAD("env_vars not object", RC "\"env_vars\": []}", 400, "invalid_field", "env_vars"),
+	BAD("env_vars bad name", RC "\"env_vars\": {\"1A\": \"x\"}}", 400, "invalid_field", "env_vars.1A"),
+	BAD("env_vars value", RC "\"env_vars\": {\"A\": 1}}", 400, "invalid_field", "env_vars.A"),
+	BIG("env_vars 65", RC "\"env_vars\": {", "\"V%zu\": \"\"", 65, ",", "}}", 413, "too_large", "env_vars"),
+	BAD("input_files and files", RC "\"files\": [], \"input_files\": []}", 400, "invalid_field", "input_files"),
+	BAD("input_files not array", RC "\"input_files\": {}}", 400, "invalid_field", "input_files"),
+	BAD("input_files traversal", RC "\"input_files\": [{\"path\": \"../a\", \"content\": \"\"}]}", 400, "invalid_field", "input_files[0].path"),
+	BAD("input_files unknown key", RC "\"input_files\": [{\"path\": \"a\", \"content\": \"\", \"mode\": 1}]}", 400, "unknown_field", "input_files[0].mode"),
+	BAD("input_files bad base64", RC "\"input_files\": [{\"path\": \"a\", \"content\": \"@@\", \"encoding\": \"base64\"}]}", 400, "invalid_field", "input_files[0].content"),
+	BAD("input_files clash with code", RC "\"input_files\": [{\"path\": \"main.py\", \"content\": \"\"}]}", 400, "invalid_field", "input_files[0].path"),
+	{ "timeout_s and wall_time_ms", RC "\"limits\": {\"wall_time_ms\": 1000}, \"timeout_s\": 1}", NULL, 0, NULL,
+	  NULL, 400, "invalid_field", "timeout_s", NULL, "limits.wall_time_ms and timeout_s are the same field" },
+	{ "language message", "{\"language\": 3, \"code\": \"1\"}", NULL, 0, NULL, NULL, 400, "invalid_field",
+	  "language", NULL, "language must be a string" },
+	{ "input_files message", RC "\"input_files\": [{\"path\": \"/a\", \"content\": \"\"}]}", NULL, 0, NULL, NULL,
+	  400, "invalid_field", "input_files[0].path", NULL, "input_files[0].path: absolute" },
+	BAD("timeout and timeout_s", RC "\"timeout_s\": 1, \"timeout\": 1}", 400, "invalid_field", "timeout"),
+	BAD("timeout_s zero", RC "\"timeout_s\": 0}", 400, "invalid_field", "timeout_s"),
+	BAD("timeout_s rounds to 0 ms", RC "\"timeout_s\": 0.0004}", 400, "invalid_field", "timeout_s"),
+	BAD("timeout_s negative", RC "\"timeout_s\": -1}", 400, "invalid_field", "timeout_s"),
+	BAD("timeout_s over max", RC "\"timeout_s\": 120.001}", 400, "invalid_field", "timeout_s"),
+	BAD("timeout over max", RC "\"timeout\": 300}", 400, "invalid_field", "timeout"),
+	BAD("timeout huge", RC "\"timeout\": 1e300}", 400, "invalid_field", "timeout"),
+	BAD("timeout string", RC "\"timeout\": \"5\"}", 400, "invalid_field", "timeout"),
+	BAD("timeout_s bool", RC "\"timeout_s\": true}", 400, "invalid_field", "timeout_s"),
+	BAD("timeout_s null", RC "\"timeout_s\": null}", 400, "invalid_field", "timeout_s"),
+	BAD("timeout with limits not object", RC "\"timeout\": 1, \"limits\": 5}", 400, "invalid_field", "limits"),
+	BAD("job_id and execution_id", RC "\"job_id\": \"a\", \"execution_id\": \"a\"}", 400, "invalid_field", "execution_id"),
+	BAD("job_id empty", RC "\"job_id\": \"\"}", 400, "invalid_field", "job_id"),
+	BAD("job_id number", RC "\"job_id\": 7}", 400, "invalid_field", "job_id"),
+	BAD("job_id space", RC "\"job_id\": \"a b\"}", 400, "invalid_field", "job_id"),
+	BAD("job_id newline", RC "\"job_id\": \"a\\nb\"}", 400, "invalid_field", "job_id"),
+	BAD("job_id NUL", RC "\"job_id\": \"a\\u0000b\"}", 400, "invalid_field", "job_id"),
+	BAD("job_id non-ascii", RC "\"job_id\": \"\\u00e9\"}", 400, "invalid_field", "job_id"),
+	BIG("job_id 129", RC "\"job_id\": \"", "a", 129, "", "\"}", 400, "invalid_field", "job_id"),
+	BAD("execution_id slash", RC "\"execution_id\": \"a/b\"}", 400, "invalid_field", "execution_id"),
+	BAD("output_encoding other", RC "\"output_encoding\": \"hex\"}", 400, "invalid_field", "output_encoding"),
+	BAD("output_encoding case", RC "\"output_encoding\": \"BASE64\"}", 400, "invalid_field", "output_encoding"),
+	BAD("output_encoding number", RC "\"output_encoding\": 64}", 400, "invalid_field", "output_encoding"),
+	BAD("output_encoding null", RC "\"output_encoding\": null}", 400, "invalid_field", "output_encoding"),
+	/* compile limits: only runtimes with a compile step, only lower */
+	BAD("compile wall on python", L("\"compile_wall_time_ms\": 1000"), 400, "invalid_field", "limits.compile_wall_time_ms"),
+	BAD("compile memory on python", L("\"compile_memory_mb\": 64"), 400, "invalid_field", "limits.compile_memory_mb"),
+	BAD("compile wall 0", CL("\"compile_wall_time_ms\": 0"), 400, "invalid_field", "limits.compile_wall_time_ms"),
+	BAD("compile wall over runtime's", CL("\"compile_wall_time_ms\": 30001"), 400, "invalid_field", "limits.compile_wall_time_ms"),
+	BAD("compile wall float", CL("\"compile_wall_time_ms\": 1.5"), 400, "invalid_field", "limits.compile_wall_time_ms"),
+	BAD("compile wall string", CL("\"compile_wall_time_ms\": \"5\""), 400, "invalid_field", "limits.compile_wall_time_ms"),
+	BAD("compile memory under min", CL("\"compile_memory_mb\": 15"), 400, "invalid_field", "limits.compile_memory_mb"),
+	BAD("compile memory over runtime's", CL("\"compile_memory_mb\": 513"), 400, "invalid_field", "limits.compile_memory_mb"),
+	BAD("compile memory negative", CL("\"compile_memory_mb\": -1"), 400, "invalid_field", "limits.compile_memory_mb"),
+	BAD("compile typo", CL("\"compile_wall_ms\": 5"), 400, "unknown_field", "limits.compile_wall_ms"),
 	/* outputs */
 	BAD("outputs not array", RC "\"outputs\": \"*\"}", 400, "invalid_field", "outputs"),
 	BAD("outputs item number", RC "\"outputs\": [1]}", 400, "invalid_field", "outputs[0]"),

@@ -264,6 +264,116 @@ START_TEST(error_json)
 }
 END_TEST
 
+
+/* Each alias means exactly its field: the job equals the one from our names. */
+START_TEST(aliases_same_job)
+{
+	parse_ok("{\"language\": \"js\", \"code\": \"1\", \"env_vars\": {\"A\": \"b\"},"
+	         " \"input_files\": [{\"path\": \"d.bin\", \"content\": \"AAE=\", \"encoding\": \"base64\"}],"
+	         " \"timeout\": 3, \"execution_id\": \"exec-1:A_b.c\"}");
+	ck_assert_str_eq(job.runtime->name, "node");
+	ck_assert_str_eq(env_get("A"), "b");
+	ck_assert_uint_eq(job.nfiles, 1);
+	ck_assert_str_eq(job.files[0].path, "d.bin");
+	ck_assert_uint_eq(job.files[0].len, 2);
+	ck_assert_uint_eq(job.limits.wall_time_ms, 3000);
+	ck_assert_uint_eq(job.limits.cpu_time_ms, 3000);   /* follows the wall as for wall_time_ms */
+	ck_assert_str_eq(job.job_id, "exec-1:A_b.c");
+	ck_assert_ptr_null(job.output_encoding);
+	req_job_free(&job);
+	parse_ok("{\"runtime\": \"python\", \"code\": \"1\", \"job_id\": \"j\", \"timeout_s\": 2.5,"
+	         " \"limits\": {\"memory_mb\": 64}}");
+	ck_assert_str_eq(job.job_id, "j");
+	ck_assert_uint_eq(job.limits.wall_time_ms, 2500);
+	ck_assert_uint_eq(job.limits.memory_bytes, 64ull << 20);   /* limits kept */
+}
+END_TEST
+
+/* Seconds to milliseconds: rounded to the nearest, the range's ends kept. */
+START_TEST(timeout_rounding)
+{
+	static const struct { const char *v; uint64_t ms; } t[] = {
+		{ "0.001", 1 }, { "0.0005", 1 }, { "0.29", 290 }, { "1.0014", 1001 }, { "0.0014", 1 }, { "1.2345", 1235 },
+		{ "120", 120000 }, { "120.0004", 120000 }, { "1e1", 10000 }, { "7", 7000 },
+	};
+	char body[128];
+
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		snprintf(body, sizeof body, "{\"runtime\": \"bash\", \"code\": \"\", \"timeout_s\": %s}", t[i].v);
+		parse_ok(body);
+		ck_assert_msg(job.limits.wall_time_ms == t[i].ms,
+		              "%s -> %llu", t[i].v, (unsigned long long)job.limits.wall_time_ms);
+		req_job_free(&job);
+	}
+}
+END_TEST
+
+START_TEST(output_encoding_values)
+{
+	parse_ok("{\"runtime\": \"bash\", \"code\": \"\", \"output_encoding\": \"base64\"}");
+	ck_assert_str_eq(job.output_encoding, "base64");
+	req_job_free(&job);
+	parse_ok("{\"runtime\": \"bash\", \"code\": \"\", \"output_encoding\": \"utf8\"}");
+	ck_assert_str_eq(job.output_encoding, "utf8");
+	req_job_free(&job);
+	parse_ok("{\"runtime\": \"bash\", \"code\": \"\"}");
+	ck_assert_ptr_null(job.output_encoding);
+	ck_assert_str_eq(job.job_id, "");
+}
+END_TEST
+
+START_TEST(compile_limits_lowered)
+{
+	parse_ok("{\"template\": \"compilers\", \"runtime\": \"c\", \"code\": \"int main(){}\","
+	         " \"limits\": {\"compile_wall_time_ms\": 700, \"compile_memory_mb\": 16, \"wall_time_ms\": 50}}");
+	ck_assert_uint_eq(spec.steps[0].limits.wall_time_ms, 700);
+	ck_assert_uint_eq(spec.steps[0].limits.cpu_time_ms, 700);        /* follows a lower wall */
+	ck_assert_uint_eq(spec.steps[0].limits.memory_bytes, 16ull << 20);
+	ck_assert_uint_eq(spec.steps[0].limits.max_processes, cfg.compile_defaults.max_processes);
+	ck_assert_uint_eq(spec.steps[1].limits.wall_time_ms, 50);         /* the run's own */
+	req_job_free(&job);
+	/* The upper ends: the runtime's own compile limits. */
+	parse_ok("{\"template\": \"compilers\", \"runtime\": \"c\", \"code\": \"int main(){}\","
+	         " \"limits\": {\"compile_wall_time_ms\": 30000, \"compile_memory_mb\": 512}}");
+	ck_assert_uint_eq(spec.steps[0].limits.wall_time_ms, 30000);
+	ck_assert_uint_eq(spec.steps[0].limits.memory_bytes, 512ull << 20);
+}
+END_TEST
+
+static size_t env_count(const char *name)
+{
+	size_t n = 0, l = strlen(name);
+	for (char **e = job.envp; *e; e++)
+		n += strncmp(*e, name, l) == 0 && (*e)[l] == '=';
+	return n;
+}
+
+START_TEST(handler_context_env)
+{
+	parse_ok("{\"runtime\": \"python\", \"code\": \"\", \"event\": 1, \"timeout_s\": 4,"
+	         " \"env\": {\"SANDBOX_REQUEST_ID\": \"spoof\", \"SANDBOX_WALL_MS\": \"1\"}}");
+	ck_assert_int_eq(req_job_context_env(&job, "abc123"), 0);
+	ck_assert_str_eq(env_get("SANDBOX_REQUEST_ID"), "abc123");
+	ck_assert_str_eq(env_get("SANDBOX_WALL_MS"), "4000");
+	ck_assert_uint_eq(env_count("SANDBOX_REQUEST_ID"), 1);
+	ck_assert_uint_eq(env_count("SANDBOX_WALL_MS"), 1);
+	ck_assert_int_eq(req_job_spec(&job, &cfg, &spec), 0);
+	ck_assert_ptr_eq(spec.envp, job.envp);
+	req_job_free(&job);
+	/* No request id (sandbox-run): the wall only. */
+	parse_ok("{\"runtime\": \"node\", \"code\": \"\", \"event\": 1}");
+	ck_assert_int_eq(req_job_context_env(&job, NULL), 0);
+	ck_assert_ptr_null(env_get("SANDBOX_REQUEST_ID"));
+	ck_assert_str_eq(env_get("SANDBOX_WALL_MS"), "10000");
+	req_job_free(&job);
+	/* Not in handler mode: nothing added. */
+	parse_ok("{\"runtime\": \"python\", \"code\": \"\"}");
+	ck_assert_int_eq(req_job_context_env(&job, "abc"), 0);
+	ck_assert_ptr_null(env_get("SANDBOX_REQUEST_ID"));
+	ck_assert_ptr_null(env_get("SANDBOX_WALL_MS"));
+}
+END_TEST
+
 Suite *req_suite(void)
 {
 	Suite *s = suite_create("request");
@@ -283,6 +393,11 @@ Suite *req_suite(void)
 	tcase_add_test(tc, failure_leaves_job_empty);
 	tcase_add_test(tc, null_body);
 	tcase_add_test(tc, error_json);
+	tcase_add_test(tc, aliases_same_job);
+	tcase_add_test(tc, timeout_rounding);
+	tcase_add_test(tc, output_encoding_values);
+	tcase_add_test(tc, compile_limits_lowered);
+	tcase_add_test(tc, handler_context_env);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api_test.h"
+#include "common/b64.h"
 
 static struct jail_result res;
 
@@ -337,6 +338,101 @@ END_TEST
 
 /* The 500 of POST /run and sandbox-run's exit-1 answer: one builder. The
  * detail (host paths, kernel text) stays out of the API's answer. */
+/* base64 of a JSON string's value, decoded (strict) and compared byte for byte. */
+static void assert_b64(json_t *o, const char *k, const char *want, size_t wlen)
+{
+	unsigned char *dec = NULL;
+	size_t n = 0;
+	const char *v = str(o, k);
+
+	ck_assert_msg(b64_decode(v, strlen(v), &dec, &n) == 0, "%s: not base64: %s", k, v);
+	ck_assert_uint_eq(n, wlen);
+	ck_assert(memcmp(dec, want, n) == 0);
+	free(dec);
+}
+
+/* output_encoding base64: exact bytes (invalid UTF-8, NUL, controls) of
+ * both streams of both steps; sizes that end mid-quantum; echoed with job_id. */
+START_TEST(base64_output_exact)
+{
+	static char big[3 * 4096 * 2 + 2];   /* over two slices, not whole quanta */
+	for (size_t i = 0; i < sizeof big; i++)
+		big[i] = (char)(i * 131 + 7);
+	res.nsteps = 2;
+	res.steps[0] = (struct jail_step_result){ .status = JAIL_SUCCESS };
+	set_buf(&res.steps[0].err, "warn\xff\x00", 6);
+	res.steps[1] = (struct jail_step_result){ .status = JAIL_SUCCESS };
+	set_buf(&res.steps[1].out, "\x00\x01\xc0\x80\xed\xa0\x80\xf5\"\\\n", 11);
+	set_buf(&res.steps[1].err, big, sizeof big);
+	struct resp_opts o = { .has_compile = true, .output_encoding = "base64", .job_id = "j-1",
+	                       .request_id = "r1" };
+	json_t *j = streamed_result(&res, &o);
+	ck_assert_str_eq(str(j, "output_encoding"), "base64");
+	ck_assert_str_eq(str(j, "job_id"), "j-1");
+	assert_b64(j, "stdout", "\x00\x01\xc0\x80\xed\xa0\x80\xf5\"\\\n", 11);
+	assert_b64(j, "stderr", big, sizeof big);
+	assert_b64(json_object_get(j, "compile"), "stderr", "warn\xff\x00", 6);
+	assert_b64(json_object_get(j, "compile"), "stdout", "", 0);
+	/* The answer's first keys: request_id, job_id, output_encoding. */
+	char *s = json_dumps(j, JSON_COMPACT);
+	ck_assert_ptr_nonnull(strstr(s, "{\"request_id\":\"r1\",\"job_id\":\"j-1\",\"output_encoding\":\"base64\",\"status\""));
+	free(s);
+	json_decref(j);
+	clear();
+	/* utf8 asked: text as before, and said so; not asked: not said. */
+	res.nsteps = 1;
+	set_buf(&res.steps[0].out, "a\xff", 2);
+	o = (struct resp_opts){ .output_encoding = "utf8" };
+	j = streamed_result(&res, &o);
+	ck_assert_str_eq(str(j, "output_encoding"), "utf8");
+	ck_assert_str_eq(str(j, "stdout"), "a\xef\xbf\xbd");
+	ck_assert_ptr_null(json_object_get(j, "job_id"));
+	json_decref(j);
+	o = (struct resp_opts){ 0 };
+	j = streamed_result(&res, &o);
+	ck_assert_ptr_null(json_object_get(j, "output_encoding"));
+	json_decref(j);
+	clear();
+}
+END_TEST
+
+/* What is appended to stderr (a handler's traceback, an exec failure's
+ * line) is in the base64 too, joined as in text. */
+START_TEST(base64_with_appended_stderr)
+{
+	for (size_t len = 0; len < 5; len++) {
+		const char *raw = "tr\xffz\n";
+		char want[64];
+		res.nsteps = 1;
+		res.steps[0].status = JAIL_SUCCESS;
+		set_buf(&res.steps[0].err, raw, len);
+		set_buf(&res.result, "{\"ok\": false, \"error\": \"E: x\", \"traceback\": \"TB\\n\"}", 51);
+		res.has_result = true;
+		struct resp_opts o = { .handler_mode = true, .output_encoding = "base64" };
+		json_t *j = streamed_result(&res, &o);
+		size_t n = len;
+		memcpy(want, raw, len);
+		if (len)
+			want[n++] = '\n';
+		memcpy(want + n, "TB\n", 3);
+		assert_b64(j, "stderr", want, n + 3);
+		ck_assert_str_eq(str(j, "handler_error"), "E: x");
+		json_decref(j);
+		clear();
+	}
+	res.nsteps = 1;
+	res.steps[0] = (struct jail_step_result){ .status = JAIL_ERROR, .exit_code = 127,
+	                                          .exec_failed = true, .exec_errno = ENOENT };
+	snprintf(res.steps[0].exec_name, sizeof res.steps[0].exec_name, "pyhton");
+	struct resp_opts o = { .output_encoding = "base64" };
+	json_t *j = streamed_result(&res, &o);
+	assert_b64(j, "stderr", "pyhton: command not found\n", 26);
+	ck_assert_str_eq(str(json_object_get(j, "exec_error"), "message"), "pyhton: command not found");
+	json_decref(j);
+	clear();
+}
+END_TEST
+
 START_TEST(sandbox_failure_shape)
 {
 	struct jail_error e = { .step = "mount /proc", .err = 13, .detail = "/secret/host/path" };
@@ -384,6 +480,8 @@ Suite *resp_suite(void)
 	tcase_add_test(tc, exec_failure_name_cut_mid_character);
 	tcase_add_test(tc, exit_127_of_a_program_is_not_exec_error);
 	tcase_add_test(tc, sandbox_failure_shape);
+	tcase_add_test(tc, base64_output_exact);
+	tcase_add_test(tc, base64_with_appended_stderr);
 	suite_add_tcase(s, tc);
 	return s;
 }

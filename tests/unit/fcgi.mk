@@ -26,3 +26,12 @@ tests_unit_check_metrics_SOURCES = tests/unit/check_metrics.c src/fcgi/metrics.c
 tests_unit_check_metrics_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_metrics_LDADD = $(CHECK_LIBS)
 endif
+# check_regw: the RootFS watch that keeps the registry rescan off the
+# request path (src/fcgi/reg_watch.c; real inotify on a temporary tree).
+if HAVE_CHECK
+check_PROGRAMS += tests/unit/check_regw
+TESTS += tests/unit/check_regw
+tests_unit_check_regw_SOURCES = tests/unit/check_regw.c src/fcgi/reg_watch.c src/fcgi/reg_watch.h
+tests_unit_check_regw_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_regw_LDADD = $(CHECK_LIBS)
+endif
