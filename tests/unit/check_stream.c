@@ -242,6 +242,17 @@ START_TEST(result_line_leaves_streamed_output_out)
 	ck_assert(json_is_true(json_object_get(j, "stdout_truncated")));
 	ck_assert(json_is_false(json_object_get(j, "stderr_truncated")));
 	ck_assert_str_eq(json_string_value(json_object_get(j, "handler_error")), "ValueError: bad");
+	/* with output_encoding base64, what the service adds is base64 too */
+	o.output_encoding = "base64";
+	free(k.buf);
+	k = (struct sink){ NULL, 0 };
+	ck_assert_int_eq(resp_nd_result(&res, &o, sink_put, &k), 0);
+	json_t *jb = json_loads(k.buf, 0, NULL);
+	ck_assert_ptr_nonnull(jb);
+	ck_assert_str_eq(json_string_value(json_object_get(jb, "stderr")), "ClRCCg==");   /* "\nTB\n" */
+	ck_assert_str_eq(json_string_value(json_object_get(jb, "stdout")), "");
+	json_decref(jb);
+	o.output_encoding = NULL;
 	/* every other member is the whole answer's */
 	o.output_streamed = false;
 	o.request_id = NULL;
