@@ -472,6 +472,18 @@ void aq_claim_done(struct aq_store *st, struct aq_claim *c)
 	c->lockfd = -1;
 }
 
+int aq_requeue(struct aq_store *st, struct aq_claim *c)
+{
+	int rc = renameat(st->runningfd, c->key, st->queuefd, c->key);
+
+	if (rc == 0)
+		fsync(st->queuefd);
+	if (c->lockfd >= 0)
+		close(c->lockfd);
+	c->lockfd = -1;
+	return rc;
+}
+
 int aq_request_read(struct aq_store *st, const char *id, size_t max, char **out, size_t *len)
 {
 	int dfd = run_dir(st, id), rc;

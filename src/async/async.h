@@ -121,6 +121,9 @@ struct aq_claim {
 int aq_claim_next(struct aq_store *st, struct aq_claim *c);
 /* The run is finished (its state saved): drops running/<key> and the lock. */
 void aq_claim_done(struct aq_store *st, struct aq_claim *c);
+/* The claim is given back (the executor is stopping): running/<key> moves
+ * back to queue/<key>, the lock is dropped. 0 or -1. */
+int aq_requeue(struct aq_store *st, struct aq_claim *c);
 /* request.json, malloc'd (at most max bytes); -1 with errno. */
 int aq_request_read(struct aq_store *st, const char *id, size_t max, char **out, size_t *len);
 /* The executor's end of the cancel FIFO (O_RDONLY|O_NONBLOCK), and whether a

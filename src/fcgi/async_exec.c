@@ -8,6 +8,8 @@
  * runs").
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,31 @@
 #include "fcgi/svc.h"
 
 #define SWEEP_INTERVAL_MS 10000
+
+static volatile sig_atomic_t stop_flag;
+/* The cancel FIFO of the run being executed (runs dir fd, "<id>/cancel"),
+ * for the signal handler; armed only around jail_run(). */
+static int stop_dirfd = -1;
+static char stop_fifo[AQ_ID_MAX + 16];
+static volatile sig_atomic_t stop_armed;
+
+void svc_async_on_stop_signal(void)
+{
+	int fd;
+
+	stop_flag = 1;
+	if (!stop_armed)
+		return;
+	/* open + close of the write end: the jail sees the hang-up. */
+	fd = openat(stop_dirfd, stop_fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd >= 0)
+		close(fd);
+}
+
+bool svc_stopping(void)
+{
+	return stop_flag != 0;
+}
 
 static void log_sweep(const char *event, const struct aq_state *run, void *ctx)
 {
@@ -35,7 +62,7 @@ void svc_async_open(struct svc *s)
 	struct aq_error e;
 	unsigned pool = s->cfg.pool_size;
 	unsigned as = s->cfg.async_slots ? (unsigned)s->cfg.async_slots : (pool / 2 ? pool / 2 : 1);
-	unsigned ws = s->cfg.wait_slots ? (unsigned)s->cfg.wait_slots : (pool - as) / 2;
+	unsigned ws = s->cfg.wait_slots ? (unsigned)s->cfg.wait_slots : pool;
 
 	/* Async runs may run longer than synchronous ones: nobody holds a
 	 * connection open for them. */
@@ -106,6 +133,7 @@ static void execute(struct svc *s, struct aq_state *st, struct req_job *job, int
 	const char *rt_name = job->runtime ? job->runtime->name : "";
 	const char *tmpl_name = job->tmpl ? job->tmpl->name : "";
 	struct timespec t0;
+	int rc;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(&spec, 0, sizeof spec);
@@ -119,7 +147,24 @@ static void execute(struct svc *s, struct aq_state *st, struct req_job *job, int
 	spec.cancel_on_hangup = cancel_fd >= 0;
 	spec.cancel_fd = cancel_fd;
 	met_shm_busy(&s->met, true);
-	if (jail_run(s->jail, &spec, &res) < 0) {
+	snprintf(stop_fifo, sizeof stop_fifo, "%s/cancel", st->id);
+	stop_dirfd = s->aq.runsfd;
+	stop_armed = 1;
+	if (stop_flag) {
+		/* The signal came between the claim and here: do not start. */
+		stop_armed = 0;
+		met_shm_busy(&s->met, false);
+		return;
+	}
+	rc = jail_run(s->jail, &spec, &res);
+	stop_armed = 0;
+	if (rc == 0 && res.cancelled && stop_flag && !aq_cancel_requested(&s->aq, st->id)) {
+		/* Stopped by the shutdown, not by a client: run again later. */
+		met_shm_busy(&s->met, false);
+		jail_result_free(&res);
+		return;
+	}
+	if (rc < 0) {
 		met_shm_busy(&s->met, false);
 		met_setup_failure(s->met.store, res.error.step);
 		met_run(s->met.store, rt_name, tmpl_name, "sandbox_failure", http_elapsed_ms(&t0));
@@ -155,6 +200,24 @@ static void notify_done(struct svc *s, const struct aq_state *st)
 	if (st->callback_url[0])
 		log_event("info", "sandbox.async.callback_pending",
 		          json_pack("{s:s}", "run_id", st->id));
+}
+
+/* Back in the queue at its old place (its key keeps its acceptance time):
+ * a restart of the pool runs it again instead of losing it. */
+static void requeue(struct svc *s, struct aq_claim *c, struct aq_state *st)
+{
+	struct aq_error e;
+
+	st->status = AQ_QUEUED;
+	st->started_ms = 0;
+	if (aq_save(&s->aq, st, &e) < 0 || aq_requeue(&s->aq, c) < 0) {
+		log_event("error", "sandbox.async.failure",
+		          json_pack("{s:s, s:s}", "run_id", st->id, "message", "could not requeue"));
+		aq_claim_done(&s->aq, c);
+		return;
+	}
+	log_event("info", "sandbox.async.requeued",
+	          json_pack("{s:s, s:s}", "run_id", st->id, "reason", "the pool is stopping"));
 }
 
 static void run_claimed(struct svc *s, struct aq_claim *c)
@@ -200,6 +263,11 @@ static void run_claimed(struct svc *s, struct aq_claim *c)
 	free(body);
 	if (cfd >= 0)
 		close(cfd);
+	if (st.status == AQ_RUNNING) {
+		/* Not finished: the pool is stopping (execute() returned early). */
+		requeue(s, c, &st);
+		return;
+	}
 	st.finished_ms = svc_now_ms();
 	if (aq_save(&s->aq, &st, &e) < 0)
 		log_event("error", "sandbox.async.failure",
@@ -217,7 +285,7 @@ bool svc_async_work(struct svc *s)
 	struct aq_claim c;
 	int slot, got;
 
-	if (!s->aq_ok || (slot = aq_slot_take(&s->aq, false)) < 0)
+	if (!s->aq_ok || stop_flag || (slot = aq_slot_take(&s->aq, false)) < 0)
 		return false;
 	got = aq_claim_next(&s->aq, &c);
 	if (got == 1)

@@ -53,7 +53,7 @@ static const struct num_flag num_flags[] = {
 	{ "async-max-wall-time-ms", NUM_U64, CF(async_max_wall_ms), "largest limits.wall_time_ms of an async run" },
 	{ "async-retention-s", NUM_U64, CF(async_retention_s), "a finished async run is kept this long" },
 	{ "async-slots", NUM_U64, CF(async_slots), "responders running async runs at once; 0: pool/2, at least 1" },
-	{ "wait-slots", NUM_U64, CF(wait_slots), "long polls (?wait=) at once; 0: (pool - async slots)/2" },
+	{ "wait-slots", NUM_U64, CF(wait_slots), "long polls (?wait=) at once; 0: the pool size" },
 	{ "max-wait-s", NUM_U64, CF(max_wait_s), "largest ?wait= of GET /runs/{id}" },
 	{ "max-batch-runs", NUM_U64, CF(max_batch_runs), "runs in one batch, ids in one GET /runs" },
 };

@@ -44,7 +44,7 @@ struct fcgi_cfg {
 	uint64_t async_max_wall_ms;  /* largest limits.wall_time_ms of an async run */
 	uint64_t async_retention_s;  /* a finished run is kept this long */
 	uint64_t async_slots;        /* responders running async jobs at once; 0: pool/2, min 1 */
-	uint64_t wait_slots;         /* long polls at once; 0: (pool - async slots) / 2 */
+	uint64_t wait_slots;         /* long polls at once; 0: the pool size */
 	uint64_t max_wait_s;         /* largest ?wait= of GET /runs/{id} */
 	uint64_t max_batch_runs;     /* runs in one POST /runs/batch, ids in one GET /runs */
 	struct req_config req;

@@ -51,6 +51,27 @@ static void on_sigalrm(int sig)
 	(void)sig;
 }
 
+/* multiwatch's graceful stop (SIGUSR1, its --signal default) and SIGTERM:
+ * no new work; a synchronous request being answered is finished, an async
+ * run being executed is stopped and queued again (svc_async_on_stop_signal).
+ * Installed after FCGX_Init(), replacing libfcgi's, whose flag our own
+ * loop cannot read. No SA_RESTART: poll() and accept() return EINTR. */
+static void on_stop(int sig)
+{
+	(void)sig;
+	svc_async_on_stop_signal();
+}
+
+static int setup_stop_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	return sigaction(SIGUSR1, &sa, NULL) == 0 && sigaction(SIGTERM, &sa, NULL) == 0 ? 0 : -1;
+}
+
 static int setup_signals(void)
 {
 	struct sigaction sa;
@@ -222,7 +243,7 @@ static int next_request(struct svc *s, int listen_fd, FCGX_Request *fx)
 {
 	int fd;
 
-	if (!conn_waiting(listen_fd, s->aq_ok ? 1000 : -1))
+	if (!conn_waiting(listen_fd, 1000))
 		return 0;
 	fd = accept_brief(listen_fd);
 	if (fd < 0)
@@ -243,6 +264,7 @@ static void serve(struct svc *s, int listen_fd)
 	int rc;
 
 	FCGX_InitRequest(&fx, listen_fd, 0);
+	s->listen_fd = listen_fd;
 	log_event("info", "sandbox.start.ready",
 	          json_pack("{s:s, s:s, s:s, s:s, s:b, s:o, s:b}", "version", PACKAGE_VERSION,
 	                    "template", s->cfg.template_name, "rootfs_base", s->cfg.rootfs_base,
@@ -250,22 +272,23 @@ static void serve(struct svc *s, int listen_fd)
 	                    "limits_degraded", jail_get_info(s->jail)->limits_degraded,
 	                    "degraded_limits", resp_degraded(jail_get_info(s->jail)),
 	                    "async", s->aq_ok));
-	for (;;) {
+	while (!svc_stopping()) {
 		if (!conn_waiting(listen_fd, 0) && svc_async_work(s)) {
 			idle_work(s);
 			continue;
 		}
 		svc_async_idle(s);
 		rc = next_request(s, listen_fd, &fx);
-		if (rc < 0)
+		if (rc < 0 && !svc_stopping())
 			break;
-		if (rc == 0)
+		if (rc <= 0)
 			continue;
 		svc_dispatch(s, &fx);
 		FCGX_Finish_r(&fx);
 		idle_work(s);
 	}
-	log_event("info", "sandbox.stop", json_pack("{s:s}", "reason", "accept failed"));
+	log_event("info", "sandbox.stop",
+	          json_pack("{s:s}", "reason", svc_stopping() ? "signal" : "accept failed"));
 }
 
 int main(int argc, char **argv)
@@ -288,7 +311,8 @@ int main(int argc, char **argv)
 	case CFG_OK:
 		break;
 	}
-	if (refuse_root() < 0 || setup_signals() < 0 || FCGX_Init() != 0)
+	if (refuse_root() < 0 || setup_signals() < 0 || FCGX_Init() != 0 ||
+	    setup_stop_signals() < 0)
 		return 1;
 	fd = open_listener(&s.cfg);
 	if (fd < 0 || start(&s) < 0)

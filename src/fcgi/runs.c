@@ -405,17 +405,25 @@ static int64_t wait_param(const struct svc *s, const struct http_req *r)
 	return (int64_t)(n < s->cfg.max_wait_s ? n : s->cfg.max_wait_s);
 }
 
-/* Whether the client is gone (nginx closed our connection). */
-static bool client_gone(const struct http_req *r, int timeout_ms)
+/* Waits up to timeout_ms; true when the long poll must end now: the client
+ * is gone (nginx closed our connection) or another request waits for a
+ * responder. */
+static bool give_way(const struct svc *s, const struct http_req *r, int timeout_ms)
 {
-	struct pollfd p = { .fd = r->fx->ipcFd, .events = POLLRDHUP };
+	struct pollfd p[2] = { { .fd = r->fx->ipcFd, .events = POLLRDHUP },
+	                       { .fd = s->listen_fd, .events = POLLIN } };
 
-	return poll(&p, 1, timeout_ms) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+	if (poll(p, 2, timeout_ms) <= 0)
+		return false;
+	return (p[0].revents & (POLLRDHUP | POLLHUP | POLLERR)) || (p[1].revents & POLLIN);
 }
 
 /* The long poll: at most wait_s, checking the state every 100 ms. It holds
- * this responder, so only wait_slots responders may do it at once; without
- * a free slot the answer is the current state at once (docs/API.md). */
+ * this responder only while no other request waits for one: a connection
+ * on the listening socket ends it at once with the current state, so long
+ * polls never delay other requests by more than ~100 ms (docs/API.md).
+ * wait_slots bounds how many responders poll at once; without a free slot
+ * the answer is the current state at once. */
 static int long_poll(struct svc *s, struct http_req *r, struct aq_state *st, int64_t wait_s,
                      struct aq_error *e)
 {
@@ -425,7 +433,7 @@ static int long_poll(struct svc *s, struct http_req *r, struct aq_state *st, int
 	if (wait_s <= 0 || aq_status_final(st->status) || (slot = aq_slot_take(&s->aq, true)) < 0)
 		return 0;
 	while (!aq_status_final(st->status) && svc_now_ms() < until) {
-		if (client_gone(r, 100))
+		if (give_way(s, r, 100))
 			break;
 		if (aq_load(&s->aq, st->id, st, e) < 0) {
 			close(slot);

@@ -26,6 +26,7 @@ struct svc {
 	bool aq_ok;
 	struct req_config async_req; /* cfg.req with the async wall-time cap */
 	int64_t next_sweep_ms;
+	int listen_fd;               /* a long poll gives way when a request waits */
 };
 
 /* Answers one accepted request. Never exits the process. */
@@ -46,6 +47,12 @@ void svc_handle_runs_cancel(struct svc *s, struct http_req *r);
 void svc_async_open(struct svc *s);
 bool svc_async_work(struct svc *s);
 void svc_async_idle(struct svc *s);
+/* Shutdown (SIGUSR1 from multiwatch, SIGTERM): async-signal-safe. Sets
+ * the flag svc_stopping() reads and hangs up the cancel FIFO of an async
+ * run being executed, which is then put back in the queue for the next
+ * pool (docs/OPERATIONS.md, "Asynchronous runs"). */
+void svc_async_on_stop_signal(void);
+bool svc_stopping(void);
 int64_t svc_now_ms(void);
 void svc_handle_health(struct svc *s, struct http_req *r);
 void svc_handle_info(struct svc *s, struct http_req *r);

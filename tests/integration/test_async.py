@@ -1,0 +1,340 @@
+"""Asynchronous runs and batches (docs/API.md, "Asynchronous runs"): submit,
+poll, long poll, cancel (queued and running), batches, the kept state across
+a restart of the pool, the sync/async share, and every bad input."""
+import json
+import time
+
+import pytest
+
+from conftest import wait_for
+
+RUNS = "/api/sandbox/runs"
+JSON = {"Content-Type": "application/json"}
+
+
+def submit(svc, body, path=RUNS):
+    return svc.request("POST", path, json.dumps(body).encode(), JSON)
+
+
+def get(svc, run_id, query=""):
+    return svc.request("GET", "%s/%s%s" % (RUNS, run_id, query), timeout=90)
+
+
+def wait_final(svc, run_id, timeout=60.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        r = get(svc, run_id)
+        assert r.status == 200, r
+        if r.json["status"] in ("done", "cancelled", "failed"):
+            return r.json
+        time.sleep(0.05)
+    raise AssertionError("run %s not finished in %ss: %r" % (run_id, timeout, r))
+
+
+def sleeper(seconds):
+    return {"runtime": "bash", "code": "sleep %s; echo slept" % seconds}
+
+
+def drain(svc, timeout=120.0):
+    """Waits until no async run is queued or running (tests share the pool)."""
+    def empty():
+        q = svc.state / "state" / "runs"
+        return not any((q / "queue").iterdir()) and not any((q / "running").iterdir())
+    assert wait_for(empty, timeout, interval=0.1)
+
+
+def test_submit_then_poll_gives_the_run_result(svc):
+    body = {"runtime": "python", "code": "print(6 * 7)"}
+    r = submit(svc, body)
+    assert r.status == 202, r
+    a = r.json
+    assert a["status"] == "queued"
+    assert a["run_id"] and a["created_at"].endswith("Z")
+    assert r.header("location") == "%s/%s" % (RUNS, a["run_id"])
+    assert a["url"] == r.header("location")
+    st = wait_final(svc, a["run_id"])
+    assert st["status"] == "done"
+    assert st["created_at"] <= st["started_at"] <= st["finished_at"]
+    res = st["result"]
+    sync = svc.run(body).json
+    assert res["status"] == sync["status"] == "success"
+    assert res["stdout"] == sync["stdout"] == "42\n"
+    assert set(res) == set(sync)
+
+
+def test_client_id_and_duplicate(svc):
+    rid = "client-id_%d" % time.monotonic_ns()
+    r = submit(svc, dict(sleeper(0), id=rid))
+    assert r.status == 202, r
+    assert r.json["run_id"] == rid
+    r2 = submit(svc, dict(sleeper(0), id=rid))
+    assert r2.status == 409, r2
+    assert r2.json["error"]["code"] == "run_exists"
+    assert wait_final(svc, rid)["status"] == "done"
+
+
+def test_long_poll_returns_when_done(svc):
+    drain(svc)
+    r = submit(svc, sleeper(1))
+    assert r.status == 202, r
+    t0 = time.monotonic()
+    g = get(svc, r.json["run_id"], "?wait=20")
+    took = time.monotonic() - t0
+    assert g.status == 200, g
+    assert g.json["status"] == "done", g
+    assert g.json["result"]["stdout"] == "slept\n"
+    assert took < 15, took
+
+
+def test_long_poll_is_bounded_by_wait(svc):
+    drain(svc)
+    r = submit(svc, sleeper(6))
+    rid = r.json["run_id"]
+    t0 = time.monotonic()
+    g = get(svc, rid, "?wait=1")
+    took = time.monotonic() - t0
+    assert g.status == 200, g
+    assert g.json["status"] in ("queued", "running")
+    assert 0.8 <= took < 5, took
+    assert svc.request("DELETE", "%s/%s" % (RUNS, rid)).status in (200, 202)
+
+
+def test_cancel_queued_and_running(svc):
+    drain(svc)
+    # One async slot in a pool of 2: the second run stays queued.
+    a = submit(svc, sleeper(30)).json["run_id"]
+    b = submit(svc, sleeper(0)).json["run_id"]
+    assert wait_for(lambda: get(svc, a).json["status"] == "running", 15)
+    assert get(svc, b).json["status"] == "queued"
+    rb = svc.request("DELETE", "%s/%s" % (RUNS, b))
+    assert rb.status == 200, rb
+    assert rb.json["status"] == "cancelled"
+    assert "result" not in rb.json
+    t0 = time.monotonic()
+    ra = svc.request("DELETE", "%s/%s" % (RUNS, a))
+    assert ra.status in (200, 202), ra
+    st = wait_final(svc, a, 10)
+    assert time.monotonic() - t0 < 10
+    assert st["status"] == "cancelled"
+    assert st["result"]["status"] == "killed"
+    # A finished run cannot be cancelled; the cancelled one never ran.
+    again = svc.request("DELETE", "%s/%s" % (RUNS, b))
+    assert again.status == 409, again
+    assert get(svc, b).json["status"] == "cancelled"
+    assert any(e.get("event") == "sandbox.async.cancelled" and e.get("run_id") == a
+               for e in svc.logs())
+
+
+def test_batch_of_50_all_complete_in_order(svc):
+    drain(svc)
+    runs = [{"runtime": "bash", "code": "echo run-%d" % i} for i in range(50)]
+    r = submit(svc, {"runs": runs}, RUNS + "/batch")
+    assert r.status == 202, r
+    ids = [x["run_id"] for x in r.json["runs"]]
+    assert len(ids) == 50 and len(set(ids)) == 50
+    drain(svc, 180)
+    g = svc.request("GET", "%s?ids=%s" % (RUNS, ",".join(ids)), timeout=60)
+    assert g.status == 200, g
+    got = g.json["runs"]
+    assert [x["run_id"] for x in got] == ids
+    for i, x in enumerate(got):
+        assert x["status"] == "done", x
+        assert x["result"]["stdout"] == "run-%d\n" % i
+    # Executed in the order accepted: start times never go backwards.
+    starts = [x["started_at"] for x in got]
+    assert starts == sorted(starts)
+
+
+def test_list_reports_unknown_ids(svc):
+    a = submit(svc, sleeper(0)).json["run_id"]
+    g = svc.request("GET", "%s?ids=%s,nope-%d" % (RUNS, a, time.monotonic_ns()))
+    assert g.status == 200, g
+    assert g.json["runs"][0]["run_id"] == a
+    assert g.json["runs"][1]["status"] == "not_found"
+
+
+def test_sync_request_prompt_while_async_queue_is_long(svc):
+    drain(svc)
+    runs = [sleeper(1) for _ in range(20)]
+    r = submit(svc, {"runs": runs}, RUNS + "/batch")
+    assert r.status == 202
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    s = svc.run({"runtime": "bash", "code": "echo sync"})
+    took = time.monotonic() - t0
+    assert s.status == 200 and s.json["stdout"] == "sync\n", s
+    assert took < 3, took
+    depth = len(list((svc.state / "state" / "runs" / "queue").iterdir()))
+    assert depth >= 10, depth   # the async queue was still long meanwhile
+    for x in r.json["runs"]:
+        svc.request("DELETE", "%s/%s" % (RUNS, x["run_id"]))
+    drain(svc)
+
+
+def test_async_runs_progress_under_a_sync_flood(svc):
+    import concurrent.futures as cf
+    drain(svc)
+    rid = submit(svc, {"runtime": "bash", "code": "echo async"}).json["run_id"]
+    stop = time.monotonic() + 8
+    def flood():
+        n = 0
+        while time.monotonic() < stop:
+            svc.run({"runtime": "bash", "code": "sleep 0.2"})
+            n += 1
+        return n
+    with cf.ThreadPoolExecutor(4) as ex:
+        futs = [ex.submit(flood) for _ in range(4)]
+        st = wait_final(svc, rid, 8)
+        [f.result() for f in futs]
+    assert st["status"] == "done"
+
+
+def test_async_wall_time_may_exceed_the_sync_maximum(svc):
+    body = {"runtime": "bash", "code": "true", "limits": {"wall_time_ms": 200000}}
+    s = svc.run(body)
+    assert s.status == 400 and s.json["error"]["field"] == "limits.wall_time_ms", s
+    r = submit(svc, body)
+    assert r.status == 202, r
+    assert wait_final(svc, r.json["run_id"])["status"] == "done"
+    over = submit(svc, dict(body, limits={"wall_time_ms": 10 ** 9}))
+    assert over.status == 400 and over.json["error"]["field"] == "limits.wall_time_ms"
+
+
+def test_restart_of_the_pool_loses_no_run(svc):
+    drain(svc)
+    blocker = submit(svc, sleeper(4)).json["run_id"]
+    assert wait_for(lambda: get(svc, blocker).json["status"] == "running", 15)
+    queued = [submit(svc, {"runtime": "bash", "code": "echo kept-%d" % i}).json["run_id"]
+              for i in range(5)]
+    t0 = time.monotonic()
+    svc.ctl("stop-pool")
+    # The running run was stopped at once and queued again, not waited for.
+    assert time.monotonic() - t0 < 3
+    assert get_state_file(svc, blocker)["status"] == "queued"
+    svc.ctl("start-pool")
+    assert svc.wait_pool()
+    for i, rid in enumerate(queued):
+        st = wait_final(svc, rid, 60)
+        assert st["status"] == "done", st
+        assert st["result"]["stdout"] == "kept-%d\n" % i
+    st = wait_final(svc, blocker, 30)
+    assert st["status"] == "done", st
+    assert st["result"]["stdout"] == "slept\n"
+    assert any(e.get("event") == "sandbox.async.requeued" and e.get("run_id") == blocker
+               for e in svc.logs())
+
+
+def get_state_file(svc, rid):
+    return json.loads((svc.state / "state" / "runs" / rid / "state.json").read_text())
+
+
+def test_a_crashed_executor_fails_its_run_with_a_reason(svc):
+    import os
+    import signal
+    from conftest import job_pids
+    drain(svc)
+    rid = submit(svc, sleeper(30)).json["run_id"]
+    assert wait_for(lambda: get(svc, rid).json["status"] == "running", 15)
+    busy = [p for p in svc.responders() if job_pids(p)]
+    assert len(busy) == 1, busy
+    os.kill(busy[0], signal.SIGKILL)
+    st = wait_final(svc, rid, 30)
+    assert st["status"] == "failed", st
+    assert st["error"]["code"] == "interrupted"
+    assert "crash" in st["error"]["message"]
+    assert svc.wait_pool()
+
+
+@pytest.mark.parametrize("body,status,code,field", [
+    (b"{", 400, "invalid_json", None),
+    (b"[]", 400, "invalid_json", None),
+    (json.dumps({"runtime": "python", "code": "1", "bogus": 1}).encode(), 400,
+     "unknown_field", "bogus"),
+    (json.dumps({"runtime": "nope", "code": "1"}).encode(), 400, "unknown_runtime", "runtime"),
+    (json.dumps({"runtime": "bash", "code": "1", "id": "a/b"}).encode(), 400,
+     "invalid_field", "id"),
+    (json.dumps({"runtime": "bash", "code": "1", "id": "x" * 65}).encode(), 400,
+     "invalid_field", "id"),
+    (json.dumps({"runtime": "bash", "code": "1", "id": 7}).encode(), 400, "invalid_field", "id"),
+    (json.dumps({"runtime": "bash", "code": "1", "id": "queue"}).encode(), 400,
+     "invalid_field", "id"),
+    (json.dumps({"runtime": "bash", "code": "1", "callback_url": "ftp://x"}).encode(), 400,
+     "invalid_field", "callback_url"),
+    (json.dumps({"runtime": "bash", "code": "1", "callback_url": "https://a b"}).encode(), 400,
+     "invalid_field", "callback_url"),
+    (json.dumps({"runtime": "bash", "code": "1", "limits": {"wall_time_ms": -1}}).encode(),
+     400, "invalid_field", "limits.wall_time_ms"),
+])
+def test_bad_bodies_are_refused_like_run(svc, body, status, code, field):
+    r = svc.request("POST", RUNS, body, JSON)
+    assert r.status == status, r
+    assert r.json["error"]["code"] == code
+    assert r.json["error"].get("field") == field
+    assert r.json["request_id"]
+    if field not in ("id", "callback_url"):
+        s = svc.request("POST", "/api/sandbox/run", body, JSON)
+        assert (s.status, s.json["error"]["code"]) == (status, code)
+
+
+def test_bad_content_type(svc):
+    r = svc.request("POST", RUNS, b"{}", {"Content-Type": "text/plain"})
+    assert r.status == 415, r
+
+
+@pytest.mark.parametrize("body,status,field", [
+    ({"runs": []}, 400, "runs"),
+    ({"runs": "x"}, 400, "runs"),
+    ({"runs": [{"runtime": "bash", "code": "true"}], "x": 1}, 400, "x"),
+    ({"runs": [{"runtime": "bash", "code": "true"}] * 101}, 413, "runs"),
+    ({"runs": [{"runtime": "bash", "code": "true"}, {"runtime": "bash"}]}, 400, "runs[1].code"),
+    ({"runs": [{"runtime": "bash", "code": "true"}, 5]}, 400, "runs[1]"),
+    ({"runs": [dict(runtime="bash", code="true", id="same"),
+               dict(runtime="bash", code="true", id="same")]}, 409, "runs[1].id"),
+])
+def test_bad_batches(svc, body, status, field):
+    r = submit(svc, body, RUNS + "/batch")
+    assert r.status == status, r
+    assert r.json["error"].get("field") == field, r
+    assert r.json["request_id"]
+
+
+def test_batch_is_all_or_nothing(svc):
+    rid = "taken-%d" % time.monotonic_ns()
+    assert submit(svc, dict(sleeper(0), id=rid)).status == 202
+    first = "new-%d" % time.monotonic_ns()
+    r = submit(svc, {"runs": [dict(sleeper(0), id=first), dict(sleeper(0), id=rid)]},
+               RUNS + "/batch")
+    assert r.status == 409, r
+    assert r.json["error"]["field"] == "runs[1].id"
+    st = get(svc, first)
+    assert st.status == 404 or st.json["status"] == "cancelled", st
+
+
+@pytest.mark.parametrize("method,path,status,code", [
+    ("GET", RUNS + "/does-not-exist", 404, "run_not_found"),
+    ("DELETE", RUNS + "/does-not-exist", 404, "run_not_found"),
+    ("GET", RUNS + "/bad.id", 400, "invalid_run_id"),
+    ("GET", RUNS + "/" + "x" * 65, 400, "invalid_run_id"),
+    ("GET", RUNS + "/abc?wait=x", 400, "invalid_field"),
+    ("GET", RUNS + "/abc?wait=-1", 400, "invalid_field"),
+    ("GET", RUNS, 400, "invalid_field"),
+    ("GET", RUNS + "?ids=a,b.c", 400, "invalid_field"),
+    ("GET", RUNS + "?ids=" + ",".join(["a"] * 101), 400, "invalid_field"),
+    ("PUT", RUNS + "/abc", 405, "method_not_allowed"),
+    ("DELETE", RUNS, 405, "method_not_allowed"),
+    ("GET", RUNS + "/batch", 405, "method_not_allowed"),
+    ("GET", RUNS + "/abc/events", 404, "not_found"),
+])
+def test_bad_paths_and_queries(svc, method, path, status, code):
+    r = svc.request(method, path)
+    assert r.status == status, r
+    assert r.json["error"]["code"] == code, r
+
+
+def test_info_shows_the_queue(svc):
+    info = svc.request("GET", "/api/sandbox/info").json
+    a = info["async"]
+    assert a["enabled"] is True
+    assert a["slots"] == 1
+    assert a["queued"] >= 0 and a["running"] >= 0
+    assert a["max_wall_time_ms"] == 900000
