@@ -210,11 +210,11 @@ static int make_run(int dfd, const struct aq_state *run, const char *req, size_t
 	return 0;
 }
 
-int aq_submit(struct aq_store *st, struct aq_state *run, uint64_t created_ns,
-              const char *request_json, size_t len, struct aq_error *e)
+int aq_prepare(struct aq_store *st, struct aq_state *run, uint64_t created_ns,
+               const char *request_json, size_t len, struct aq_error *e)
 {
 	char tmp[AQ_ID_MAX + 48], rnd[33];
-	int dfd, fd, rc;
+	int dfd, rc;
 
 	if (aq_key_make(created_ns, run->id, run->key, sizeof run->key) != 0)
 		return fail(e, 400, "invalid_id", "invalid run id");
@@ -247,12 +247,43 @@ int aq_submit(struct aq_store *st, struct aq_state *run, uint64_t created_ns,
 		return sys_fail(e, "create run", run->id);
 	}
 	fsync(st->runsfd);
-	/* The queue entry last: the run is whole before anyone can claim it. */
-	fd = openat(st->queuefd, run->key, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	return 0;
+}
+
+/* The queue entry last: the run is whole before anyone can claim it. */
+int aq_enqueue(struct aq_store *st, const struct aq_state *run, struct aq_error *e)
+{
+	int fd = openat(st->queuefd, run->key, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	                0600);
+
 	if (fd < 0)
 		return sys_fail(e, "queue run", run->id);
 	close(fd);
 	fsync(st->queuefd);
+	return 0;
+}
+
+void aq_discard(struct aq_store *st, const char *id)
+{
+	char del[AQ_ID_MAX + 48], rnd[33];
+
+	/* Renamed out of sight first, as the sweep does. */
+	if (!aq_id_valid(id) || aq_id_new(rnd) != 0)
+		return;
+	snprintf(del, sizeof del, ".del-%s-%.8s", id, rnd);
+	if (renameat(st->runsfd, id, st->runsfd, del) == 0)
+		remove_dir(st->runsfd, del);
+}
+
+int aq_submit(struct aq_store *st, struct aq_state *run, uint64_t created_ns,
+              const char *request_json, size_t len, struct aq_error *e)
+{
+	if (aq_prepare(st, run, created_ns, request_json, len, e) != 0)
+		return -1;
+	if (aq_enqueue(st, run, e) != 0) {
+		aq_discard(st, run->id);
+		return -1;
+	}
 	return 0;
 }
 

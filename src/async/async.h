@@ -91,6 +91,13 @@ void aq_close(struct aq_store *st);
  * when the id is taken by a run not swept yet. */
 int aq_submit(struct aq_store *st, struct aq_state *run, uint64_t created_ns,
               const char *request_json, size_t len, struct aq_error *e);
+/* The two halves of aq_submit, for a batch that is accepted whole or not
+ * at all: aq_prepare keeps the run without queueing it (nobody can claim
+ * it yet), aq_enqueue queues it, aq_discard removes a prepared run. */
+int aq_prepare(struct aq_store *st, struct aq_state *run, uint64_t created_ns,
+               const char *request_json, size_t len, struct aq_error *e);
+int aq_enqueue(struct aq_store *st, const struct aq_state *run, struct aq_error *e);
+void aq_discard(struct aq_store *st, const char *id);
 /* 404 run_not_found or 0 and *out. */
 int aq_load(struct aq_store *st, const char *id, struct aq_state *out, struct aq_error *e);
 int aq_save(struct aq_store *st, const struct aq_state *run, struct aq_error *e);

@@ -254,10 +254,10 @@ static int next_request(struct svc *s, int listen_fd, FCGX_Request *fx)
 	return FCGX_Accept_r(fx) >= 0 ? 1 : -1;
 }
 
-/* One responder's life: synchronous requests first when one waits; else
- * the oldest queued async run when an async slot is free; else wait for
- * either (a connection, or up to 1 s for the queue), sweeping the kept
- * runs now and then. */
+/* One responder's life: a waiting synchronous request and the oldest queued
+ * async run (when an async slot is free) take turns; with neither, wait for
+ * a connection, or up to 1 s for the queue, sweeping the kept runs now and
+ * then. */
 static void serve(struct svc *s, int listen_fd)
 {
 	FCGX_Request fx;
@@ -272,11 +272,19 @@ static void serve(struct svc *s, int listen_fd)
 	                    "limits_degraded", jail_get_info(s->jail)->limits_degraded,
 	                    "degraded_limits", resp_degraded(jail_get_info(s->jail)),
 	                    "async", s->aq_ok));
+	bool served_sync = false;
+
 	while (!svc_stopping()) {
-		if (!conn_waiting(listen_fd, 0) && svc_async_work(s)) {
+		/* After a synchronous request, one queued async run (when a slot
+		 * is free) before the next request: a flood of synchronous
+		 * requests, which always has one waiting, cannot starve the async
+		 * queue. After an async run, a waiting request first. */
+		if ((served_sync || !conn_waiting(listen_fd, 0)) && svc_async_work(s)) {
+			served_sync = false;
 			idle_work(s);
 			continue;
 		}
+		served_sync = false;
 		svc_async_idle(s);
 		rc = next_request(s, listen_fd, &fx);
 		if (rc < 0 && !svc_stopping())
@@ -286,6 +294,7 @@ static void serve(struct svc *s, int listen_fd)
 		svc_dispatch(s, &fx);
 		FCGX_Finish_r(&fx);
 		idle_work(s);
+		served_sync = true;
 	}
 	log_event("info", "sandbox.stop",
 	          json_pack("{s:s}", "reason", svc_stopping() ? "signal" : "accept failed"));

@@ -163,18 +163,30 @@ static void log_accepted(const struct http_req *r, const struct aq_state *st)
 	                    "callback", st->callback_url[0] != '\0'));
 }
 
-/* Keeps the runs in order; on a failure the ones kept are cancelled again,
- * so that a batch is accepted whole or not at all. */
+/* Keeps the runs, then queues them in order: a failure while keeping them
+ * discards those kept (never queued, so never run), so that a batch is
+ * accepted whole or not at all. */
 static int keep_all(struct svc *s, struct http_req *r, struct pending *p, size_t n,
                     struct aq_error *e, size_t *failed)
 {
 	for (size_t i = 0; i < n; i++) {
 		p[i].st.created_ms = svc_now_ms();
-		if (aq_submit(&s->aq, &p[i].st, now_ns(), p[i].body, strlen(p[i].body), e) < 0) {
+		if (aq_prepare(&s->aq, &p[i].st, now_ns(), p[i].body, strlen(p[i].body), e) < 0) {
+			for (size_t j = 0; j < i; j++)
+				aq_discard(&s->aq, p[j].st.id);
+			*failed = i;
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (aq_enqueue(&s->aq, &p[i].st, e) < 0) {
+			/* Those before are queued and may run: cancel them. */
 			struct aq_state dummy;
 
 			for (size_t j = 0; j < i; j++)
 				aq_cancel(&s->aq, p[j].st.id, svc_now_ms(), &dummy, NULL);
+			for (size_t j = i; j < n; j++)
+				aq_discard(&s->aq, p[j].st.id);
 			*failed = i;
 			return -1;
 		}
