@@ -444,7 +444,7 @@ static int long_poll(struct svc *s, struct http_req *r, struct aq_state *st, int
 
 	if (wait_s <= 0 || aq_status_final(st->status) || (slot = aq_slot_take(&s->aq, true)) < 0)
 		return 0;
-	while (!aq_status_final(st->status) && svc_now_ms() < until) {
+	while (!aq_status_final(st->status) && svc_now_ms() < until && !svc_stopping()) {
 		if (give_way(s, r, 100))
 			break;
 		if (aq_load(&s->aq, st->id, st, e) < 0) {

@@ -91,6 +91,10 @@ START_TEST(errors_name_the_option)
 		{ "--queue-timeout-ms", "", "'--queue-timeout-ms'" },
 		{ "--default-wall-time-ms", "999999999", "wall-time-ms" },
 		{ "stray", NULL, "'stray'" },
+		{ "--state-dir", "relative/dir", "'--state-dir'" },
+		{ "--async-slots", "5000", "--async-slots" },
+		{ "--max-batch-runs", "0", "--max-batch-runs" },
+		{ "--async-max-wall-time-ms", "0", "--async-max-wall-time-ms" },
 	};
 	struct fcgi_cfg c;
 	char msg[256];
@@ -125,6 +129,17 @@ START_TEST(values_are_applied)
 	ck_assert_uint_eq(c.req.wall_time_ms.max, 50000);
 	ck_assert_uint_eq(c.req.max_body_bytes, 1024);
 	ck_assert(c.allow_degraded_limits);
+	ck_assert_int_eq(parse(&c, msg, sizeof msg, "--state-dir", "/srv/state", "--pool-size", "4",
+	                       "--async-slots", "3", "--async-max-wall-time-ms", "600000",
+	                       "--async-retention-s", "60", "--max-wait-s", "5",
+	                       "--max-batch-runs", "10", NULL),
+	                 CFG_OK);
+	ck_assert_str_eq(c.state_dir, "/srv/state");
+	ck_assert_uint_eq(c.async_slots, 3);
+	ck_assert_uint_eq(c.async_max_wall_ms, 600000);
+	ck_assert_uint_eq(c.async_retention_s, 60);
+	ck_assert_uint_eq(c.max_wait_s, 5);
+	ck_assert_uint_eq(c.max_batch_runs, 10);
 }
 END_TEST
 
