@@ -202,6 +202,9 @@ valgrind_stage() {
 	# O_NOFOLLOW walk that kernels without openat2 get.
 	CK_FORK=no "${vg[@]}" "$build/tests/unit/check_session" >/dev/null 2>"$build/check_session.vg" ||
 		{ grep -v 'syscall: 437\|^--[0-9]*-- ' "$build/check_session.vg"; return 1; }
+	# The asynchronous runs' store (src/async): leaks, bad reads of the
+	# state file and directory listings.
+	CK_FORK=no "${vg[@]}" "$build/tests/unit/check_async" >/dev/null || return 1
 	# valgrind cannot follow clone(CLONE_VM) without threads: fork mode.
 	local out
 	out=$(SANDBOX_JAIL_FORK=1 "${vg[@]}" --trace-children=no "$build/src/cli/sandbox-run" \
