@@ -56,6 +56,7 @@ static const struct num_flag num_flags[] = {
 	{ "wait-slots", NUM_U64, CF(wait_slots), "long polls (?wait=) at once; 0: the pool size" },
 	{ "max-wait-s", NUM_U64, CF(max_wait_s), "largest ?wait= of GET /runs/{id}" },
 	{ "max-batch-runs", NUM_U64, CF(max_batch_runs), "runs in one batch, ids in one GET /runs" },
+	{ "max-queued-runs", NUM_U64, CF(max_queued_runs), "async runs waiting at most; more: 503" },
 };
 #define N_NUM_FLAGS (sizeof num_flags / sizeof num_flags[0])
 
@@ -77,6 +78,7 @@ void fcgi_cfg_defaults(struct fcgi_cfg *c)
 	c->async_retention_s = 3600;
 	c->max_wait_s = 30;
 	c->max_batch_runs = 100;
+	c->max_queued_runs = 10000;
 	req_config_defaults(&c->req);
 	c->template_name = c->req.default_template;   /* the API's, written once */
 }

@@ -47,6 +47,7 @@ struct fcgi_cfg {
 	uint64_t wait_slots;         /* long polls at once; 0: the pool size */
 	uint64_t max_wait_s;         /* largest ?wait= of GET /runs/{id} */
 	uint64_t max_batch_runs;     /* runs in one POST /runs/batch, ids in one GET /runs */
+	uint64_t max_queued_runs;    /* more waiting runs than this: 503 queue_full */
 	struct req_config req;
 };
 

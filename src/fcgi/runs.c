@@ -263,6 +263,16 @@ static json_t *runs_of(struct svc *s, json_t *root, bool batch, struct req_error
 	return json_incref(runs);
 }
 
+/* The disk holds at most --max-queued-runs waiting runs (each up to the
+ * body cap): beyond that a submission is refused, not kept. */
+static bool queue_full(struct svc *s, size_t n)
+{
+	size_t queued = 0, running = 0;
+
+	aq_counts(&s->aq, &queued, &running);
+	return queued + n > s->cfg.max_queued_runs;
+}
+
 void svc_handle_runs_submit(struct svc *s, struct http_req *r, bool batch)
 {
 	struct req_error err;
@@ -296,7 +306,10 @@ void svc_handle_runs_submit(struct svc *s, struct http_req *r, bool batch)
 			snprintf(err.message, sizeof err.message, "out of memory");
 		}
 	}
-	if (!root || !runs || !p || at < n) {
+	if (root && runs && p && at == n && queue_full(s, n)) {
+		http_send_error(r, 503, "queue_full", "too many asynchronous runs are waiting; "
+		                "retry later", NULL, "Retry-After: 5\r\n");
+	} else if (!root || !runs || !p || at < n) {
 		http_send_error(r, err.http_status > 0 ? err.http_status : 400, err.code,
 		                err.message, err.field[0] ? err.field : NULL, NULL);
 	} else if (dup_ids(p, n, &at)) {

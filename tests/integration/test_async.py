@@ -379,3 +379,26 @@ def test_answers_match_the_openapi_document(svc):
     check_answer(doc, one, "get", get(svc, blocker, "?wait=5"))
     h = svc.request("HEAD", "%s/%s" % (RUNS, rid))
     assert h.status == 200 and h.body == b"" and h.header("x-request-id"), h
+
+
+def test_a_full_queue_refuses_submissions(svc):
+    """--max-queued-runs (10000 by default): the queue is filled with
+    entries of runs that do not exist (claims skip them), then removed."""
+    drain(svc)
+    q = svc.state / "state" / "runs" / "queue"
+    fake = [q / ("99999999999999999999-fake%05d" % i) for i in range(10000)]
+    try:
+        for f in fake:
+            f.touch()
+        r = submit(svc, sleeper(0))
+        assert r.status == 503, r
+        assert r.json["error"]["code"] == "queue_full"
+        assert r.header("retry-after") == "5"
+        b = submit(svc, {"runs": [sleeper(0)]}, RUNS + "/batch")
+        assert b.status == 503 and b.json["error"]["code"] == "queue_full", b
+    finally:
+        for f in fake:
+            f.unlink()
+    r = submit(svc, sleeper(0))
+    assert r.status == 202, r
+    assert wait_final(svc, r.json["run_id"])["status"] == "done"
