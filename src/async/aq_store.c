@@ -417,7 +417,7 @@ int aq_slot_take(struct aq_store *st, bool wait)
 /* The names in dfd that are well-formed keys, sorted; *n of them. */
 static char **list_keys(int dfd, size_t *n)
 {
-	int fd = dup(dfd);
+	int fd = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
 	DIR *d;
 	struct dirent *de;
 	char **v = NULL;
@@ -664,7 +664,7 @@ int aq_sweep(struct aq_store *st, int64_t now_ms, uint64_t retention_ms, aq_swee
 		return 0;
 	}
 	changed += sweep_running(st, now_ms, fn, ctx);
-	if ((dfd = dup(st->runsfd)) >= 0 && (d = fdopendir(dfd))) {
+	if ((dfd = fcntl(st->runsfd, F_DUPFD_CLOEXEC, 0)) >= 0 && (d = fdopendir(dfd))) {
 		rewinddir(d);
 		while ((de = readdir(d)))
 			if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&

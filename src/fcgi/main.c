@@ -261,6 +261,7 @@ static int next_request(struct svc *s, int listen_fd, FCGX_Request *fx)
 static void serve(struct svc *s, int listen_fd)
 {
 	FCGX_Request fx;
+	bool served_sync = false;
 	int rc;
 
 	FCGX_InitRequest(&fx, listen_fd, 0);
@@ -272,8 +273,6 @@ static void serve(struct svc *s, int listen_fd)
 	                    "limits_degraded", jail_get_info(s->jail)->limits_degraded,
 	                    "degraded_limits", resp_degraded(jail_get_info(s->jail)),
 	                    "async", s->aq_ok));
-	bool served_sync = false;
-
 	while (!svc_stopping()) {
 		/* After a synchronous request, one queued async run (when a slot
 		 * is free) before the next request: a flood of synchronous
