@@ -114,6 +114,19 @@ struct jail_spec {
 	 * that left, and nginx with it, ends the job at once. */
 	bool cancel_on_hangup;
 	int cancel_fd;
+	/* Optional: live output.  Called by the supervisor with the bytes of
+	 * each read() from a step's stdout (stream 1) or stderr (stream 2),
+	 * in the order they were read, before they are kept in the step's
+	 * jail_buf; only bytes within max_output_bytes (never the drained
+	 * rest), so what it sees of a stream is exactly, byte for byte, what
+	 * jail_step_result.out/err hold at the end.  step indexes
+	 * spec->steps.  It runs inside the supervisor's loop: the wall clock
+	 * and the cancel fd are looked at again only when it returns, so it
+	 * must not block (the responder's writes only what its socket takes
+	 * at once and queues the rest: src/fcgi/stream.c).  It must not call
+	 * the jail. */
+	void (*on_output)(void *arg, size_t step, int stream, const char *data, size_t len);
+	void *output_arg;
 };
 
 struct jail_buf {

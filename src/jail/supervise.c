@@ -33,6 +33,10 @@ struct sup_stream {
 	struct jail_buf *buf;
 	uint64_t cap;
 	size_t alloc;
+	/* Live output (jail_spec.on_output); NULL: none. */
+	const struct jail_spec *spec;
+	size_t step;
+	int id;                        /* 1 stdout, 2 stderr */
 };
 
 struct sup {
@@ -61,6 +65,13 @@ struct sup {
  * writes cannot stretch it either. */
 #define SUP_READS_PER_TURN 4
 
+/* Hands bytes kept (within the cap) to the live output callback. */
+static void sup_stream_tell(const struct sup_stream *s, const char *data, size_t len)
+{
+	if (s->spec && s->spec->on_output)
+		s->spec->on_output(s->spec->output_arg, s->step, s->id, data, len);
+}
+
 /* Reads what is there, up to `max_reads` read()s; 0 when more may follow,
  * -1 when out of memory.  The stream's fd is closed at EOF or error. */
 static int sup_stream_read(struct sup_stream *s, unsigned max_reads)
@@ -88,9 +99,10 @@ static int sup_stream_read(struct sup_stream *s, unsigned max_reads)
 		}
 		ssize_t n = read(s->fd, dst, want);
 		if (n > 0) {
-			if (room > 0)
+			if (room > 0) {
+				sup_stream_tell(s, dst, (size_t)n);
 				b->len += (size_t)n;
-			else
+			} else
 				b->truncated = true;
 			continue;
 		}
@@ -317,8 +329,11 @@ int sup_run_step(struct jail *j, const struct jail_spec *spec, const struct jail
 	j->handover = (struct init_handover){ 0 };
 	if (rc == 0)
 		s.t_start_us = mono_us();
-	s.out = (struct sup_stream){ .fd = s.a.out_rd, .buf = &out->out, .cap = step->limits.max_output_bytes };
-	s.err = (struct sup_stream){ .fd = s.a.err_rd, .buf = &out->err, .cap = step->limits.max_output_bytes };
+	size_t step_i = (size_t)(step - spec->steps);
+	s.out = (struct sup_stream){ .fd = s.a.out_rd, .buf = &out->out, .cap = step->limits.max_output_bytes,
+	                             .spec = spec, .step = step_i, .id = 1 };
+	s.err = (struct sup_stream){ .fd = s.a.err_rd, .buf = &out->err, .cap = step->limits.max_output_bytes,
+	                             .spec = spec, .step = step_i, .id = 2 };
 	s.in_data = step->stdin_data;
 	s.in_len = step->stdin_data ? step->stdin_len : 0;
 	if (rc == 0) {

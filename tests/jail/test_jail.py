@@ -1521,3 +1521,30 @@ def test_v2_controllers_matched_as_words(jail, v2):
     finally:
         rmdir_cgroup(d)
         rmdir_retry(parent)
+
+
+LIVE_OUTPUT = r"""
+import sys, time
+sys.stdout.write("a" * 10); sys.stdout.flush()
+time.sleep(1)
+sys.stdout.write("b" * 100000); sys.stdout.flush()
+sys.stderr.write("err\n")
+"""
+
+
+def test_live_output_callback_sees_the_kept_bytes_as_they_come(jail_loop, rootfs):
+    """jail_spec.on_output (live output, issue 11): the callback gets each
+    stream's bytes within the cap, exactly those the result keeps, the
+    first of them while the program still runs; nothing past the cap."""
+    p = subprocess.run([jail_loop, "stream", rootfs, "-", "/usr/bin/python3", "-c", LIVE_OUTPUT],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stdout + p.stderr
+    r = kv(p.stdout)
+    assert r["status"] == "success" and r["bad_step"] == "0", p.stdout
+    # jail_loop's cap is 64 KiB per stream: stdout is cut, stderr is not.
+    assert r["stdout_len"] == r["stdout_seen"] == str(64 * 1024), p.stdout
+    assert r["stdout_same"] == "1" and r["stdout_truncated"] == "1", p.stdout
+    assert r["stderr_seen"] == "4" and r["stderr_same"] == "1", p.stdout
+    if not NO_TIMING:
+        assert int(r["first_ms"]) >= 0
+        assert int(r["end_ms"]) - int(r["first_ms"]) >= 500, p.stdout
