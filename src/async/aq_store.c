@@ -515,6 +515,12 @@ int aq_requeue(struct aq_store *st, struct aq_claim *c)
 	return rc;
 }
 
+int aq_events_open(struct aq_store *st, const char *id, bool write)
+{
+	return open_in_run(st, id, "events.ndjson",
+	                   write ? O_WRONLY | O_CREAT | O_APPEND : O_RDONLY | O_NONBLOCK);
+}
+
 int aq_request_read(struct aq_store *st, const char *id, size_t max, char **out, size_t *len)
 {
 	int dfd = run_dir(st, id), rc;

@@ -131,6 +131,10 @@ void aq_claim_done(struct aq_store *st, struct aq_claim *c);
 /* The claim is given back (the executor is stopping): running/<key> moves
  * back to queue/<key>, the lock is dropped. 0 or -1. */
 int aq_requeue(struct aq_store *st, struct aq_claim *c);
+/* events.ndjson, the run's live output (GET /runs/{id}/events): opened
+ * for appending by the executor (created empty), for reading by a reader.
+ * -1 with errno. */
+int aq_events_open(struct aq_store *st, const char *id, bool write);
 /* request.json, malloc'd (at most max bytes); -1 with errno. */
 int aq_request_read(struct aq_store *st, const char *id, size_t max, char **out, size_t *len);
 /* The executor's end of the cancel FIFO (O_RDONLY|O_NONBLOCK), and whether a

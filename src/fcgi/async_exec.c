@@ -17,6 +17,8 @@
 
 #include "api/req.h"
 #include "api/resp.h"
+#include "common/b64.h"
+#include "common/utf8.h"
 #include "fcgi/log.h"
 #include "fcgi/svc.h"
 
@@ -108,6 +110,78 @@ static int file_put(const char *buf, size_t len, void *data)
 	return 0;
 }
 
+/* The run's live output, appended to events.ndjson as the jail reads it
+ * (jail_spec.on_output), for GET /runs/{id}/events. A regular file takes
+ * the write at once, so the supervisor is not held up; a failed write
+ * stops the file (the reader then sees no "end" until the run is over and
+ * ends on the state instead). */
+struct events_sink {
+	int fd;
+	bool compiled;               /* steps[0] is a compile step */
+};
+
+static bool all_utf8(const char *d, size_t len)
+{
+	for (size_t i = 0, n; i < len; i += n)
+		if (!(n = utf8_seq((const unsigned char *)d + i, len - i)))
+			return false;
+	return true;
+}
+
+static void events_write(struct events_sink *k, json_t *o)
+{
+	char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	size_t len = line ? strlen(line) : 0;
+
+	json_decref(o);
+	if (line && k->fd >= 0) {
+		line[len] = '\n';   /* replaces the NUL: one write per line */
+		if (write(k->fd, line, len + 1) != (ssize_t)(len + 1)) {
+			close(k->fd);
+			k->fd = -1;
+		}
+	}
+	free(line);
+}
+
+static void on_output(void *arg, size_t step, int stream, const char *data, size_t len)
+{
+	struct events_sink *k = arg;
+	json_t *o;
+
+	if (k->fd < 0 || len == 0)
+		return;
+	/* Text when the read is valid UTF-8 as a whole, else base64 of its
+	 * exact bytes: joining a stream's decoded lines gives its output. */
+	if (all_utf8(data, len)) {
+		o = json_pack("{s:s, s:s%}", "type", stream == 2 ? "stderr" : "stdout", "data",
+		              data, len);
+	} else {
+		char *b = b64_encode((const unsigned char *)data, len, NULL);
+
+		o = b ? json_pack("{s:s, s:s, s:s}", "type", stream == 2 ? "stderr" : "stdout",
+		                  "encoding", "base64", "data", b)
+		      : NULL;
+		free(b);
+	}
+	if (o && k->compiled)
+		json_object_set_new(o, "step", json_string(step == 0 ? "compile" : "run"));
+	events_write(k, o);
+}
+
+/* The last line: the run is over (its state and result: GET /runs/{id}). */
+static void events_end(struct svc *s, const struct aq_state *st)
+{
+	struct events_sink k = { .fd = aq_events_open(&s->aq, st->id, true) };
+
+	if (k.fd < 0)
+		return;
+	events_write(&k, json_pack("{s:s, s:s, s:s}", "type", "end", "run_id", st->id, "status",
+	                           aq_status_name(st->status)));
+	if (k.fd >= 0)
+		close(k.fd);
+}
+
 /* result.json: the object POST /run would have answered. */
 static int keep_result(struct svc *s, const struct aq_state *st, const struct jail_result *res,
                        const struct resp_opts *o)
@@ -124,8 +198,8 @@ static int keep_result(struct svc *s, const struct aq_state *st, const struct ja
 }
 
 /* Runs a parsed job; st gets the outcome. */
-static void execute(struct svc *s, struct aq_state *st, struct req_job *job, int cancel_fd,
-                    const char **status)
+static void execute_job(struct svc *s, struct aq_state *st, struct req_job *job, int cancel_fd,
+                        const char **status, struct events_sink *ek)
 {
 	struct jail_spec spec;
 	struct jail_result res;
@@ -146,6 +220,9 @@ static void execute(struct svc *s, struct aq_state *st, struct req_job *job, int
 	 * that left and kills the running step at once. */
 	spec.cancel_on_hangup = cancel_fd >= 0;
 	spec.cancel_fd = cancel_fd;
+	ek->compiled = spec.nsteps > 1;
+	spec.on_output = on_output;
+	spec.output_arg = ek;
 	met_shm_busy(&s->met, true);
 	snprintf(stop_fifo, sizeof stop_fifo, "%s/cancel", st->id);
 	stop_dirfd = s->aq.runsfd;
@@ -188,6 +265,16 @@ static void execute(struct svc *s, struct aq_state *st, struct req_job *job, int
 		*status = resp_status(&res, &ro, false);
 	met_run(s->met.store, rt_name, tmpl_name, *status, http_elapsed_ms(&t0));
 	jail_result_free(&res);
+}
+
+static void execute(struct svc *s, struct aq_state *st, struct req_job *job, int cancel_fd,
+                    const char **status)
+{
+	struct events_sink ek = { .fd = aq_events_open(&s->aq, st->id, true) };
+
+	execute_job(s, st, job, cancel_fd, status, &ek);
+	if (ek.fd >= 0)
+		close(ek.fd);
 }
 
 /* Where the callback module (issue 11, `callback` branch) takes over: a
@@ -269,6 +356,9 @@ static void run_claimed(struct svc *s, struct aq_claim *c)
 		return;
 	}
 	st.finished_ms = svc_now_ms();
+	/* The end line before the state: a reader that sees the final state
+	 * finds the line already there. */
+	events_end(s, &st);
 	if (aq_save(&s->aq, &st, &e) < 0)
 		log_event("error", "sandbox.async.failure",
 		          json_pack("{s:s, s:s}", "run_id", st.id, "message", e.msg));

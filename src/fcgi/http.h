@@ -57,6 +57,10 @@ int http_send_result(struct http_req *r, const struct jail_result *res,
  * it is): the head, then text (not for HEAD), then the end ('\n' and a
  * flush). Each returns 0 or -1 when the peer is gone. */
 int http_begin(struct http_req *r, int status, const char *extra_headers);
+/* The same with another Content-Type (application/x-ndjson). */
+int http_begin_type(struct http_req *r, int status, const char *type, const char *extra_headers);
+/* Sends what was put so far (a line of a stream). 0 or -1. */
+int http_flush(struct http_req *r);
 int http_put(struct http_req *r, const char *buf, size_t len);
 int http_end(struct http_req *r);
 /* {"error": {...}, "request_id": ...} convenience. */

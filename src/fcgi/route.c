@@ -46,13 +46,14 @@ static const struct {
 	{ ROUTE_RUNS "/batch", "POST", ROUTE_RUNS_BATCH },
 	{ ROUTE_RUNS "/{run_id}", "GET", ROUTE_RUNS_GET },
 	{ ROUTE_RUNS "/{run_id}", "DELETE", ROUTE_RUNS_CANCEL },
+	{ ROUTE_RUNS "/{run_id}/events", "GET", ROUTE_RUNS_EVENTS },
 };
 
 /* The runs_routes path that path (plen bytes) is an instance of, or NULL. */
 static const char *runs_template(const char *path, size_t plen, const char **allow)
 {
 	size_t base = strlen(ROUTE_RUNS);
-	const char *rest = path + base;
+	const char *rest = path + base, *slash;
 	size_t rlen = plen - base;
 
 	if (plen < base || strncmp(path, ROUTE_RUNS, base) != 0)
@@ -61,8 +62,17 @@ static const char *runs_template(const char *path, size_t plen, const char **all
 		*allow = "GET, POST";
 		return ROUTE_RUNS;
 	}
-	if (rest[0] != '/' || rlen == 1 || memchr(rest + 1, '/', rlen - 1))
+	if (rest[0] != '/' || rlen == 1)
 		return NULL;
+	slash = memchr(rest + 1, '/', rlen - 1);
+	if (slash) {
+		/* {run_id}/events and nothing else below a run */
+		if (slash == rest + 1 || (size_t)(path + plen - slash) != 7 ||
+		    strncmp(slash, "/events", 7) != 0)
+			return NULL;
+		*allow = "GET";
+		return ROUTE_RUNS "/{run_id}/events";
+	}
 	if (rlen == 6 && strncmp(rest, "/batch", 6) == 0) {
 		*allow = "POST";
 		return ROUTE_RUNS "/batch";
@@ -94,7 +104,10 @@ int route_run_id(const char *path, char *buf, size_t len)
 	if (!path || strncmp(path, ROUTE_RUNS "/", base) != 0)
 		return -1;
 	plen = route_path_len(path + base);
-	if (plen == 0 || plen >= len || memchr(path + base, '/', plen))
+	/* {id}/events: the id is the part before the slash */
+	if (memchr(path + base, '/', plen))
+		plen = (size_t)((const char *)memchr(path + base, '/', plen) - (path + base));
+	if (plen == 0 || plen >= len)
 		return -1;
 	memcpy(buf, path + base, plen);
 	buf[plen] = '\0';

@@ -18,6 +18,7 @@ enum route_id {
 	ROUTE_RUNS_BATCH,            /* POST /runs/batch */
 	ROUTE_RUNS_GET,              /* GET /runs/{id} */
 	ROUTE_RUNS_CANCEL,           /* DELETE /runs/{id} */
+	ROUTE_RUNS_EVENTS,           /* GET /runs/{id}/events */
 	ROUTE_NOT_FOUND,
 	ROUTE_BAD_METHOD,            /* path exists; *allow names the method */
 };
@@ -29,8 +30,9 @@ enum route_id {
  * part from '?' or '#' on is ignored). ROUTE_BAD_METHOD sets *allow. HEAD
  * matches a GET endpoint (RFC 9110 9.3.2: the same answer without body). */
 enum route_id route_match(const char *method, const char *path, const char **allow);
-/* The {id} segment of a /runs/{id} path (up to '?', '#' or its end) into
- * buf: 0, or -1 when path has none or it does not fit. Not validated. */
+/* The {id} segment of a /runs/{id} or /runs/{id}/events path (up to '?',
+ * '#' or its end) into buf: 0, or -1 when path has none or it does not
+ * fit. Not validated. */
 int route_run_id(const char *path, char *buf, size_t len);
 
 #endif

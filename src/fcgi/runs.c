@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -593,4 +594,158 @@ void svc_handle_runs_cancel(struct svc *s, struct http_req *r)
 		}
 	}
 	send_run(s, r, aq_status_final(st.status) ? 200 : 202, &st);
+}
+
+/* --- GET /runs/{id}/events ------------------------------------------------ */
+
+/* What ended the wait of a stream: nothing (0), the client left (1), or
+ * another request waits for a responder (2). */
+static int events_wait(const struct svc *s, const struct http_req *r, int timeout_ms)
+{
+	struct pollfd p[2] = { { .fd = r->fx->ipcFd, .events = POLLRDHUP },
+	                       { .fd = s->listen_fd, .events = POLLIN } };
+
+	if (poll(p, 2, timeout_ms) <= 0)
+		return 0;
+	if (p[0].revents & (POLLRDHUP | POLLHUP | POLLERR))
+		return 1;
+	return (p[1].revents & POLLIN) ? 2 : 0;
+}
+
+/* Sends what events.ndjson holds past *offset; remembers whether the last
+ * line sent is the "end" line. 0, or -1 when the client is gone. */
+static int events_drain(struct http_req *r, int fd, uint64_t *offset, bool *ended)
+{
+	static const char end[] = "{\"type\":\"end\"";
+	char buf[65536];
+	ssize_t n;
+
+	while ((n = pread(fd, buf, sizeof buf, (off_t)*offset)) > 0) {
+		/* Only whole lines: a line being appended is sent next time. */
+		ssize_t whole = n;
+
+		while (whole > 0 && buf[whole - 1] != '\n')
+			whole--;
+		if (whole == 0)
+			break;
+		if (http_put(r, buf, (size_t)whole) < 0 || http_flush(r) < 0)
+			return -1;
+		*offset += (uint64_t)whole;
+		/* The end line is short and always the last one. */
+		{
+			ssize_t ls = whole - 1;
+
+			while (ls > 0 && buf[ls - 1] != '\n')
+				ls--;
+			*ended = (size_t)(whole - ls) > sizeof end - 1 &&
+			         memcmp(buf + ls, end, sizeof end - 1) == 0;
+		}
+		if (whole < n)
+			break;
+	}
+	return 0;
+}
+
+static int events_line(struct http_req *r, json_t *o)
+{
+	char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	int rc = t ? http_put(r, t, strlen(t)) : -1;
+
+	free(t);
+	json_decref(o);
+	return rc == 0 ? http_put(r, "\n", 1) : -1;
+}
+
+/* ?offset=N: a byte offset a "pause" line gave, 0 by default; -1 bad. */
+static int offset_param(const struct http_req *r, uint64_t *out)
+{
+	char v[24];
+	int got = http_query_get(query(r), "offset", v, sizeof v);
+
+	*out = 0;
+	if (got == 0)
+		return 0;
+	return got < 0 || v[0] == '\0' || http_parse_length(v, out) < 0 ? -1 : 0;
+}
+
+void svc_handle_runs_events(struct svc *s, struct http_req *r)
+{
+	char id[AQ_ID_MAX + 2];
+	struct aq_state st;
+	struct aq_error e;
+	uint64_t offset;
+	struct stat sb;
+	int fd, slot, why = 0;
+	bool ended = false;
+	int64_t until = svc_now_ms() + (int64_t)s->cfg.max_wait_s * 1000;
+
+	if (!s->aq_ok) {
+		unavailable(r);
+		return;
+	}
+	if (path_id(r, id, sizeof id) < 0)
+		return;
+	if (offset_param(r, &offset) < 0) {
+		http_send_error(r, 400, "invalid_field", "offset: a byte offset from a \"pause\" line",
+		                "offset", NULL);
+		return;
+	}
+	if (aq_load(&s->aq, id, &st, &e) < 0) {
+		send_aq_error(r, &e, NULL);
+		return;
+	}
+	fd = aq_events_open(&s->aq, id, false);
+	if (offset > 0 && (fd < 0 || fstat(fd, &sb) != 0 || (uint64_t)sb.st_size < offset)) {
+		if (fd >= 0)
+			close(fd);
+		http_send_error(r, 400, "invalid_field", "offset: beyond the run's output", "offset",
+		                NULL);
+		return;
+	}
+	if (http_begin_type(r, 200, "application/x-ndjson", "X-Accel-Buffering: no\r\n") < 0 ||
+	    r->head) {
+		if (fd >= 0)
+			close(fd);
+		http_end(r);
+		return;
+	}
+	/* Like a long poll: at most wait_slots at once, never longer than
+	 * --max-wait-s per connection, and it gives way to a waiting request;
+	 * then a "pause" line tells the client where to go on from. */
+	slot = aq_slot_take(&s->aq, true);
+	for (;;) {
+		bool final = aq_status_final(st.status);
+
+		if (fd < 0)
+			fd = aq_events_open(&s->aq, id, false);
+		if (fd >= 0 && events_drain(r, fd, &offset, &ended) < 0) {
+			why = 1;
+			break;
+		}
+		if (final)
+			break;
+		if (slot < 0 || svc_now_ms() >= until || svc_stopping()) {
+			why = 2;
+			break;
+		}
+		if ((why = events_wait(s, r, 100)) != 0)
+			break;
+		if (aq_load(&s->aq, id, &st, &e) < 0) {
+			why = 1;
+			break;
+		}
+	}
+	if (why == 0 && !ended)
+		/* finished without the executor's line (cancelled while queued,
+		 * interrupted): the state says how */
+		events_line(r, json_pack("{s:s, s:s, s:s}", "type", "end", "run_id", st.id, "status",
+		                         aq_status_name(st.status)));
+	else if (why == 2)
+		events_line(r, json_pack("{s:s, s:I}", "type", "pause", "offset", (json_int_t)offset));
+	if (why != 1)
+		http_flush(r);
+	if (fd >= 0)
+		close(fd);
+	if (slot >= 0)
+		close(slot);
 }

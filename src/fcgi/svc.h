@@ -41,6 +41,7 @@ void svc_handle_runs_submit(struct svc *s, struct http_req *r, bool batch);
 void svc_handle_runs_get(struct svc *s, struct http_req *r);
 void svc_handle_runs_list(struct svc *s, struct http_req *r);
 void svc_handle_runs_cancel(struct svc *s, struct http_req *r);
+void svc_handle_runs_events(struct svc *s, struct http_req *r);
 /* The executor (async_exec.c). svc_async_open: at start-up, not fatal.
  * svc_async_work: runs the oldest queued run when an async slot is free;
  * true when it ran one. svc_async_idle: the periodic sweep. */

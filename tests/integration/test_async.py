@@ -326,7 +326,7 @@ def test_batch_is_all_or_nothing(svc):
     ("PUT", RUNS + "/abc", 405, "method_not_allowed"),
     ("DELETE", RUNS, 405, "method_not_allowed"),
     ("GET", RUNS + "/batch", 405, "method_not_allowed"),
-    ("GET", RUNS + "/abc/events", 404, "not_found"),
+    ("GET", RUNS + "/abc/events/x", 404, "not_found"),
 ])
 def test_bad_paths_and_queries(svc, method, path, status, code):
     r = svc.request(method, path)
@@ -402,3 +402,114 @@ def test_a_full_queue_refuses_submissions(svc):
     r = submit(svc, sleeper(0))
     assert r.status == 202, r
     assert wait_final(svc, r.json["run_id"])["status"] == "done"
+
+
+def events(svc, run_id, query="", timeout=60):
+    """GET /runs/{id}/events: [(seconds since the call, line object)]."""
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", svc.port, timeout=timeout)
+    t0 = time.monotonic()
+    try:
+        c.request("GET", "%s/%s/events%s" % (RUNS, run_id, query))
+        r = c.getresponse()
+        assert r.status == 200, (r.status, r.read())
+        assert r.getheader("content-type") == "application/x-ndjson"
+        out = []
+        while True:
+            line = r.readline()
+            if not line:
+                return out
+            assert line.endswith(b"\n")
+            out.append((time.monotonic() - t0, json.loads(line)))
+    finally:
+        c.close()
+
+
+def joined(lines, kind="stdout"):
+    import base64
+    data = b""
+    for _, x in lines:
+        if x["type"] == kind:
+            data += base64.b64decode(x["data"]) if x.get("encoding") == "base64" \
+                else x["data"].encode()
+    return data
+
+
+def test_events_stream_output_live_then_end(svc):
+    drain(svc)
+    code = "for i in 1 2 3; do echo line-$i; echo err-$i >&2; sleep 0.7; done"
+    rid = submit(svc, {"runtime": "bash", "code": code}).json["run_id"]
+    lines = events(svc, rid)
+    kinds = [x["type"] for _, x in lines]
+    assert kinds[-1] == "end", kinds
+    assert lines[-1][1]["status"] == "done" and lines[-1][1]["run_id"] == rid
+    assert joined(lines) == b"line-1\nline-2\nline-3\n"
+    assert joined(lines, "stderr") == b"err-1\nerr-2\nerr-3\n"
+    # live: the first line came well before the end (the run takes ~2 s)
+    first = next(t for t, x in lines if x["type"] == "stdout")
+    assert lines[-1][0] - first > 1.0, lines
+    # replayed whole once finished, the same bytes
+    again = events(svc, rid)
+    assert joined(again) == joined(lines) and again[-1][1]["type"] == "end"
+    assert get(svc, rid).json["result"]["stdout"] == "line-1\nline-2\nline-3\n"
+
+
+def test_events_bytes_that_are_not_utf8_come_as_base64(svc):
+    rid = submit(svc, {"runtime": "python", "code":
+                       "import sys\nsys.stdout.buffer.write(b'a\\xffb\\n')"}).json["run_id"]
+    wait_final(svc, rid)
+    lines = events(svc, rid)
+    assert joined(lines) == b"a\xffb\n"
+    assert any(x.get("encoding") == "base64" for _, x in lines)
+
+
+def test_events_of_a_run_cancelled_while_queued(svc):
+    drain(svc)
+    blocker = submit(svc, sleeper(5)).json["run_id"]
+    q = submit(svc, sleeper(0)).json["run_id"]
+    assert svc.request("DELETE", "%s/%s" % (RUNS, q)).json["status"] == "cancelled"
+    lines = events(svc, q)
+    assert [x for _, x in lines] == [{"type": "end", "run_id": q, "status": "cancelled"}]
+    svc.request("DELETE", "%s/%s" % (RUNS, blocker))
+
+
+def test_events_give_way_to_a_waiting_request_and_resume(svc):
+    import threading
+    drain(svc)
+    code = "for i in $(seq 1 8); do echo tick-$i; sleep 0.5; done"
+    rid = submit(svc, {"runtime": "bash", "code": code}).json["run_id"]
+    assert wait_for(lambda: get(svc, rid).json["status"] == "running", 15)
+    got = []
+    t = threading.Thread(target=lambda: got.extend(events(svc, rid)))
+    t.start()
+    time.sleep(1.0)
+    # The pool of 2: one responder runs the job, the other streams; this
+    # request makes the stream pause instead of waiting behind it.
+    t0 = time.monotonic()
+    s = svc.run({"runtime": "bash", "code": "echo sync"})
+    assert s.status == 200 and time.monotonic() - t0 < 3
+    t.join(30)
+    assert got and got[-1][1]["type"] == "pause", got
+    offset = got[-1][1]["offset"]
+    rest = events(svc, rid, "?offset=%d" % offset)
+    assert rest[-1][1]["type"] == "end"
+    assert joined(got) + joined(rest) == b"".join(b"tick-%d\n" % i for i in range(1, 9))
+
+
+@pytest.mark.parametrize("query,status,code", [
+    ("?offset=x", 400, "invalid_field"),
+    ("?offset=99999999", 400, "invalid_field"),
+])
+def test_events_bad_offsets(svc, query, status, code):
+    rid = submit(svc, sleeper(0)).json["run_id"]
+    wait_final(svc, rid)
+    r = svc.request("GET", "%s/%s/events%s" % (RUNS, rid, query))
+    assert r.status == status, r
+    assert r.json["error"]["code"] == code and r.json["error"]["field"] == "offset"
+
+
+def test_events_unknown_and_bad_ids(svc):
+    assert svc.request("GET", RUNS + "/nope-x/events").status == 404
+    assert svc.request("GET", RUNS + "/bad.id/events").status == 400
+    r = svc.request("DELETE", RUNS + "/abc/events")
+    assert r.status == 405 and r.header("allow") == "GET"

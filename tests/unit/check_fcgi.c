@@ -238,10 +238,20 @@ START_TEST(route_runs)
 	ck_assert_int_eq(route_match("POST", "/api/sandbox/runs/abc", &allow), ROUTE_BAD_METHOD);
 	ck_assert_str_eq(allow, "GET, DELETE");
 	ck_assert_int_eq(route_match("GET", "/api/sandbox/runs/", &allow), ROUTE_NOT_FOUND);
-	ck_assert_int_eq(route_match("GET", "/api/sandbox/runs/a/events", &allow), ROUTE_NOT_FOUND);
+	ck_assert_int_eq(route_match("GET", "/api/sandbox/runs/a/events", &allow), ROUTE_RUNS_EVENTS);
+	ck_assert_int_eq(route_match("HEAD", "/api/sandbox/runs/a/events?offset=3", &allow),
+	                 ROUTE_RUNS_EVENTS);
+	ck_assert_int_eq(route_match("DELETE", "/api/sandbox/runs/a/events", &allow),
+	                 ROUTE_BAD_METHOD);
+	ck_assert_str_eq(allow, "GET");
+	ck_assert_int_eq(route_match("GET", "/api/sandbox/runs//events", &allow), ROUTE_NOT_FOUND);
+	ck_assert_int_eq(route_match("GET", "/api/sandbox/runs/a/eventsx", &allow), ROUTE_NOT_FOUND);
+	ck_assert_int_eq(route_match("GET", "/api/sandbox/runs/a/b/events", &allow), ROUTE_NOT_FOUND);
 	ck_assert_int_eq(route_match("GET", "/api/sandbox/runsx", &allow), ROUTE_NOT_FOUND);
 	ck_assert_int_eq(route_run_id("/api/sandbox/runs/abc?wait=1", id, sizeof id), 0);
 	ck_assert_str_eq(id, "abc");
+	ck_assert_int_eq(route_run_id("/api/sandbox/runs/xyz/events?offset=1", id, sizeof id), 0);
+	ck_assert_str_eq(id, "xyz");
 	ck_assert_int_eq(route_run_id("/api/sandbox/runs/", id, sizeof id), -1);
 	ck_assert_int_eq(route_run_id("/api/sandbox/run/abc", id, sizeof id), -1);
 	ck_assert_int_eq(route_run_id("/api/sandbox/runs/abcdef", id, 4), -1);
