@@ -377,6 +377,18 @@ def test_answers_match_the_openapi_document(svc):
     c = svc.request("DELETE", "%s/%s" % (RUNS, blocker))
     check_answer(doc, one, "delete", c)
     check_answer(doc, one, "get", get(svc, blocker, "?wait=5"))
+    ev = one + "/events"
+    check_answer(doc, ev, "get", svc.request("GET", "%s/nope-%s/events" % (RUNS, rid)))
+    check_answer(doc, ev, "get", svc.request("GET", "%s/%s/events?offset=x" % (RUNS, rid)))
+    e = svc.request("GET", "%s/%s/events" % (RUNS, rid))
+    assert e.status == 200
+    ctype = e.header("content-type")
+    assert ctype in doc["paths"][ev]["get"]["responses"]["200"]["content"], ctype
+    from jsonschema import Draft202012Validator, RefResolver
+    v = Draft202012Validator(doc["components"]["schemas"]["RunEventLine"],
+                             resolver=RefResolver.from_schema(doc))
+    for line in e.body.decode().splitlines():
+        assert v.is_valid(json.loads(line)), line
     h = svc.request("HEAD", "%s/%s" % (RUNS, rid))
     assert h.status == 200 and h.body == b"" and h.header("x-request-id"), h
 
