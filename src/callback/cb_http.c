@@ -30,46 +30,60 @@ struct attempt {
 };
 
 /* Addresses that no callback may reach through a host name, whatever DNS
- * says: unspecified (0.0.0.0 and :: mean "this host" to connect(2)),
- * link-local (169.254.169.254 is the cloud metadata service of most
- * providers), multicast and broadcast. A host that is an IP literal must be
- * connected to exactly. */
-static bool v4_forbidden(uint32_t a)
+ * says: link-local (169.254.169.254 is the cloud metadata service of most
+ * providers, fe80::/10) besides those below. */
+static bool v4_link_local(uint32_t a)
 {
-	return (a >> 24) == 0 || (a >> 16) == 0xa9fe || (a >> 28) == 0xe || a == 0xffffffffu;
+	return (a >> 16) == 0xa9fe;
 }
 
-static bool v6_forbidden(const struct in6_addr *a)
+/* Never, not even as a listed literal: unspecified (0.0.0.0 and :: reach
+ * this host's own services through connect(2)), multicast, broadcast. */
+static bool v4_never(uint32_t a)
 {
-	if (IN6_IS_ADDR_V4MAPPED(a)) {
-		uint32_t v4;
-
-		memcpy(&v4, &a->s6_addr[12], 4);
-		return v4_forbidden(ntohl(v4));
-	}
-	return IN6_IS_ADDR_UNSPECIFIED(a) || IN6_IS_ADDR_LINKLOCAL(a) || IN6_IS_ADDR_MULTICAST(a);
+	return (a >> 24) == 0 || (a >> 28) == 0xe || a == 0xffffffffu;
 }
 
-static bool address_allowed(const struct cb_url *u, const struct sockaddr *sa)
+static bool v4_allowed(const struct cb_url *u, const struct in_addr *in)
+{
+	uint32_t a = ntohl(in->s_addr);
+	char text[INET_ADDRSTRLEN];
+
+	if (v4_never(a))
+		return false;
+	if (u->ip_literal)
+		return !u->ipv6 && inet_ntop(AF_INET, in, text, sizeof text) &&
+		       strcmp(text, u->host) == 0;
+	return !v4_link_local(a);
+}
+
+static bool v6_allowed(const struct cb_url *u, const struct in6_addr *a)
 {
 	char text[INET6_ADDRSTRLEN];
 
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+	if (IN6_IS_ADDR_V4MAPPED(a)) {
+		struct in_addr v4;
 
-		if (u->ip_literal)
-			return !u->ipv6 && inet_ntop(AF_INET, &in->sin_addr, text, sizeof text) &&
-			       strcmp(text, u->host) == 0;
-		return !v4_forbidden(ntohl(in->sin_addr.s_addr));
+		memcpy(&v4, &a->s6_addr[12], 4);
+		if (v4_never(ntohl(v4.s_addr)) || v4_link_local(ntohl(v4.s_addr)))
+			return false;
 	}
-	if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+	if (IN6_IS_ADDR_UNSPECIFIED(a) || IN6_IS_ADDR_MULTICAST(a))
+		return false;
+	if (u->ip_literal)
+		return u->ipv6 && inet_ntop(AF_INET6, a, text, sizeof text) &&
+		       strcmp(text, u->host) == 0;
+	return !IN6_IS_ADDR_LINKLOCAL(a);
+}
 
-		if (u->ip_literal)
-			return u->ipv6 && inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text) &&
-			       strcmp(text, u->host) == 0;
-		return !v6_forbidden(&in6->sin6_addr);
-	}
+/* A host that is an IP literal must be connected to exactly; a name to
+ * what the resolver said, but for the classes above. */
+static bool address_allowed(const struct cb_url *u, const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return v4_allowed(u, &((const struct sockaddr_in *)(const void *)sa)->sin_addr);
+	if (sa->sa_family == AF_INET6)
+		return v6_allowed(u, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr);
 	return false;
 }
 
