@@ -56,7 +56,7 @@ void cb_config_help(FILE *f)
 	        "                                 environment's *_proxy are ignored)\n"
 	        "  --callback-ca-file PATH        CA certificates for https callbacks (default: the\n"
 	        "                                 system's store)\n",
-	        CB_ALLOW_MAX, CB_SECRET_MIN, CB_SECRET_MAX, d.max_attempts, d.max_age_s,
+	        CB_ALLOW_MAX, CB_SECRET_MIN, CB_SECRET_MAX - 1, d.max_attempts, d.max_age_s,
 	        d.backoff_base_s, d.backoff_max_s, d.connect_timeout_ms, d.timeout_ms);
 }
 

@@ -2,16 +2,23 @@
 # (src/callback/cb.h): URL and allowlist checks (pure), HMAC-SHA256 signature
 # (libcrypto), the durable queue under STATE/callbacks, attempts with libcurl.
 # sandbox-callbacks is the deliverer (on the host's network; see cb.h).
+# libcbcheck: the flags and URL checks the responders need at submission,
+# without libcurl or libcrypto (the responders never connect anywhere).
+noinst_LIBRARIES += src/callback/libcbcheck.a
+src_callback_libcbcheck_a_SOURCES = src/callback/cb.h src/callback/cb_url.c src/callback/cb_cfg.c
+src_callback_libcbcheck_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+CALLBACK_CHECK_LIBS = src/callback/libcbcheck.a $(COMMON_LIBS)
 CALLBACK_SOURCES = \
-	src/callback/cb.h src/callback/cb_private.h src/callback/cb_url.c \
-	src/callback/cb_sign.c src/callback/cb_cfg.c src/callback/cb_store.c \
-	src/callback/cb_http.c src/callback/cb_pump.c
+	src/callback/cb.h src/callback/cb_private.h src/callback/cb_sign.c \
+	src/callback/cb_store.c src/callback/cb_http.c src/callback/cb_pump.c
 noinst_LIBRARIES += src/callback/libcallback.a
 src_callback_libcallback_a_SOURCES = $(CALLBACK_SOURCES)
 src_callback_libcallback_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS) $(CRYPTO_CFLAGS)
-CALLBACK_LIBS = src/callback/libcallback.a $(COMMON_LIBS) $(JANSSON_LIBS) $(CURL_LIBS) $(CRYPTO_LIBS)
+CALLBACK_LIBS = src/callback/libcallback.a $(CALLBACK_CHECK_LIBS) $(JANSSON_LIBS) $(CURL_LIBS) \
+	$(CRYPTO_LIBS)
 
-bin_PROGRAMS += src/callback/sandbox-callbacks
+# sbin: a daemon the administrator starts, section 8 like sandbox-fcgi.
+sbin_PROGRAMS += src/callback/sandbox-callbacks
 src_callback_sandbox_callbacks_SOURCES = src/callback/sandbox-callbacks.c \
 	src/fcgi/log.h src/fcgi/log.c src/fcgi/log_fmt.h src/fcgi/log_fmt.c
 src_callback_sandbox_callbacks_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "api/req.h"
+#include "callback/cb.h"
 
 /* configure's --with-rootfs-base (default $localstatedir/lib/sandbox-fcgi/
  * rootfs), passed by the Makefile so that make's directory variables decide
@@ -36,6 +37,7 @@ struct fcgi_cfg {
 	uint64_t queue_timeout_ms;   /* a request older than this when accepted gets 503 */
 	const char *metrics_file;    /* shared by the pool (--metrics-file) */
 	struct req_config req;
+	struct cb_config cb;         /* --callback-*: callback_url checks (src/callback/cb.h) */
 };
 
 /* CFG_HELP, CFG_VERSION: print fcgi_cfg_help / fcgi_cfg_version, exit 0. */
