@@ -47,12 +47,13 @@ static void help(FILE *f)
 	        "  --poll-ms N                    look for new callbacks this often (default 1000)\n"
 	        "  --batch N                      attempts per pass (default 16)\n");
 	cb_config_help(f);
-	fprintf(f, "  -h, --help                     this text\n\n"
+	fprintf(f, "  -h, --help                     this text\n"
+	        "  --version                      the version\n\n"
 	        "Exit status: 0 after a clean stop or --once, 1 when start-up fails, 2 on a\n"
 	        "usage error.\n");
 }
 
-enum { O_STATE = 1000, O_ONCE, O_POLL, O_BATCH, O_HELP, O_CB = 2000 };
+enum { O_STATE = 1000, O_ONCE, O_POLL, O_BATCH, O_HELP, O_VERSION, O_CB = 2000 };
 
 static int parse(struct opts *o, int argc, char **argv, char *msg, size_t len)
 {
@@ -62,8 +63,9 @@ static int parse(struct opts *o, int argc, char **argv, char *msg, size_t len)
 		{ "poll-ms", required_argument, NULL, O_POLL },
 		{ "batch", required_argument, NULL, O_BATCH },
 		{ "help", no_argument, NULL, O_HELP },
+		{ "version", no_argument, NULL, O_VERSION },
 	};
-	size_t n = 5;
+	size_t n = 6;
 	uint64_t v;
 	int opt, idx = 0;
 
@@ -73,6 +75,9 @@ static int parse(struct opts *o, int argc, char **argv, char *msg, size_t len)
 	while ((opt = getopt_long(argc, argv, "h", lo, &idx)) != -1) {
 		if (opt == 'h' || opt == O_HELP) {
 			help(stdout);
+			exit(0);
+		} else if (opt == O_VERSION) {
+			printf("sandbox-callbacks %s\n", PACKAGE_VERSION);
 			exit(0);
 		} else if (opt == O_STATE) {
 			o->state_dir = optarg;
