@@ -100,6 +100,25 @@ int http_send_json(struct http_req *r, int status, json_t *body, const char *ext
 	return rc;
 }
 
+int http_begin(struct http_req *r, int status, const char *extra)
+{
+	return put_head(r, status, extra);
+}
+
+int http_put(struct http_req *r, const char *buf, size_t len)
+{
+	if (r->head || len == 0)
+		return 0;
+	return len <= INT_MAX && FCGX_PutStr(buf, (int)len, r->fx->out) == (int)len ? 0 : -1;
+}
+
+int http_end(struct http_req *r)
+{
+	if (http_put(r, "\n", 1) < 0 || FCGX_FFlush(r->fx->out) < 0)
+		return -1;
+	return 0;
+}
+
 int http_send_text(struct http_req *r, const char *text, size_t len)
 {
 	if (len > INT_MAX || put_head(r, 200, NULL) < 0 ||

@@ -4,9 +4,12 @@
 #ifndef SANDBOX_FCGI_SVC_H
 #define SANDBOX_FCGI_SVC_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <fcgiapp.h>
 
 #include "api/rt.h"
+#include "async/async.h"
 #include "fcgi/cfg.h"
 #include "fcgi/http.h"
 #include "fcgi/metrics_shm.h"
@@ -17,12 +20,33 @@ struct svc {
 	struct jail *jail;           /* made once by jail_new() */
 	struct rt_registry reg;
 	struct met_shm met;          /* the pool's shared metrics */
+	/* Asynchronous runs (async_exec.c, runs.c): off (aq_ok false) when
+	 * the state directory is unusable; /run works without them. */
+	struct aq_store aq;
+	bool aq_ok;
+	struct req_config async_req; /* cfg.req with the async wall-time cap */
+	int64_t next_sweep_ms;
 };
 
 /* Answers one accepted request. Never exits the process. */
 void svc_dispatch(struct svc *s, FCGX_Request *fx);
 
 void svc_handle_run(struct svc *s, struct http_req *r);
+/* Content-Type and Content-Length checks of a JSON POST: 0, or answered
+ * (415, 400, 413) and -1. */
+int svc_check_json_headers(const struct svc *s, struct http_req *r);
+/* The asynchronous runs API (runs.c). */
+void svc_handle_runs_submit(struct svc *s, struct http_req *r, bool batch);
+void svc_handle_runs_get(struct svc *s, struct http_req *r);
+void svc_handle_runs_list(struct svc *s, struct http_req *r);
+void svc_handle_runs_cancel(struct svc *s, struct http_req *r);
+/* The executor (async_exec.c). svc_async_open: at start-up, not fatal.
+ * svc_async_work: runs the oldest queued run when an async slot is free;
+ * true when it ran one. svc_async_idle: the periodic sweep. */
+void svc_async_open(struct svc *s);
+bool svc_async_work(struct svc *s);
+void svc_async_idle(struct svc *s);
+int64_t svc_now_ms(void);
 void svc_handle_health(struct svc *s, struct http_req *r);
 void svc_handle_info(struct svc *s, struct http_req *r);
 void svc_handle_runtimes(struct svc *s, struct http_req *r);

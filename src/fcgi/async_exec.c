@@ -1,0 +1,237 @@
+/*
+ * async_exec.c - the executor of asynchronous runs: an idle responder
+ * claims the oldest queued run (src/async: a rename, exactly one winner)
+ * when one of the async slots is free, runs it in its jail like POST /run
+ * would, keeps the result on disk and records the state. The slots bound
+ * how many responders run async jobs at once, so that the rest of the pool
+ * stays free for synchronous requests (docs/OPERATIONS.md, "Asynchronous
+ * runs").
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api/req.h"
+#include "api/resp.h"
+#include "fcgi/log.h"
+#include "fcgi/svc.h"
+
+#define SWEEP_INTERVAL_MS 10000
+
+static void log_sweep(const char *event, const struct aq_state *run, void *ctx)
+{
+	(void)ctx;
+	if (strcmp(event, "interrupted") == 0)
+		log_event("warning", "sandbox.async.interrupted",
+		          json_pack("{s:s, s:s}", "run_id", run->id, "message", run->error_msg));
+	else
+		log_event("info", "sandbox.async.removed", json_pack("{s:s}", "run_id", run->id));
+}
+
+void svc_async_open(struct svc *s)
+{
+	struct aq_error e;
+	unsigned pool = s->cfg.pool_size;
+	unsigned as = s->cfg.async_slots ? (unsigned)s->cfg.async_slots : (pool / 2 ? pool / 2 : 1);
+	unsigned ws = s->cfg.wait_slots ? (unsigned)s->cfg.wait_slots : (pool - as) / 2;
+
+	/* Async runs may run longer than synchronous ones: nobody holds a
+	 * connection open for them. */
+	s->async_req = s->cfg.req;
+	s->async_req.wall_time_ms.max = s->cfg.async_max_wall_ms;
+	if (s->async_req.cpu_time_ms.max < s->cfg.async_max_wall_ms)
+		s->async_req.cpu_time_ms.max = s->cfg.async_max_wall_ms;
+	memset(&e, 0, sizeof e);
+	s->aq_ok = aq_open(s->cfg.state_dir, as, ws, &s->aq, &e) == 0;
+	if (!s->aq_ok)
+		log_event("warning", "sandbox.start.async",
+		          json_pack("{s:s, s:s}", "state_dir", s->cfg.state_dir, "message", e.msg));
+}
+
+static void fail_state(struct aq_state *st, const char *code, const char *msg,
+                       const char *field, int http)
+{
+	st->status = AQ_FAILED;
+	snprintf(st->error_code, sizeof st->error_code, "%s", code);
+	snprintf(st->error_msg, sizeof st->error_msg, "%s", msg);
+	snprintf(st->error_field, sizeof st->error_field, "%s", field ? field : "");
+	st->error_http = http;
+}
+
+struct file_sink {
+	int fd;
+};
+
+static int file_put(const char *buf, size_t len, void *data)
+{
+	struct file_sink *k = data;
+
+	while (len > 0) {
+		ssize_t n = write(k->fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* result.json: the object POST /run would have answered. */
+static int keep_result(struct svc *s, const struct aq_state *st, const struct jail_result *res,
+                       const struct resp_opts *o)
+{
+	char name[64];
+	struct file_sink k;
+	int ok;
+
+	k.fd = aq_result_tmp(&s->aq, st->id, name, sizeof name);
+	if (k.fd < 0)
+		return -1;
+	ok = resp_result_write(res, o, file_put, &k) == 0;
+	return aq_result_commit(&s->aq, st->id, k.fd, name, ok);
+}
+
+/* Runs a parsed job; st gets the outcome. */
+static void execute(struct svc *s, struct aq_state *st, struct req_job *job, int cancel_fd,
+                    const char **status)
+{
+	struct jail_spec spec;
+	struct jail_result res;
+	struct resp_opts ro;
+	const char *rt_name = job->runtime ? job->runtime->name : "";
+	const char *tmpl_name = job->tmpl ? job->tmpl->name : "";
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	memset(&spec, 0, sizeof spec);
+	memset(&res, 0, sizeof res);
+	if (req_job_spec(job, &s->async_req, &spec) < 0) {
+		fail_state(st, "internal", "could not prepare the job", NULL, 500);
+		return;
+	}
+	/* DELETE /runs/{id} hangs up the FIFO: the jail treats it as a client
+	 * that left and kills the running step at once. */
+	spec.cancel_on_hangup = cancel_fd >= 0;
+	spec.cancel_fd = cancel_fd;
+	met_shm_busy(&s->met, true);
+	if (jail_run(s->jail, &spec, &res) < 0) {
+		met_shm_busy(&s->met, false);
+		met_setup_failure(s->met.store, res.error.step);
+		met_run(s->met.store, rt_name, tmpl_name, "sandbox_failure", http_elapsed_ms(&t0));
+		fail_state(st, "sandbox_failure", res.error.detail[0] ? res.error.detail : res.error.step,
+		           NULL, 500);
+		jail_result_free(&res);
+		return;
+	}
+	met_shm_busy(&s->met, false);
+	memset(&ro, 0, sizeof ro);
+	ro.has_compile = spec.nsteps > 1;
+	ro.handler_mode = job->handler_mode;
+	ro.status_out = status;
+	ro.request_id = st->request_id;
+	if (keep_result(s, st, &res, &ro) < 0) {
+		fail_state(st, "async_failure", "the result could not be kept on disk", NULL, 500);
+	} else {
+		st->status = res.cancelled ? AQ_CANCELLED : AQ_DONE;
+	}
+	if (!*status)
+		*status = resp_status(&res, &ro, false);
+	met_run(s->met.store, rt_name, tmpl_name, *status, http_elapsed_ms(&t0));
+	jail_result_free(&res);
+}
+
+/* Where the callback module (issue 11, `callback` branch) takes over: a
+ * finished run with a callback_url is handed to it here (cb_enqueue), and
+ * svc_async_idle() pumps its deliveries (cb_pump). Until it is merged the
+ * URL is kept in state.json and nothing is delivered. */
+static void notify_done(struct svc *s, const struct aq_state *st)
+{
+	(void)s;
+	if (st->callback_url[0])
+		log_event("info", "sandbox.async.callback_pending",
+		          json_pack("{s:s}", "run_id", st->id));
+}
+
+static void run_claimed(struct svc *s, struct aq_claim *c)
+{
+	struct aq_state st;
+	struct aq_error e;
+	struct req_job job;
+	struct req_error err;
+	char *body = NULL;
+	size_t len = 0;
+	const char *status = NULL;
+	int cfd;
+
+	if (aq_load(&s->aq, c->id, &st, &e) < 0) {
+		aq_claim_done(&s->aq, c);
+		return;
+	}
+	st.status = AQ_RUNNING;
+	st.started_ms = svc_now_ms();
+	aq_save(&s->aq, &st, NULL);
+	log_event("info", "sandbox.async.start",
+	          json_pack("{s:s, s:s, s:I}", "run_id", st.id, "request_id", st.request_id,
+	                    "queued_ms", (json_int_t)(st.started_ms - st.created_ms)));
+	/* The FIFO before the marker check: see aq_cancel(). */
+	cfd = aq_cancel_fd(&s->aq, st.id);
+	svc_refresh_registry(s);
+	memset(&job, 0, sizeof job);
+	if (aq_cancel_requested(&s->aq, st.id)) {
+		st.status = AQ_CANCELLED;
+	} else if (aq_request_read(&s->aq, st.id, 2 * s->async_req.max_body_bytes + 4096, &body,
+	                           &len) < 0) {
+		fail_state(&st, "async_failure", "the kept request could not be read", NULL, 500);
+	} else if (req_parse_run(body, len, &s->async_req, &s->reg, &job, &err) < 0) {
+		/* Valid when accepted; the operator changed something since
+		 * (a template removed, a cap lowered). */
+		fail_state(&st, err.code, err.message, err.field, err.http_status);
+	} else {
+		free(body);
+		body = NULL;
+		execute(s, &st, &job, cfd, &status);
+	}
+	req_job_free(&job);
+	free(body);
+	if (cfd >= 0)
+		close(cfd);
+	st.finished_ms = svc_now_ms();
+	if (aq_save(&s->aq, &st, &e) < 0)
+		log_event("error", "sandbox.async.failure",
+		          json_pack("{s:s, s:s}", "run_id", st.id, "message", e.msg));
+	aq_claim_done(&s->aq, c);
+	log_event("info", st.status == AQ_CANCELLED ? "sandbox.async.cancelled" : "sandbox.async.finish",
+	          json_pack("{s:s, s:s, s:s, s:s, s:I}", "run_id", st.id, "request_id", st.request_id,
+	                    "state", aq_status_name(st.status), "status", status ? status : "",
+	                    "duration_ms", (json_int_t)(st.finished_ms - st.started_ms)));
+	notify_done(s, &st);
+}
+
+bool svc_async_work(struct svc *s)
+{
+	struct aq_claim c;
+	int slot, got;
+
+	if (!s->aq_ok || (slot = aq_slot_take(&s->aq, false)) < 0)
+		return false;
+	got = aq_claim_next(&s->aq, &c);
+	if (got == 1)
+		run_claimed(s, &c);
+	close(slot);
+	return got == 1;
+}
+
+void svc_async_idle(struct svc *s)
+{
+	int64_t now = svc_now_ms();
+
+	if (!s->aq_ok || now < s->next_sweep_ms)
+		return;
+	s->next_sweep_ms = now + SWEEP_INTERVAL_MS;
+	aq_sweep(&s->aq, now, s->cfg.async_retention_s * 1000, log_sweep, NULL);
+}
