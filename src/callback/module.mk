@@ -2,19 +2,21 @@
 # (src/callback/cb.h): URL and allowlist checks (pure), HMAC-SHA256 signature
 # (libcrypto), the durable queue under STATE/callbacks, attempts with libcurl.
 # sandbox-callbacks is the deliverer (on the host's network; see cb.h).
-# libcbcheck: the flags and URL checks the responders need at submission,
-# without libcurl or libcrypto (the responders never connect anywhere).
-noinst_LIBRARIES += src/callback/libcbcheck.a
-src_callback_libcbcheck_a_SOURCES = src/callback/cb.h src/callback/cb_url.c src/callback/cb_cfg.c
-src_callback_libcbcheck_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
-CALLBACK_CHECK_LIBS = src/callback/libcbcheck.a $(COMMON_LIBS)
+# libcbsubmit: what the responders need (the flags, callback_url checks at
+# submission, queueing a finished run's callback), without libcurl or
+# libcrypto: the responders never connect anywhere.
+noinst_LIBRARIES += src/callback/libcbsubmit.a
+src_callback_libcbsubmit_a_SOURCES = src/callback/cb.h src/callback/cb_private.h \
+	src/callback/cb_url.c src/callback/cb_cfg.c src/callback/cb_store.c
+src_callback_libcbsubmit_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+CALLBACK_SUBMIT_LIBS = src/callback/libcbsubmit.a $(COMMON_LIBS)
 CALLBACK_SOURCES = \
 	src/callback/cb.h src/callback/cb_private.h src/callback/cb_sign.c \
-	src/callback/cb_store.c src/callback/cb_http.c src/callback/cb_pump.c
+	src/callback/cb_http.c src/callback/cb_pump.c
 noinst_LIBRARIES += src/callback/libcallback.a
 src_callback_libcallback_a_SOURCES = $(CALLBACK_SOURCES)
 src_callback_libcallback_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CURL_CFLAGS) $(CRYPTO_CFLAGS)
-CALLBACK_LIBS = src/callback/libcallback.a $(CALLBACK_CHECK_LIBS) $(JANSSON_LIBS) $(CURL_LIBS) \
+CALLBACK_LIBS = src/callback/libcallback.a $(CALLBACK_SUBMIT_LIBS) $(JANSSON_LIBS) $(CURL_LIBS) \
 	$(CRYPTO_LIBS)
 
 # sbin: a daemon the administrator starts, section 8 like sandbox-fcgi.
