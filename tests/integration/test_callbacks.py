@@ -1,9 +1,11 @@
 """Callback delivery (src/callback, sandbox-callbacks) against a test HTTP
 receiver on 127.0.0.1: a signed POST verified here with hmac, a retry after
 a 500, a host not on the allowlist never connected to, and a pending
-callback that survives a killed deliverer. The asynchronous run endpoint
-is not needed: tests/callback/cb_tool queues a callback as it would.
-Only loopback addresses are used."""
+callback that survives a killed deliverer; tests/callback/cb_tool queues
+those as a responder would. The last tests go through the real pool:
+POST /api/sandbox/runs refuses a callback_url off the allowlist, and a
+finished asynchronous run is queued and called back. Only loopback
+addresses are used."""
 import hashlib
 import hmac
 import http.server
@@ -18,7 +20,7 @@ import time
 
 import pytest
 
-from conftest import find_binary
+from conftest import CALLBACK_PORT, find_binary
 
 SECRET = b"it-callback-secret-0123456789abcdef"
 
@@ -256,3 +258,61 @@ def test_deliverer_refuses_a_readable_secret(deliverer, state):
     p = subprocess.run([deliverer, "--once", "--callback-secret", "x"],
                        capture_output=True, text=True, timeout=10)
     assert p.returncode == 2
+
+
+# --- through the pool: POST /api/sandbox/runs with callback_url -----------
+
+def submit(svc, body):
+    return svc.request("POST", "/api/sandbox/runs", json.dumps(body).encode(),
+                       {"Content-Type": "application/json"})
+
+
+@pytest.mark.parametrize("url,why", [
+    ("http://127.0.0.1:%d/" % (CALLBACK_PORT + 1 if CALLBACK_PORT < 65535 else 1), "allowlist"),
+    ("http://localhost:%d/" % CALLBACK_PORT, "allowlist"),
+    ("http://user@127.0.0.1:%d/" % CALLBACK_PORT, "user information"),
+    ("http://2130706433:%d/" % CALLBACK_PORT, "invalid host"),
+    ("ftp://127.0.0.1:%d/" % CALLBACK_PORT, "scheme"),
+    ("http://127.0.0.1:%d/#x" % CALLBACK_PORT, "fragment"),
+    ("x" * 3000, "2048"),
+    (17, "string"),
+])
+def test_submission_refuses_a_bad_callback_url(svc, url, why):
+    r = submit(svc, {"runtime": "bash", "code": "true", "callback_url": url})
+    assert r.status == 400, r
+    err = r.json["error"]
+    assert err["code"] == "invalid_field" and err["field"] == "callback_url"
+    assert why in err["message"]
+
+
+def test_finished_run_is_called_back(svc, deliverer, tmp_path):
+    sec = tmp_path / "secret"
+    sec.write_bytes(SECRET)
+    sec.chmod(0o600)
+    rcv = Receiver(port=CALLBACK_PORT)
+    try:
+        url = f"http://127.0.0.1:{CALLBACK_PORT}/done"
+        r = submit(svc, {"runtime": "bash", "code": "echo called back", "callback_url": url})
+        assert r.status == 202, r
+        run_id = r.json["run_id"]
+        queued = svc.state / "state" / "callbacks" / f"{run_id}.json"
+        assert wait_for(queued.exists, timeout=60), "the finished run was not queued"
+        p = subprocess.run([deliverer, "--once", "--state-dir", str(svc.state / "state"),
+                            "--callback-allow", f"127.0.0.1:{CALLBACK_PORT}",
+                            "--callback-secret-file", str(sec)],
+                           capture_output=True, timeout=30)
+        assert p.returncode == 0, p.stderr
+        assert len(rcv.requests) == 1
+        req = rcv.requests[0]
+        assert req["path"] == "/done" and verify(req)
+        assert req["headers"]["X-Sandbox-Run-Id"] == run_id
+        doc = json.loads(req["body"])
+        assert doc["run_id"] == run_id and doc["status"] == "done"
+        assert doc["result"]["stdout"] == "called back\n"
+        # the same object GET /runs/{id} answers (request_id aside)
+        got = svc.request("GET", f"/api/sandbox/runs/{run_id}").json
+        assert {k: v for k, v in got.items() if k != "request_id"} == \
+            {k: v for k, v in doc.items() if k != "request_id"}
+        assert not queued.exists()
+    finally:
+        rcv.close()
