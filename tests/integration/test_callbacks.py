@@ -56,7 +56,7 @@ class Receiver:
     """HTTP receiver on 127.0.0.1 answering the statuses in `answers` in
     turn (the last one repeated); records every request."""
 
-    def __init__(self, port=None, answers=(200,)):
+    def __init__(self, port=None, answers=(200,), headers=(), tls=None):
         self.requests = []
         self.answers = list(answers)
         self.port = port or free_port()
@@ -69,6 +69,8 @@ class Receiver:
                                      "body": body, "at": time.time()})
                 st = rec.answers[min(len(rec.requests), len(rec.answers)) - 1]
                 self.send_response(st)
+                for k, v in headers:
+                    self.send_header(k, v)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -76,6 +78,8 @@ class Receiver:
                 pass
 
         self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), H)
+        if tls:
+            self.srv.socket = tls.wrap_socket(self.srv.socket, server_side=True)
         self.thread = threading.Thread(target=self.srv.serve_forever, daemon=True)
         self.thread.start()
 
@@ -206,6 +210,56 @@ def test_host_not_on_allowlist_is_refused_and_never_connected(deliverer, cb_tool
         assert rec["attempts"] == 1 and rec["last_status"] == 0
         ev = [e for e in logs if e["event"] == "sandbox.callback.failed"]
         assert ev and "allowlist" in ev[0]["detail"]
+    finally:
+        r.close()
+
+
+def test_redirect_is_not_followed(deliverer, cb_tool, state):
+    """A 3xx is a failed attempt: the Location is never visited."""
+    target = Receiver()
+    r = Receiver(answers=(302,), headers=[("Location", f"http://127.0.0.1:{target.port}/x")])
+    try:
+        enqueue(cb_tool, state, "run-redir", f"http://127.0.0.1:{r.port}/", b"{}")
+        logs = run_once(deliverer, state, f"127.0.0.1:{r.port}", f"127.0.0.1:{target.port}")
+        assert len(r.requests) == 1 and target.requests == []
+        assert record(state, "run-redir")["last_status"] == 302
+        assert [e["status"] for e in logs if e["event"] == "sandbox.callback.failed"] == [302]
+    finally:
+        r.close()
+        target.close()
+
+
+def tls_context(tmp_path):
+    """A self-signed certificate for 127.0.0.1 (openssl), as a server context."""
+    import ssl
+    key, crt = tmp_path / "key.pem", tmp_path / "crt.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(crt)],
+                   check=True, capture_output=True, timeout=60)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(str(crt), str(key))
+    return ctx, crt
+
+
+def test_https_verifies_the_receiver(deliverer, cb_tool, state):
+    """https: delivered with the operator's CA file; without it the
+    self-signed receiver fails verification and gets no request."""
+    ctx, crt = tls_context(state)
+    r = Receiver(tls=ctx)
+    try:
+        url = f"https://127.0.0.1:{r.port}/tls"
+        enqueue(cb_tool, state, "run-tls", url, b'{"id":"run-tls"}')
+        logs = run_once(deliverer, state, f"127.0.0.1:{r.port}")
+        assert r.requests == []
+        ev = [e for e in logs if e["event"] == "sandbox.callback.failed"]
+        assert ev and ev[0]["status"] == 0 and "certificate" in ev[0]["detail"].lower()
+        rec = record(state, "run-tls")
+        rec["next_at"] = 0          # due now, rather than waiting out the backoff
+        (state / "state" / "callbacks" / "run-tls.json").write_text(json.dumps(rec))
+        run_once(deliverer, state, f"127.0.0.1:{r.port}", extra=["--callback-ca-file", str(crt)])
+        assert len(r.requests) == 1 and verify(r.requests[0])
+        assert record(state, "run-tls") is None
     finally:
         r.close()
 
