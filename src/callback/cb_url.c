@@ -241,11 +241,11 @@ int cb_url_check(const struct cb_config *c, const char *url, char *why, size_t w
 		return why_fail(why, whylen, "callbacks are not enabled on this service");
 	if (cb_url_parse(url, &u, msg, sizeof msg) < 0) {
 		if (why && whylen)
-			snprintf(why, whylen, "invalid callback_url: %s", msg);
+			snprintf(why, whylen, "invalid URL: %s", msg);
 		return -1;
 	}
 	if (!cb_url_allowed(c, &u))
-		return why_fail(why, whylen, "the host and port of callback_url are not on the "
-		                "service's callback allowlist");
+		return why_fail(why, whylen, "the URL's host and port are not on the service's "
+		                "callback allowlist");
 	return 0;
 }
