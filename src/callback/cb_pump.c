@@ -128,6 +128,15 @@ static int try_one(struct cb_store *s, const struct cb_config *c, const char *na
 	return 1;
 }
 
+/* Due by the record's mtime (its next_at, cb_store.c): what is not due is
+ * skipped without opening it. */
+static bool due(struct cb_store *s, const char *name, int64_t now)
+{
+	struct stat st;
+
+	return fstatat(s->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && (int64_t)st.st_mtime <= now;
+}
+
 static void sweep_tmp(struct cb_store *s, const char *name, int64_t now)
 {
 	struct stat st;
@@ -155,7 +164,8 @@ int cb_pump(struct cb_store *s, const struct cb_config *c, int64_t now, unsigned
 
 		if (strncmp(de->d_name, CB_TMP_PREFIX, strlen(CB_TMP_PREFIX)) == 0)
 			sweep_tmp(s, de->d_name, now);
-		else if (is_record(de->d_name) && try_one(s, c, de->d_name, now, &ok) == 1) {
+		else if (is_record(de->d_name) && due(s, de->d_name, now) &&
+		         try_one(s, c, de->d_name, now, &ok) == 1) {
 			tries++;
 			ok_n += ok;
 		}
@@ -179,19 +189,15 @@ int64_t cb_next_due(struct cb_store *s, int64_t now)
 		return -1;
 	}
 	while ((de = readdir(d)) != NULL) {
-		struct cb_record r;
-		int lockfd = -1;
+		struct stat st;
+		int64_t wait;
 
 		if (!is_record(de->d_name) ||
-		    cb_record_take(s->dirfd, de->d_name, &lockfd, &r) != 1) {
-			if (is_record(de->d_name) && best < 0)
-				best = 1;   /* busy or unreadable: look again soon */
+		    fstatat(s->dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
-		}
-		if (best < 0 || r.next_at - now < best)
-			best = r.next_at > now ? r.next_at - now : 0;
-		cb_record_clear(&r);
-		close(lockfd);
+		wait = (int64_t)st.st_mtime > now ? (int64_t)st.st_mtime - now : 0;
+		if (best < 0 || wait < best)
+			best = wait;
 	}
 	closedir(d);
 	return best;

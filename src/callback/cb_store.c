@@ -18,6 +18,7 @@
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 int cb_store_fail(struct cb_error *e, int err, const char *fmt, ...)
@@ -124,9 +125,14 @@ static int record_parse(const char *buf, size_t len, struct cb_record *out)
 	return rc;
 }
 
-/* A new temporary file with s in it, fsync'ed; its name in tmp. */
-static int tmp_write(int dirfd, const char *s, char *tmp, size_t tmplen)
+/* A new temporary file with s in it, fsync'ed; its name in tmp. Its
+ * mtime is set to the record's next attempt time (Postfix's deferred queue
+ * does the same), so that a pass can skip what is not due with one
+ * fstatat, without reading bodies of up to CB_BODY_MAX; the JSON's next_at
+ * stays the authority once a record is taken. */
+static int tmp_write(int dirfd, const char *s, int64_t next_at, char *tmp, size_t tmplen)
 {
+	const struct timespec times[2] = { { .tv_sec = (time_t)next_at }, { .tv_sec = (time_t)next_at } };
 	uint64_t r = 0;
 	size_t len = strlen(s), off = 0;
 	int fd;
@@ -146,7 +152,7 @@ static int tmp_write(int dirfd, const char *s, char *tmp, size_t tmplen)
 			break;
 		off += (size_t)n;
 	}
-	if (off < len || fsync(fd) < 0) {
+	if (off < len || futimens(fd, times) < 0 || fsync(fd) < 0) {
 		int err = off < len && errno == 0 ? EIO : errno;
 
 		close(fd);
@@ -169,7 +175,7 @@ static int record_put(int dirfd, const struct cb_record *r, bool replace, struct
 	if (!s)
 		return cb_store_fail(e, ENOMEM, "callback '%s': encoding (invalid UTF-8 or no memory)", r->run_id);
 	snprintf(name, sizeof name, "%s" CB_SUFFIX, r->run_id);
-	rc = tmp_write(dirfd, s, tmp, sizeof tmp);
+	rc = tmp_write(dirfd, s, r->next_at, tmp, sizeof tmp);
 	free(s);
 	if (rc < 0)
 		return cb_store_fail(e, errno, "callback '%s': write", r->run_id);

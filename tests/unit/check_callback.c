@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -440,6 +441,8 @@ START_TEST(pump_reschedules_then_gives_up)
 	struct cb_error e;
 	struct cb_config c = cfg_loopback();
 	unsigned delivered = 99;
+	char path[512];
+	struct stat st;
 	json_t *o;
 
 	c.max_attempts = 2;
@@ -453,6 +456,10 @@ START_TEST(pump_reschedules_then_gives_up)
 	ck_assert_int_eq(json_integer_value(json_object_get(o, "attempts")), 1);
 	ck_assert_int_eq(json_integer_value(json_object_get(o, "next_at")), 1001);
 	json_decref(o);
+	/* the file's mtime is its next attempt time: a pass skips it unread */
+	snprintf(path, sizeof path, "%s/callbacks/r1.json", d);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq((int64_t)st.st_mtime, 1001);
 	ck_assert_int_eq(cb_next_due(&s, 1000), 1);
 	/* not due yet: untouched */
 	ck_assert_int_eq(cb_pump(&s, &c, 1000, 10, &delivered, &e), 0);
@@ -551,7 +558,8 @@ START_TEST(pump_sets_aside_broken_record)
 	write_file(path, "{\"version\":1,", 0600);
 	snprintf(path, sizeof path, "%s/callbacks/not a record.json", d);
 	write_file(path, "x", 0600);
-	ck_assert_int_eq(cb_pump(&s, &c, 1000, 10, &delivered, &e), 0);
+	/* due by its mtime (now): written just above */
+	ck_assert_int_eq(cb_pump(&s, &c, (int64_t)time(NULL) + 5, 10, &delivered, &e), 0);
 	snprintf(path, sizeof path, "%s/callbacks/bad.json.bad", d);
 	ck_assert_int_eq(access(path, F_OK), 0);
 	snprintf(path, sizeof path, "%s/callbacks/not a record.json", d);
