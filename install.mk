@@ -7,7 +7,7 @@
 # changes: a later `make install prefix=...` installs copies (and
 # programs) built for the earlier prefix, as for any compiled-in path.
 
-dist_man_MANS = man/sandbox-fcgi.8 man/sandbox-run.1
+dist_man_MANS = man/sandbox-fcgi.8 man/sandbox-run.1 man/sandbox-callbacks.8
 dist_doc_DATA = README.md docs/API.md docs/OPERATIONS.md docs/PERFORMANCE.md docs/SECURITY.md \
 	docs/openapi.json
 sfexamplesdir = $(docdir)/examples

@@ -61,7 +61,7 @@ stage() {
 }
 
 packages=(build-essential autoconf automake libtool pkg-config
-	libfcgi-dev libjansson-dev libseccomp-dev libcap-dev check
+	libfcgi-dev libjansson-dev libseccomp-dev libcap-dev check libcurl4-openssl-dev libssl-dev
 	nginx-light spawn-fcgi multiwatch debootstrap
 	python3 python3-pytest python3-jsonschema logrotate curl jq clang libclang-rt-14-dev valgrind
 	iproute2 procps util-linux file libcap2-bin nodejs

@@ -77,6 +77,15 @@ void svc_async_open(struct svc *s)
 	if (!s->aq_ok)
 		log_event("warning", "sandbox.start.async",
 		          json_pack("{s:s, s:s}", "state_dir", s->cfg.state_dir, "message", e.msg));
+	if (s->aq_ok && s->cfg.cb.nallow > 0) {
+		struct cb_error ce;
+
+		s->cb_ok = cb_store_open(s->cfg.state_dir, &s->cbs, &ce) == 0;
+		if (!s->cb_ok)
+			log_event("warning", "sandbox.start.callbacks",
+			          json_pack("{s:s, s:s}", "state_dir", s->cfg.state_dir,
+			                    "message", ce.msg));
+	}
 }
 
 static void fail_state(struct aq_state *st, const char *code, const char *msg,
@@ -277,16 +286,38 @@ static void execute(struct svc *s, struct aq_state *st, struct req_job *job, int
 		close(ek.fd);
 }
 
-/* Where the callback module (issue 11, `callback` branch) takes over: a
- * finished run with a callback_url is handed to it here (cb_enqueue), and
- * svc_async_idle() pumps its deliveries (cb_pump). Until it is merged the
- * URL is kept in state.json and nothing is delivered. */
+/* A finished run with a callback_url: its run object (as GET /runs/{id}
+ * answers) is queued under STATE/callbacks, where sandbox-callbacks
+ * delivers it. Not delivered from here: this process lives in a network
+ * namespace of its own with only lo (jail_new(), docs/SECURITY.md), so
+ * svc_async_idle() has nothing to pump; the deliverer runs on the host's
+ * network (docs/OPERATIONS.md, "Callbacks"). */
 static void notify_done(struct svc *s, const struct aq_state *st)
 {
-	(void)s;
-	if (st->callback_url[0])
-		log_event("info", "sandbox.async.callback_pending",
-		          json_pack("{s:s}", "run_id", st->id));
+	struct cb_error e;
+	char *body;
+	size_t len = 0;
+
+	if (!st->callback_url[0])
+		return;
+	if (!s->cb_ok) {
+		/* accepted while callbacks were on; the operator turned them off */
+		log_event("warning", "sandbox.async.callback_dropped",
+		          json_pack("{s:s, s:s}", "run_id", st->id, "message",
+		                    "callbacks are off (no --callback-allow or no state directory)"));
+		return;
+	}
+	body = svc_run_text(s, st, CB_BODY_MAX, &len);
+	if (!body)
+		snprintf(e.msg, sizeof e.msg, "run object: %s", strerror(errno));
+	if (!body || cb_enqueue(&s->cbs, st->id, st->callback_url, body, len,
+	                        svc_now_ms() / 1000, &e) < 0)
+		log_event("error", "sandbox.async.callback_failed",
+		          json_pack("{s:s, s:s}", "run_id", st->id, "message", e.msg));
+	else
+		log_event("info", "sandbox.async.callback_queued",
+		          json_pack("{s:s, s:I}", "run_id", st->id, "bytes", (json_int_t)len));
+	free(body);
 }
 
 /* Back in the queue at its old place (its key keeps its acceptance time):

@@ -61,7 +61,8 @@ static const struct num_flag num_flags[] = {
 #define N_NUM_FLAGS (sizeof num_flags / sizeof num_flags[0])
 
 enum { OPT_SOCKET = 1000, OPT_BACKLOG, OPT_ROOTFS, OPT_TEMPLATE, OPT_CGROUP,
-       OPT_REQUIRE_CG, OPT_POOL, OPT_HELP, OPT_VERSION, OPT_DEGRADED, OPT_METRICS, OPT_STATE, OPT_NUM_BASE = 2000 };
+       OPT_REQUIRE_CG, OPT_POOL, OPT_HELP, OPT_VERSION, OPT_DEGRADED, OPT_METRICS, OPT_STATE,
+       OPT_NUM_BASE = 2000, OPT_CB_BASE = 3000 };
 
 void fcgi_cfg_defaults(struct fcgi_cfg *c)
 {
@@ -81,6 +82,7 @@ void fcgi_cfg_defaults(struct fcgi_cfg *c)
 	c->max_queued_runs = 10000;
 	req_config_defaults(&c->req);
 	c->template_name = c->req.default_template;   /* the API's, written once */
+	cb_config_defaults(&c->cb);
 }
 
 static uint64_t num_value(const struct fcgi_cfg *c, const struct num_flag *f)
@@ -141,6 +143,10 @@ void fcgi_cfg_help(FILE *f)
 		fprintf(f, "  %-30s %s (default %" PRIu64 ")\n", opt, num_flags[i].help,
 		        num_value(&d, &num_flags[i]));
 	}
+	fprintf(f, "\nCallbacks of asynchronous runs: sandbox-fcgi checks callback_url against\n"
+	        "the allowlist; sandbox-callbacks(8) delivers and signs. Both take these flags\n"
+	        "(the responder never reads the secret file):\n");
+	cb_config_help(f);
 	fprintf(f, "  -h, --help                     this text\n"
 	        "  --version                      the version\n\n"
 	        "Exit status: 0 after --help/--version or a clean stop, 1 when start-up\n"
@@ -180,8 +186,12 @@ static struct option *build_options(void)
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ "version", no_argument, NULL, OPT_VERSION },
 	};
-	size_t nfixed = sizeof fixed / sizeof fixed[0];
-	struct option *o = calloc(nfixed + N_NUM_FLAGS + 1, sizeof *o);
+	size_t nfixed = sizeof fixed / sizeof fixed[0], ncb = 0;
+	struct option *o;
+
+	while (cb_option_names[ncb])
+		ncb++;
+	o = calloc(nfixed + N_NUM_FLAGS + ncb + 1, sizeof *o);
 
 	if (!o)
 		return NULL;
@@ -190,6 +200,11 @@ static struct option *build_options(void)
 		o[nfixed + i].name = num_flags[i].name;
 		o[nfixed + i].has_arg = required_argument;
 		o[nfixed + i].val = OPT_NUM_BASE + (int)i;
+	}
+	for (size_t i = 0; i < ncb; i++) {
+		o[nfixed + N_NUM_FLAGS + i].name = cb_option_names[i];
+		o[nfixed + N_NUM_FLAGS + i].has_arg = required_argument;
+		o[nfixed + N_NUM_FLAGS + i].val = OPT_CB_BASE + (int)i;
 	}
 	return o;
 }
@@ -260,6 +275,13 @@ static int apply_opt(struct fcgi_cfg *c, int opt, const char *arg)
 	default:
 		if (opt >= OPT_NUM_BASE && opt < OPT_NUM_BASE + (int)N_NUM_FLAGS)
 			return set_num(c, &num_flags[opt - OPT_NUM_BASE], arg);
+		if (opt >= OPT_CB_BASE) {
+			char msg[8];
+
+			/* the caller words the message, as for every flag */
+			return cb_config_option(&c->cb, cb_option_names[opt - OPT_CB_BASE], arg, msg,
+			                        sizeof msg) == 1 ? 0 : -1;
+		}
 		return -1;
 	}
 }
@@ -300,6 +322,8 @@ enum cfg_result fcgi_cfg_parse(struct fcgi_cfg *c, int argc, char **argv,
 		rc = CFG_ERROR;
 	}
 	if (rc == CFG_OK && check_ranges(c, msg, msglen) < 0)
+		rc = CFG_ERROR;
+	if (rc == CFG_OK && cb_config_finish(&c->cb, false, msg, msglen) < 0)
 		rc = CFG_ERROR;
 	return rc;
 }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "api/req.h"
+#include "callback/cb.h"
 
 /* configure's --with-rootfs-base (default $localstatedir/lib/sandbox-fcgi/
  * rootfs), passed by the Makefile so that make's directory variables decide
@@ -49,6 +50,7 @@ struct fcgi_cfg {
 	uint64_t max_batch_runs;     /* runs in one POST /runs/batch, ids in one GET /runs */
 	uint64_t max_queued_runs;    /* more waiting runs than this: 503 queue_full */
 	struct req_config req;
+	struct cb_config cb;         /* --callback-*: callback_url checks (src/callback/cb.h) */
 };
 
 /* CFG_HELP, CFG_VERSION: print fcgi_cfg_help / fcgi_cfg_version, exit 0. */

@@ -29,4 +29,5 @@ src/fcgi/openapi_doc.c: $(top_srcdir)/docs/openapi.json
 	  echo 'const size_t openapi_doc_len = sizeof openapi_doc - 1;'; \
 	} > $@.tmp && mv $@.tmp $@
 src_fcgi_sandbox_fcgi_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(FCGI_CFLAGS)
-src_fcgi_sandbox_fcgi_LDADD = $(ASYNC_LIBS) $(API_LIBS) $(JAIL_LIBS) $(FCGI_LIBS)
+src_fcgi_sandbox_fcgi_LDADD = $(ASYNC_LIBS) $(API_LIBS) $(CALLBACK_SUBMIT_LIBS) $(JAIL_LIBS) \
+	$(FCGI_LIBS)

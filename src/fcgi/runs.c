@@ -58,20 +58,6 @@ struct pending {
 	char *body;                  /* the validated body without id/callback_url */
 };
 
-static bool url_ok(const char *u)
-{
-	size_t n = strlen(u);
-
-	if (n == 0 || n > AQ_URL_MAX)
-		return false;
-	if (strncmp(u, "https://", 8) != 0 && strncmp(u, "http://", 7) != 0)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)u[i] <= ' ' || u[i] == 0x7f)
-			return false;
-	return true;
-}
-
 /* Sets err's field to prefix + field ("runs[3].limits.wall_time_ms"). */
 static void prefix_field(struct req_error *err, const char *prefix)
 {
@@ -124,11 +110,18 @@ static int prepare(struct svc *s, json_t *obj, const char *prefix, const char *r
 		return -1;
 	}
 	if ((v = json_object_get(obj, "callback_url"))) {
-		/* Syntax only here; the allowlist is the callback module's,
-		 * applied when the result is delivered. */
-		if (!json_is_string(v) || !url_ok(json_string_value(v)))
-			return field_fail(err, prefix, "callback_url", "callback_url: an http:// or "
-			                  "https:// URL of at most 2048 bytes without spaces");
+		char why[200], msg[256];
+
+		/* The allowlist applies here, at submission (src/callback/cb.h):
+		 * a run is refused rather than accepted with a callback that
+		 * would never go out. The deliverer checks again. */
+		if (!json_is_string(v))
+			return field_fail(err, prefix, "callback_url", "callback_url: a string, an "
+			                  "http:// or https:// URL");
+		if (cb_url_check(&s->cfg.cb, json_string_value(v), why, sizeof why) < 0) {
+			snprintf(msg, sizeof msg, "callback_url: %s", why);
+			return field_fail(err, prefix, "callback_url", msg);
+		}
 		snprintf(p->st.callback_url, sizeof p->st.callback_url, "%s", json_string_value(v));
 		json_object_del(obj, "callback_url");
 	}
@@ -393,6 +386,73 @@ static int put_run(struct svc *s, struct http_req *r, const struct aq_state *st,
 	}
 	free(text);
 	return rc;
+}
+
+/* result.json whole, at most max bytes; NULL with errno. */
+static char *read_result(struct svc *s, const char *id, size_t max, size_t *outlen)
+{
+	int fd = aq_result_open(&s->aq, id);
+	size_t cap = 65536, len = 0;
+	char *buf = fd >= 0 ? malloc(cap) : NULL;
+	ssize_t n;
+
+	while (buf && (n = read(fd, buf + len, cap - len)) > 0) {
+		char *b;
+
+		len += (size_t)n;
+		if (len < cap)
+			continue;
+		b = cap < max ? realloc(buf, cap * 2 > max ? max + 1 : cap * 2) : NULL;
+		if (!b) {
+			free(buf);
+			buf = NULL;
+			errno = cap < max ? ENOMEM : EFBIG;
+			break;
+		}
+		buf = b;
+		cap = cap * 2 > max ? max + 1 : cap * 2;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (buf)
+		*outlen = len;
+	return buf;
+}
+
+char *svc_run_text(struct svc *s, const struct aq_state *st, size_t max, size_t *outlen)
+{
+	json_t *o = state_json(st);
+	char *text, *res = NULL, *out = NULL;
+	size_t tlen, rlen = 0;
+
+	if (o)
+		json_object_set_new(o, "request_id", json_string(st->request_id));
+	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (!text)
+		return NULL;
+	tlen = strlen(text);
+	if ((st->status == AQ_DONE || st->status == AQ_CANCELLED) &&
+	    !(res = read_result(s, st->id, max, &rlen)) && errno != ENOENT) {
+		free(text);
+		return NULL;
+	}
+	if (!res) {
+		*outlen = tlen;
+		return text;
+	}
+	/* As put_run: the kept result goes in byte for byte. */
+	if (tlen + rlen + 12 <= max + 12 && (out = malloc(tlen + rlen + 12))) {
+		int n = snprintf(out, tlen + 12, "%.*s,\"result\":", (int)(tlen - 1), text);
+
+		memcpy(out + n, res, rlen);
+		out[n + rlen] = '}';
+		out[n + rlen + 1] = '\0';
+		*outlen = (size_t)n + rlen + 1;
+	}
+	free(res);
+	free(text);
+	return out;
 }
 
 static void send_run(struct svc *s, struct http_req *r, int status, const struct aq_state *st)

@@ -25,6 +25,10 @@ struct svc {
 	struct aq_store aq;
 	bool aq_ok;
 	struct req_config async_req; /* cfg.req with the async wall-time cap */
+	/* Callbacks of finished runs are queued here (STATE/callbacks) for
+	 * sandbox-callbacks; off (cb_ok false) without --callback-allow. */
+	struct cb_store cbs;
+	bool cb_ok;
 	int64_t next_sweep_ms;
 	int listen_fd;               /* a long poll gives way when a request waits */
 };
@@ -42,6 +46,9 @@ void svc_handle_runs_get(struct svc *s, struct http_req *r);
 void svc_handle_runs_list(struct svc *s, struct http_req *r);
 void svc_handle_runs_cancel(struct svc *s, struct http_req *r);
 void svc_handle_runs_events(struct svc *s, struct http_req *r);
+/* A run as GET /runs/{id} answers it (request_id included), in memory, its
+ * result at most max bytes: the body of its callback. NULL with errno. */
+char *svc_run_text(struct svc *s, const struct aq_state *st, size_t max, size_t *outlen);
 /* The executor (async_exec.c). svc_async_open: at start-up, not fatal.
  * svc_async_work: runs the oldest queued run when an async slot is free;
  * true when it ran one. svc_async_idle: the periodic sweep. */
