@@ -7,7 +7,7 @@
 # changes: a later `make install prefix=...` installs copies (and
 # programs) built for the earlier prefix, as for any compiled-in path.
 
-dist_man_MANS = man/sandbox-fcgi.8 man/sandbox-run.1
+dist_man_MANS = man/sandbox-fcgi.8 man/sandbox-run.1 man/sandbox-callbacks.8
 dist_doc_DATA = README.md docs/API.md docs/MIGRATING.md docs/OPERATIONS.md docs/PERFORMANCE.md docs/SECURITY.md \
 	docs/openapi.json
 sfexamplesdir = $(docdir)/examples
@@ -97,7 +97,7 @@ CLEANFILES += $(sf_systemd_units) gen/systemd/sysusers/sandbox-fcgi.conf \
 EXTRA_DIST += m4/.keep systemd/README.md systemd/sandbox-fcgi.service.in systemd/sandbox-fcgi.socket.in \
 	systemd/sysusers.conf.in systemd/tmpfiles.conf.in \
 	nginx rootfs scripts docs debian \
-	bench/e2e.sh bench/e2e-ab.sh bench/launch.sh bench/post.lua \
+	bench/e2e.sh bench/e2e-ab.sh bench/launch.sh bench/post.lua bench/async.sh \
 	tests/valgrind.supp tests/cli tests/deb tests/integration tests/quickstart tests/rootfs tests/v2vm
 dist-hook:
 	find $(distdir) \( -name __pycache__ -o -name .pytest_cache \) -prune -exec rm -rf {} +

@@ -263,6 +263,9 @@ svc_prepare_state() {
 		install -m 0600 -o "$SANDBOX_USER" -g "$SANDBOX_USER" /dev/null \
 			"$SANDBOX_STATE_DIR/metrics" || return 1
 	fi
+	# The responders' durable state (--state-dir: asynchronous runs), the
+	# service user's own: kept across pool restarts like the metrics.
+	install -d -m 0700 -o "$SANDBOX_USER" -g "$SANDBOX_USER" "$SANDBOX_STATE_DIR/state" || return 1
 }
 
 # spawn-fcgi binds the socket (backlog = pool + queue), drops to the service
@@ -291,7 +294,7 @@ svc_start_pool() {
 		"$SANDBOX_BIN" --rootfs-base "$SANDBOX_ROOTFS_BASE" \
 		--template "$SANDBOX_TEMPLATE" --pool-size "$SANDBOX_POOL" \
 		--queue-timeout-ms "$SANDBOX_QUEUE_TIMEOUT_MS" \
-		--metrics-file "$SANDBOX_STATE_DIR/metrics" \
+		--metrics-file "$SANDBOX_STATE_DIR/metrics" --state-dir "$SANDBOX_STATE_DIR/state" \
 		${SANDBOX_CGROUP_ARG:+--cgroup "$SANDBOX_CGROUP_ARG"} $SANDBOX_FCGI_ARGS \
 		</dev/null >>"$SANDBOX_STATE_DIR/logs/sandbox-fcgi.log" 2>&1 ) &
 	pid=$!

@@ -105,6 +105,14 @@ typedef long (*req_read_fn)(void *ctx, char *buf, size_t len);
 int req_parse_run_stream(req_read_fn read, void *ctx, const struct req_config *cfg,
                          const struct rt_registry *reg, struct req_job *job,
                          struct req_error *err);
+/* The two halves of req_parse_run_stream, for callers that look at the
+ * tree before validating it (POST /runs takes "id" and "callback_url" out
+ * of it first): the body loaded under the same bounds (NULL with *err
+ * filled), and the validation of a loaded body (root is not stolen). */
+json_t *req_load_body(req_read_fn read, void *ctx, const struct req_config *cfg,
+                      struct req_error *err);
+int req_parse_run_json(json_t *root, const struct req_config *cfg,
+                       const struct rt_registry *reg, struct req_job *job, struct req_error *err);
 /* Fills *spec from the job; the job keeps ownership of all memory. */
 int req_job_spec(struct req_job *job, const struct req_config *cfg, struct jail_spec *spec);
 void req_job_free(struct req_job *job);

@@ -342,16 +342,13 @@ static int fail_load(const struct api_load *l, const struct req_config *cfg,
 	}
 }
 
-int req_parse_run_stream(req_read_fn read, void *ctx, const struct req_config *cfg,
-                         const struct rt_registry *reg, struct req_job *job, struct req_error *err)
+json_t *req_load_body(req_read_fn read, void *ctx, const struct req_config *cfg,
+                      struct req_error *err)
 {
 	struct api_load l;
-	struct req_compat rn = { .n = 0 };
 	json_error_t je;
 	json_t *root;
-	int rc;
 
-	memset(job, 0, sizeof *job);
 	memset(err, 0, sizeof *err);
 	api_load_init(&l, read, ctx, cfg->max_body_bytes, cfg->max_json_depth,
 	              cfg->max_json_values, parse_budget(cfg));
@@ -359,13 +356,38 @@ int req_parse_run_stream(req_read_fn read, void *ctx, const struct req_config *c
 	 * value is refused by the check that names its field. */
 	root = api_load(&l, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
 	if (!root)
-		return fail_load(&l, cfg, &je, err);
+		fail_load(&l, cfg, &je, err);
+	return root;
+}
+
+int req_parse_run_json(json_t *root, const struct req_config *cfg,
+                       const struct rt_registry *reg, struct req_job *job, struct req_error *err)
+{
+	struct req_compat rn = { .n = 0 };
+	int rc;
+
+	memset(job, 0, sizeof *job);
+	memset(err, 0, sizeof *err);
 	rc = parse_root(root, cfg, reg, job, &rn, err);
-	json_decref(root);
 	if (rc) {
 		req_compat_error(&rn, err);
 		req_job_free(job);
 	}
+	return rc;
+}
+
+int req_parse_run_stream(req_read_fn read, void *ctx, const struct req_config *cfg,
+                         const struct rt_registry *reg, struct req_job *job, struct req_error *err)
+{
+	json_t *root;
+	int rc;
+
+	memset(job, 0, sizeof *job);
+	root = req_load_body(read, ctx, cfg, err);
+	if (!root)
+		return -1;
+	rc = req_parse_run_json(root, cfg, reg, job, err);
+	json_decref(root);
 	return rc;
 }
 

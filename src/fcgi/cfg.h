@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "api/req.h"
+#include "callback/cb.h"
 
 /* configure's --with-rootfs-base (default $localstatedir/lib/sandbox-fcgi/
  * rootfs), passed by the Makefile so that make's directory variables decide
@@ -24,6 +25,10 @@
  * (the socket's directory itself is root's). */
 #define FCGI_DEFAULT_METRICS_FILE "/run/sandbox-fcgi/pool/metrics"
 
+/* Durable state (asynchronous runs under STATE/runs, sessions under
+ * STATE/sessions): a directory the service user owns. */
+#define FCGI_DEFAULT_STATE_DIR "/var/lib/sandbox-fcgi/state"
+
 struct fcgi_cfg {
 	const char *socket;          /* NULL: the listening socket is fd 0 (spawn-fcgi) */
 	int backlog;                 /* for --socket only */
@@ -35,7 +40,17 @@ struct fcgi_cfg {
 	unsigned pool_size;          /* reported in /info; the pool itself is multiwatch's */
 	uint64_t queue_timeout_ms;   /* a request older than this when accepted gets 503 */
 	const char *metrics_file;    /* shared by the pool (--metrics-file) */
+	const char *state_dir;       /* --state-dir */
+	/* Asynchronous runs (docs/OPERATIONS.md, "Asynchronous runs"). */
+	uint64_t async_max_wall_ms;  /* largest limits.wall_time_ms of an async run */
+	uint64_t async_retention_s;  /* a finished run is kept this long */
+	uint64_t async_slots;        /* responders running async jobs at once; 0: pool/2, min 1 */
+	uint64_t wait_slots;         /* long polls at once; 0: the pool size */
+	uint64_t max_wait_s;         /* largest ?wait= of GET /runs/{id} */
+	uint64_t max_batch_runs;     /* runs in one POST /runs/batch, ids in one GET /runs */
+	uint64_t max_queued_runs;    /* more waiting runs than this: 503 queue_full */
 	struct req_config req;
+	struct cb_config cb;         /* --callback-*: callback_url checks (src/callback/cb.h) */
 };
 
 /* CFG_HELP, CFG_VERSION: print fcgi_cfg_help / fcgi_cfg_version, exit 0. */

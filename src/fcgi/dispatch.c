@@ -50,6 +50,12 @@ void svc_dispatch(struct svc *s, FCGX_Request *fx)
 		svc_handle_run(s, &r);
 		met_shm_busy(&s->met, false);
 		break;
+	case ROUTE_RUNS_SUBMIT: svc_handle_runs_submit(s, &r, false); break;
+	case ROUTE_RUNS_BATCH: svc_handle_runs_submit(s, &r, true); break;
+	case ROUTE_RUNS_GET: svc_handle_runs_get(s, &r); break;
+	case ROUTE_RUNS_LIST: svc_handle_runs_list(s, &r); break;
+	case ROUTE_RUNS_CANCEL: svc_handle_runs_cancel(s, &r); break;
+	case ROUTE_RUNS_EVENTS: svc_handle_runs_events(s, &r); break;
 	case ROUTE_HEALTH: svc_handle_health(s, &r); break;
 	case ROUTE_INFO: svc_handle_info(s, &r); break;
 	case ROUTE_RUNTIMES: svc_handle_runtimes(s, &r); break;

@@ -67,12 +67,17 @@ long http_body_read(void *ctx, char *buf, size_t len)
 	return n;
 }
 
+static int put_head_type(struct http_req *r, int status, const char *type, const char *extra)
+{
+	return FCGX_FPrintF(r->fx->out, "Status: %d %s\r\nContent-Type: %s\r\n"
+	                    "Cache-Control: no-store\r\nX-Request-Id: %s\r\n%s\r\n",
+	                    status, http_status_text(status), type, r->request_id,
+	                    extra ? extra : "") < 0 ? -1 : 0;
+}
+
 static int put_head(struct http_req *r, int status, const char *extra)
 {
-	return FCGX_FPrintF(r->fx->out, "Status: %d %s\r\nContent-Type: application/json\r\n"
-	                    "Cache-Control: no-store\r\nX-Request-Id: %s\r\n%s\r\n",
-	                    status, http_status_text(status), r->request_id,
-	                    extra ? extra : "") < 0 ? -1 : 0;
+	return put_head_type(r, status, "application/json", extra);
 }
 
 int http_send_json(struct http_req *r, int status, json_t *body, const char *extra)
@@ -99,6 +104,35 @@ int http_send_json(struct http_req *r, int status, json_t *body, const char *ext
 		rc = -1;
 	free(text);
 	return rc;
+}
+
+int http_begin(struct http_req *r, int status, const char *extra)
+{
+	return put_head(r, status, extra);
+}
+
+int http_begin_type(struct http_req *r, int status, const char *type, const char *extra)
+{
+	return put_head_type(r, status, type, extra);
+}
+
+int http_flush(struct http_req *r)
+{
+	return FCGX_FFlush(r->fx->out) < 0 ? -1 : 0;
+}
+
+int http_put(struct http_req *r, const char *buf, size_t len)
+{
+	if (r->head || len == 0)
+		return 0;
+	return len <= INT_MAX && FCGX_PutStr(buf, (int)len, r->fx->out) == (int)len ? 0 : -1;
+}
+
+int http_end(struct http_req *r)
+{
+	if (http_put(r, "\n", 1) < 0 || FCGX_FFlush(r->fx->out) < 0)
+		return -1;
+	return 0;
 }
 
 int http_send_text(struct http_req *r, const char *text, size_t len)

@@ -54,6 +54,16 @@ int http_send_text(struct http_req *r, const char *text, size_t len);
  * or -1 if the peer is gone (the answer may then be cut short). */
 int http_send_result(struct http_req *r, const struct jail_result *res,
                      const struct resp_opts *o);
+/* An answer written in pieces (GET /runs: a kept result file goes out as
+ * it is): the head, then text (not for HEAD), then the end ('\n' and a
+ * flush). Each returns 0 or -1 when the peer is gone. */
+int http_begin(struct http_req *r, int status, const char *extra_headers);
+/* The same with another Content-Type (application/x-ndjson). */
+int http_begin_type(struct http_req *r, int status, const char *type, const char *extra_headers);
+/* Sends what was put so far (a line of a stream). 0 or -1. */
+int http_flush(struct http_req *r);
+int http_put(struct http_req *r, const char *buf, size_t len);
+int http_end(struct http_req *r);
 /* {"error": {...}, "request_id": ...} convenience. */
 int http_send_error(struct http_req *r, int status, const char *code,
                     const char *message, const char *field, const char *extra_headers);

@@ -165,3 +165,59 @@ bool http_accepts_ndjson(const char *accept)
 	}
 	return false;
 }
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decodes n bytes of src into buf (len with its NUL). */
+static int query_decode(const char *src, size_t n, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int c = (unsigned char)src[i];
+
+		if (c == '+') {
+			c = ' ';
+		} else if (c == '%') {
+			int hi = i + 2 < n ? hexval(src[i + 1]) : -1;
+			int lo = i + 2 < n ? hexval(src[i + 2]) : -1;
+
+			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+				return -1;
+			c = hi * 16 + lo;
+			i += 2;
+		}
+		if (o + 1 >= len)
+			return -1;
+		buf[o++] = (char)c;
+	}
+	buf[o] = '\0';
+	return 1;
+}
+
+int http_query_get(const char *qs, const char *name, char *buf, size_t len)
+{
+	size_t nlen = strlen(name);
+
+	while (qs && *qs) {
+		size_t plen = strcspn(qs, "&");
+
+		if (plen > nlen && strncmp(qs, name, nlen) == 0 && qs[nlen] == '=')
+			return query_decode(qs + nlen + 1, plen - nlen - 1, buf, len);
+		if (plen == nlen && strncmp(qs, name, nlen) == 0)
+			return query_decode("", 0, buf, len);
+		qs += plen;
+		if (*qs == '&')
+			qs++;
+	}
+	return 0;
+}

@@ -35,6 +35,10 @@ int64_t http_queue_age_ms(const char *msec, const struct timespec *now);
 /* Whether a request of that age (-1: unknown) waited longer than
  * timeout_ms (0: no limit). */
 bool http_queue_expired(int64_t queued_ms, uint64_t timeout_ms);
+/* The value of parameter name in a query string ("a=1&b=2"), '+' and
+ * %XX decoded, into buf: 1, 0 when absent, -1 when it does not fit in len
+ * (NUL included), has a bad escape or decodes to a NUL. */
+int http_query_get(const char *qs, const char *name, char *buf, size_t len);
 /* Milliseconds on CLOCK_MONOTONIC since t0, never negative. */
 uint64_t http_elapsed_ms(const struct timespec *t0);
 

@@ -16,7 +16,7 @@
 #include "fcgi/svc.h"
 
 /* Checks that come before reading the body. Returns 0 or answers and -1. */
-static int check_headers(const struct svc *s, struct http_req *r)
+int svc_check_json_headers(const struct svc *s, struct http_req *r)
 {
 	char msg[128];
 
@@ -199,7 +199,7 @@ void svc_handle_run(struct svc *s, struct http_req *r)
 	struct req_job job;
 	struct req_error err;
 
-	if (check_headers(s, r) < 0)
+	if (svc_check_json_headers(s, r) < 0)
 		return;
 	svc_refresh_registry(s);
 	memset(&job, 0, sizeof job);

@@ -4,9 +4,12 @@
 #ifndef SANDBOX_FCGI_SVC_H
 #define SANDBOX_FCGI_SVC_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <fcgiapp.h>
 
 #include "api/rt.h"
+#include "async/async.h"
 #include "fcgi/cfg.h"
 #include "fcgi/http.h"
 #include "fcgi/metrics_shm.h"
@@ -19,12 +22,48 @@ struct svc {
 	struct rt_registry reg;
 	struct reg_watch regw;       /* tells when reg must be rescanned */
 	struct met_shm met;          /* the pool's shared metrics */
+	/* Asynchronous runs (async_exec.c, runs.c): off (aq_ok false) when
+	 * the state directory is unusable; /run works without them. */
+	struct aq_store aq;
+	bool aq_ok;
+	struct req_config async_req; /* cfg.req with the async wall-time cap */
+	/* Callbacks of finished runs are queued here (STATE/callbacks) for
+	 * sandbox-callbacks; off (cb_ok false) without --callback-allow. */
+	struct cb_store cbs;
+	bool cb_ok;
+	int64_t next_sweep_ms;
+	int listen_fd;               /* a long poll gives way when a request waits */
 };
 
 /* Answers one accepted request. Never exits the process. */
 void svc_dispatch(struct svc *s, FCGX_Request *fx);
 
 void svc_handle_run(struct svc *s, struct http_req *r);
+/* Content-Type and Content-Length checks of a JSON POST: 0, or answered
+ * (415, 400, 413) and -1. */
+int svc_check_json_headers(const struct svc *s, struct http_req *r);
+/* The asynchronous runs API (runs.c). */
+void svc_handle_runs_submit(struct svc *s, struct http_req *r, bool batch);
+void svc_handle_runs_get(struct svc *s, struct http_req *r);
+void svc_handle_runs_list(struct svc *s, struct http_req *r);
+void svc_handle_runs_cancel(struct svc *s, struct http_req *r);
+void svc_handle_runs_events(struct svc *s, struct http_req *r);
+/* A run as GET /runs/{id} answers it (request_id included), in memory, its
+ * result at most max bytes: the body of its callback. NULL with errno. */
+char *svc_run_text(struct svc *s, const struct aq_state *st, size_t max, size_t *outlen);
+/* The executor (async_exec.c). svc_async_open: at start-up, not fatal.
+ * svc_async_work: runs the oldest queued run when an async slot is free;
+ * true when it ran one. svc_async_idle: the periodic sweep. */
+void svc_async_open(struct svc *s);
+bool svc_async_work(struct svc *s);
+void svc_async_idle(struct svc *s);
+/* Shutdown (SIGUSR1 from multiwatch, SIGTERM): async-signal-safe. Sets
+ * the flag svc_stopping() reads and hangs up the cancel FIFO of an async
+ * run being executed, which is then put back in the queue for the next
+ * pool (docs/OPERATIONS.md, "Asynchronous runs"). */
+void svc_async_on_stop_signal(void);
+bool svc_stopping(void);
+int64_t svc_now_ms(void);
 void svc_handle_health(struct svc *s, struct http_req *r);
 void svc_handle_info(struct svc *s, struct http_req *r);
 void svc_handle_runtimes(struct svc *s, struct http_req *r);

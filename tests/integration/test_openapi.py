@@ -34,6 +34,16 @@ def router_routes():
     return {(PREFIX + p, m.lower()) for p, m in found}
 
 
+def runs_routes():
+    """(path, method) of route.c's table of the asynchronous runs' endpoints
+    ({run_id} as in the document). Several methods per path: the 405 check
+    of test_wrong_method_matches is test_async.py's for these."""
+    text = (REPO / "src" / "fcgi" / "route.c").read_text()
+    found = re.findall(r'\{\s*ROUTE_RUNS\s*(?:"([^"]*)")?\s*,\s*"([A-Z]+)"', text)
+    assert found, "route.c's runs_routes table not found: update this parser"
+    return {(PREFIX + "runs" + p, m.lower()) for p, m in found}
+
+
 def nginx_routes():
     """Endpoints nginx answers itself: an exact location under the prefix
     that returns 200 (the liveness probe)."""
@@ -46,7 +56,7 @@ def nginx_routes():
 def all_routes():
     """What the service answers: the router's and nginx's endpoints, and
     HEAD wherever GET is (route.c, RFC 9110 9.3.2)."""
-    r = router_routes() | nginx_routes()
+    r = router_routes() | runs_routes() | nginx_routes()
     return r | {(p, "head") for p, m in r if m == "get"}
 
 
@@ -170,7 +180,8 @@ def test_metrics_matches(svc, doc):
     assert b"sandbox_pool_size" in r.body
 
 
-@pytest.mark.parametrize("path", sorted({p for p, m in all_routes() if m == "head"}))
+@pytest.mark.parametrize("path", sorted({p for p, m in all_routes() if m == "head"} -
+                                         {p for p, m in runs_routes()}))
 def test_head_matches(svc, doc, path):
     r = svc.request("HEAD", path)
     assert str(r.status) in doc["paths"][path]["head"]["responses"], r

@@ -242,6 +242,65 @@ START_TEST(queue_expired)
 }
 END_TEST
 
+START_TEST(route_runs)
+{
+	const char *allow = NULL;
+	char id[72];
+
+	ck_assert_int_eq(route_match("POST", "/api/sandbox/runs", &allow), ROUTE_RUNS_SUBMIT);
+	ck_assert_int_eq(route_match("GET", "/api/sandbox/runs?ids=a,b", &allow), ROUTE_RUNS_LIST);
+	ck_assert_int_eq(route_match("HEAD", "/api/sandbox/runs", &allow), ROUTE_RUNS_LIST);
+	ck_assert_int_eq(route_match("POST", "/api/sandbox/runs/batch", &allow), ROUTE_RUNS_BATCH);
+	ck_assert_int_eq(route_match("GET", "/api/sandbox/runs/abc?wait=3", &allow), ROUTE_RUNS_GET);
+	ck_assert_int_eq(route_match("DELETE", "/api/sandbox/runs/abc", &allow), ROUTE_RUNS_CANCEL);
+	ck_assert_int_eq(route_match("PUT", "/api/sandbox/runs", &allow), ROUTE_BAD_METHOD);
+	ck_assert_str_eq(allow, "GET, POST");
+	ck_assert_int_eq(route_match("GET", "/api/sandbox/runs/batch", &allow), ROUTE_BAD_METHOD);
+	ck_assert_str_eq(allow, "POST");
+	ck_assert_int_eq(route_match("POST", "/api/sandbox/runs/abc", &allow), ROUTE_BAD_METHOD);
+	ck_assert_str_eq(allow, "GET, DELETE");
+	ck_assert_int_eq(route_match("GET", "/api/sandbox/runs/", &allow), ROUTE_NOT_FOUND);
+	ck_assert_int_eq(route_match("GET", "/api/sandbox/runs/a/events", &allow), ROUTE_RUNS_EVENTS);
+	ck_assert_int_eq(route_match("HEAD", "/api/sandbox/runs/a/events?offset=3", &allow),
+	                 ROUTE_RUNS_EVENTS);
+	ck_assert_int_eq(route_match("DELETE", "/api/sandbox/runs/a/events", &allow),
+	                 ROUTE_BAD_METHOD);
+	ck_assert_str_eq(allow, "GET");
+	ck_assert_int_eq(route_match("GET", "/api/sandbox/runs//events", &allow), ROUTE_NOT_FOUND);
+	ck_assert_int_eq(route_match("GET", "/api/sandbox/runs/a/eventsx", &allow), ROUTE_NOT_FOUND);
+	ck_assert_int_eq(route_match("GET", "/api/sandbox/runs/a/b/events", &allow), ROUTE_NOT_FOUND);
+	ck_assert_int_eq(route_match("GET", "/api/sandbox/runsx", &allow), ROUTE_NOT_FOUND);
+	ck_assert_int_eq(route_run_id("/api/sandbox/runs/abc?wait=1", id, sizeof id), 0);
+	ck_assert_str_eq(id, "abc");
+	ck_assert_int_eq(route_run_id("/api/sandbox/runs/xyz/events?offset=1", id, sizeof id), 0);
+	ck_assert_str_eq(id, "xyz");
+	ck_assert_int_eq(route_run_id("/api/sandbox/runs/", id, sizeof id), -1);
+	ck_assert_int_eq(route_run_id("/api/sandbox/run/abc", id, sizeof id), -1);
+	ck_assert_int_eq(route_run_id("/api/sandbox/runs/abcdef", id, 4), -1);
+}
+END_TEST
+
+START_TEST(query_values)
+{
+	char v[16];
+
+	ck_assert_int_eq(http_query_get("wait=5", "wait", v, sizeof v), 1);
+	ck_assert_str_eq(v, "5");
+	ck_assert_int_eq(http_query_get("x=1&ids=a%2Cb&wait=2", "ids", v, sizeof v), 1);
+	ck_assert_str_eq(v, "a,b");
+	ck_assert_int_eq(http_query_get("waits=1&wai=2", "wait", v, sizeof v), 0);
+	ck_assert_int_eq(http_query_get(NULL, "wait", v, sizeof v), 0);
+	ck_assert_int_eq(http_query_get("wait", "wait", v, sizeof v), 1);
+	ck_assert_str_eq(v, "");
+	ck_assert_int_eq(http_query_get("a=b+c", "a", v, sizeof v), 1);
+	ck_assert_str_eq(v, "b c");
+	ck_assert_int_eq(http_query_get("a=%zz", "a", v, sizeof v), -1);
+	ck_assert_int_eq(http_query_get("a=%4", "a", v, sizeof v), -1);
+	ck_assert_int_eq(http_query_get("a=%00", "a", v, sizeof v), -1);
+	ck_assert_int_eq(http_query_get("a=0123456789abcdef", "a", v, sizeof v), -1);
+}
+END_TEST
+
 static Suite *fcgi_suite(void)
 {
 	Suite *s = suite_create("fcgi");
@@ -251,6 +310,8 @@ static Suite *fcgi_suite(void)
 	tcase_add_test(route, route_endpoints);
 	tcase_add_test(route, route_bad_method);
 	tcase_add_test(route, route_not_found);
+	tcase_add_test(route, route_runs);
+	tcase_add_test(http, query_values);
 	tcase_add_test(http, length_valid);
 	tcase_add_test(http, length_invalid);
 	tcase_add_test(http, content_type);

@@ -16,5 +16,5 @@ check_PROGRAMS += tests/unit/check_cfg
 TESTS += tests/unit/check_cfg
 tests_unit_check_cfg_SOURCES = tests/unit/check_cfg.c tests/unit/ck_run.h src/fcgi/cfg.c src/fcgi/cfg.h
 tests_unit_check_cfg_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CHECK_CFLAGS)
-tests_unit_check_cfg_LDADD = $(API_LIBS) $(CHECK_LIBS)
+tests_unit_check_cfg_LDADD = $(API_LIBS) $(CALLBACK_SUBMIT_LIBS) $(CHECK_LIBS)
 endif
