@@ -17,7 +17,7 @@ dist_sfexamples_DATA = nginx/sandbox-fcgi.conf nginx/sandbox-fcgi-tls.conf.examp
 sf_subst = $(SED) \
 	-e 's|@sbindir[@]|$(sbindir)|g' -e 's|@bindir[@]|$(bindir)|g' \
 	-e 's|@sysconfdir[@]|$(sysconfdir)|g' -e 's|@localstatedir[@]|$(localstatedir)|g' \
-	-e 's|@rootfsbasedir[@]|$(rootfsbasedir)|g' -e 's|@fcgisocketdir[@]|$(fcgisocketdir)|g' \
+	-e 's|@rootfsbasedir[@]|$(rootfsbasedir)|g' -e 's|@statedir[@]|$(statedir)|g' -e 's|@fcgisocketdir[@]|$(fcgisocketdir)|g' \
 	-e 's|@serviceuser[@]|$(serviceuser)|g' -e 's|@nginxgroup[@]|$(nginxgroup)|g' \
 	-e 's|@MULTIWATCH[@]|$(MULTIWATCH)|g'
 # $(call sf_gen,SOURCE): SOURCE with configure's values into $@; any @name@

@@ -61,6 +61,9 @@ void req_config_defaults(struct req_config *c)
 	c->max_json_values = 100000;
 	c->max_json_parse_bytes = 0;   /* 0: twice max_body_bytes */
 	c->max_result_bytes = 1u << 20;
+	c->ses_ttl_s = (struct req_range){ 1, 3600, 86400 };
+	c->ses_idle_timeout_s = (struct req_range){ 1, 600, 86400 };
+	c->ses_disk_mb = (struct req_range){ 1, 50, 1024 };
 	c->compile_defaults = (struct jail_limits){
 		.wall_time_ms = 30000, .cpu_time_ms = 30000, .memory_bytes = 512ull << 20,
 		.max_processes = 64, .max_output_bytes = 1u << 20,
@@ -89,7 +92,7 @@ static void msg_append(char *buf, size_t size, const char *s)
 		snprintf(buf + n, size - n, "%s", s);
 }
 
-static int fail_template(const struct rt_registry *reg, const char *name, struct req_error *err)
+int req_fail_template(const struct rt_registry *reg, const char *name, struct req_error *err)
 {
 	char list[384] = "";
 	for (size_t i = 0; i < reg->ntemplates; i++) {
@@ -144,7 +147,7 @@ static int parse_runtime(json_t *root, const struct req_config *cfg,
 		tname = json_string_value(tv);
 	job->tmpl = rt_find_template(reg, tname);
 	if (!job->tmpl || (tv && strlen(tname) != json_string_length(tv)))
-		return fail_template(reg, tname, err);
+		return req_fail_template(reg, tname, err);
 	if (!rv && sr && json_object_get(root, "entrypoint")) {
 		job->runtime = &req_plain_runtime;
 		return 0;
@@ -326,13 +329,13 @@ static int parse_root(json_t *root, const struct req_config *cfg, const struct r
 	return 0;
 }
 
-static size_t parse_budget(const struct req_config *cfg)
+size_t req_parse_budget(const struct req_config *cfg)
 {
 	return cfg->max_json_parse_bytes ? cfg->max_json_parse_bytes : 2 * cfg->max_body_bytes;
 }
 
 /* Why the body could not become a tree, as the 4xx that says so. */
-static int fail_load(const struct api_load *l, const struct req_config *cfg,
+int req_fail_load(const struct api_load *l, const struct req_config *cfg,
                      const json_error_t *je, struct req_error *err)
 {
 	const char *fld = l->scan.field, *in = fld[0] ? "; the limit was reached in " : "";
@@ -351,7 +354,7 @@ static int fail_load(const struct api_load *l, const struct req_config *cfg,
 		                "JSON values (object keys included)%s%s", cfg->max_json_values, in, fld);
 	case API_LOAD_BUDGET:
 		return req_fail(err, 413, "too_large", fld, "parsing the request body needs more than "
-		                "%zu MiB%s%s", parse_budget(cfg) >> 20, in, fld);
+		                "%zu MiB%s%s", req_parse_budget(cfg) >> 20, in, fld);
 	case API_LOAD_OK:
 	default:
 		return req_fail(err, 400, "invalid_json", "", "invalid JSON at line %d, column %d: %s",
@@ -371,12 +374,12 @@ static int parse_stream(req_read_fn read, void *ctx, const struct req_config *cf
 	memset(job, 0, sizeof *job);
 	memset(err, 0, sizeof *err);
 	api_load_init(&l, read, ctx, cfg->max_body_bytes, cfg->max_json_depth,
-	              cfg->max_json_values, parse_budget(cfg));
+	              cfg->max_json_values, req_parse_budget(cfg));
 	/* JSON_ALLOW_NUL: "\u0000" parses, so that a NUL in a path or an env
 	 * value is refused by the check that names its field. */
 	root = api_load(&l, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
 	if (!root)
-		return fail_load(&l, cfg, &je, err);
+		return req_fail_load(&l, cfg, &je, err);
 	rc = parse_root(root, cfg, reg, sr, job, err);
 	json_decref(root);
 	if (rc)

@@ -50,11 +50,19 @@ static const struct num_flag num_flags[] = {
 	{ "work-mb", NUM_U64, RQ(work_mb), "size of a run's /work tmpfs" },
 	{ "tmp-mb", NUM_U64, RQ(tmp_mb), "size of a run's /tmp tmpfs" },
 	{ "queue-timeout-ms", NUM_U64, CF(queue_timeout_ms), "longest wait for a responder, then 503" },
+	{ "default-session-ttl-s", NUM_U64, RQ(ses_ttl_s.def), "session ttl_s when absent" },
+	{ "max-session-ttl-s", NUM_U64, RQ(ses_ttl_s.max), "largest session ttl_s" },
+	{ "default-session-idle-s", NUM_U64, RQ(ses_idle_timeout_s.def), "session idle_timeout_s when absent" },
+	{ "max-session-idle-s", NUM_U64, RQ(ses_idle_timeout_s.max), "largest session idle_timeout_s" },
+	{ "default-session-disk-mb", NUM_U64, RQ(ses_disk_mb.def), "session disk_mb when absent" },
+	{ "max-session-disk-mb", NUM_U64, RQ(ses_disk_mb.max), "largest session disk_mb" },
+	{ "max-upload-bytes", NUM_U64, CF(max_upload_bytes), "largest file upload (nginx: same cap)" },
 };
 #define N_NUM_FLAGS (sizeof num_flags / sizeof num_flags[0])
 
 enum { OPT_SOCKET = 1000, OPT_BACKLOG, OPT_ROOTFS, OPT_TEMPLATE, OPT_CGROUP,
-       OPT_REQUIRE_CG, OPT_POOL, OPT_HELP, OPT_VERSION, OPT_DEGRADED, OPT_METRICS, OPT_NUM_BASE = 2000 };
+       OPT_REQUIRE_CG, OPT_POOL, OPT_HELP, OPT_VERSION, OPT_DEGRADED, OPT_METRICS,
+       OPT_STATE, OPT_SWEEP, OPT_LIST, OPT_PURGE, OPT_NUM_BASE = 2000 };
 
 void fcgi_cfg_defaults(struct fcgi_cfg *c)
 {
@@ -66,6 +74,9 @@ void fcgi_cfg_defaults(struct fcgi_cfg *c)
 	c->pool_size = n > 0 ? (unsigned)n : 1;
 	c->queue_timeout_ms = 10000;
 	c->metrics_file = FCGI_DEFAULT_METRICS_FILE;
+	c->state_dir = FCGI_DEFAULT_STATE_DIR;
+	c->cmd = FCGI_CMD_SERVE;
+	c->max_upload_bytes = 64u << 20;
 	req_config_defaults(&c->req);
 	c->template_name = c->req.default_template;   /* the API's, written once */
 }
@@ -116,8 +127,14 @@ void fcgi_cfg_help(FILE *f)
 	        "  --pool-size N                  responders in the pool, for /info and each run's\n"
 	        "                                 share of kernel quotas (default: CPUs, here %u)\n"
 	        "  --metrics-file PATH            the pool's shared metrics, one file for all\n"
-	        "                                 responders (default %s)\n",
-	        d.backlog, d.rootfs_base, d.template_name, d.pool_size, d.metrics_file);
+	        "                                 responders (default %s)\n"
+	        "  --state-dir DIR                session state, created 0700 if missing\n"
+	        "                                 (default %s)\n"
+	        "  --sweep-sessions               operator command: delete expired sessions, exit\n"
+	        "  --list-sessions                operator command: one JSON line per session, exit\n"
+	        "  --purge-sessions               operator command: delete every session, exit\n",
+	        d.backlog, d.rootfs_base, d.template_name, d.pool_size, d.metrics_file,
+	        d.state_dir);
 	for (size_t i = 0; i < N_NUM_FLAGS; i++) {
 		char opt[40];
 
@@ -160,6 +177,10 @@ static struct option *build_options(void)
 		{ "allow-degraded-limits", no_argument, NULL, OPT_DEGRADED },
 		{ "pool-size", required_argument, NULL, OPT_POOL },
 		{ "metrics-file", required_argument, NULL, OPT_METRICS },
+		{ "state-dir", required_argument, NULL, OPT_STATE },
+		{ "sweep-sessions", no_argument, NULL, OPT_SWEEP },
+		{ "list-sessions", no_argument, NULL, OPT_LIST },
+		{ "purge-sessions", no_argument, NULL, OPT_PURGE },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ "version", no_argument, NULL, OPT_VERSION },
 	};
@@ -185,6 +206,9 @@ static int check_ranges(const struct fcgi_cfg *c, char *msg, size_t msglen)
 		{ "memory-mb", &c->req.memory_mb },
 		{ "max-processes", &c->req.max_processes },
 		{ "max-output-bytes", &c->req.max_output_bytes },
+		{ "session-ttl-s", &c->req.ses_ttl_s },
+		{ "session-idle-s", &c->req.ses_idle_timeout_s },
+		{ "session-disk-mb", &c->req.ses_disk_mb },
 	};
 
 	for (size_t i = 0; i < sizeof rs / sizeof rs[0]; i++) {
@@ -197,10 +221,23 @@ static int check_ranges(const struct fcgi_cfg *c, char *msg, size_t msglen)
 			return -1;
 		}
 	}
+	if (c->max_upload_bytes == 0) {
+		snprintf(msg, msglen, "--max-upload-bytes must be at least 1");
+		return -1;
+	}
 	if (c->pool_size == 0) {
 		snprintf(msg, msglen, "--pool-size must be at least 1");
 		return -1;
 	}
+	return 0;
+}
+
+/* One operator command at a time. */
+static int set_cmd(struct fcgi_cfg *c, enum fcgi_cmd cmd)
+{
+	if (c->cmd != FCGI_CMD_SERVE && c->cmd != cmd)
+		return -1;
+	c->cmd = cmd;
 	return 0;
 }
 
@@ -214,6 +251,10 @@ static int apply_opt(struct fcgi_cfg *c, int opt, const char *arg)
 	case OPT_TEMPLATE: c->template_name = c->req.default_template = arg; return 0;
 	case OPT_CGROUP: c->cgroup_path = arg; return 0;
 	case OPT_METRICS: c->metrics_file = arg; return *arg == '/' ? 0 : -1;
+	case OPT_STATE: c->state_dir = arg; return *arg == '/' ? 0 : -1;
+	case OPT_SWEEP: return set_cmd(c, FCGI_CMD_SWEEP);
+	case OPT_LIST: return set_cmd(c, FCGI_CMD_LIST);
+	case OPT_PURGE: return set_cmd(c, FCGI_CMD_PURGE);
 	case OPT_REQUIRE_CG: c->require_cgroup = true; return 0;
 	case OPT_DEGRADED: c->allow_degraded_limits = true; return 0;
 	case OPT_BACKLOG:

@@ -24,6 +24,14 @@
  * (the socket's directory itself is root's). */
 #define FCGI_DEFAULT_METRICS_FILE "/run/sandbox-fcgi/pool/metrics"
 
+/* Session state (docs/SESSIONS.md): configure's --with-state-dir (default
+ * $localstatedir/lib/sandbox-fcgi/state), like the RootFS base. */
+#define FCGI_DEFAULT_STATE_DIR SANDBOX_STATE_DIR
+
+/* What the program does: serve requests, or one operator command on the
+ * session store (no jail, no socket) and exit. */
+enum fcgi_cmd { FCGI_CMD_SERVE = 0, FCGI_CMD_SWEEP, FCGI_CMD_LIST, FCGI_CMD_PURGE };
+
 struct fcgi_cfg {
 	const char *socket;          /* NULL: the listening socket is fd 0 (spawn-fcgi) */
 	int backlog;                 /* for --socket only */
@@ -35,6 +43,9 @@ struct fcgi_cfg {
 	unsigned pool_size;          /* reported in /info; the pool itself is multiwatch's */
 	uint64_t queue_timeout_ms;   /* a request older than this when accepted gets 503 */
 	const char *metrics_file;    /* shared by the pool (--metrics-file) */
+	const char *state_dir;       /* sessions (--state-dir), created 0700 */
+	enum fcgi_cmd cmd;           /* --sweep-sessions, --list-sessions, --purge-sessions */
+	uint64_t max_upload_bytes;   /* PUT .../files/{path} body; nginx's cap must match */
 	struct req_config req;
 };
 

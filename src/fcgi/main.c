@@ -132,6 +132,11 @@ static int start(struct svc *s)
 {
 	char msg[256] = "";
 
+	if (svc_store_open(s, msg, sizeof msg) < 0) {
+		start_failed("state_dir", msg, NULL);
+		return -1;
+	}
+
 	if (rt_registry_load(s->cfg.rootfs_base, &s->reg, msg, sizeof msg) < 0) {
 		start_failed("rootfs", msg, NULL);
 		return -1;
@@ -169,6 +174,7 @@ static void serve(struct svc *s, int listen_fd)
 			log_event("warning", "sandbox.idle.failed",
 			          json_pack("{s:s, s:i, s:s}", "step", ie.step, "errno", ie.err,
 			                    "detail", ie.detail));
+		svc_sweep_idle(s);
 	}
 	log_event("info", "sandbox.stop", json_pack("{s:s}", "reason", "accept failed"));
 }
@@ -193,6 +199,10 @@ int main(int argc, char **argv)
 	case CFG_OK:
 		break;
 	}
+	/* Operator commands work on the state directory alone: no jail, no
+	 * socket, and root may run them (the files keep their owner). */
+	if (s.cfg.cmd != FCGI_CMD_SERVE)
+		return svc_command(&s);
 	if (refuse_root() < 0 || setup_signals() < 0 || FCGX_Init() != 0)
 		return 1;
 	fd = open_listener(&s.cfg);
@@ -201,5 +211,6 @@ int main(int argc, char **argv)
 	serve(&s, fd);
 	jail_free(s.jail);
 	rt_registry_free(&s.reg);
+	ses_store_close(&s.store);
 	return 0;
 }

@@ -65,6 +65,17 @@ int ses_usage(int wsfd, uint64_t *out, struct ses_error *e);
 int ses_file_write(int wsfd, const char *rel, const void *buf, size_t len, mode_t mode,
                    uint64_t quota, struct ses_error *e);
 
+/* Reads up to len bytes into buf: how many (> 0), 0 at the end, -1 when
+ * the source failed (the HTTP body: the client left). */
+typedef long (*ses_read_fn)(void *ctx, char *buf, size_t len);
+/* ses_file_write with the data read from read in chunks of at most 64 KiB,
+ * never held whole: exactly len bytes (the quota is checked against len
+ * before anything is created); a source that ends early or fails is a 400
+ * invalid_request and, like every failure, leaves no temp file and the old
+ * file as it was. */
+int ses_file_write_stream(int wsfd, const char *rel, ses_read_fn read, void *ctx, uint64_t len,
+                          mode_t mode, uint64_t quota, struct ses_error *e);
+
 /* Entries of directory rel ("" = the workspace) as a JSON array of
  * {name, type, size, mode, mtime}; links are listed, never followed. */
 int ses_dir_list(int wsfd, const char *rel, json_t **out, struct ses_error *e);
@@ -134,6 +145,15 @@ int ses_commit(int sdirfd, int srcfd, uint64_t quota, bool *over, uint64_t *out_
 
 /* Deletes a session: renamed out of sight first, then removed. */
 int ses_delete(struct ses_store *st, const char *id, struct ses_error *e);
+/* Deletes a session whose lock a run may hold: renamed out of sight first,
+ * then the lock is waited for (at most timeout_ms; *out_waited says whether
+ * it was held), then the tree is removed. */
+int ses_delete_wait(struct ses_store *st, const char *id, unsigned timeout_ms, bool *out_waited,
+                    struct ses_error *e);
+/* Calls fn for every session id in the store (expired or not), stopping at
+ * the first non-zero return, which is returned. */
+typedef int (*ses_id_fn)(const char *id, void *ctx);
+int ses_each(struct ses_store *st, ses_id_fn fn, void *ctx, struct ses_error *e);
 /* Deletes every expired, unlocked session and leftovers of interrupted
  * deletes. Only one sweeper at a time (flock on STATE/sweep.lock); a sweeper
  * that finds it held returns 0 at once with *out_swept 0. */
