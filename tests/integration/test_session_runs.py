@@ -262,3 +262,27 @@ def test_hundred_sessions_leave_nothing_behind(svc):
     assert _mounts(responders) == mounts_before
     for p in responders:
         assert len(descendants(p)) <= 1, descendants(p)
+
+
+def test_answers_match_the_openapi_document(svc):
+    from test_openapi import DOC_PATH, check_answer
+    doc = json.loads(DOC_PATH.read_text())
+    path = "/api/sandbox/sessions/{id}/run"
+    sid = create(svc, disk_mb=1)
+    check_answer(doc, path, "post", srun(svc, sid, {"entrypoint": ["echo", "hi"]}))
+    r = srun(svc, sid, {"entrypoint": ["sh", "-c", "head -c 2000000 /dev/zero > big"]})
+    assert r.json["session"]["quota_exceeded"] is True
+    check_answer(doc, path, "post", r)
+    r = srun(svc, sid, {"entrypoint": "ls", "limits": {"wall_time_ms": 0}})
+    assert r.status == 400
+    check_answer(doc, path, "post", r)
+    r = srun(svc, sid, {"entrypoint": "ls", "files": [{"path": "f", "content": "x" * 1100000}]})
+    assert r.status == 413 and r.json["error"]["code"] == "quota_exceeded", r
+    check_answer(doc, path, "post", r)
+    r = srun(svc, "0" * 32, {"entrypoint": "ls"})
+    assert r.status == 404
+    check_answer(doc, path, "post", r)
+    r = srun(svc, "nothex", {"entrypoint": "ls"})
+    assert r.status == 400 and r.json["error"]["code"] == "invalid_session_id", r
+    check_answer(doc, path, "post", r)
+    assert delete(svc, sid).status == 204
