@@ -117,8 +117,13 @@ static struct mnt_root *job_stage_begin(struct jail *j, const char *rootfs, uint
 		util_fail(e, "resolve RootFS", errno, "%s", rootfs);
 		return NULL;
 	}
-	bool fits = j->next.root && strcmp(j->next.root->path, real) == 0 &&
-	            j->next.work_bytes == work && j->next.tmp_bytes == tmp;
+	bool same_root = j->next.root && strcmp(j->next.root->path, real) == 0;
+	bool fits = same_root && j->next.work_bytes == work && j->next.tmp_bytes == tmp;
+	/* Other sizes (a session's quota beside one-shot runs): the prepared,
+	 * unused mounts are resized rather than made again with a new pid 1. */
+	if (same_root && !fits &&
+	    mnt_run_resize(real, j->next.work_bytes, work, j->next.tmp_bytes, tmp) == 0)
+		fits = true;
 	if (!fits)
 		job_stage_clear(j, STAGE_NEXT);
 	struct mnt_root *r = job_root_get(j, real, e);
