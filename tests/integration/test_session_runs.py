@@ -286,3 +286,17 @@ def test_answers_match_the_openapi_document(svc):
     assert r.status == 400 and r.json["error"]["code"] == "invalid_session_id", r
     check_answer(doc, path, "post", r)
     assert delete(svc, sid).status == 204
+
+
+def test_work_size_is_each_runs_own(svc):
+    """A responder prepares the next job's mounts with the last job's sizes
+    and resizes them when the next job differs: a session run's /work is its
+    quota, a one-shot run's the operator's size, whichever came before."""
+    sid = create(svc, disk_mb=1)
+    size = "import os; s = os.statvfs('/work'); t = os.statvfs('/tmp'); print(s.f_blocks * s.f_frsize, t.f_blocks * t.f_frsize)"
+    for _ in range(4):
+        r = svc.run({"runtime": "python", "code": size})
+        assert r.json["stdout"] == "%d %d\n" % (64 << 20, 64 << 20), r
+        r = srun(svc, sid, {"runtime": "python", "code": size})
+        assert r.json["stdout"] == "%d %d\n" % (1 << 20, 64 << 20), r
+    assert delete(svc, sid).status == 204
