@@ -103,7 +103,7 @@ EXTRA_DIST += m4/.keep systemd/README.md systemd/sandbox-fcgi.service.in systemd
 	systemd/sandbox-fcgi-sweep.service.in systemd/sandbox-fcgi-sweep.timer.in \
 	systemd/sysusers.conf.in systemd/tmpfiles.conf.in \
 	nginx rootfs scripts docs debian \
-	bench/e2e.sh bench/e2e-ab.sh bench/launch.sh bench/post.lua \
+	bench/e2e.sh bench/e2e-ab.sh bench/launch.sh bench/session.sh bench/post.lua \
 	tests/valgrind.supp tests/cli tests/deb tests/integration tests/quickstart tests/rootfs tests/v2vm
 dist-hook:
 	find $(distdir) \( -name __pycache__ -o -name .pytest_cache \) -prune -exec rm -rf {} +

@@ -99,6 +99,24 @@ typedef long (*req_read_fn)(void *ctx, char *buf, size_t len);
 int req_parse_run_stream(req_read_fn read, void *ctx, const struct req_config *cfg,
                          const struct rt_registry *reg, struct req_job *job,
                          struct req_error *err);
+/* A session run (POST /api/sandbox/sessions/{id}/run, docs/SESSIONS.md):
+ * the body of a run, with three differences. The template is the session's
+ * (a "template" given must name it); "runtime" may be left out when an
+ * "entrypoint" is given (a plain command: no code, no compile step, the
+ * operator's default limits; the runtime is then req_plain_runtime), and
+ * neither code nor files is required (the workspace holds the files); the
+ * session's defaults ({"limits": {...}, "env": {...}} as stored at its
+ * creation, or NULL) fill in what the request leaves out, name by name. */
+struct req_session_run {
+	const char *tmpl;                /* the session's template */
+	json_t *defaults;                /* borrowed */
+};
+extern const struct rt_runtime req_plain_runtime;
+int req_parse_session_run_stream(req_read_fn read, void *ctx, const struct req_config *cfg,
+                                 const struct rt_registry *reg,
+                                 const struct req_session_run *sr, struct req_job *job,
+                                 struct req_error *err);
+
 /* Fills *spec from the job; the job keeps ownership of all memory. */
 int req_job_spec(struct req_job *job, const struct req_config *cfg, struct jail_spec *spec);
 void req_job_free(struct req_job *job);

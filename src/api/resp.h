@@ -17,6 +17,8 @@ struct resp_opts {
 	/* Optional: receives the answer's "status" (a static string), so that
 	 * the log says what the answer said (resp_status decides it). */
 	const char **status_out;
+	/* Optional: a session run's "session" object, added as is (borrowed). */
+	json_t *session;
 };
 
 /* The run's "status" as the answer gives it: success, error, timeout,

@@ -45,17 +45,21 @@ static uint64_t sum_req_files(const struct req_job *job)
 	return n;
 }
 
-static void log_start(const struct http_req *r, const struct req_job *job)
+void svc_run_log_start(const struct http_req *r, const struct req_job *job,
+                       const char *session_id)
 {
-	log_event("info", "sandbox.run.start",
-	          json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:b}",
+	json_t *o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:b}",
 	                    "request_id", r->request_id,
 	                    "runtime", job->runtime ? job->runtime->name : "",
 	                    "timeout", (json_int_t)job->limits.wall_time_ms,
 	                    "code_bytes", (json_int_t)job->code_len,
 	                    "input_files", (json_int_t)job->nfiles,
 	                    "input_bytes", (json_int_t)sum_req_files(job),
-	                    "handler_mode", job->handler_mode));
+	                    "handler_mode", job->handler_mode);
+
+	if (o && session_id)
+		json_object_set_new(o, "session_id", json_string(session_id));
+	log_event("info", "sandbox.run.start", o);
 }
 
 /* The step that decides the job's fate: the first that did not succeed. */
@@ -70,16 +74,16 @@ static const struct jail_step_result *deciding_step(const struct jail_result *re
 }
 
 /* After the answer: status is what the answer said (resp_status). */
-static void log_finish(const struct http_req *r, const struct jail_result *res,
-                       const char *status)
+void svc_run_log_finish(const struct http_req *r, const struct jail_result *res,
+                        const char *status, const char *session_id)
 {
+	json_t *o;
 	const struct jail_step_result *st = deciding_step(res);
 	uint64_t out_bytes = 0;
 
 	for (size_t i = 0; i < res->nfiles; i++)
 		out_bytes += res->files[i].len;
-	log_event("info", "sandbox.run.finish",
-	          json_pack("{s:s, s:s, s:i, s:b, s:b, s:I, s:I, s:I, s:I, s:I}",
+	o = json_pack("{s:s, s:s, s:i, s:b, s:b, s:I, s:I, s:I, s:I, s:I}",
 	                    "request_id", r->request_id,
 	                    "status", status,
 	                    "exit_code", st ? st->exit_code : -1,
@@ -89,10 +93,13 @@ static void log_finish(const struct http_req *r, const struct jail_result *res,
 	                    "output_files", (json_int_t)res->nfiles,
 	                    "output_bytes", (json_int_t)out_bytes,
 	                    "stdout_bytes", (json_int_t)(st ? st->out.len : 0),
-	                    "stderr_bytes", (json_int_t)(st ? st->err.len : 0)));
+	                    "stderr_bytes", (json_int_t)(st ? st->err.len : 0));
+	if (o && session_id)
+		json_object_set_new(o, "session_id", json_string(session_id));
+	log_event("info", "sandbox.run.finish", o);
 }
 
-static void answer_sandbox_failure(struct http_req *r, const struct jail_error *e)
+void svc_run_sandbox_failure(struct http_req *r, const struct jail_error *e)
 {
 	log_event("error", "sandbox.run.failure",
 	          json_pack("{s:s, s:s, s:i, s:s, s:I}", "request_id", r->request_id,
@@ -122,11 +129,11 @@ static void run_job(struct svc *s, struct http_req *r, struct req_job *job)
 	 * instead of running to its wall limit for nobody. */
 	spec.cancel_on_hangup = true;
 	spec.cancel_fd = r->fx->ipcFd;
-	log_start(r, job);
+	svc_run_log_start(r, job, NULL);
 	if (jail_run(s->jail, &spec, &res) < 0) {
 		met_setup_failure(s->met.store, res.error.step);
 		met_run(s->met.store, rt_name, tmpl_name, "sandbox_failure", http_elapsed_ms(&r->t0));
-		answer_sandbox_failure(r, &res.error);
+		svc_run_sandbox_failure(r, &res.error);
 		jail_result_free(&res);
 		return;
 	}
@@ -143,7 +150,7 @@ static void run_job(struct svc *s, struct http_req *r, struct req_job *job)
 	 * decision without the handler's verdict, which needed that memory. */
 	if (!status)
 		status = resp_status(&res, &ro, false);
-	log_finish(r, &res, status);
+	svc_run_log_finish(r, &res, status, NULL);
 	met_run(s->met.store, rt_name, tmpl_name, status, http_elapsed_ms(&r->t0));
 	jail_result_free(&res);
 }

@@ -47,6 +47,15 @@ void svc_sweep_idle(struct svc *s);
 int svc_store_open(struct svc *s, char *msg, size_t msglen);
 /* --sweep-sessions, --list-sessions, --purge-sessions: the exit status. */
 int svc_command(struct svc *s);
+/* What POST /run and a session run share (run.c): the sandbox.run.start
+ * and sandbox.run.finish events (session_id: NULL, or added), and the 500
+ * of a jail_run() that failed. */
+struct req_job;
+void svc_run_log_start(const struct http_req *r, const struct req_job *job,
+                       const char *session_id);
+void svc_run_log_finish(const struct http_req *r, const struct jail_result *res,
+                        const char *status, const char *session_id);
+void svc_run_sandbox_failure(struct http_req *r, const struct jail_error *e);
 
 /* Reloads RootFS templates whose `current` link moved; logs a failure. */
 void svc_refresh_registry(struct svc *s);

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define WD_MAX_DEPTH 16
@@ -60,8 +61,8 @@ static int wd_walk(int dirfd, char *rel, bool create, uid_t uid, gid_t gid, char
 	return -1;
 }
 
-static int wd_write_one(int basefd, const struct jail_file *f, uid_t uid, gid_t gid,
-                        struct jail_error *e)
+static int wd_write_one(int basefd, const struct jail_file *f, bool replace, uid_t uid,
+                        gid_t gid, struct jail_error *e)
 {
 	char rel[PATH_MAX];
 	if ((size_t)snprintf(rel, sizeof rel, "%s", f->path) >= sizeof rel)
@@ -70,6 +71,13 @@ static int wd_write_one(int basefd, const struct jail_file *f, uid_t uid, gid_t 
 	int dfd = wd_walk(basefd, rel, true, uid, gid, &leaf);
 	if (dfd < 0)
 		return util_fail(e, "write input file", errno, "%s", f->path);
+	/* A session's inputs replace what the copy-in put there: the name
+	 * (a file or a link, never followed) goes first, then O_EXCL as always. */
+	if (replace && unlinkat(dfd, leaf, 0) != 0 && errno != ENOENT) {
+		int err = errno;
+		close(dfd);
+		return util_fail(e, "write input file", err, "%s", f->path);
+	}
 	int fd = openat(dfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 	                f->executable ? 0755 : 0644);
 	close(dfd);
@@ -105,10 +113,45 @@ int wd_write_files(const char *root, const struct jail_spec *spec, uid_t uid, gi
 	if (work < 0 || tmp < 0)
 		rc = util_fail(e, "open work dir", errno, NULL);
 	for (size_t i = 0; rc == 0 && i < spec->nfiles; i++)
-		rc = wd_write_one(spec->files[i].base == JAIL_IN_TMP ? tmp : work, &spec->files[i], uid, gid, e);
+		rc = wd_write_one(spec->files[i].base == JAIL_IN_TMP ? tmp : work, &spec->files[i],
+		                  spec->replace_inputs, uid, gid, e);
 	fd_close(work);
 	fd_close(tmp);
 	return rc;
+}
+
+/* ---------------- a session's workspace ---------------- */
+
+int wd_import(const char *root, const struct jail_work_hooks *h, uid_t uid, gid_t gid,
+              struct jail_error *e)
+{
+	int work = wd_open_dir(root, "work");
+	if (work < 0)
+		return util_fail(e, "open work dir", errno, NULL);
+	memset(e, 0, sizeof *e);
+	int rc = h->import(h->arg, work, uid, gid, e);
+	close(work);
+	if (rc < 0 && !e->step[0])
+		util_fail(e, "import work dir", e->err ? e->err : EIO, NULL);
+	return rc < 0 ? -1 : 0;
+}
+
+int wd_export(const char *root, const struct jail_work_hooks *h, struct jail_result *res,
+              struct jail_error *e)
+{
+	int work = wd_open_dir(root, "work");
+	if (work < 0)
+		return util_fail(e, "open work dir", errno, NULL);
+	/* Less than a page free: the last write that wanted one got ENOSPC
+	 * (tmpfs charges whole pages), i.e. the quota was reached. */
+	struct statvfs vs;
+	if (fstatvfs(work, &vs) == 0)
+		res->work_full = (uint64_t)vs.f_bavail * vs.f_frsize < 4096;
+	int rc = h->export ? h->export(h->arg, work, res, e) : 0;
+	close(work);
+	if (rc < 0 && !e->step[0])
+		util_fail(e, "export work dir", e->err ? e->err : EIO, NULL);
+	return rc < 0 ? -1 : 0;
 }
 
 /* ---------------- outputs ---------------- */

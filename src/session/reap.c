@@ -81,6 +81,30 @@ int ses_delete(struct ses_store *st, const char *id, struct ses_error *e)
 	return ses_tree_remove(st->sessfd, trash, e);
 }
 
+/* A live session's work.new left by a crash between a run's copy-back and
+ * its swap (ses_commit): removed when the lock is free, i.e. no run is
+ * between those two steps now. */
+static int sweep_work_new(struct ses_store *st, const char *name, struct ses_error *e)
+{
+	char path[SES_NAME_MAX + 16];
+	struct ses_error ignored;
+	struct stat sb;
+	int lock, dfd, rc;
+
+	snprintf(path, sizeof path, "%.*s/work.new", SES_ID_LEN, name);
+	if (fstatat(st->sessfd, path, &sb, AT_SYMLINK_NOFOLLOW) != 0)
+		return 0;
+	lock = ses_lock(st, name, false, &ignored);
+	if (lock < 0)
+		return 0;
+	dfd = ses_dir_open(st, name, &ignored);
+	rc = dfd < 0 ? 0 : ses_tree_remove(dfd, "work.new", e);
+	if (dfd >= 0)
+		close(dfd);
+	close(lock);
+	return rc;
+}
+
 /* Deletes session name when expired and not locked by a run. */
 static int sweep_one(struct ses_store *st, const char *name, int64_t now, unsigned *swept,
                      struct ses_error *e)
@@ -91,7 +115,7 @@ static int sweep_one(struct ses_store *st, const char *name, int64_t now, unsign
 
 	if (ses_load(st, name, now, &m, &ignored) == 0) {
 		ses_meta_clear(&m);
-		return 0;
+		return sweep_work_new(st, name, e);
 	}
 	if (ignored.status != 404)
 		return 0; /* unreadable meta: left for the operator, not guessed at */

@@ -124,6 +124,25 @@ int ses_work_open(struct ses_store *st, const char *id, struct ses_error *e);
 /* The session lock (flock on <id>/lock): one run or write at a time. With
  * wait false a held lock is 409 session_busy. Returns the fd to close. */
 int ses_lock(struct ses_store *st, const char *id, bool wait, struct ses_error *e);
+/* A session's directory STATE/sessions/<id>, O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC. */
+int ses_dir_open(struct ses_store *st, const char *id, struct ses_error *e);
+
+/* Session runs (copy.c). Copies the workspace tree beneath wsfd into dstfd
+ * (a run's empty /work): regular files (contents and mode bits & 0777),
+ * directories, symlinks as symlinks (never followed); FIFOs, sockets and
+ * devices skipped; every entry chowned to uid:gid; never follows a link nor
+ * crosses a mount (st_dev) on either side; depth <= SES_TREE_DEPTH_MAX. */
+int ses_copy_in(int wsfd, int dstfd, uid_t uid, gid_t gid, struct ses_error *e);
+/* After a run: copies srcfd's tree (hostile: made by the program) into
+ * sdirfd/work.new (same rules; owned by the caller; a hard link inside the
+ * source becomes separate files, never a hard link), then, when its charge
+ * (ses_usage rules) is within quota, swaps work.new and work with
+ * renameat2(RENAME_EXCHANGE), fsyncs, and removes the old tree. Over quota:
+ * *over = true, work/ is left exactly as it was, work.new removed.
+ * *out_used (may be NULL) gets the charge of the copied tree. */
+int ses_commit(int sdirfd, int srcfd, uint64_t quota, bool *over, uint64_t *out_used,
+               struct ses_error *e);
+
 /* Deletes a session: renamed out of sight first, then removed. */
 int ses_delete(struct ses_store *st, const char *id, struct ses_error *e);
 /* Deletes a session whose lock a run may hold: renamed out of sight first,

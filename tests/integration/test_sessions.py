@@ -538,11 +538,14 @@ def test_restart_keeps_sessions(ses, doc):
     call(ses, doc, "DELETE", "%s/%s" % (PREFIX, sid), status=204)
 
 
-def test_session_run_placeholder_is_documented(ses, doc):
-    """Until the jail integration lands the route answers 501 (replaced by
-    the ses-jail branch, which tests the real answers)."""
+def test_session_run_route_is_routed(ses, doc):
+    """The run route is the jail integration's (test_session_runs.py); here
+    only that its refusals are documented answers, reached through the
+    same raw-URI routing."""
     sid = create(ses, doc)["session_id"]
-    r = ses.request("POST", "%s/%s/run" % (PREFIX, sid), b"{}", {"Content-Type": "application/json"})
-    if r.status == 501:
-        check_answer(doc, PREFIX + "/{id}/run", "post", r)
+    r = ses.request("POST", "%s/%s/run" % (PREFIX, sid), b"{", {"Content-Type": "application/json"})
+    assert r.status == 400, r
+    check_answer(doc, PREFIX + "/{id}/run", "post", r)
+    r = ses.request("POST", "%s/%s/run" % (PREFIX, "0" * 31), b"{}", {"Content-Type": "application/json"})
+    assert r.status == 400 and r.json["error"]["code"] == "invalid_session_id", r
     call(ses, doc, "DELETE", "%s/%s" % (PREFIX, sid), status=204)

@@ -996,6 +996,246 @@ START_TEST(test_sweep_lock_held)
 }
 END_TEST
 
+
+/* --- copy in and copy back (session runs) --- */
+
+static int dir_at(const char *rel)
+{
+	int fd = open(at(rel), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	ck_assert_int_ge(fd, 0);
+	return fd;
+}
+
+static void assert_link(const char *rel, const char *target)
+{
+	char buf[256];
+	ssize_t n = readlink(at(rel), buf, sizeof buf - 1);
+
+	ck_assert_int_ge(n, 0);
+	buf[n] = '\0';
+	ck_assert_str_eq(buf, target);
+}
+
+/* A tree as a run could leave it: files, a sub-directory, a symlink to a
+ * host file, a FIFO, a hard link. */
+static void plant(const char *dir)
+{
+	char p[64];
+
+	snprintf(p, sizeof p, "%s/a", dir);
+	put(p, "alpha");
+	ck_assert_int_eq(chmod(at(p), 0750), 0);
+	snprintf(p, sizeof p, "%s/d", dir);
+	ck_assert_int_eq(mkdir(at(p), 0700), 0);
+	snprintf(p, sizeof p, "%s/d/b", dir);
+	put(p, "beta");
+	snprintf(p, sizeof p, "%s/l", dir);
+	ck_assert_int_eq(symlink("../../outside/t", at(p)), 0);
+	snprintf(p, sizeof p, "%s/f", dir);
+	ck_assert_int_eq(mkfifo(at(p), 0644), 0);
+}
+
+START_TEST(test_copy_in)
+{
+	struct ses_error e = { 0 };
+	struct stat sb;
+	int dst;
+
+	put("outside/t", "host secret");
+	plant("ws");
+	ck_assert_int_eq(link(at("ws/a"), at("ws/h")), 0);
+	ck_assert_int_eq(mkdir(at("dst"), 0755), 0);
+	dst = dir_at("dst");
+	ck_assert_int_eq(ses_copy_in(wsfd, dst, getuid(), getgid(), &e), 0);
+	close(dst);
+	assert_content("dst/a", "alpha");
+	ck_assert_int_eq(lstat(at("dst/a"), &sb), 0);
+	ck_assert_int_eq(sb.st_mode & 07777, 0750);
+	ck_assert_int_eq(sb.st_nlink, 1);
+	assert_content("dst/d/b", "beta");
+	ck_assert_int_eq(lstat(at("dst/d"), &sb), 0);
+	ck_assert_int_eq(sb.st_mode & 07777, 0700);
+	/* The link is copied as a link, its target never read. */
+	assert_link("dst/l", "../../outside/t");
+	ck_assert_int_eq(lstat(at("dst/f"), &sb), -1);
+	/* A hard link becomes a second file with the same contents. */
+	assert_content("dst/h", "alpha");
+	ck_assert_int_eq(lstat(at("dst/h"), &sb), 0);
+	ck_assert_int_eq(sb.st_nlink, 1);
+}
+END_TEST
+
+static int make_session_dir(void)
+{
+	ck_assert_int_eq(mkdir(at("sess"), 0700), 0);
+	ck_assert_int_eq(mkdir(at("sess/work"), 0755), 0);
+	put("sess/work/keep", "old");
+	return dir_at("sess");
+}
+
+START_TEST(test_commit)
+{
+	struct ses_error e = { 0 };
+	uint64_t used = 0;
+	bool over = true;
+	struct stat sb, ws;
+	int sdir, src, w;
+
+	ses_use_openat2 = _i;
+	put("outside/t", "host secret");
+	ck_assert_int_eq(mkdir(at("src"), 0755), 0);
+	plant("src");
+	ck_assert_int_eq(link(at("src/a"), at("src/h")), 0);
+	sdir = make_session_dir();
+	src = dir_at("src");
+	ck_assert_int_eq(ses_commit(sdir, src, 1u << 20, &over, &used, &e), 0);
+	ck_assert(!over);
+	ck_assert_uint_eq(used, 3 * SES_PAGE); /* a, d/b and h: the link charges twice */
+	ck_assert_int_eq(access(at("sess/work.new"), F_OK), -1);
+	ck_assert_int_eq(access(at("sess/work/keep"), F_OK), -1);
+	assert_content("sess/work/a", "alpha");
+	assert_content("sess/work/d/b", "beta");
+	assert_link("sess/work/l", "../../outside/t");
+	ck_assert_int_eq(lstat(at("sess/work/f"), &sb), -1);
+	/* Separate files: a download of either is allowed (no hard_link 403),
+	 * and the link is refused, never followed to the host file. */
+	w = dir_at("sess/work");
+	ck_assert_int_eq(fstat(w, &ws), 0);
+	ck_assert_int_eq(ws.st_mode & 07777, 0755);
+	int fd = ses_file_open_read(w, "h", &sb, &e);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(sb.st_nlink, 1);
+	close(fd);
+	ck_assert_int_eq(ses_file_open_read(w, "l", &sb, &e), -1);
+	ck_assert_int_eq(e.status, 403);
+	close(w);
+	assert_content("outside/t", "host secret");
+	close(src);
+	close(sdir);
+}
+END_TEST
+
+START_TEST(test_commit_over_quota)
+{
+	struct ses_error e = { 0 };
+	char big[5000];
+	bool over = false;
+	int sdir, src;
+
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	ck_assert_int_eq(mkdir(at("src"), 0755), 0);
+	put("src/x", big);
+	/* Within quota as one inode in the run, over it as two files. */
+	ck_assert_int_eq(link(at("src/x"), at("src/y")), 0);
+	sdir = make_session_dir();
+	src = dir_at("src");
+	ck_assert_int_eq(ses_commit(sdir, src, 3 * SES_PAGE, &over, NULL, &e), 0);
+	ck_assert(over);
+	assert_content("sess/work/keep", "old");
+	ck_assert_int_eq(access(at("sess/work/x"), F_OK), -1);
+	ck_assert_int_eq(access(at("sess/work.new"), F_OK), -1);
+	close(src);
+	close(sdir);
+}
+END_TEST
+
+START_TEST(test_commit_leftover)
+{
+	struct ses_error e = { 0 };
+	bool over = true;
+	int sdir, src;
+
+	ck_assert_int_eq(mkdir(at("src"), 0755), 0);
+	put("src/n", "new");
+	sdir = make_session_dir();
+	/* A crash between copy and swap left a work.new: not the new tree. */
+	ck_assert_int_eq(mkdir(at("sess/work.new"), 0755), 0);
+	put("sess/work.new/stale", "crash");
+	src = dir_at("src");
+	ck_assert_int_eq(ses_commit(sdir, src, 1u << 20, &over, NULL, &e), 0);
+	ck_assert(!over);
+	assert_content("sess/work/n", "new");
+	ck_assert_int_eq(access(at("sess/work/stale"), F_OK), -1);
+	ck_assert_int_eq(access(at("sess/work.new"), F_OK), -1);
+	close(src);
+	close(sdir);
+}
+END_TEST
+
+static void rm_chain(int top)
+{
+	static int fds[SES_TREE_DEPTH_MAX + 2];
+	int n = 0;
+
+	fds[n++] = dup(top);
+	for (;;) {
+		int nfd = openat(fds[n - 1], "d", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (nfd < 0)
+			break;
+		fds[n++] = nfd;
+	}
+	while (n > 1) {
+		close(fds[--n]);
+		ck_assert_int_eq(unlinkat(fds[n - 1], "d", AT_REMOVEDIR), 0);
+	}
+	close(fds[0]);
+}
+
+START_TEST(test_copy_too_deep)
+{
+	struct ses_error e = { 0 };
+	int fd = dup(wsfd), dst;
+
+	for (int i = 0; i < SES_TREE_DEPTH_MAX; i++) {
+		ck_assert_int_eq(mkdirat(fd, "d", 0755), 0);
+		int nfd = openat(fd, "d", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		ck_assert_int_ge(nfd, 0);
+		close(fd);
+		fd = nfd;
+	}
+	close(fd);
+	ck_assert_int_eq(mkdir(at("dst"), 0755), 0);
+	dst = dir_at("dst");
+	ck_assert_int_eq(ses_copy_in(wsfd, dst, getuid(), getgid(), &e), -1);
+	ck_assert_int_eq(e.err, ELOOP);
+	/* Deeper than teardown's removal goes: taken down here, bottom up. */
+	rm_chain(wsfd);
+	rm_chain(dst);
+	close(dst);
+}
+END_TEST
+
+START_TEST(test_sweep_work_new)
+{
+	struct ses_store st = store_open();
+	struct ses_error e = { 0 };
+	struct ses_meta m;
+	char p[128];
+	unsigned n = 9;
+	int lock;
+
+	make(&st, &m, 3600, 1000);
+	snprintf(p, sizeof p, "state/sessions/%s/work.new", m.id);
+	ck_assert_int_eq(mkdir(at(p), 0755), 0);
+	/* A run holds the lock: its work.new is its own. */
+	lock = ses_lock(&st, m.id, false, &e);
+	ck_assert_int_ge(lock, 0);
+	ck_assert_int_eq(ses_sweep(&st, 1001, &n, &e), 0);
+	ck_assert_int_eq(access(at(p), F_OK), 0);
+	close(lock);
+	ck_assert_int_eq(ses_sweep(&st, 1001, &n, &e), 0);
+	ck_assert_int_eq(access(at(p), F_OK), -1);
+	snprintf(p, sizeof p, "state/sessions/%s/work", m.id);
+	ck_assert_int_eq(access(at(p), F_OK), 0);
+	ses_meta_clear(&m);
+	ses_store_close(&st);
+}
+END_TEST
+
 static void add(Suite *s, const char *name, const TTest *t, int modes)
 {
 	TCase *tc = tcase_create(name);
@@ -1042,6 +1282,12 @@ int main(void)
 	add(s, "sweep_leftovers", test_sweep_leftovers, 0);
 	add(s, "sweep_goes_on", test_sweep_goes_on, 0);
 	add(s, "sweep_lock_held", test_sweep_lock_held, 0);
+	add(s, "copy_in", test_copy_in, 0);
+	add(s, "commit", test_commit, 1);
+	add(s, "commit_over_quota", test_commit_over_quota, 0);
+	add(s, "commit_leftover", test_commit_leftover, 0);
+	add(s, "copy_too_deep", test_copy_too_deep, 0);
+	add(s, "sweep_work_new", test_sweep_work_new, 0);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
