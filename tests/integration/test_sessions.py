@@ -526,15 +526,35 @@ def test_state_dir_is_private(ses, doc):
     call(ses, doc, "DELETE", "%s/%s" % (PREFIX, sid), status=204)
 
 
-def test_restart_keeps_sessions(ses, doc):
+def test_restart_keeps_sessions_and_responders_sweep(ses, doc):
+    """Sessions survive a restart of the pool; a fresh responder sweeps
+    after its first answer (then at most every 30 s), so a session that
+    expired while the pool was down goes without the timer."""
     sid = create(ses, doc)["session_id"]
+    short = create(ses, doc, ttl_s=1)["session_id"]
     blob = os.urandom(50 << 10)
     put(ses, doc, sid, "keep/me.bin", blob)
     ses.ctl("stop-pool")
+    time.sleep(1.5)
+    assert ses_dir(ses, short).exists()
     ses.ctl("start-pool")
     ses.ctl("wait-health", "60")
     r = call(ses, doc, "GET", "%s/%s/files/keep/me.bin" % (PREFIX, sid), status=200)
     assert r.body == blob
+    assert wait_for(lambda: not ses_dir(ses, short).exists(), 10), "no responder swept"
+    assert wait_for(lambda: [l for l in ses.logs() if l.get("event") == "sandbox.session.swept"
+                             and l.get("by") == "responder"], 5)
+    call(ses, doc, "DELETE", "%s/%s" % (PREFIX, sid), status=204)
+
+
+def test_head_of_session_endpoints(ses, doc):
+    sid = create(ses, doc)["session_id"]
+    for path in (PREFIX, "%s/%s" % (PREFIX, sid), "%s/%s/files" % (PREFIX, sid)):
+        r = ses.request("HEAD", path)
+        assert r.status == 200 and r.body == b"" and r.header("x-request-id"), (path, r)
+        assert "200" in doc["paths"][op_path(path)]["head"]["responses"]
+    r = ses.request("HEAD", "%s/%s/files/nope" % (PREFIX, sid))
+    assert r.status == 404 and r.body == b""
     call(ses, doc, "DELETE", "%s/%s" % (PREFIX, sid), status=204)
 
 
