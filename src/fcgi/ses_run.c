@@ -155,7 +155,7 @@ static int begin(struct ses_op *op, struct ses_run *sr, struct ses_error *e)
 	}
 	sr->sdir_dev = sb.st_dev;
 	sr->sdir_ino = sb.st_ino;
-	return ses_touch(sr->st, op->id, (int64_t)time(NULL), e);
+	return ses_touch(sr->st, op->id, ses_now_ceil(), e);
 }
 
 /* After the run, still under the lock: runs + 1 in meta.json. A session
