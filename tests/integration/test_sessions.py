@@ -204,6 +204,10 @@ def test_create_location_and_log(ses, doc):
                               and l.get("session_id") == sid], 5)
     assert lines and lines[0]["request_id"]
     call(ses, doc, "DELETE", "%s/%s" % (PREFIX, sid), status=204)
+    m = ses.request("GET", "/api/sandbox/metrics").body.decode()
+    assert 'sandbox_session_operations_total{op="create",status="201"}' in m
+    assert 'sandbox_session_operations_total{op="upload",status="201"}' in m
+    assert 'sandbox_session_operations_total{op="delete",status="204"}' in m
 
 
 def test_create_with_every_field(ses, doc):
