@@ -25,14 +25,17 @@ int svc_store_open(struct svc *s, char *msg, size_t msglen)
 	memset(&e, 0, sizeof e);
 	s->store.sessfd = s->store.lockfd = -1;
 	/* 0700: workspaces hold clients' files; only the service user reads
-	 * them. The parent must exist (systemd's StateDirectory= or the
-	 * package makes it). */
-	if (mkdir(s->cfg.state_dir, 0700) != 0 && errno != EEXIST) {
+	 * them. Made here only when missing (its parent must exist: tmpfiles.d
+	 * or the quick start makes it), and it must be ours: a directory of
+	 * another user is a misconfiguration, refused at start. */
+	if (stat(s->cfg.state_dir, &st) != 0 &&
+	    (errno != ENOENT || mkdir(s->cfg.state_dir, 0700) != 0 ||
+	     stat(s->cfg.state_dir, &st) != 0)) {
 		snprintf(msg, msglen, "cannot create state directory '%s': %s", s->cfg.state_dir,
 		         strerror(errno));
 		return -1;
 	}
-	if (stat(s->cfg.state_dir, &st) == 0 && st.st_uid != geteuid() && geteuid() != 0) {
+	if (st.st_uid != geteuid()) {
 		snprintf(msg, msglen, "state directory '%s' belongs to uid %ju, not to this user "
 		         "(uid %ju)", s->cfg.state_dir, (uintmax_t)st.st_uid, (uintmax_t)geteuid());
 		return -1;

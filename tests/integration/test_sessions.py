@@ -575,3 +575,30 @@ def test_session_run_route_is_routed(ses, doc):
     r = ses.request("POST", "%s/%s/run" % (PREFIX, "0" * 31), b"{}", {"Content-Type": "application/json"})
     assert r.status == 400 and r.json["error"]["code"] == "invalid_session_id", r
     call(ses, doc, "DELETE", "%s/%s" % (PREFIX, sid), status=204)
+
+
+@pytest.mark.parametrize("case", ["missing_parent", "other_owner", "a_file"])
+def test_unusable_state_dir_refuses_to_start(case):
+    """A responder whose --state-dir cannot be used exits at start-up with
+    one clear log line (step state_dir), before it accepts anything."""
+    from conftest import ROOTFS_BASE, find_binary
+    base = pathlib.Path(tempfile.mkdtemp(prefix="sandbox-it-state-"))
+    os.chmod(base, 0o755)                 # searchable by nobody, writable by root only
+    binary = shutil.copy2(find_binary(), base / "sandbox-fcgi")
+    state = base / "state"
+    if case == "missing_parent":
+        state = base / "no" / "state"
+    elif case == "other_owner":
+        state.mkdir(mode=0o700)           # root's
+    else:
+        state.write_text("")
+    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--",
+                        str(binary), "--socket", "127.0.0.1:%d" % free_port(),
+                        "--rootfs-base", ROOTFS_BASE, "--state-dir", str(state)],
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=20)
+    assert r.returncode == 1, (r.returncode, r.stderr)
+    line = json.loads(r.stderr.strip().splitlines()[-1])
+    assert line["event"] == "sandbox.start.failed" and line["step"] == "state_dir", line
+    assert str(state) in line["message"], line
+    assert not (base / "no").exists()
+    shutil.rmtree(base)
