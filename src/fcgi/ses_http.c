@@ -105,7 +105,7 @@ void ses_op_refuse(struct ses_op *op, int status, const char *code, const char *
 {
 	op_log(op, status >= 500 ? "error" : "info", status, code, NULL);
 	http_send_error(op->r, status, code, msg, field && field[0] ? field : NULL,
-	                status == 409 ? "Retry-After: 1\r\n" : NULL);
+	                strcmp(code, "session_busy") == 0 ? "Retry-After: 1\r\n" : NULL);
 }
 
 void ses_op_fail(struct ses_op *op, const struct ses_error *e)

@@ -602,3 +602,34 @@ def test_unusable_state_dir_refuses_to_start(case):
     assert str(state) in line["message"], line
     assert not (base / "no").exists()
     shutil.rmtree(base)
+
+
+def test_list_only_from_this_host(ses, doc):
+    """Every id is in the list, and an id opens its workspace: the shipped
+    snippet allows the list from 127.0.0.1 and ::1 only. A client bound to
+    127.0.0.2 stands for any other host: 403 JSON from nginx for GET and
+    HEAD, while it may still create and use its own session."""
+    import http.client
+
+    def from_other(method, path, body=None, headers=None):
+        c = http.client.HTTPConnection("127.0.0.1", ses.port, timeout=10,
+                                       source_address=("127.0.0.2", 0))
+        try:
+            c.request(method, path, body=body, headers=headers or {})
+            r = c.getresponse()
+            from conftest import Resp
+            return Resp(r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
+        finally:
+            c.close()
+
+    r = from_other("GET", PREFIX)
+    assert r.status == 403, r
+    check_answer(doc, PREFIX, "get", r)
+    assert r.json["error"]["code"] == "forbidden"
+    assert from_other("HEAD", PREFIX).status == 403
+    r = from_other("POST", PREFIX, b"{}", {"Content-Type": "application/json"})
+    assert r.status == 201, r
+    sid = r.json["session_id"]
+    assert from_other("PUT", "%s/%s/files/a" % (PREFIX, sid), b"x").status == 201
+    assert from_other("GET", "%s/%s/files/a" % (PREFIX, sid)).body == b"x"
+    assert from_other("DELETE", "%s/%s" % (PREFIX, sid)).status == 204
