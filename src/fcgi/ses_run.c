@@ -242,6 +242,12 @@ static void run(struct ses_op *op, struct ses_run *sr, struct req_job *job, int 
 		if (inputs_over_quota(&res.error)) {
 			ses_op_refuse(op, 413, "quota_exceeded",
 			              "the input files do not fit the session's disk quota", "files");
+		} else if (strcmp(res.error.step, "session copy-in") == 0 &&
+		           res.error.err == ENOMEM) {
+			ses_op_refuse(op, 400, "invalid_field",
+			              "the workspace does not fit the run's memory limit (a run holds "
+			              "its files in memory): raise limits.memory_mb",
+			              "limits.memory_mb");
 		} else {
 			met_setup_failure(s->met.store, res.error.step);
 			met_run(s->met.store, rt_name, tmpl_name, "sandbox_failure",
