@@ -37,6 +37,7 @@ struct ses_run {
 	uint64_t quota;
 	bool committed, over, deleted;
 	uint64_t used;
+	uint64_t import_bytes;       /* the workspace's charge before the run */
 };
 
 static int hook_fail(struct jail_error *e, const char *step, const struct ses_error *se)
@@ -155,6 +156,15 @@ static int begin(struct ses_op *op, struct ses_run *sr, struct ses_error *e)
 	}
 	sr->sdir_dev = sb.st_dev;
 	sr->sdir_ino = sb.st_ino;
+	/* What the copy-in will write decides where it is charged (struct
+	 * jail_work_hooks): under the lock, the workspace cannot change. */
+	int ws = openat(sr->sdirfd, "work", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct ses_error ue;
+	sr->import_bytes = UINT64_MAX;
+	if (ws >= 0 && ses_usage(ws, &sr->import_bytes, &ue) != 0)
+		sr->import_bytes = UINT64_MAX;
+	if (ws >= 0)
+		close(ws);
 	return ses_touch(sr->st, op->id, (int64_t)time(NULL), e);
 }
 
@@ -210,7 +220,8 @@ static void run(struct ses_op *op, struct ses_run *sr, struct req_job *job, int 
 {
 	struct svc *s = op->s;
 	struct jail_work_hooks hooks = { .import = hook_import, .export = hook_export,
-	                                 .cancelled = hook_cancelled, .arg = sr };
+	                                 .cancelled = hook_cancelled, .arg = sr,
+	                                 .import_bytes = sr->import_bytes };
 	const char *rt_name = job->runtime ? job->runtime->name : "";
 	const char *tmpl_name = job->tmpl ? job->tmpl->name : "";
 	const char *status = NULL;

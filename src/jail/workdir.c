@@ -128,7 +128,7 @@ struct wd_import_report {
 	struct jail_error e;
 };
 
-/* The copy-in runs in a child that first joins the run's cgroup: the
+/* A large copy-in runs in a child that first joins the run's cgroup: the
  * tmpfs pages it writes are charged to the run (its memory limit covers
  * the workspace, as it covers files the program writes), not to the
  * responder's cgroup, whose cap is sized for a responder, not for a
@@ -140,6 +140,16 @@ int wd_import(const char *root, const struct jail_work_hooks *h, struct cg_run *
 	int work = wd_open_dir(root, "work");
 	if (work < 0)
 		return util_fail(e, "open work dir", errno, NULL);
+	/* A small workspace (print(1) and its main.py): a fork and a cgroup
+	 * migration would cost more than its pages weigh on the caller's cap. */
+	if (h->import_bytes <= JAIL_IMPORT_INLINE_MAX) {
+		memset(e, 0, sizeof *e);
+		int rc = h->import(h->arg, work, uid, gid, e);
+		close(work);
+		if (rc < 0 && !e->step[0])
+			util_fail(e, "session copy-in", e->err ? e->err : EIO, NULL);
+		return rc < 0 ? -1 : 0;
+	}
 	int cg_fds[3], ncg = cg_run_procs_fds(cg, cg_fds), pfd[2];
 	if (pipe2(pfd, O_CLOEXEC) < 0) {
 		close(work);
