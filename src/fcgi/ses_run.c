@@ -253,6 +253,13 @@ static void run(struct ses_op *op, struct ses_run *sr, struct req_job *job, int 
 		if (inputs_over_quota(&res.error)) {
 			ses_op_refuse(op, 413, "quota_exceeded",
 			              "the input files do not fit the session's disk quota", "files");
+		} else if (strcmp(res.error.step, "write input file") == 0 &&
+		           (res.error.err == EISDIR || res.error.err == ENOTDIR ||
+		            res.error.err == ELOOP)) {
+			ses_op_refuse(op, 400, "invalid_field",
+			              "an input file's path clashes with the workspace (a directory "
+			              "at its name, or a file or symlink on its way)",
+			              "files");
 		} else if (strcmp(res.error.step, "session copy-in") == 0 &&
 		           res.error.err == ENOMEM) {
 			ses_op_refuse(op, 400, "invalid_field",

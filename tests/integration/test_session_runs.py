@@ -99,6 +99,12 @@ def test_plain_entrypoint_command(svc):
     # code without a runtime has nothing to run it: refused, naming the field.
     r = srun(svc, sid, {"entrypoint": "ls", "code": "x"})
     assert r.status == 400 and r.json["error"]["field"] == "code", r
+    # An input file whose path clashes with the workspace: the client's 400.
+    r = srun(svc, sid, {"entrypoint": ["sh", "-c", "mkdir -p d; ln -s /tmp l"]})
+    assert r.json["session"]["committed"] is True, r
+    for path in ("d", "l/x", "data.csv/x"):
+        r = srun(svc, sid, {"entrypoint": "ls", "files": [{"path": path, "content": "x"}]})
+        assert r.status == 400 and r.json["error"]["field"] == "files", (path, r)
     r = srun(svc, sid, {"template": "compilers", "entrypoint": "ls"})
     assert r.status == 400 and r.json["error"]["field"] == "template", r
     assert delete(svc, sid).status == 204
