@@ -175,7 +175,9 @@ static void count_run(struct ses_op *op, struct ses_run *sr)
 	struct ses_error e;
 	struct ses_meta m;
 
-	if (sr->deleted || ses_load(sr->st, op->id, (int64_t)time(NULL), &m, &e) != 0)
+	/* Used until the end of the run: the idle timeout counts from here. */
+	if (sr->deleted || ses_touch(sr->st, op->id, (int64_t)time(NULL), &e) != 0 ||
+	    ses_load(sr->st, op->id, (int64_t)time(NULL), &m, &e) != 0)
 		return;
 	m.runs++;
 	if (ses_meta_save(sr->st, &m, &e) != 0)
