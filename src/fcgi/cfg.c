@@ -130,9 +130,10 @@ void fcgi_cfg_help(FILE *f)
 	        "                                 responders (default %s)\n"
 	        "  --state-dir DIR                session state, created 0700 if missing\n"
 	        "                                 (default %s)\n"
-	        "  --sweep-sessions               operator command: delete expired sessions, exit\n"
-	        "  --list-sessions                operator command: one JSON line per session, exit\n"
-	        "  --purge-sessions               operator command: delete every session, exit\n",
+	        "  --sweep-sessions               delete expired sessions in --state-dir and exit\n"
+	        "                                 (default: serve; the systemd timer runs it)\n"
+	        "  --list-sessions                one JSON line per session and exit (default: serve)\n"
+	        "  --purge-sessions               delete every session and exit (default: serve)\n",
 	        d.backlog, d.rootfs_base, d.template_name, d.pool_size, d.metrics_file,
 	        d.state_dir);
 	for (size_t i = 0; i < N_NUM_FLAGS; i++) {

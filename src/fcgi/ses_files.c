@@ -68,7 +68,7 @@ static int open_session(struct ses_op *op, struct ses_meta *m, int64_t now)
 		ses_op_fail(op, &e);
 		return -1;
 	}
-	ses_touch(&op->s->store, op->id, now, &e);
+	ses_touch(&op->s->store, op->id, ses_now_ceil(), &e);
 	return wsfd;
 }
 

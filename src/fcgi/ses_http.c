@@ -22,6 +22,14 @@ unsigned svc_delete_wait_ms(const struct svc *s)
 	return ms > 3600000 ? 3600000u : (unsigned)ms;
 }
 
+int64_t ses_now_ceil(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec + (ts.tv_nsec > 0);
+}
+
 json_t *ses_json_meta(struct ses_store *st, const struct ses_meta *m)
 {
 	struct ses_error e;
@@ -176,7 +184,7 @@ static void handle_create(struct ses_op *op)
 	m.disk_bytes = rs.disk_mb << 20;
 	m.defaults = rs.defaults;
 	rs.defaults = NULL;
-	if (ses_create(&s->store, &m, (uint32_t)rs.ttl_s, (int64_t)time(NULL), &e) != 0) {
+	if (ses_create(&s->store, &m, (uint32_t)rs.ttl_s, ses_now_ceil(), &e) != 0) {
 		ses_meta_clear(&m);
 		ses_op_fail(op, &e);
 		return;
@@ -229,7 +237,7 @@ static void handle_list(struct ses_op *op)
 
 static void handle_get(struct ses_op *op)
 {
-	int64_t now = (int64_t)time(NULL);
+	int64_t now = (int64_t)time(NULL), used = ses_now_ceil();
 	struct ses_error e;
 	struct ses_meta m;
 	json_t *body;
@@ -240,8 +248,8 @@ static void handle_get(struct ses_op *op)
 		return;
 	}
 	/* Looking at a session is using it (docs/SESSIONS.md). */
-	if (ses_touch(&op->s->store, op->id, now, &e) == 0 && m.last_used < now)
-		m.last_used = now;
+	if (ses_touch(&op->s->store, op->id, used, &e) == 0 && m.last_used < used)
+		m.last_used = used;
 	body = ses_json_meta(&op->s->store, &m);
 	ses_meta_clear(&m);
 	ses_op_done(op, 200, NULL);

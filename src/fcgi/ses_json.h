@@ -31,6 +31,13 @@ void ses_op_refuse(struct ses_op *op, int status, const char *code, const char *
  * fields (stolen, may be NULL) are added to the event. */
 void ses_op_done(struct ses_op *op, int status, json_t *fields);
 
+/* Seconds since the epoch rounded up, for the times a session starts its
+ * clocks from (creation, last use): the store counts whole seconds, and
+ * rounding those down would expire a session up to a second early (a touch
+ * at 10.99 s recorded as 10); rounded up it may live up to a second longer,
+ * never shorter. Checks use time(NULL), rounded down. */
+int64_t ses_now_ceil(void);
+
 /* How long DELETE waits for a run of the session to let go of its lock:
  * the longest run (compile + run wall time) plus 10 s. A run notices the
  * delete within ~100 ms, so the bound only matters if that fails. */

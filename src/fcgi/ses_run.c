@@ -165,7 +165,7 @@ static int begin(struct ses_op *op, struct ses_run *sr, struct ses_error *e)
 		sr->import_bytes = UINT64_MAX;
 	if (ws >= 0)
 		close(ws);
-	return ses_touch(sr->st, op->id, (int64_t)time(NULL), e);
+	return ses_touch(sr->st, op->id, ses_now_ceil(), e);
 }
 
 /* After the run, still under the lock: runs + 1 in meta.json. A session
@@ -176,7 +176,7 @@ static void count_run(struct ses_op *op, struct ses_run *sr)
 	struct ses_meta m;
 
 	/* Used until the end of the run: the idle timeout counts from here. */
-	if (sr->deleted || ses_touch(sr->st, op->id, (int64_t)time(NULL), &e) != 0 ||
+	if (sr->deleted || ses_touch(sr->st, op->id, ses_now_ceil(), &e) != 0 ||
 	    ses_load(sr->st, op->id, (int64_t)time(NULL), &m, &e) != 0)
 		return;
 	m.runs++;

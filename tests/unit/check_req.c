@@ -341,6 +341,85 @@ START_TEST(session_refusals)
 }
 END_TEST
 
+/* --- session creation (req_parse_session_stream) --- */
+
+static int parse_create(const char *body, struct req_session *out)
+{
+	struct api_mem_src m = { body, strlen(body) };
+
+	return req_parse_session_stream(api_mem_read, &m, &cfg, &reg, out, &err);
+}
+
+START_TEST(create_defaults_and_fields)
+{
+	struct req_session rs;
+
+	ck_assert_int_eq(parse_create("{}", &rs), 0);
+	ck_assert_str_eq(rs.tmpl->name, "minimal");
+	ck_assert_uint_eq(rs.ttl_s, 3600);
+	ck_assert_uint_eq(rs.idle_timeout_s, 600);
+	ck_assert_uint_eq(rs.disk_mb, 50);
+	ck_assert_uint_eq(json_object_size(json_object_get(rs.defaults, "limits")), 0);
+	ck_assert_uint_eq(json_object_size(json_object_get(rs.defaults, "env")), 0);
+	req_session_free(&rs);
+	ck_assert_int_eq(parse_create("{\"template\":\"compilers\",\"ttl_s\":1,\"idle_timeout_s\":86400,"
+	                              "\"disk_mb\":1024,\"limits\":{\"wall_time_ms\":500},"
+	                              "\"env\":{\"A\":\"b\"}}", &rs), 0);
+	ck_assert_str_eq(rs.tmpl->name, "compilers");
+	ck_assert_uint_eq(rs.ttl_s, 1);
+	ck_assert_uint_eq(rs.idle_timeout_s, 86400);
+	ck_assert_uint_eq(rs.disk_mb, 1024);
+	/* kept as given: the run applies them under its own request */
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(rs.defaults, "limits"),
+	                                                    "wall_time_ms")), 500);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(rs.defaults, "env"), "A")),
+	                 "b");
+	ck_assert_uint_eq(json_object_size(json_object_get(rs.defaults, "env")), 1);
+	req_session_free(&rs);
+	req_session_free(&rs);   /* twice is harmless */
+}
+END_TEST
+
+START_TEST(create_refusals)
+{
+	static const struct { const char *body; int status; const char *code, *field; } bad[] = {
+		{ "{\"ttl_s\":0}", 400, "invalid_field", "ttl_s" },
+		{ "{\"ttl_s\":86401}", 400, "invalid_field", "ttl_s" },
+		{ "{\"ttl_s\":-5}", 400, "invalid_field", "ttl_s" },
+		{ "{\"ttl_s\":\"1\"}", 400, "invalid_field", "ttl_s" },
+		{ "{\"idle_timeout_s\":1.0}", 400, "invalid_field", "idle_timeout_s" },
+		{ "{\"disk_mb\":1025}", 400, "invalid_field", "disk_mb" },
+		{ "{\"disk_mb\":null}", 400, "invalid_field", "disk_mb" },
+		{ "{\"template\":\"nope\"}", 400, "unknown_template", "template" },
+		{ "{\"template\":\"minimal\\u0000\"}", 400, "unknown_template", "template" },
+		{ "{\"template\":1}", 400, "invalid_field", "template" },
+		{ "{\"limits\":[]}", 400, "invalid_field", "limits" },
+		{ "{\"limits\":{\"wall_time_ms\":0}}", 400, "invalid_field", "limits.wall_time_ms" },
+		{ "{\"limits\":{\"x\":1}}", 400, "unknown_field", "limits.x" },
+		{ "{\"env\":{\"1A\":\"x\"}}", 400, "invalid_field", "env.1A" },
+		{ "{\"env\":{\"A\":1}}", 400, "invalid_field", "env.A" },
+		{ "{\"runtime\":\"python\"}", 400, "unknown_field", "runtime" },
+		{ "[]", 400, "invalid_json", "" },
+		{ "{\"ttl_s\":1,\"ttl_s\":2}", 400, "invalid_json", "" },
+	};
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct req_session rs;
+
+		ck_assert_msg(parse_create(bad[i].body, &rs) == -1, "accepted: %s", bad[i].body);
+		ck_assert_msg(err.http_status == bad[i].status && strcmp(err.code, bad[i].code) == 0 &&
+		              strcmp(err.field, bad[i].field) == 0, "%s: %d %s '%s'", bad[i].body,
+		              err.http_status, err.code, err.field);
+		ck_assert_ptr_null(rs.defaults);
+	}
+	/* the operator's maximum is the range's */
+	cfg.ses_disk_mb.max = 8;
+	struct req_session rs;
+	ck_assert_int_eq(parse_create("{\"disk_mb\":9}", &rs), -1);
+	ck_assert_str_eq(err.field, "disk_mb");
+}
+END_TEST
+
 Suite *req_suite(void)
 {
 	Suite *s = suite_create("request");
@@ -363,6 +442,8 @@ Suite *req_suite(void)
 	tcase_add_test(tc, session_runtime_without_code);
 	tcase_add_test(tc, session_defaults_under_request);
 	tcase_add_test(tc, session_refusals);
+	tcase_add_test(tc, create_defaults_and_fields);
+	tcase_add_test(tc, create_refusals);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -437,6 +437,115 @@ START_TEST(test_quota)
 }
 END_TEST
 
+/* A source of len pseudo-random bytes handed out in chunks of at most
+ * chunk, failing (-1) or ending early (0) after fail_at bytes when set. */
+struct gen_src {
+	uint64_t left, fail_at, given;
+	size_t chunk, calls, biggest;
+	long fail_rc;
+	unsigned seed;
+};
+
+static unsigned char gen_byte(unsigned *seed)
+{
+	*seed = *seed * 1103515245u + 12345u;
+	return (unsigned char)(*seed >> 16);
+}
+
+static long gen_read(void *ctx, char *buf, size_t len)
+{
+	struct gen_src *g = ctx;
+	size_t n = len < g->chunk ? len : g->chunk;
+
+	g->calls++;
+	if (len > g->biggest)
+		g->biggest = len;
+	if (g->fail_at && g->given >= g->fail_at)
+		return g->fail_rc;
+	if (n > g->left)
+		n = (size_t)g->left;
+	for (size_t i = 0; i < n; i++)
+		buf[i] = (char)gen_byte(&g->seed);
+	g->left -= n;
+	g->given += n;
+	return (long)n;
+}
+
+/* The streamed write: the bytes arrive in many small reads of at most
+ * 64 KiB each (never the whole body at once) and land exactly. */
+START_TEST(test_write_stream)
+{
+	struct gen_src g = { .left = 300000, .chunk = 7000, .seed = 42 };
+	struct ses_error e = { 0 };
+	unsigned seed = 42;
+	unsigned char buf[4096];
+	struct stat sb;
+	uint64_t off = 0;
+	ssize_t n;
+	int fd;
+
+	ck_assert_int_eq(ses_file_write_stream(wsfd, "s/big.bin", gen_read, &g, 300000, 0640,
+	                                       1 << 20, &e), 0);
+	ck_assert_uint_ge(g.calls, 300000 / 7000);
+	ck_assert_uint_le(g.biggest, 65536);
+	ck_assert_int_eq(stat(at("ws/s/big.bin"), &sb), 0);
+	ck_assert_int_eq(sb.st_size, 300000);
+	ck_assert_int_eq(sb.st_mode & 07777, 0640);
+	fd = open(at("ws/s/big.bin"), O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	while ((n = read(fd, buf, sizeof buf)) > 0) {
+		for (ssize_t i = 0; i < n; i++)
+			ck_assert_msg(buf[i] == gen_byte(&seed), "byte %ju differs",
+			              (uintmax_t)(off + (uint64_t)i));
+		off += (uint64_t)n;
+	}
+	close(fd);
+	ck_assert_uint_eq(off, 300000);
+	assert_no_temp("ws/s");
+	/* an empty body is an empty file */
+	g = (struct gen_src){ .left = 0, .chunk = 1 };
+	ck_assert_int_eq(ses_file_write_stream(wsfd, "empty", gen_read, &g, 0, 0644, 1 << 20, &e),
+	                 0);
+	ck_assert_int_eq(stat(at("ws/empty"), &sb), 0);
+	ck_assert_int_eq(sb.st_size, 0);
+}
+END_TEST
+
+/* A body that fails or ends before its length: 400, the old file whole,
+ * no temp file; over quota: 413 before a single byte is read. */
+START_TEST(test_write_stream_short)
+{
+	struct gen_src g = { .left = 100000, .chunk = 1000, .fail_at = 50000, .fail_rc = -1 };
+	struct ses_error e = { 0 };
+
+	put("ws/keep", "precious");
+	ck_assert_int_eq(ses_file_write_stream(wsfd, "keep", gen_read, &g, 100000, 0644, 1 << 20,
+	                                       &e), -1);
+	ck_assert_int_eq(e.status, 400);
+	ck_assert_str_eq(e.code, "invalid_request");
+	assert_content("ws/keep", "precious");
+	assert_no_temp("ws");
+	g = (struct gen_src){ .left = 100000, .chunk = 1000, .fail_at = 1, .fail_rc = 0 };
+	ck_assert_int_eq(ses_file_write_stream(wsfd, "keep", gen_read, &g, 100000, 0644, 1 << 20,
+	                                       &e), -1);
+	ck_assert_int_eq(e.status, 400);
+	assert_content("ws/keep", "precious");
+	assert_no_temp("ws");
+	g = (struct gen_src){ .left = 100000, .chunk = 1000 };
+	ck_assert_int_eq(ses_file_write_stream(wsfd, "new/dir/f", gen_read, &g, 100000, 0644,
+	                                       16 * SES_PAGE, &e), -1);
+	ck_assert_int_eq(e.status, 413);
+	ck_assert_str_eq(e.code, "quota_exceeded");
+	ck_assert_uint_eq(g.calls, 0);
+	ck_assert_int_eq(access(at("ws/new"), F_OK), -1);
+	/* the path rules are the same as ses_file_write's */
+	ck_assert_int_eq(ses_file_write_stream(wsfd, "../x", gen_read, &g, 1, 0644, 1 << 20, &e),
+	                 -1);
+	ck_assert_int_eq(e.status, 400);
+	ck_assert_int_eq(access(at("x"), F_OK), -1);
+}
+END_TEST
+
 /* --- listing and deletion --- */
 
 static json_t *find(json_t *arr, const char *name)
@@ -621,6 +730,91 @@ START_TEST(test_store_lock)
 	a = ses_lock(&st, m.id, true, &e);
 	ck_assert_int_ge(a, 0);
 	close(a);
+	ses_store_close(&st);
+}
+END_TEST
+
+/* DELETE of a session a run holds: renamed out of sight at once, the lock
+ * waited for (bounded), then the tree removed. */
+START_TEST(test_delete_wait)
+{
+	struct ses_store st = store_open();
+	struct ses_error e = { 0 };
+	struct ses_meta m, other;
+	bool waited = true;
+	int pipefd[2], lock;
+	char c;
+	pid_t pid;
+
+	make(&st, &m, 3600, 1000);
+	make(&st, &other, 3600, 1000);
+	ck_assert_int_eq(ses_delete_wait(&st, m.id, 1000, &waited, &e), 0);
+	ck_assert(!waited);
+	ck_assert_int_eq(ses_load(&st, m.id, 1000, &m, &e), -1);
+	ck_assert_int_eq(e.status, 404);
+	ck_assert_int_eq(ses_delete_wait(&st, m.id, 1000, &waited, &e), -1);
+	ck_assert_int_eq(e.status, 404);
+	ck_assert_int_eq(ses_delete_wait(&st, "../x", 1000, &waited, &e), -1);
+	ck_assert_int_eq(e.status, 400);
+	/* a "run" in another process holds the lock for a while */
+	lock = ses_lock(&st, other.id, false, &e);
+	ck_assert_int_ge(lock, 0);
+	ck_assert_int_eq(pipe2(pipefd, O_CLOEXEC), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct ses_error ce = { 0 };
+		bool w = false;
+		int rc = ses_delete_wait(&st, other.id, 10000, &w, &ce);
+
+		_exit(rc == 0 && w ? 0 : 1);
+	}
+	close(pipefd[1]);
+	/* renamed at once, while the lock is still held */
+	for (int i = 0; i < 500 && faccessat(st.sessfd, other.id, F_OK, AT_SYMLINK_NOFOLLOW) == 0; i++)
+		usleep(10000);
+	ck_assert_int_eq(faccessat(st.sessfd, other.id, F_OK, AT_SYMLINK_NOFOLLOW), -1);
+	close(lock);
+	ck_assert_int_eq(read(pipefd[0], &c, 1), 0);
+	close(pipefd[0]);
+	int status;
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_int_eq(rmdir(at("state/sessions")), 0); /* nothing left inside */
+	ses_store_close(&st);
+}
+END_TEST
+
+static int count_id(const char *id, void *ctx)
+{
+	ck_assert(ses_id_valid(id));
+	(*(unsigned *)ctx)++;
+	return 0;
+}
+
+static int stop_at_first(const char *id, void *ctx)
+{
+	(void)id;
+	(*(unsigned *)ctx)++;
+	return 7;
+}
+
+START_TEST(test_each)
+{
+	struct ses_store st = store_open();
+	struct ses_error e = { 0 };
+	struct ses_meta m;
+	unsigned n = 0;
+
+	for (int i = 0; i < 3; i++)
+		make(&st, &m, i == 0 ? 1 : 3600, 1000);
+	ck_assert_int_eq(mkdirat(st.sessfd, ".new-0123", 0700), 0);
+	ck_assert_int_eq(mkdirat(st.sessfd, ".del-0123", 0700), 0);
+	ck_assert_int_eq(ses_each(&st, count_id, &n, &e), 0);
+	ck_assert_uint_eq(n, 3);   /* expired ones too; leftovers are not sessions */
+	n = 0;
+	ck_assert_int_eq(ses_each(&st, stop_at_first, &n, &e), 7);
+	ck_assert_uint_eq(n, 1);
 	ses_store_close(&st);
 }
 END_TEST
@@ -1074,11 +1268,15 @@ int main(void)
 	add(s, "mount_not_crossed", test_mount_not_crossed, 1);
 	add(s, "write_atomic", test_write_atomic, 1);
 	add(s, "quota", test_quota, 0);
+	add(s, "write_stream", test_write_stream, 1);
+	add(s, "write_stream_short", test_write_stream_short, 0);
 	add(s, "list", test_list, 1);
 	add(s, "delete", test_delete, 1);
 	add(s, "tree_remove_no_follow", test_tree_remove_no_follow, 0);
 	add(s, "store_lifecycle", test_store_lifecycle, 0);
 	add(s, "store_lock", test_store_lock, 0);
+	add(s, "delete_wait", test_delete_wait, 0);
+	add(s, "each", test_each, 0);
 	add(s, "corrupt_meta", test_corrupt_meta, 0);
 	add(s, "sweep_concurrent", test_sweep_concurrent, 0);
 	add(s, "sweep_leftovers", test_sweep_leftovers, 0);
