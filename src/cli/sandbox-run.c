@@ -431,7 +431,14 @@ static int session_hooks(struct cli *c, struct jail_spec *spec, struct cli_sessi
 		                   strerror(errno));
 	cs->quota = spec->work_bytes ? spec->work_bytes : c->rc.work_mb << 20;
 	spec->work_bytes = cs->quota;
-	*h = (struct jail_work_hooks){ .import = cli_import, .export = cli_export, .arg = cs };
+	*h = (struct jail_work_hooks){ .import = cli_import, .export = cli_export, .arg = cs,
+	                               .import_bytes = UINT64_MAX };
+	int ws = openat(cs->dirfd, "work", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct ses_error se;
+	if (ws >= 0 && ses_usage(ws, &h->import_bytes, &se) != 0)
+		h->import_bytes = UINT64_MAX;
+	if (ws >= 0)
+		close(ws);
 	spec->work_hooks = h;
 	spec->replace_inputs = true;
 	return 0;

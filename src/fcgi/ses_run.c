@@ -37,6 +37,7 @@ struct ses_run {
 	uint64_t quota;
 	bool committed, over, deleted;
 	uint64_t used;
+	uint64_t import_bytes;       /* the workspace's charge before the run */
 };
 
 static int hook_fail(struct jail_error *e, const char *step, const struct ses_error *se)
@@ -155,6 +156,15 @@ static int begin(struct ses_op *op, struct ses_run *sr, struct ses_error *e)
 	}
 	sr->sdir_dev = sb.st_dev;
 	sr->sdir_ino = sb.st_ino;
+	/* What the copy-in will write decides where it is charged (struct
+	 * jail_work_hooks): under the lock, the workspace cannot change. */
+	int ws = openat(sr->sdirfd, "work", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct ses_error ue;
+	sr->import_bytes = UINT64_MAX;
+	if (ws >= 0 && ses_usage(ws, &sr->import_bytes, &ue) != 0)
+		sr->import_bytes = UINT64_MAX;
+	if (ws >= 0)
+		close(ws);
 	return ses_touch(sr->st, op->id, ses_now_ceil(), e);
 }
 
@@ -165,7 +175,9 @@ static void count_run(struct ses_op *op, struct ses_run *sr)
 	struct ses_error e;
 	struct ses_meta m;
 
-	if (sr->deleted || ses_load(sr->st, op->id, (int64_t)time(NULL), &m, &e) != 0)
+	/* Used until the end of the run: the idle timeout counts from here. */
+	if (sr->deleted || ses_touch(sr->st, op->id, ses_now_ceil(), &e) != 0 ||
+	    ses_load(sr->st, op->id, (int64_t)time(NULL), &m, &e) != 0)
 		return;
 	m.runs++;
 	if (ses_meta_save(sr->st, &m, &e) != 0)
@@ -210,7 +222,8 @@ static void run(struct ses_op *op, struct ses_run *sr, struct req_job *job, int 
 {
 	struct svc *s = op->s;
 	struct jail_work_hooks hooks = { .import = hook_import, .export = hook_export,
-	                                 .cancelled = hook_cancelled, .arg = sr };
+	                                 .cancelled = hook_cancelled, .arg = sr,
+	                                 .import_bytes = sr->import_bytes };
 	const char *rt_name = job->runtime ? job->runtime->name : "";
 	const char *tmpl_name = job->tmpl ? job->tmpl->name : "";
 	const char *status = NULL;
@@ -242,6 +255,19 @@ static void run(struct ses_op *op, struct ses_run *sr, struct req_job *job, int 
 		if (inputs_over_quota(&res.error)) {
 			ses_op_refuse(op, 413, "quota_exceeded",
 			              "the input files do not fit the session's disk quota", "files");
+		} else if (strcmp(res.error.step, "write input file") == 0 &&
+		           (res.error.err == EISDIR || res.error.err == ENOTDIR ||
+		            res.error.err == ELOOP)) {
+			ses_op_refuse(op, 400, "invalid_field",
+			              "an input file's path clashes with the workspace (a directory "
+			              "at its name, or a file or symlink on its way)",
+			              "files");
+		} else if (strcmp(res.error.step, "session copy-in") == 0 &&
+		           res.error.err == ENOMEM) {
+			ses_op_refuse(op, 400, "invalid_field",
+			              "the workspace does not fit the run's memory limit (a run holds "
+			              "its files in memory): raise limits.memory_mb",
+			              "limits.memory_mb");
 		} else {
 			met_setup_failure(s->met.store, res.error.step);
 			met_run(s->met.store, rt_name, tmpl_name, "sandbox_failure",

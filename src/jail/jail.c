@@ -190,8 +190,16 @@ int jail_run(struct jail *j, const struct jail_spec *spec, struct jail_result *r
 	if (j->runs % JAIL_GC_EVERY == 0)
 		cg_gc(&j->cg, false);
 	int rc = 0;
-	if (spec->work_hooks && spec->work_hooks->import)
-		rc = wd_import(r->path, spec->work_hooks, j->map_uid, j->map_gid, e);
+	/* The first step's cgroup, with its limits, before the copy-in that
+	 * is charged to it (wd_import). */
+	if (spec->work_hooks && spec->work_hooks->import) {
+		if (!j->done.cg[0])
+			rc = cg_run_make(&j->cg, &j->done.cg[0], e);
+		if (rc == 0)
+			rc = cg_run_limits(j->done.cg[0], &spec->steps[0].limits, e);
+		if (rc == 0)
+			rc = wd_import(r->path, spec->work_hooks, j->done.cg[0], j->map_uid, j->map_gid, e);
+	}
 	if (rc == 0)
 		rc = wd_write_files(r->path, spec, j->map_uid, j->map_gid, e);
 	if (rc == 0)

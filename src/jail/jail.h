@@ -110,7 +110,14 @@ struct jail_work_hooks {
 	 * as a cancel_fd hang-up does (res->cancelled). */
 	bool (*cancelled)(void *arg);
 	void *arg;
+	/* What the import will write (the workspace's charge, page-rounded),
+	 * or UINT64_MAX when unknown. Up to JAIL_IMPORT_INLINE_MAX the copy is
+	 * made in the caller and charged to the caller's memory cgroup; above
+	 * it, by a child in the run's cgroup, charged to the run (its memory
+	 * limit then covers the workspace; one too large fails with ENOMEM). */
+	uint64_t import_bytes;
 };
+#define JAIL_IMPORT_INLINE_MAX (1u << 20)
 
 struct jail_spec {
 	const char *rootfs;        /* path of the RootFS tree (may be a symlink) */

@@ -142,8 +142,8 @@ void cg_run_destroy(struct cg_run *r);
 int wd_write_files(const char *root, const struct jail_spec *spec, uid_t uid, gid_t gid,
                    struct jail_error *e);
 /* The work hooks (struct jail_work_hooks) around the job. */
-int wd_import(const char *root, const struct jail_work_hooks *h, uid_t uid, gid_t gid,
-              struct jail_error *e);
+int wd_import(const char *root, const struct jail_work_hooks *h, struct cg_run *cg, uid_t uid,
+              gid_t gid, struct jail_error *e);
 int wd_export(const char *root, const struct jail_work_hooks *h, struct jail_result *res,
               struct jail_error *e);
 int wd_collect(const char *root, const struct jail_spec *spec, struct jail_result *res,

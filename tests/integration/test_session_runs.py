@@ -99,6 +99,12 @@ def test_plain_entrypoint_command(svc):
     # code without a runtime has nothing to run it: refused, naming the field.
     r = srun(svc, sid, {"entrypoint": "ls", "code": "x"})
     assert r.status == 400 and r.json["error"]["field"] == "code", r
+    # An input file whose path clashes with the workspace: the client's 400.
+    r = srun(svc, sid, {"entrypoint": ["sh", "-c", "mkdir -p d; ln -s /tmp l"]})
+    assert r.json["session"]["committed"] is True, r
+    for path in ("d", "l/x", "data.csv/x"):
+        r = srun(svc, sid, {"entrypoint": "ls", "files": [{"path": path, "content": "x"}]})
+        assert r.status == 400 and r.json["error"]["field"] == "files", (path, r)
     r = srun(svc, sid, {"template": "compilers", "entrypoint": "ls"})
     assert r.status == 400 and r.json["error"]["field"] == "template", r
     assert delete(svc, sid).status == 204
@@ -241,8 +247,22 @@ def _mounts(pids):
     return n
 
 
+def test_workspace_counts_in_the_runs_memory(svc):
+    """The copy-in is charged to the run's cgroup, not to the pool's: a
+    workspace larger than the run's memory limit is a 400 naming the limit,
+    and the pool is unharmed."""
+    sid = create(svc, disk_mb=64)
+    put(svc, sid, "big.bin", b"\0" * (24 << 20))
+    r = srun(svc, sid, {"entrypoint": "true", "limits": {"memory_mb": 16}})
+    assert r.status == 400 and r.json["error"]["field"] == "limits.memory_mb", r
+    r = srun(svc, sid, {"entrypoint": ["stat", "-c", "%s", "big.bin"], "limits": {"memory_mb": 64}})
+    assert r.status == 200 and r.json["stdout"] == "%d\n" % (24 << 20), r
+    assert delete(svc, sid).status == 204
+
+
 def test_hundred_sessions_leave_nothing_behind(svc):
     before_cg = set(svc.cgroup_leftovers())
+    before = set(os.listdir(sessions_dir(svc)))   # other tests' sessions
     responders = svc.responders()
     mounts_before = _mounts(responders)
     ids = []
@@ -253,7 +273,8 @@ def test_hundred_sessions_leave_nothing_behind(svc):
         assert r.status == 200 and r.json["stdout"] == "%d\n" % i, r
     for sid in ids:
         assert delete(svc, sid).status == 204
-    assert wait_for(lambda: not os.listdir(sessions_dir(svc)), 10), os.listdir(sessions_dir(svc))
+    assert wait_for(lambda: set(os.listdir(sessions_dir(svc))) <= before, 10), \
+        set(os.listdir(sessions_dir(svc))) - before
     assert wait_for(lambda: not any(job_pids(p) for p in svc.responders()), 10)
     assert set(svc.cgroup_leftovers()) <= before_cg
     assert svc.responders() == responders

@@ -603,6 +603,22 @@ def test_session_planted_links_copied_back_safely(jail, workdir):
     assert os.path.islink(os.path.join(w, "leak"))
 
 
+def test_session_workspace_is_charged_to_the_run(jail, workdir):
+    # The copy-in is made from inside the run's cgroup: a workspace larger
+    # than the run's memory limit is refused before any program runs
+    # (not charged to the caller's cgroup); one that fits runs.
+    d = session_dir(workdir, {"big.txt": "x" * (24 << 20)})
+    p = subprocess.run(jail.argv("/bin/true", opts=["--session-dir", d, "--memory-mb", "16",
+                                                    "--work-mb", "64"]),
+                       capture_output=True, timeout=60)
+    assert p.returncode == 1, (p.returncode, p.stdout, p.stderr)
+    err = json.loads(p.stdout)["error"]
+    assert err["step"] == "session copy-in" and err["errno"] == errno.ENOMEM, err
+    r = jail.run("/bin/true", opts=["--session-dir", d, "--memory-mb", "64", "--work-mb", "64"])
+    assert r["status"] == "success" and r["session"]["committed"] is True, r
+    assert os.path.getsize(os.path.join(d, "work", "big.txt")) == 24 << 20
+
+
 def test_session_cannot_see_another_workspace(jail, workdir):
     other = session_dir(workdir, {"other-secret-7f3a.txt": "OTHER SESSION"})
     d = session_dir(workdir, {"mine.txt": "mine"})
