@@ -200,7 +200,7 @@ int main(int argc, char **argv)
 		break;
 	}
 	/* Operator commands work on the state directory alone: no jail, no
-	 * socket, and root may run them (the files keep their owner). */
+	 * socket; run by root they become the directory's owner first. */
 	if (s.cfg.cmd != FCGI_CMD_SERVE)
 		return svc_command(&s);
 	if (refuse_root() < 0 || setup_signals() < 0 || FCGX_Init() != 0)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -140,6 +141,33 @@ static int purge_one(const char *id, void *ctx)
 	return 0;
 }
 
+/* The commands act as the state directory's owner: run by root they drop
+ * to that user first, so that nothing they create (sessions/, sweep.lock)
+ * ends up root's and locks the service user out; run by anyone else they
+ * are refused. 0, or -1 with msg. */
+static int become_owner(const char *dir, char *msg, size_t msglen)
+{
+	struct stat st;
+
+	if (stat(dir, &st) != 0) {
+		snprintf(msg, msglen, "state directory '%s': %s", dir, strerror(errno));
+		return -1;
+	}
+	if (st.st_uid == geteuid())
+		return 0;
+	if (geteuid() != 0) {
+		snprintf(msg, msglen, "state directory '%s' belongs to uid %ju: run this as that "
+		         "user (or root)", dir, (uintmax_t)st.st_uid);
+		return -1;
+	}
+	if (setgroups(0, NULL) != 0 || setgid(st.st_gid) != 0 || setuid(st.st_uid) != 0) {
+		snprintf(msg, msglen, "cannot become uid %ju, the owner of '%s': %s",
+		         (uintmax_t)st.st_uid, dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int svc_command(struct svc *s)
 {
 	struct cmd_ctx c = { .s = s, .now = (int64_t)time(NULL) };
@@ -148,6 +176,10 @@ int svc_command(struct svc *s)
 	int rc = 0;
 
 	memset(&e, 0, sizeof e);
+	if (become_owner(s->cfg.state_dir, msg, sizeof msg) != 0) {
+		fprintf(stderr, "sandbox-fcgi: %s\n", msg);
+		return 1;
+	}
 	if (ses_store_open(s->cfg.state_dir, &s->store, &e) != 0) {
 		snprintf(msg, sizeof msg, "cannot open state directory '%s': %s", s->cfg.state_dir,
 		         e.msg);

@@ -522,6 +522,27 @@ def test_list_and_purge_commands(ses, doc):
     assert r.returncode == 0 and r.stdout == ""
 
 
+def test_commands_as_root_act_as_the_owner(ses, doc):
+    """Root's --sweep-sessions on a store whose files are not made yet
+    makes them the service user's (else the responders could not open
+    sweep.lock again); another user is refused."""
+    import pwd
+    owner = pwd.getpwnam("sandbox").pw_uid
+    lock = ses.sessions_dir / "sweep.lock"
+    lock.unlink()
+    r = subprocess.run([ses.env["SANDBOX_BIN"], "--state-dir", str(ses.sessions_dir),
+                        "--sweep-sessions"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert lock.stat().st_uid == owner
+    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--",
+                        ses.env["SANDBOX_BIN"], "--state-dir", str(ses.sessions_dir),
+                        "--list-sessions"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and "run this as that user" in r.stderr, r.stderr
+    # the pool still works with the store
+    sid = create(ses, doc)["session_id"]
+    call(ses, doc, "DELETE", "%s/%s" % (PREFIX, sid), status=204)
+
+
 def test_state_dir_is_private(ses, doc):
     st = os.stat(ses.sessions_dir)
     assert st.st_mode & 0o777 == 0o700
