@@ -132,6 +132,7 @@ systemd-sysusers --root="$tmp/sysroot" /usr/lib/sysusers.d/sandbox-fcgi.conf
 grep -q '^sandbox:x:[0-9]*:[0-9]*:[^:]*:/nonexistent:' "$tmp/sysroot/etc/passwd" ||
 	fail "sysusers.d entry: $(cat "$tmp/sysroot/etc/passwd")"
 [ -d "$base" ] && [ "$(stat -c %a:%U "$base")" = 755:root ] || fail "$base after tmpfiles"
+[ "$(stat -c %a:%U /var/lib/sandbox-fcgi/state)" = 700:sandbox ] || fail "the session state dir after tmpfiles"
 
 # systemd's own check of the installed units (paths, users, syntax).
 if command -v systemd-analyze >/dev/null; then
@@ -198,6 +199,7 @@ fi
 # the service user.
 [ -d "$base/minimal/current/tree" ] && [ "$(readlink "$base/minimal/current")" = "$rootfs_current" ] ||
 	fail "purge touched the RootFS under $base"
+[ ! -e /var/lib/sandbox-fcgi/state ] || fail "the session state was left after purge"
 getent passwd sandbox >/dev/null || fail "the service user was removed (files may still be owned by it)"
 [ -n "$user_before" ] || say "note: the service user made by the package stays (Debian keeps system users)"
 say "purge: nothing left but the RootFS and the service user"
