@@ -117,7 +117,8 @@ void ses_op_fail(struct ses_op *op, const struct ses_error *e)
 	/* The client's path is the field of every path error. */
 	if (!field[0] && (strcmp(code, "invalid_path") == 0 || strcmp(code, "unsafe_path") == 0 ||
 	                  strcmp(code, "not_a_file") == 0 || strcmp(code, "hard_link") == 0 ||
-	                  strcmp(code, "not_found") == 0 || strcmp(code, "not_empty") == 0))
+	                  strcmp(code, "not_found") == 0 || strcmp(code, "not_empty") == 0 ||
+	                  strcmp(code, "is_directory") == 0))
 		field = "path";
 	if (status >= 500)
 		log_event("error", "sandbox.session.failure",

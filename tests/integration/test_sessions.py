@@ -654,3 +654,21 @@ def test_list_only_from_this_host(ses, doc):
     assert from_other("PUT", "%s/%s/files/a" % (PREFIX, sid), b"x").status == 201
     assert from_other("GET", "%s/%s/files/a" % (PREFIX, sid)).body == b"x"
     assert from_other("DELETE", "%s/%s" % (PREFIX, sid)).status == 204
+
+
+def test_files_wrong_kind_are_4xx(ses, doc):
+    """The wrong kind of entry for the operation: a documented 4xx naming
+    the path, never a 500."""
+    sid = create(ses, doc)["session_id"]
+    put(ses, doc, sid, "d/f.txt", b"x")
+    os.mkfifo(work(ses, sid) / "fifo")
+    cases = [("GET", "files?path=d/f.txt", None), ("GET", "files?path=nope", None),
+             ("GET", "files/d", None), ("GET", "files/fifo", None),
+             ("PUT", "files/d", b"x"), ("PUT", "files/d/f.txt/x", b"x"),
+             ("DELETE", "files/nope", None), ("DELETE", "files/d", None)]
+    for method, rest, body in cases:
+        r = call(ses, doc, method, "%s/%s/%s" % (PREFIX, sid, rest), body)
+        assert 400 <= r.status < 500, (method, rest, r)
+        assert r.json["error"].get("field") == "path", (method, rest, r)
+    assert (work(ses, sid) / "d" / "f.txt").read_bytes() == b"x"
+    call(ses, doc, "DELETE", "%s/%s" % (PREFIX, sid), status=204)
