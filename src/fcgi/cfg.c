@@ -62,7 +62,7 @@ static const struct num_flag num_flags[] = {
 
 enum { OPT_SOCKET = 1000, OPT_BACKLOG, OPT_ROOTFS, OPT_TEMPLATE, OPT_CGROUP,
        OPT_REQUIRE_CG, OPT_POOL, OPT_HELP, OPT_VERSION, OPT_DEGRADED, OPT_METRICS,
-       OPT_STATE, OPT_SWEEP, OPT_LIST, OPT_PURGE, OPT_NUM_BASE = 2000 };
+       OPT_STATE, OPT_SWEEP, OPT_LIST, OPT_PURGE, OPT_TRUST_SID, OPT_NUM_BASE = 2000 };
 
 void fcgi_cfg_defaults(struct fcgi_cfg *c)
 {
@@ -133,7 +133,11 @@ void fcgi_cfg_help(FILE *f)
 	        "  --sweep-sessions               delete expired sessions in --state-dir and exit\n"
 	        "                                 (default: serve; the systemd timer runs it)\n"
 	        "  --list-sessions                one JSON line per session and exit (default: serve)\n"
-	        "  --purge-sessions               delete every session and exit (default: serve)\n",
+	        "  --purge-sessions               delete every session and exit (default: serve)\n"
+	        "  --trust-session-id-param       a new session takes the id in the FastCGI param\n"
+	        "                                 SANDBOX_SESSION_ID: several hosts behind a front\n"
+	        "                                 nginx, only where no client reaches this host's\n"
+	        "                                 nginx directly (default: off, random ids)\n",
 	        d.backlog, d.rootfs_base, d.template_name, d.pool_size, d.metrics_file,
 	        d.state_dir);
 	for (size_t i = 0; i < N_NUM_FLAGS; i++) {
@@ -182,6 +186,7 @@ static struct option *build_options(void)
 		{ "sweep-sessions", no_argument, NULL, OPT_SWEEP },
 		{ "list-sessions", no_argument, NULL, OPT_LIST },
 		{ "purge-sessions", no_argument, NULL, OPT_PURGE },
+		{ "trust-session-id-param", no_argument, NULL, OPT_TRUST_SID },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ "version", no_argument, NULL, OPT_VERSION },
 	};
@@ -256,6 +261,7 @@ static int apply_opt(struct fcgi_cfg *c, int opt, const char *arg)
 	case OPT_SWEEP: return set_cmd(c, FCGI_CMD_SWEEP);
 	case OPT_LIST: return set_cmd(c, FCGI_CMD_LIST);
 	case OPT_PURGE: return set_cmd(c, FCGI_CMD_PURGE);
+	case OPT_TRUST_SID: c->trust_session_id = true; return 0;
 	case OPT_REQUIRE_CG: c->require_cgroup = true; return 0;
 	case OPT_DEGRADED: c->allow_degraded_limits = true; return 0;
 	case OPT_BACKLOG:

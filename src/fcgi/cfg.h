@@ -46,6 +46,7 @@ struct fcgi_cfg {
 	const char *state_dir;       /* sessions (--state-dir), created 0700 */
 	enum fcgi_cmd cmd;           /* --sweep-sessions, --list-sessions, --purge-sessions */
 	uint64_t max_upload_bytes;   /* PUT .../files/{path} body; nginx's cap must match */
+	bool trust_session_id;       /* a new session takes SANDBOX_SESSION_ID (several hosts) */
 	struct req_config req;
 };
 

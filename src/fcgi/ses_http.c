@@ -160,6 +160,28 @@ static int check_json_headers(struct ses_op *op)
 	return 0;
 }
 
+/* Several hosts (docs/SESSIONS.md): the front nginx routes by a hash of
+ * the id and hands a new session's id down as the FastCGI parameter
+ * SANDBOX_SESSION_ID (a name no client header can produce), so that later
+ * requests for it reach this host. Used only with --trust-session-id-param;
+ * a malformed one is 400, a taken one 409 (ses_create). */
+static int given_id(struct ses_op *op, struct ses_meta *m)
+{
+	const char *sid = FCGX_GetParam("SANDBOX_SESSION_ID", op->r->fx->envp);
+
+	if (!op->s->cfg.trust_session_id || !sid || !sid[0])
+		return 0;
+	if (!ses_id_valid(sid)) {
+		ses_op_refuse(op, 400, "invalid_session_id",
+		              "SANDBOX_SESSION_ID from the front is not 32 lowercase hex digits",
+		              "session_id");
+		return -1;
+	}
+	snprintf(m->id, sizeof m->id, "%s", sid);
+	snprintf(op->id, sizeof op->id, "%s", sid);
+	return 0;
+}
+
 static void handle_create(struct ses_op *op)
 {
 	struct svc *s = op->s;
@@ -180,6 +202,10 @@ static void handle_create(struct ses_op *op)
 	}
 	memset(&m, 0, sizeof m);
 	memset(&e, 0, sizeof e);
+	if (given_id(op, &m) < 0) {
+		req_session_free(&rs);
+		return;
+	}
 	snprintf(m.tmpl, sizeof m.tmpl, "%s", rs.tmpl->name);
 	m.idle_timeout_s = (uint32_t)rs.idle_timeout_s;
 	m.disk_bytes = rs.disk_mb << 20;

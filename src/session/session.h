@@ -107,8 +107,9 @@ int ses_store_open(const char *state_dir, struct ses_store *out, struct ses_erro
 void ses_store_close(struct ses_store *st);
 
 /* Creates a session: meta->tmpl, idle_timeout_s, disk_bytes and defaults
- * are the caller's; id, created_at, last_used and expires_at (now + ttl_s)
- * are filled in. */
+ * are the caller's; created_at, last_used and expires_at (now + ttl_s) are
+ * filled in, and id when it is "" (128 random bits). A given id must be
+ * well-formed (400 invalid_session_id) and free (409 session_exists). */
 int ses_create(struct ses_store *st, struct ses_meta *meta, uint32_t ttl_s, int64_t now,
                struct ses_error *e);
 /* Loads a session: 400 for a malformed id, 404 for an unknown or expired one. */

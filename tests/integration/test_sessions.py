@@ -36,7 +36,8 @@ def ses():
     state = pathlib.Path(tempfile.mkdtemp(prefix="sandbox-it-ses-"))
     os.chmod(state, 0o755)
     s = Service(state, make_env(state, free_port(), SANDBOX_FCGI_ARGS=(
-        "--queue-timeout-ms 5000 --max-upload-bytes %d --max-session-disk-mb %d"
+        "--queue-timeout-ms 5000 --max-upload-bytes %d --max-session-disk-mb %d "
+        "--trust-session-id-param"
         % (UPLOAD_CAP, DISK_MAX_MB))))
     s.sessions_dir = state / "session-state"
     try:
@@ -208,6 +209,27 @@ def test_create_location_and_log(ses, doc):
     assert 'sandbox_session_operations_total{op="create",status="201"}' in m
     assert 'sandbox_session_operations_total{op="upload",status="201"}' in m
     assert 'sandbox_session_operations_total{op="delete",status="204"}' in m
+
+
+def test_id_from_the_front(ses, doc):
+    """Several hosts: with --trust-session-id-param (this pool has it) a
+    new session takes the id the front nginx set (X-Sandbox-Session-Id ->
+    SANDBOX_SESSION_ID); taken is 409, malformed 400; without it, random."""
+    sid = os.urandom(16).hex()
+    h = {"Content-Type": "application/json", "X-Sandbox-Session-Id": sid}
+    r = call(ses, doc, "POST", PREFIX, b"{}", h, 201)
+    assert r.json["session_id"] == sid and r.header("location").endswith(sid)
+    r = call(ses, doc, "POST", PREFIX, b"{}", h, 409)
+    assert r.json["error"]["code"] == "session_exists"
+    for bad in ("ABC", sid.upper(), "../" + sid[3:]):
+        h["X-Sandbox-Session-Id"] = bad
+        r = call(ses, doc, "POST", PREFIX, b"{}", h, 400)
+        assert r.json["error"]["code"] == "invalid_session_id"
+    assert not [p for p in (ses.sessions_dir / "sessions").iterdir() if p.name.startswith(".new-")]
+    other = create(ses, doc)["session_id"]
+    assert other != sid
+    for x in (sid, other):
+        call(ses, doc, "DELETE", "%s/%s" % (PREFIX, x), status=204)
 
 
 def test_create_with_every_field(ses, doc):

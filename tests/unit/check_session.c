@@ -785,6 +785,39 @@ START_TEST(test_delete_wait)
 }
 END_TEST
 
+/* A given id (several hosts): used as it is, once; malformed refused. */
+START_TEST(test_create_given_id)
+{
+	struct ses_store st = store_open();
+	struct ses_error e = { 0 };
+	struct ses_meta m, again, bad;
+	static const char id[] = "0123456789abcdef0123456789abcdef";
+
+	memset(&m, 0, sizeof m);
+	snprintf(m.id, sizeof m.id, "%s", id);
+	snprintf(m.tmpl, sizeof m.tmpl, "python");
+	m.idle_timeout_s = 600;
+	m.disk_bytes = 1 << 20;
+	ck_assert_int_eq(ses_create(&st, &m, 3600, 1000, &e), 0);
+	ck_assert_str_eq(m.id, id);
+	ck_assert_int_eq(ses_load(&st, id, 1000, &again, &e), 0);
+	ses_meta_clear(&again);
+	again = m;
+	ck_assert_int_eq(ses_create(&st, &again, 3600, 1000, &e), -1);
+	ck_assert_int_eq(e.status, 409);
+	ck_assert_str_eq(e.code, "session_exists");
+	memset(&bad, 0, sizeof bad);
+	snprintf(bad.id, sizeof bad.id, "../../../etc");
+	ck_assert_int_eq(ses_create(&st, &bad, 3600, 1000, &e), -1);
+	ck_assert_int_eq(e.status, 400);
+	ck_assert_str_eq(e.field, "session_id");
+	/* nothing left of the refused ones: the session and no .new- */
+	ck_assert_int_eq(ses_delete(&st, id, &e), 0);
+	ck_assert_int_eq(rmdir(at("state/sessions")), 0);
+	ses_store_close(&st);
+}
+END_TEST
+
 static int count_id(const char *id, void *ctx)
 {
 	ck_assert(ses_id_valid(id));
@@ -1276,6 +1309,7 @@ int main(void)
 	add(s, "store_lifecycle", test_store_lifecycle, 0);
 	add(s, "store_lock", test_store_lock, 0);
 	add(s, "delete_wait", test_delete_wait, 0);
+	add(s, "create_given_id", test_create_given_id, 0);
 	add(s, "each", test_each, 0);
 	add(s, "corrupt_meta", test_corrupt_meta, 0);
 	add(s, "sweep_concurrent", test_sweep_concurrent, 0);
