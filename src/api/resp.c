@@ -360,6 +360,8 @@ static json_t *result_tree(const struct jail_result *res, const struct resp_opts
 	if (o->has_compile && res->nsteps >= 1)
 		json_object_set_new(obj, "compile", compile_json(&res->steps[0], base64, b,
 		                                                 o->output_streamed));
+	if (o->session)
+		json_object_set(obj, "session", o->session);
 	free(h.error_owned);
 	*keep = h.stderr_extra;
 	return obj;

@@ -28,6 +28,8 @@ struct resp_opts {
 	 * or the handler's text, with the '\n' that joins it (docs/API.md,
 	 * "Live output"). */
 	bool output_streamed;
+	/* Optional: a session run's "session" object, added as is (borrowed). */
+	json_t *session;
 };
 
 /* The run's "status" as the answer gives it: success, error, timeout,

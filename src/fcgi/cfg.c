@@ -57,12 +57,20 @@ static const struct num_flag num_flags[] = {
 	{ "max-wait-s", NUM_U64, CF(max_wait_s), "largest ?wait= of GET /runs/{id}" },
 	{ "max-batch-runs", NUM_U64, CF(max_batch_runs), "runs in one batch, ids in one GET /runs" },
 	{ "max-queued-runs", NUM_U64, CF(max_queued_runs), "async runs waiting at most; more: 503" },
+	{ "default-session-ttl-s", NUM_U64, RQ(ses_ttl_s.def), "session ttl_s when absent" },
+	{ "max-session-ttl-s", NUM_U64, RQ(ses_ttl_s.max), "largest session ttl_s" },
+	{ "default-session-idle-s", NUM_U64, RQ(ses_idle_timeout_s.def), "session idle_timeout_s when absent" },
+	{ "max-session-idle-s", NUM_U64, RQ(ses_idle_timeout_s.max), "largest session idle_timeout_s" },
+	{ "default-session-disk-mb", NUM_U64, RQ(ses_disk_mb.def), "session disk_mb when absent" },
+	{ "max-session-disk-mb", NUM_U64, RQ(ses_disk_mb.max), "largest session disk_mb" },
+	{ "max-upload-bytes", NUM_U64, CF(max_upload_bytes), "largest file upload (nginx: same cap)" },
 };
 #define N_NUM_FLAGS (sizeof num_flags / sizeof num_flags[0])
 
 enum { OPT_SOCKET = 1000, OPT_BACKLOG, OPT_ROOTFS, OPT_TEMPLATE, OPT_CGROUP,
-       OPT_REQUIRE_CG, OPT_POOL, OPT_HELP, OPT_VERSION, OPT_DEGRADED, OPT_METRICS, OPT_STATE,
-       OPT_NUM_BASE = 2000, OPT_CB_BASE = 3000 };
+       OPT_REQUIRE_CG, OPT_POOL, OPT_HELP, OPT_VERSION, OPT_DEGRADED, OPT_METRICS,
+       OPT_STATE, OPT_SWEEP, OPT_LIST, OPT_PURGE, OPT_TRUST_SID, OPT_NUM_BASE = 2000,
+       OPT_CB_BASE = 3000 };
 
 void fcgi_cfg_defaults(struct fcgi_cfg *c)
 {
@@ -80,6 +88,8 @@ void fcgi_cfg_defaults(struct fcgi_cfg *c)
 	c->max_wait_s = 30;
 	c->max_batch_runs = 100;
 	c->max_queued_runs = 10000;
+	c->cmd = FCGI_CMD_SERVE;
+	c->max_upload_bytes = 64u << 20;
 	req_config_defaults(&c->req);
 	c->template_name = c->req.default_template;   /* the API's, written once */
 	cb_config_defaults(&c->cb);
@@ -132,8 +142,16 @@ void fcgi_cfg_help(FILE *f)
 	        "                                 share of kernel quotas (default: CPUs, here %u)\n"
 	        "  --metrics-file PATH            the pool's shared metrics, one file for all\n"
 	        "                                 responders (default %s)\n"
-	        "  --state-dir DIR                durable state of the pool: asynchronous runs in\n"
-	        "                                 DIR/runs (default %s)\n",
+	        "  --state-dir DIR                durable state: sessions, asynchronous runs,\n"
+	        "                                 callbacks; created 0700 if missing (default %s)\n"
+	        "  --sweep-sessions               delete expired sessions in --state-dir and exit\n"
+	        "                                 (default: serve; the systemd timer runs it)\n"
+	        "  --list-sessions                one JSON line per session and exit (default: serve)\n"
+	        "  --purge-sessions               delete every session and exit (default: serve)\n"
+	        "  --trust-session-id-param       a new session takes the id in the FastCGI param\n"
+	        "                                 SANDBOX_SESSION_ID: several hosts behind a front\n"
+	        "                                 nginx, only where no client reaches this host's\n"
+	        "                                 nginx directly (default: off, random ids)\n",
 	        d.backlog, d.rootfs_base, d.template_name, d.pool_size, d.metrics_file,
 	        d.state_dir);
 	for (size_t i = 0; i < N_NUM_FLAGS; i++) {
@@ -183,6 +201,10 @@ static struct option *build_options(void)
 		{ "pool-size", required_argument, NULL, OPT_POOL },
 		{ "metrics-file", required_argument, NULL, OPT_METRICS },
 		{ "state-dir", required_argument, NULL, OPT_STATE },
+		{ "sweep-sessions", no_argument, NULL, OPT_SWEEP },
+		{ "list-sessions", no_argument, NULL, OPT_LIST },
+		{ "purge-sessions", no_argument, NULL, OPT_PURGE },
+		{ "trust-session-id-param", no_argument, NULL, OPT_TRUST_SID },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ "version", no_argument, NULL, OPT_VERSION },
 	};
@@ -217,6 +239,9 @@ static int check_ranges(const struct fcgi_cfg *c, char *msg, size_t msglen)
 		{ "memory-mb", &c->req.memory_mb },
 		{ "max-processes", &c->req.max_processes },
 		{ "max-output-bytes", &c->req.max_output_bytes },
+		{ "session-ttl-s", &c->req.ses_ttl_s },
+		{ "session-idle-s", &c->req.ses_idle_timeout_s },
+		{ "session-disk-mb", &c->req.ses_disk_mb },
 	};
 
 	for (size_t i = 0; i < sizeof rs / sizeof rs[0]; i++) {
@@ -228,6 +253,10 @@ static int check_ranges(const struct fcgi_cfg *c, char *msg, size_t msglen)
 			         "..%" PRIu64, rs[i].name, r->def, r->min, r->max);
 			return -1;
 		}
+	}
+	if (c->max_upload_bytes == 0) {
+		snprintf(msg, msglen, "--max-upload-bytes must be at least 1");
+		return -1;
 	}
 	if (c->pool_size == 0) {
 		snprintf(msg, msglen, "--pool-size must be at least 1");
@@ -249,6 +278,15 @@ static int check_ranges(const struct fcgi_cfg *c, char *msg, size_t msglen)
 	return 0;
 }
 
+/* One operator command at a time. */
+static int set_cmd(struct fcgi_cfg *c, enum fcgi_cmd cmd)
+{
+	if (c->cmd != FCGI_CMD_SERVE && c->cmd != cmd)
+		return -1;
+	c->cmd = cmd;
+	return 0;
+}
+
 static int apply_opt(struct fcgi_cfg *c, int opt, const char *arg)
 {
 	uint64_t v;
@@ -260,6 +298,10 @@ static int apply_opt(struct fcgi_cfg *c, int opt, const char *arg)
 	case OPT_CGROUP: c->cgroup_path = arg; return 0;
 	case OPT_METRICS: c->metrics_file = arg; return *arg == '/' ? 0 : -1;
 	case OPT_STATE: c->state_dir = arg; return *arg == '/' ? 0 : -1;
+	case OPT_SWEEP: return set_cmd(c, FCGI_CMD_SWEEP);
+	case OPT_LIST: return set_cmd(c, FCGI_CMD_LIST);
+	case OPT_PURGE: return set_cmd(c, FCGI_CMD_PURGE);
+	case OPT_TRUST_SID: c->trust_session_id = true; return 0;
 	case OPT_REQUIRE_CG: c->require_cgroup = true; return 0;
 	case OPT_DEGRADED: c->allow_degraded_limits = true; return 0;
 	case OPT_BACKLOG:

@@ -25,9 +25,15 @@
  * (the socket's directory itself is root's). */
 #define FCGI_DEFAULT_METRICS_FILE "/run/sandbox-fcgi/pool/metrics"
 
-/* Durable state (asynchronous runs under STATE/runs, sessions under
- * STATE/sessions): a directory the service user owns. */
-#define FCGI_DEFAULT_STATE_DIR "/var/lib/sandbox-fcgi/state"
+/* Durable state (sessions under STATE/sessions, asynchronous runs under
+ * STATE/runs, callbacks under STATE/callbacks): configure's
+ * --with-state-dir (default $localstatedir/lib/sandbox-fcgi/state), like
+ * the RootFS base. */
+#define FCGI_DEFAULT_STATE_DIR SANDBOX_STATE_DIR
+
+/* What the program does: serve requests, or one operator command on the
+ * session store (no jail, no socket) and exit. */
+enum fcgi_cmd { FCGI_CMD_SERVE = 0, FCGI_CMD_SWEEP, FCGI_CMD_LIST, FCGI_CMD_PURGE };
 
 struct fcgi_cfg {
 	const char *socket;          /* NULL: the listening socket is fd 0 (spawn-fcgi) */
@@ -40,7 +46,10 @@ struct fcgi_cfg {
 	unsigned pool_size;          /* reported in /info; the pool itself is multiwatch's */
 	uint64_t queue_timeout_ms;   /* a request older than this when accepted gets 503 */
 	const char *metrics_file;    /* shared by the pool (--metrics-file) */
-	const char *state_dir;       /* --state-dir */
+	const char *state_dir;       /* --state-dir, created 0700 */
+	enum fcgi_cmd cmd;           /* --sweep-sessions, --list-sessions, --purge-sessions */
+	uint64_t max_upload_bytes;   /* PUT .../files/{path} body; nginx's cap must match */
+	bool trust_session_id;       /* a new session takes SANDBOX_SESSION_ID (several hosts) */
 	/* Asynchronous runs (docs/OPERATIONS.md, "Asynchronous runs"). */
 	uint64_t async_max_wall_ms;  /* largest limits.wall_time_ms of an async run */
 	uint64_t async_retention_s;  /* a finished run is kept this long */

@@ -4,10 +4,12 @@
  */
 #include "fcgi/http.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api/resp.h"
 #include "fcgi/metrics_shm.h"
@@ -34,9 +36,10 @@ void http_req_init(struct http_req *r, FCGX_Request *fx)
 	r->fx = fx;
 	r->method = FCGX_GetParam("REQUEST_METHOD", fx->envp);
 	r->head = r->method && strcmp(r->method, "HEAD") == 0;
+	r->uri = FCGX_GetParam("REQUEST_URI", fx->envp);
 	r->path = FCGX_GetParam("DOCUMENT_URI", fx->envp);
 	if (!r->path)
-		r->path = FCGX_GetParam("REQUEST_URI", fx->envp);
+		r->path = r->uri;
 	r->content_type = FCGX_GetParam("CONTENT_TYPE", fx->envp);
 	r->accept = FCGX_GetParam("HTTP_ACCEPT", fx->envp);
 	len = FCGX_GetParam("CONTENT_LENGTH", fx->envp);
@@ -142,6 +145,41 @@ int http_send_text(struct http_req *r, const char *text, size_t len)
 	    FCGX_FFlush(r->fx->out) < 0)
 		return -1;
 	return 0;
+}
+
+int http_send_empty(struct http_req *r, int status, const char *extra)
+{
+	if (FCGX_FPrintF(r->fx->out, "Status: %d %s\r\nCache-Control: no-store\r\n"
+	                 "X-Request-Id: %s\r\n%s\r\n", status, http_status_text(status),
+	                 r->request_id, extra ? extra : "") < 0 ||
+	    FCGX_FFlush(r->fx->out) < 0)
+		return -1;
+	return 0;
+}
+
+int http_send_file(struct http_req *r, int fd, uint64_t size, const char *content_type)
+{
+	char buf[65536];
+
+	/* nosniff: a download is the bytes of a workspace a program wrote; a
+	 * browser must not guess it into HTML. */
+	if (FCGX_FPrintF(r->fx->out, "Status: 200 OK\r\nContent-Type: %s\r\n"
+	                 "Content-Length: %llu\r\nX-Content-Type-Options: nosniff\r\n"
+	                 "Cache-Control: no-store\r\nX-Request-Id: %s\r\n\r\n", content_type,
+	                 (unsigned long long)size, r->request_id) < 0)
+		return -1;
+	while (!r->head && size > 0) {
+		ssize_t n = read(fd, buf, size < sizeof buf ? (size_t)size : sizeof buf);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;   /* shorter than its fstat: the answer is cut short */
+		if (FCGX_PutStr(buf, (int)n, r->fx->out) != (int)n)
+			return -1;
+		size -= (uint64_t)n;
+	}
+	return FCGX_FFlush(r->fx->out) < 0 ? -1 : 0;
 }
 
 int http_send_error(struct http_req *r, int status, const char *code,

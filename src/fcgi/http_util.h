@@ -42,4 +42,18 @@ int http_query_get(const char *qs, const char *name, char *buf, size_t len);
 /* Milliseconds on CLOCK_MONOTONIC since t0, never negative. */
 uint64_t http_elapsed_ms(const struct timespec *t0);
 
+/* Decodes the percent escapes of in[0..len) exactly once into out (of
+ * outsize bytes; NUL bytes are data, *outlen counts them). plus_space:
+ * '+' is a space (a query string, application/x-www-form-urlencoded).
+ * Returns 0, or -1 for a '%' not followed by two hex digits or an output
+ * that does not fit. */
+int http_pct_decode(const char *in, size_t len, bool plus_space, char *out, size_t outsize,
+                    size_t *outlen);
+/* The value of parameter name in a query string (not decoded), or NULL;
+ * *vlen its length. */
+const char *http_query_param(const char *q, size_t qlen, const char *name, size_t *vlen);
+/* A Content-Type for a file name, by its extension (a small table of
+ * common ones); application/octet-stream otherwise. */
+const char *http_type_by_name(const char *name);
+
 #endif

@@ -171,6 +171,11 @@ static int start(struct svc *s)
 	char msg[256] = "";
 	const char *why = NULL;
 
+	if (svc_store_open(s, msg, sizeof msg) < 0) {
+		start_failed("state_dir", msg, NULL);
+		return -1;
+	}
+
 	if (rt_registry_load(s->cfg.rootfs_base, &s->reg, msg, sizeof msg) < 0) {
 		start_failed("rootfs", msg, NULL);
 		return -1;
@@ -324,6 +329,10 @@ int main(int argc, char **argv)
 	case CFG_OK:
 		break;
 	}
+	/* Operator commands work on the state directory alone: no jail, no
+	 * socket; run by root they become the directory's owner first. */
+	if (s.cfg.cmd != FCGI_CMD_SERVE)
+		return svc_command(&s);
 	if (refuse_root() < 0 || setup_signals() < 0 || FCGX_Init() != 0 ||
 	    setup_stop_signals() < 0)
 		return 1;
@@ -334,5 +343,6 @@ int main(int argc, char **argv)
 	jail_free(s.jail);
 	rt_registry_free(&s.reg);
 	regw_close(&s.regw);
+	ses_store_close(&s.store);
 	return 0;
 }

@@ -51,6 +51,7 @@ void met_store_init(struct met_store *m)
 		[MET_K_RUN] = { "other", "other", "other" },
 		[MET_K_REFUSED] = { "other", "other", "" },
 		[MET_K_SETUP_FAIL] = { "other", "", "" },
+		[MET_K_SESSION] = { "other", "other", "" },
 	};
 
 	header_fill(m);
@@ -154,6 +155,14 @@ void met_setup_failure(struct met_store *m, const char *step)
 	series_add(m, MET_K_SETUP_FAIL, step, NULL, NULL, 0);
 }
 
+void met_session(struct met_store *m, const char *op, int http_status)
+{
+	char st[16];
+
+	snprintf(st, sizeof st, "%d", http_status);
+	series_add(m, MET_K_SESSION, op, st, NULL, 0);
+}
+
 void met_queue_wait(struct met_store *m, uint64_t ms)
 {
 	if (m)
@@ -190,6 +199,9 @@ static const struct kind_desc kinds[MET_K_MAX] = {
 	[MET_K_SETUP_FAIL] = { "sandbox_jail_setup_failures", "Runs whose jail could not "
 	                       "be set up, by the failing step.",
 	                       { "step", NULL, NULL }, false },
+	[MET_K_SESSION] = { "sandbox_session_operations", "Session operations, by operation "
+	                    "and HTTP status (expired: sessions the sweep removed, status 0).",
+	                    { "op", "status", NULL }, false },
 };
 
 static void put_labels(FILE *f, const struct kind_desc *d, const struct met_series *s,
@@ -325,6 +337,7 @@ int met_render(FILE *f, const struct met_store *m, const struct met_view *v)
 	put_histogram(f, "sandbox_queue_wait_seconds", NULL, NULL, &m->queue_wait);
 	put_kind(f, m, MET_K_SETUP_FAIL);
 	put_kind(f, m, MET_K_REFUSED);
+	put_kind(f, m, MET_K_SESSION);
 	put_templates(f, v);
 	return ferror(f) ? -1 : 0;
 }

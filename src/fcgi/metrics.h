@@ -44,6 +44,7 @@ enum met_kind {
 	MET_K_RUN = 1,          /* runtime, template, status; duration histogram */
 	MET_K_REFUSED,          /* HTTP status, error code */
 	MET_K_SETUP_FAIL,       /* jail step */
+	MET_K_SESSION,          /* session operation, HTTP status */
 	MET_K_MAX
 };
 
@@ -92,6 +93,9 @@ void met_run(struct met_store *m, const char *runtime, const char *tmpl,
 void met_refused(struct met_store *m, int http_status, const char *code);
 void met_setup_failure(struct met_store *m, const char *step);
 void met_queue_wait(struct met_store *m, uint64_t ms);
+/* A session operation ("create", "upload", ... "expired" for each session
+ * the sweep removed) answered with HTTP status (0 for the sweep). */
+void met_session(struct met_store *m, const char *op, int http_status);
 
 /* A scrape-time fact that is not in the file. */
 struct met_template_info {

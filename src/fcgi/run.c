@@ -47,13 +47,14 @@ static uint64_t sum_req_files(const struct req_job *job)
 	return n;
 }
 
-/* What the logs say about a job, kept past req_job_free(): the answer
- * is written after the job's memory is let go. */
-struct run_facts {
-	char job_id[REQ_MAX_JOB_ID + 1];
-	const char *output_encoding;
-	json_int_t input_files, input_bytes;
-};
+void svc_run_facts(const struct req_job *job, struct run_facts *f)
+{
+	memset(f, 0, sizeof *f);
+	memcpy(f->job_id, job->job_id, sizeof f->job_id);
+	f->output_encoding = job->output_encoding;
+	f->input_files = (json_int_t)job->nfiles;
+	f->input_bytes = (json_int_t)sum_req_files(job);
+}
 
 static json_t *job_id_json(const struct run_facts *f)
 {
@@ -62,11 +63,10 @@ static json_t *job_id_json(const struct run_facts *f)
 
 /* Fields as the Rootless-Docker runner logged them (job_id, timeout_s,
  * code_bytes; docs/MIGRATING.md), "timeout" in ms as before. */
-static void log_start(const struct http_req *r, const struct req_job *job,
-                      const struct run_facts *f)
+void svc_run_log_start(const struct http_req *r, const struct req_job *job,
+                       const struct run_facts *f, const char *session_id)
 {
-	log_event("info", "sandbox.run.start",
-	          json_pack("{s:s, s:o, s:s, s:I, s:f, s:I, s:I, s:I, s:b}",
+	json_t *o = json_pack("{s:s, s:o, s:s, s:I, s:f, s:I, s:I, s:I, s:b}",
 	                    "request_id", r->request_id,
 	                    "job_id", job_id_json(f),
 	                    "runtime", job->runtime ? job->runtime->name : "",
@@ -75,7 +75,11 @@ static void log_start(const struct http_req *r, const struct req_job *job,
 	                    "code_bytes", (json_int_t)job->code_len,
 	                    "input_files", f->input_files,
 	                    "input_bytes", f->input_bytes,
-	                    "handler_mode", job->handler_mode));
+	                    "handler_mode", job->handler_mode);
+
+	if (o && session_id)
+		json_object_set_new(o, "session_id", json_string(session_id));
+	log_event("info", "sandbox.run.start", o);
 }
 
 /* The step that decides the job's fate: the first that did not succeed. */
@@ -90,16 +94,16 @@ static const struct jail_step_result *deciding_step(const struct jail_result *re
 }
 
 /* After the answer: status is what the answer said (resp_status). */
-static void log_finish(const struct http_req *r, const struct jail_result *res,
-                       const char *status, const struct run_facts *f)
+void svc_run_log_finish(const struct http_req *r, const struct jail_result *res,
+                        const char *status, const struct run_facts *f, const char *session_id)
 {
+	json_t *o;
 	const struct jail_step_result *st = deciding_step(res);
 	uint64_t out_bytes = 0;
 
 	for (size_t i = 0; i < res->nfiles; i++)
 		out_bytes += res->files[i].len;
-	log_event("info", "sandbox.run.finish",
-	          json_pack("{s:s, s:o, s:s, s:i, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	o = json_pack("{s:s, s:o, s:s, s:i, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 	                    "request_id", r->request_id,
 	                    "job_id", job_id_json(f),
 	                    "status", status,
@@ -112,11 +116,13 @@ static void log_finish(const struct http_req *r, const struct jail_result *res,
 	                    "output_files", (json_int_t)res->nfiles,
 	                    "output_bytes", (json_int_t)out_bytes,
 	                    "stdout_bytes", (json_int_t)(st ? st->out.len : 0),
-	                    "stderr_bytes", (json_int_t)(st ? st->err.len : 0)));
+	                    "stderr_bytes", (json_int_t)(st ? st->err.len : 0));
+	if (o && session_id)
+		json_object_set_new(o, "session_id", json_string(session_id));
+	log_event("info", "sandbox.run.finish", o);
 }
 
-static void answer_sandbox_failure(struct http_req *r, const struct jail_error *e,
-                                   bool streamed)
+void svc_run_sandbox_failure(struct http_req *r, const struct jail_error *e, bool streamed)
 {
 	log_event("error", "sandbox.run.failure",
 	          json_pack("{s:s, s:s, s:i, s:s, s:I}", "request_id", r->request_id,
@@ -142,16 +148,14 @@ static void run_job(struct svc *s, struct http_req *r, struct req_job *job)
 	struct resp_opts ro;
 	const char *status = NULL;
 	bool streamed;
-	struct run_facts f = { .output_encoding = job->output_encoding,
-	                       .input_files = (json_int_t)job->nfiles,
-	                       .input_bytes = (json_int_t)sum_req_files(job) };
+	struct run_facts f;
 	/* Registry strings: valid until the next refresh, between requests. */
 	const char *rt_name = job->runtime ? job->runtime->name : "";
 	const char *tmpl_name = job->tmpl ? job->tmpl->name : "";
 
 	memset(&spec, 0, sizeof spec);
 	memset(&res, 0, sizeof res);
-	memcpy(f.job_id, job->job_id, sizeof f.job_id);
+	svc_run_facts(job, &f);
 	/* The handler's context: this request's id and its wall limit. */
 	if (req_job_context_env(job, r->request_id) < 0 ||
 	    req_job_spec(job, &s->cfg.req, &spec) < 0) {
@@ -163,7 +167,7 @@ static void run_job(struct svc *s, struct http_req *r, struct req_job *job)
 	 * instead of running to its wall limit for nobody. */
 	spec.cancel_on_hangup = true;
 	spec.cancel_fd = r->fx->ipcFd;
-	log_start(r, job, &f);
+	svc_run_log_start(r, job, &f, NULL);
 	memset(&ro, 0, sizeof ro);
 	ro.has_compile = spec.nsteps > 1;
 	ro.handler_mode = job->handler_mode;
@@ -175,7 +179,7 @@ static void run_job(struct svc *s, struct http_req *r, struct req_job *job)
 	if ((streamed ? stream_run(r, s->jail, &spec, &res, &ro) : jail_run(s->jail, &spec, &res)) < 0) {
 		met_setup_failure(s->met.store, res.error.step);
 		met_run(s->met.store, rt_name, tmpl_name, "sandbox_failure", http_elapsed_ms(&r->t0));
-		answer_sandbox_failure(r, &res.error, streamed);
+		svc_run_sandbox_failure(r, &res.error, streamed);
 		jail_result_free(&res);
 		return;
 	}
@@ -189,7 +193,7 @@ static void run_job(struct svc *s, struct http_req *r, struct req_job *job)
 	 * decision without the handler's verdict, which needed that memory. */
 	if (!status)
 		status = resp_status(&res, &ro, false);
-	log_finish(r, &res, status, &f);
+	svc_run_log_finish(r, &res, status, &f, NULL);
 	met_run(s->met.store, rt_name, tmpl_name, status, http_elapsed_ms(&r->t0));
 	jail_result_free(&res);
 }

@@ -14,7 +14,9 @@
 #include "fcgi/http.h"
 #include "fcgi/metrics_shm.h"
 #include "fcgi/reg_watch.h"
+#include "fcgi/route.h"
 #include "jail/jail.h"
+#include "session/session.h"
 
 struct svc {
 	struct fcgi_cfg cfg;
@@ -33,6 +35,8 @@ struct svc {
 	bool cb_ok;
 	int64_t next_sweep_ms;
 	int listen_fd;               /* a long poll gives way when a request waits */
+	struct ses_store store;      /* sessions under cfg.state_dir, opened at start */
+	int64_t last_sweep;          /* CLOCK_MONOTONIC s of the last sweep attempt */
 };
 
 /* Answers one accepted request. Never exits the process. */
@@ -69,6 +73,39 @@ void svc_handle_info(struct svc *s, struct http_req *r);
 void svc_handle_runtimes(struct svc *s, struct http_req *r);
 void svc_handle_metrics(struct svc *s, struct http_req *r);
 void svc_handle_openapi(struct svc *s, struct http_req *r);
+
+/* Session endpoints (ses_http.c, ses_files.c, ses_run.c); rt holds the
+ * {id} and {path} parts of the raw REQUEST_URI. */
+void svc_handle_session(struct svc *s, struct http_req *r, const struct route *rt);
+void svc_handle_session_files(struct svc *s, struct http_req *r, const struct route *rt);
+void svc_handle_session_run(struct svc *s, struct http_req *r, const struct route *rt);
+/* After the answer: the opportunistic expiry sweep, at most every
+ * SVC_SWEEP_EVERY_S per responder (docs/SESSIONS.md, "Expiry"). */
+#define SVC_SWEEP_EVERY_S 30
+void svc_sweep_idle(struct svc *s);
+/* Creates cfg.state_dir (0700) if missing and opens the store into
+ * s->store: 0, or -1 with msg saying why (ses_admin.c). */
+int svc_store_open(struct svc *s, char *msg, size_t msglen);
+/* --sweep-sessions, --list-sessions, --purge-sessions: the exit status. */
+int svc_command(struct svc *s);
+/* What POST /run and a session run share (run.c): the sandbox.run.start
+ * and sandbox.run.finish events (session_id: NULL, or added), and the 500
+ * of a jail_run() that failed. */
+struct req_job;
+/* What the logs say about a job, kept past req_job_free(): the answer is
+ * written after the job's memory is let go. */
+struct run_facts {
+	char job_id[REQ_MAX_JOB_ID + 1];
+	const char *output_encoding;
+	json_int_t input_files, input_bytes;
+};
+void svc_run_facts(const struct req_job *job, struct run_facts *f);
+void svc_run_log_start(const struct http_req *r, const struct req_job *job,
+                       const struct run_facts *f, const char *session_id);
+void svc_run_log_finish(const struct http_req *r, const struct jail_result *res,
+                        const char *status, const struct run_facts *f, const char *session_id);
+/* streamed: the 200 is out, the failure went as the stream's error line. */
+void svc_run_sandbox_failure(struct http_req *r, const struct jail_error *e, bool streamed);
 
 /* Reloads RootFS templates whose `current` link moved, when the watch saw
  * a change (reg_watch.h); logs a failure. */

@@ -27,6 +27,7 @@
 
 #define SUP_CHUNK 65536
 #define SUP_CPU_POLL_MS 20
+#define SUP_CANCEL_POLL_MS 50          /* the cancelled hook: at most every 100 ms promised */
 
 struct sup_stream {
 	int fd;
@@ -49,6 +50,7 @@ struct sup {
 	struct init_msg exit_msg;
 	bool exited, timed_out, init_gone, cancelled;
 	int cancel_fd;                 /* -1: none */
+	const struct jail_work_hooks *hooks; /* with a cancelled hook, or NULL */
 	uint64_t t_start_us, t_end_us;
 };
 
@@ -184,10 +186,18 @@ static void sup_loop(struct sup *s, const struct jail_limits *l)
 	uint64_t deadline = s->t_start_us + l->wall_time_ms * 1000u;
 	uint64_t cpu_limit_us = (l->cpu_time_ms ? l->cpu_time_ms : l->wall_time_ms) * 1000u;
 	bool check_cpu = s->cg && l->cpu_time_ms;
-	uint64_t next_cpu_check = 0;
+	uint64_t next_cpu_check = 0, next_hook_check = 0;
 	while (s->a.rep_rd >= 0) {
 		uint64_t now = mono_us();
 		bool cpu_over = false;
+		if (s->hooks && now >= next_hook_check) {
+			next_hook_check = now + SUP_CANCEL_POLL_MS * 1000u;
+			if (s->hooks->cancelled(s->hooks->arg)) {
+				s->cancelled = true;
+				s->t_end_us = now;
+				break;
+			}
+		}
 		if (check_cpu && now >= next_cpu_check) {
 			cpu_over = sup_cpu_over(s, cpu_limit_us);
 			next_cpu_check = now + SUP_CPU_POLL_MS * 1000u;
@@ -200,6 +210,8 @@ static void sup_loop(struct sup *s, const struct jail_limits *l)
 		uint64_t wait_ms = (deadline - now + 999) / 1000;
 		if (check_cpu && wait_ms > SUP_CPU_POLL_MS)
 			wait_ms = SUP_CPU_POLL_MS;
+		if (s->hooks && wait_ms > SUP_CANCEL_POLL_MS)
+			wait_ms = SUP_CANCEL_POLL_MS;
 		struct pollfd p[5];
 		int np = 0;
 		p[np++] = (struct pollfd){ .fd = s->a.rep_rd, .events = POLLIN };
@@ -317,6 +329,8 @@ int sup_run_step(struct jail *j, const struct jail_spec *spec, const struct jail
 	struct sup s;
 	memset(&s, 0, sizeof s);
 	s.cancel_fd = spec->cancel_on_hangup ? spec->cancel_fd : -1;
+	if (spec->work_hooks && spec->work_hooks->cancelled)
+		s.hooks = spec->work_hooks;
 	memset(out, 0, sizeof *out);
 	if (step->argv && step->argv[0])   /* cut to fit: it only names what failed */
 		memcpy(out->exec_name, step->argv[0], strnlen(step->argv[0], sizeof out->exec_name - 1));

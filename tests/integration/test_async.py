@@ -524,4 +524,4 @@ def test_events_unknown_and_bad_ids(svc):
     assert svc.request("GET", RUNS + "/nope-x/events").status == 404
     assert svc.request("GET", RUNS + "/bad.id/events").status == 400
     r = svc.request("DELETE", RUNS + "/abc/events")
-    assert r.status == 405 and r.header("allow") == "GET"
+    assert r.status == 405 and r.header("allow") == "GET, HEAD"
