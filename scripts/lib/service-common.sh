@@ -34,8 +34,9 @@ svc_defaults() {
 	: "${SANDBOX_CONN_PER_IP:=$((SANDBOX_POOL + SANDBOX_QUEUE))}"
 	: "${SANDBOX_KEYS_FILE:=}"
 	: "${SANDBOX_SOCKET:=$SANDBOX_STATE_DIR/fcgi.sock}"
-	# Sessions (sandbox-fcgi --state-dir): the service user's, 0700.
-	: "${SANDBOX_SESSIONS_DIR:=$SANDBOX_STATE_DIR/session-state}"
+	# Durable state (sandbox-fcgi --state-dir: sessions, asynchronous runs,
+	# callbacks): the service user's, 0700.
+	: "${SANDBOX_DATA_DIR:=$SANDBOX_STATE_DIR/state}"
 	: "${SANDBOX_NGINX_PREFIX:=$SANDBOX_STATE_DIR/nginx}"
 }
 
@@ -262,7 +263,7 @@ svc_prepare_state() {
 	# Kept across restarts: the counters are cumulative.
 	# Session state (sandbox-fcgi --state-dir): the service user's alone;
 	# kept across restarts of the pool (sessions survive them).
-	install -d -m 0700 -o "$SANDBOX_USER" -g "$SANDBOX_USER" "$SANDBOX_SESSIONS_DIR" || return 1
+	install -d -m 0700 -o "$SANDBOX_USER" -g "$SANDBOX_USER" "$SANDBOX_DATA_DIR" || return 1
 	if [ -L "$SANDBOX_STATE_DIR/metrics" ] || [ ! -f "$SANDBOX_STATE_DIR/metrics" ]; then
 		rm -f "$SANDBOX_STATE_DIR/metrics" &&
 		install -m 0600 -o "$SANDBOX_USER" -g "$SANDBOX_USER" /dev/null \
@@ -300,7 +301,7 @@ svc_start_pool() {
 		--template "$SANDBOX_TEMPLATE" --pool-size "$SANDBOX_POOL" \
 		--queue-timeout-ms "$SANDBOX_QUEUE_TIMEOUT_MS" \
 		--metrics-file "$SANDBOX_STATE_DIR/metrics" \
-		--state-dir "$SANDBOX_SESSIONS_DIR" \
+		--state-dir "$SANDBOX_DATA_DIR" \
 		${SANDBOX_CGROUP_ARG:+--cgroup "$SANDBOX_CGROUP_ARG"} $SANDBOX_FCGI_ARGS \
 		</dev/null >>"$SANDBOX_STATE_DIR/logs/sandbox-fcgi.log" 2>&1 ) &
 	pid=$!

@@ -16,26 +16,35 @@
 #include "fcgi/svc.h"
 
 /* Checks that come before reading the body. Returns 0 or answers and -1. */
-int svc_check_json_headers(const struct svc *s, struct http_req *r)
+int svc_json_body_refusal(const struct svc *s, const struct http_req *r,
+                          struct svc_refusal *out)
 {
-	char msg[128];
-
 	if (!http_is_json_type(r->content_type)) {
-		http_send_error(r, 415, "unsupported_media_type",
-		                "Content-Type must be application/json", NULL, NULL);
+		*out = (struct svc_refusal){ 415, "unsupported_media_type",
+		                             "Content-Type must be application/json" };
 		return -1;
 	}
 	if (r->bad_length) {
-		http_send_error(r, 400, "invalid_request", "invalid Content-Length", NULL, NULL);
+		*out = (struct svc_refusal){ 400, "invalid_request", "invalid Content-Length" };
 		return -1;
 	}
 	if (r->has_length && r->content_length > s->cfg.req.max_body_bytes) {
-		snprintf(msg, sizeof msg, "request body exceeds %zu bytes",
+		*out = (struct svc_refusal){ 413, "too_large", "" };
+		snprintf(out->msg, sizeof out->msg, "request body exceeds %zu bytes",
 		         s->cfg.req.max_body_bytes);
-		http_send_error(r, 413, "too_large", msg, NULL, NULL);
 		return -1;
 	}
 	return 0;
+}
+
+int svc_check_json_headers(const struct svc *s, struct http_req *r)
+{
+	struct svc_refusal no;
+
+	if (svc_json_body_refusal(s, r, &no) == 0)
+		return 0;
+	http_send_error(r, no.status, no.code, no.msg, NULL, NULL);
+	return -1;
 }
 
 static uint64_t sum_req_files(const struct req_job *job)

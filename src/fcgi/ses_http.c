@@ -139,25 +139,12 @@ void ses_op_done(struct ses_op *op, int status, json_t *fields)
 /* Checks that come before reading a JSON body. Returns 0 or answers -1. */
 static int check_json_headers(struct ses_op *op)
 {
-	struct http_req *r = op->r;
-	char msg[128];
+	struct svc_refusal no;
 
-	if (!http_is_json_type(r->content_type)) {
-		ses_op_refuse(op, 415, "unsupported_media_type", "Content-Type must be application/json",
-		              NULL);
-		return -1;
-	}
-	if (r->bad_length) {
-		ses_op_refuse(op, 400, "invalid_request", "invalid Content-Length", NULL);
-		return -1;
-	}
-	if (r->has_length && r->content_length > op->s->cfg.req.max_body_bytes) {
-		snprintf(msg, sizeof msg, "request body exceeds %zu bytes",
-		         op->s->cfg.req.max_body_bytes);
-		ses_op_refuse(op, 413, "too_large", msg, NULL);
-		return -1;
-	}
-	return 0;
+	if (svc_json_body_refusal(op->s, op->r, &no) == 0)
+		return 0;
+	ses_op_refuse(op, no.status, no.code, no.msg, NULL);
+	return -1;
 }
 
 /* Several hosts (docs/SESSIONS.md): the front nginx routes by a hash of

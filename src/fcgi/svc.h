@@ -43,8 +43,16 @@ struct svc {
 void svc_dispatch(struct svc *s, FCGX_Request *fx);
 
 void svc_handle_run(struct svc *s, struct http_req *r);
-/* Content-Type and Content-Length checks of a JSON POST: 0, or answered
- * (415, 400, 413) and -1. */
+/* Content-Type and Content-Length checks of a JSON POST: 0, or -1 with
+ * the refusal (415, 400, 413) to answer; svc_check_json_headers answers
+ * it itself (the session endpoints log theirs as session operations). */
+struct svc_refusal {
+	int status;
+	const char *code;
+	char msg[128];
+};
+int svc_json_body_refusal(const struct svc *s, const struct http_req *r,
+                          struct svc_refusal *out);
 int svc_check_json_headers(const struct svc *s, struct http_req *r);
 /* The asynchronous runs API (runs.c). */
 void svc_handle_runs_submit(struct svc *s, struct http_req *r, bool batch);

@@ -60,24 +60,35 @@ int ses_lock(struct ses_store *st, const char *id, bool wait, struct ses_error *
 	return fd;
 }
 
-int ses_delete(struct ses_store *st, const char *id, struct ses_error *e)
+/* Renames session id out of sight to a fresh .del-<id>-<rand> (its name
+ * into trash). The rename is the delete: from here no load finds the
+ * session, and a crash in the removal leaves only a .del- directory the
+ * sweep removes. Two deleters race on the rename; the loser gets ENOENT. */
+static int rename_out(struct ses_store *st, const char *id, char *trash, size_t size,
+                      struct ses_error *e)
 {
-	char rnd[SES_ID_LEN + 1], trash[2 * SES_ID_LEN + 16];
+	char rnd[SES_ID_LEN + 1];
 
 	if (!ses_id_valid(id))
 		return ses_fail(e, 400, "invalid_session_id", EINVAL, "session id: malformed");
 	if (ses_id_new(rnd, e) != 0)
 		return -1;
-	snprintf(trash, sizeof trash, ".del-%s-%s", id, rnd);
-	/* The rename is the delete: from here no load finds the session, and
-	 * a crash in the removal leaves only a .del- directory the sweep
-	 * removes. Two deleters race on the rename; the loser gets ENOENT. */
+	snprintf(trash, size, ".del-%s-%s", id, rnd);
 	if (renameat(st->sessfd, id, st->sessfd, trash) != 0) {
 		if (errno == ENOENT)
 			return ses_fail(e, 404, "session_not_found", ENOENT,
 			                "session '%s' does not exist", id);
 		return ses_errno_fail(e, errno, "delete session", id);
 	}
+	return 0;
+}
+
+int ses_delete(struct ses_store *st, const char *id, struct ses_error *e)
+{
+	char trash[2 * SES_ID_LEN + 16];
+
+	if (rename_out(st, id, trash, sizeof trash, e) != 0)
+		return -1;
 	return ses_tree_remove(st->sessfd, trash, e);
 }
 
@@ -231,21 +242,12 @@ static int lock_within(int fd, unsigned timeout_ms)
 int ses_delete_wait(struct ses_store *st, const char *id, unsigned timeout_ms, bool *out_waited,
                     struct ses_error *e)
 {
-	char rnd[SES_ID_LEN + 1], trash[2 * SES_ID_LEN + 16], lockpath[2 * SES_ID_LEN + 24];
+	char trash[2 * SES_ID_LEN + 16], lockpath[2 * SES_ID_LEN + 24];
 	int fd;
 
 	*out_waited = false;
-	if (!ses_id_valid(id))
-		return ses_fail(e, 400, "invalid_session_id", EINVAL, "session id: malformed");
-	if (ses_id_new(rnd, e) != 0)
+	if (rename_out(st, id, trash, sizeof trash, e) != 0)
 		return -1;
-	snprintf(trash, sizeof trash, ".del-%s-%s", id, rnd);
-	if (renameat(st->sessfd, id, st->sessfd, trash) != 0) {
-		if (errno == ENOENT)
-			return ses_fail(e, 404, "session_not_found", ENOENT,
-			                "session '%s' does not exist", id);
-		return ses_errno_fail(e, errno, "delete session", id);
-	}
 	/* Renamed out of sight: a run in progress notices (its session
 	 * directory is gone), kills its program and releases the lock. The
 	 * tree goes only after that, so the run never copies back into a

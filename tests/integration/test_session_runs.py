@@ -15,7 +15,7 @@ BIN = {"Content-Type": "application/octet-stream"}
 
 
 def sessions_dir(svc):
-    return svc.state / "session-state" / "sessions"
+    return svc.state / "state" / "sessions"
 
 
 def create(svc, **body):

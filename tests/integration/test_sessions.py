@@ -39,7 +39,7 @@ def ses():
         "--queue-timeout-ms 5000 --max-upload-bytes %d --max-session-disk-mb %d "
         "--trust-session-id-param"
         % (UPLOAD_CAP, DISK_MAX_MB))))
-    s.sessions_dir = state / "session-state"
+    s.sessions_dir = state / "state"
     try:
         s.ctl("start", "60")
     except subprocess.CalledProcessError:
