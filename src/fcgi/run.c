@@ -141,9 +141,7 @@ void svc_run_sandbox_failure(struct http_req *r, const struct jail_error *e, boo
 		http_send_json(r, 500, resp_sandbox_failure(e, false), NULL);
 }
 
-/* Live output (docs/API.md): "stream" in the body decides; without it, an
- * Accept header that names application/x-ndjson. */
-static bool wants_stream(const struct http_req *r, const struct req_job *job)
+bool svc_wants_stream(const struct http_req *r, const struct req_job *job)
 {
 	if (job->stream_set)
 		return job->stream;
@@ -183,9 +181,9 @@ static void run_job(struct svc *s, struct http_req *r, struct req_job *job)
 	ro.status_out = &status;
 	ro.job_id = f.job_id;
 	ro.output_encoding = f.output_encoding;
-	streamed = wants_stream(r, job);
+	streamed = svc_wants_stream(r, job);
 	/* Streamed: the 200 is out before the run, a failure is its last line. */
-	if ((streamed ? stream_run(r, s->jail, &spec, &res, &ro) : jail_run(s->jail, &spec, &res)) < 0) {
+	if ((streamed ? stream_run(r, s->jail, &spec, &res, &ro, NULL, NULL) : jail_run(s->jail, &spec, &res)) < 0) {
 		met_setup_failure(s->met.store, res.error.step);
 		met_run(s->met.store, rt_name, tmpl_name, "sandbox_failure", http_elapsed_ms(&r->t0));
 		svc_run_sandbox_failure(r, &res.error, streamed);
