@@ -382,7 +382,10 @@ static void run(struct ses_op *op, struct ses_run *sr, struct req_job *job, int 
 	svc_run_facts(job, &f);
 	memset(&spec, 0, sizeof spec);
 	memset(&res, 0, sizeof res);
-	if (req_job_spec(job, &s->cfg.req, &spec) < 0) {
+	/* The handler's context, as for POST /run: this request's id and
+	 * its wall limit. */
+	if (req_job_context_env(job, op->r->request_id) < 0 ||
+	    req_job_spec(job, &s->cfg.req, &spec) < 0) {
 		close(lock);
 		ses_op_refuse(op, 500, "internal", "could not prepare the job", NULL);
 		return;
