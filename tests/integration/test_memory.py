@@ -430,5 +430,7 @@ def test_streamed_answer_to_a_client_that_reads_nothing_memory(svc):
     check("streamed_unread", figs)
     # The captured 2 x 16 MiB, one buffer copied as it grows (the running
     # phase of docs/OPERATIONS.md: seen here now and then) and a few MiB;
-    # a second copy of the output would be 2 x 16 MiB more.
-    assert peak - i <= (3 * OUT_CAP + 8 * MIB) // 1024, (peak - i) / 1024
+    # a second copy of the output would be 2 x 16 MiB more. Not under a
+    # sanitizer, whose allocator says nothing about these bounds (check()).
+    if not SANITIZED:
+        assert peak - i <= (3 * OUT_CAP + 8 * MIB) // 1024, (peak - i) / 1024
