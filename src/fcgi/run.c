@@ -56,6 +56,17 @@ static uint64_t sum_req_files(const struct req_job *job)
 	return n;
 }
 
+void svc_run_resp_opts(const struct jail_spec *spec, const struct req_job *job,
+                       const struct run_facts *f, const char **status_out, struct resp_opts *ro)
+{
+	memset(ro, 0, sizeof *ro);
+	ro->has_compile = spec->nsteps > 1;
+	ro->handler_mode = job->handler_mode;
+	ro->status_out = status_out;
+	ro->job_id = f->job_id;
+	ro->output_encoding = f->output_encoding;
+}
+
 void svc_run_facts(const struct req_job *job, struct run_facts *f)
 {
 	memset(f, 0, sizeof *f);
@@ -175,12 +186,7 @@ static void run_job(struct svc *s, struct http_req *r, struct req_job *job)
 	spec.cancel_on_hangup = true;
 	spec.cancel_fd = r->fx->ipcFd;
 	svc_run_log_start(r, job, &f, NULL);
-	memset(&ro, 0, sizeof ro);
-	ro.has_compile = spec.nsteps > 1;
-	ro.handler_mode = job->handler_mode;
-	ro.status_out = &status;
-	ro.job_id = f.job_id;
-	ro.output_encoding = f.output_encoding;
+	svc_run_resp_opts(&spec, job, &f, &status, &ro);
 	streamed = svc_wants_stream(r, job);
 	/* Streamed: the 200 is out before the run, a failure is its last line. */
 	if ((streamed ? stream_run(r, s->jail, &spec, &res, &ro, NULL, NULL) : jail_run(s->jail, &spec, &res)) < 0) {

@@ -401,12 +401,7 @@ static void run(struct ses_op *op, struct ses_run *sr, struct req_job *job, int 
 	spec.work_bytes = sr->quota;
 	spec.work_hooks = &hooks;
 	spec.replace_inputs = true;
-	memset(&ro, 0, sizeof ro);
-	ro.has_compile = spec.nsteps > 1;
-	ro.handler_mode = job->handler_mode;
-	ro.status_out = &status;
-	ro.job_id = f.job_id;
-	ro.output_encoding = f.output_encoding;
+	svc_run_resp_opts(&spec, job, &f, &status, &ro);
 	sj.streamed = svc_wants_stream(op->r, job);
 	svc_run_log_start(op->r, job, &f, op->id);
 	if (sj.streamed) {

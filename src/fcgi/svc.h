@@ -108,6 +108,10 @@ struct run_facts {
 	json_int_t input_files, input_bytes;
 };
 void svc_run_facts(const struct req_job *job, struct run_facts *f);
+/* The answer's options of a job as POST /run and a session run share them
+ * (a session run adds its "session" object). */
+void svc_run_resp_opts(const struct jail_spec *spec, const struct req_job *job,
+                       const struct run_facts *f, const char **status_out, struct resp_opts *ro);
 void svc_run_log_start(const struct http_req *r, const struct req_job *job,
                        const struct run_facts *f, const char *session_id);
 void svc_run_log_finish(const struct http_req *r, const struct jail_result *res,

@@ -152,18 +152,31 @@ static bool stale_new(struct ses_store *st, const char *name, int64_t now)
 	       now - (int64_t)sb.st_mtime > SES_STALE_S;
 }
 
-static int sweep_dir(struct ses_store *st, int64_t now, unsigned *swept, struct ses_error *e)
+/* A directory stream of STATE/sessions of its own (the store's fd keeps
+ * its offset untouched), or NULL with *e filled naming op. */
+static DIR *sessions_open(struct ses_store *st, const char *op, struct ses_error *e)
 {
 	int fd = openat(st->sessfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	struct dirent *d;
-	DIR *dir;
-	int rc = 0;
+	DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
 
-	if (fd < 0 || !(dir = fdopendir(fd))) {
+	if (!dir) {
+		int err = errno;
+
 		if (fd >= 0)
 			close(fd);
-		return ses_errno_fail(e, errno, "sweep", "sessions");
+		ses_errno_fail(e, err, op, "sessions");
 	}
+	return dir;
+}
+
+static int sweep_dir(struct ses_store *st, int64_t now, unsigned *swept, struct ses_error *e)
+{
+	struct dirent *d;
+	DIR *dir = sessions_open(st, "sweep", e);
+	int rc = 0;
+
+	if (!dir)
+		return -1;
 	/* One session that cannot be removed must not stop the expiry of
 	 * the others: the sweep goes on and reports the first error. */
 	while ((d = readdir(dir))) {
@@ -204,16 +217,12 @@ int ses_sweep(struct ses_store *st, int64_t now, unsigned *out_swept, struct ses
 
 int ses_each(struct ses_store *st, ses_id_fn fn, void *ctx, struct ses_error *e)
 {
-	int fd = openat(st->sessfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	struct dirent *d;
-	DIR *dir;
+	DIR *dir = sessions_open(st, "list", e);
 	int rc = 0;
 
-	if (fd < 0 || !(dir = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
-		return ses_errno_fail(e, errno, "list", "sessions");
-	}
+	if (!dir)
+		return -1;
 	while (rc == 0 && (d = readdir(dir)))
 		if (ses_id_valid(d->d_name))
 			rc = fn(d->d_name, ctx);
