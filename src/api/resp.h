@@ -22,6 +22,8 @@ struct resp_opts {
 	/* Optional: receives the answer's "status" (a static string), so that
 	 * the log says what the answer said (resp_status decides it). */
 	const char **status_out;
+	/* "warm": whether a warm interpreter served the run (res->warm). */
+	bool report_warm;
 };
 
 /* The run's "status" as the answer gives it: success, error, timeout,

@@ -54,7 +54,7 @@ static const struct num_flag num_flags[] = {
 #define N_NUM_FLAGS (sizeof num_flags / sizeof num_flags[0])
 
 enum { OPT_SOCKET = 1000, OPT_BACKLOG, OPT_ROOTFS, OPT_TEMPLATE, OPT_CGROUP,
-       OPT_REQUIRE_CG, OPT_POOL, OPT_HELP, OPT_VERSION, OPT_DEGRADED, OPT_METRICS, OPT_NUM_BASE = 2000 };
+       OPT_REQUIRE_CG, OPT_POOL, OPT_HELP, OPT_VERSION, OPT_DEGRADED, OPT_METRICS, OPT_WARM, OPT_NUM_BASE = 2000 };
 
 void fcgi_cfg_defaults(struct fcgi_cfg *c)
 {
@@ -68,6 +68,7 @@ void fcgi_cfg_defaults(struct fcgi_cfg *c)
 	c->metrics_file = FCGI_DEFAULT_METRICS_FILE;
 	req_config_defaults(&c->req);
 	c->template_name = c->req.default_template;   /* the API's, written once */
+	c->warm_runtime = "python";
 }
 
 static uint64_t num_value(const struct fcgi_cfg *c, const struct num_flag *f)
@@ -116,8 +117,10 @@ void fcgi_cfg_help(FILE *f)
 	        "  --pool-size N                  responders in the pool, for /info and each run's\n"
 	        "                                 share of kernel quotas (default: CPUs, here %u)\n"
 	        "  --metrics-file PATH            the pool's shared metrics, one file for all\n"
-	        "                                 responders (default %s)\n",
-	        d.backlog, d.rootfs_base, d.template_name, d.pool_size, d.metrics_file);
+	        "                                 responders (default %s)\n"
+	        "  --warm-runtime NAME|none       runtime of --template whose interpreter waits,\n"
+	        "                                 started, for the next request (default %s)\n",
+	        d.backlog, d.rootfs_base, d.template_name, d.pool_size, d.metrics_file, d.warm_runtime);
 	for (size_t i = 0; i < N_NUM_FLAGS; i++) {
 		char opt[40];
 
@@ -160,6 +163,7 @@ static struct option *build_options(void)
 		{ "allow-degraded-limits", no_argument, NULL, OPT_DEGRADED },
 		{ "pool-size", required_argument, NULL, OPT_POOL },
 		{ "metrics-file", required_argument, NULL, OPT_METRICS },
+		{ "warm-runtime", required_argument, NULL, OPT_WARM },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ "version", no_argument, NULL, OPT_VERSION },
 	};
@@ -214,6 +218,7 @@ static int apply_opt(struct fcgi_cfg *c, int opt, const char *arg)
 	case OPT_TEMPLATE: c->template_name = c->req.default_template = arg; return 0;
 	case OPT_CGROUP: c->cgroup_path = arg; return 0;
 	case OPT_METRICS: c->metrics_file = arg; return *arg == '/' ? 0 : -1;
+	case OPT_WARM: c->warm_runtime = arg; return *arg ? 0 : -1;
 	case OPT_REQUIRE_CG: c->require_cgroup = true; return 0;
 	case OPT_DEGRADED: c->allow_degraded_limits = true; return 0;
 	case OPT_BACKLOG:

@@ -35,6 +35,7 @@ struct fcgi_cfg {
 	unsigned pool_size;          /* reported in /info; the pool itself is multiwatch's */
 	uint64_t queue_timeout_ms;   /* a request older than this when accepted gets 503 */
 	const char *metrics_file;    /* shared by the pool (--metrics-file) */
+	const char *warm_runtime;    /* started ahead while idle; "none": off */
 	struct req_config req;
 };
 

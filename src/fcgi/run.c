@@ -51,6 +51,8 @@ struct run_facts {
 	char job_id[REQ_MAX_JOB_ID + 1];
 	const char *output_encoding;
 	json_int_t input_files, input_bytes;
+	bool warm;                       /* served by a warm interpreter */
+	const char *cold_reason;         /* a warm one exists but did not serve it */
 };
 
 static json_t *job_id_json(const struct run_facts *f)
@@ -97,10 +99,12 @@ static void log_finish(const struct http_req *r, const struct jail_result *res,
 	for (size_t i = 0; i < res->nfiles; i++)
 		out_bytes += res->files[i].len;
 	log_event("info", "sandbox.run.finish",
-	          json_pack("{s:s, s:o, s:s, s:i, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	          json_pack("{s:s, s:o, s:s, s:b, s:s?, s:i, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 	                    "request_id", r->request_id,
 	                    "job_id", job_id_json(f),
 	                    "status", status,
+	                    "warm", f->warm,
+	                    "cold_reason", f->cold_reason,
 	                    "exit_code", st ? st->exit_code : -1,
 	                    "timed_out", st && st->status == JAIL_TIMEOUT,
 	                    "cancelled", res->cancelled,
@@ -128,6 +132,7 @@ static void run_job(struct svc *s, struct http_req *r, struct req_job *job)
 	struct jail_result res;
 	struct resp_opts ro;
 	const char *status = NULL;
+	char *warm_frame = NULL, *warm_key = NULL;
 	struct run_facts f = { .output_encoding = job->output_encoding,
 	                       .input_files = (json_int_t)job->nfiles,
 	                       .input_bytes = (json_int_t)sum_req_files(job) };
@@ -149,8 +154,25 @@ static void run_job(struct svc *s, struct http_req *r, struct req_job *job)
 	 * instead of running to its wall limit for nobody. */
 	spec.cancel_on_hangup = true;
 	spec.cancel_fd = r->fx->ipcFd;
+	/* A warm interpreter may serve it when the job fits (api/warm.c);
+	 * the jail still checks the rest (limits, memory in use). */
+	if (s->warm.key && job->runtime && job->tmpl) {
+		f.cold_reason = req_warm_job(job, &warm_frame, &spec.warm_frame_len);
+		if (!f.cold_reason) {
+			warm_key = req_warm_key(job->tmpl, job->runtime);
+			spec.warm_key = warm_key;
+			spec.warm_frame = warm_frame;
+		}
+	}
 	log_start(r, job, &f);
-	if (jail_run(s->jail, &spec, &res) < 0) {
+	int rc = jail_run(s->jail, &spec, &res);
+
+	free(warm_frame);
+	free(warm_key);
+	f.warm = res.warm;
+	if (s->warm.key && !res.warm && !f.cold_reason)
+		f.cold_reason = res.cold_reason ? res.cold_reason : "none waiting";
+	if (rc < 0) {
 		met_setup_failure(s->met.store, res.error.step);
 		met_run(s->met.store, rt_name, tmpl_name, "sandbox_failure", http_elapsed_ms(&r->t0));
 		answer_sandbox_failure(r, &res.error);
@@ -163,6 +185,7 @@ static void run_job(struct svc *s, struct http_req *r, struct req_job *job)
 	ro.status_out = &status;
 	ro.job_id = f.job_id;
 	ro.output_encoding = f.output_encoding;
+	ro.report_warm = true;
 	/* The job's files and stdin are in the jail's past: let them go
 	 * before the answer (docs/OPERATIONS.md, "Responder memory"). */
 	req_job_free(job);

@@ -7,6 +7,7 @@
 #include <fcgiapp.h>
 
 #include "api/rt.h"
+#include "api/warm.h"
 #include "fcgi/cfg.h"
 #include "fcgi/http.h"
 #include "fcgi/metrics_shm.h"
@@ -19,7 +20,13 @@ struct svc {
 	struct rt_registry reg;
 	struct reg_watch regw;       /* tells when reg must be rescanned */
 	struct met_shm met;          /* the pool's shared metrics */
+	struct req_warm warm;        /* what jail_idle_warm() starts (key NULL: none) */
+	bool warm_failed_logged;
 };
+
+/* Between requests: the last job's cleanup and the next one's jail, with
+ * the warm interpreter of cfg.warm_runtime when there is one (main.c). */
+void svc_idle(struct svc *s);
 
 /* Answers one accepted request. Never exits the process. */
 void svc_dispatch(struct svc *s, FCGX_Request *fx);

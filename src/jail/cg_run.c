@@ -262,6 +262,14 @@ int cg_run_cpu_us(struct cg_run *r, uint64_t *us)
 	return file_read_key_u64(r->cpu_dirfd, "cpu.stat", "usage_usec", us);
 }
 
+int cg_run_mem_current(struct cg_run *r, uint64_t *bytes)
+{
+	if (!r || r->mem_dirfd < 0)
+		return -1;
+	return file_read_u64(r->mem_dirfd, r->mode == JAIL_CG_V1 ? "memory.usage_in_bytes" : "memory.current",
+	                     bytes);
+}
+
 void cg_run_stats(struct cg_run *r, struct cg_stats *s)
 {
 	memset(s, 0, sizeof *s);
