@@ -172,6 +172,8 @@ static void run_job(struct svc *s, struct http_req *r, struct req_job *job)
 	f.warm = res.warm;
 	if (s->warm.key && !res.warm && !f.cold_reason)
 		f.cold_reason = res.cold_reason ? res.cold_reason : "none waiting";
+	if (s->warm.key)
+		met_warm(s->met.store, rt_name, res.warm, f.cold_reason);
 	if (rc < 0) {
 		met_setup_failure(s->met.store, res.error.step);
 		met_run(s->met.store, rt_name, tmpl_name, "sandbox_failure", http_elapsed_ms(&r->t0));

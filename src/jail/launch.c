@@ -251,7 +251,7 @@ const char *launch_warm_misfit(const struct launch_warm *w, const char *key,
 	if (!w || !w->program)
 		return "none waiting";
 	if (!key || strcmp(key, w->key) != 0)
-		return "other runtime";
+		return "other runtime or template";
 	if (!launch_lim_le(l->memory_bytes, w->limits.memory_bytes) ||
 	    !launch_lim_le(l->max_processes, w->limits.max_processes) ||
 	    !launch_lim_le(l->max_file_bytes, w->limits.max_file_bytes) ||

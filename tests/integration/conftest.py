@@ -163,15 +163,28 @@ def descendants(pid):
     return out
 
 
+def warm_interpreter(pid):
+    """Whether pid is a warm interpreter (python3 -c with the service's
+    bootstrap, docs/API.md "Warm interpreters"): waiting for its job, or
+    running a Python job it was handed."""
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            argv = f.read().split(b"\0")
+    except OSError:
+        return False
+    return len(argv) >= 3 and argv[1] == b"-c" and b"def _j():" in argv[2]
+
+
 def job_pids(responder):
     """The processes of the job a responder is running: its jail's pid 1
     and everything under it.  An idle responder also has a child: the next
-    job's pid 1, prepared and waiting, with nothing under it (a program is
-    started only when a job arrives), so it does not count."""
+    job's pid 1, prepared and waiting, with nothing under it, or only a
+    warm interpreter waiting for its job, so it does not count (the tests
+    that use this run bash or other non-warm jobs)."""
     out = []
     for init in children(responder):
         below = descendants(init)
-        if below:
+        if below and not (len(below) == 1 and warm_interpreter(below[0])):
             out += [init] + below
     return out
 

@@ -176,3 +176,27 @@ def test_cpu_time_is_the_programs_own(svc):
                           "code": "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass\n"})
     assert warm["cpu_time_ms"] < 100, warm
     assert 250 <= busy["cpu_time_ms"] < 1500, busy
+
+
+def test_info_and_metrics_count_hits_and_misses(svc):
+    before = svc.request("GET", "/api/sandbox/info").json["warm"]
+    assert before["runtime"] == "python" and before["template"] == "minimal"
+    run_warm(svc, {"runtime": "python", "code": "print(1)"})
+    assert svc.run({"runtime": "bash", "code": "echo 1"}).json["warm"] is False
+    after = svc.request("GET", "/api/sandbox/info").json["warm"]
+    assert after["hits"] >= before["hits"] + 1
+    assert after["misses"] >= before["misses"] + 1
+    assert 0 < after["hit_rate"] < 1
+    text = svc.request("GET", "/api/sandbox/metrics").body.decode()
+    assert 'sandbox_warm_runs_total{runtime="python",result="hit",reason=""}' in text
+    assert 'sandbox_warm_runs_total{runtime="bash",result="miss",reason="runtime"}' in text
+
+
+def test_log_says_warm_or_cold(svc):
+    j = run_warm(svc, {"runtime": "python", "code": "print(1)"})
+    c = svc.run({"runtime": "python", "code": "print(1)", "env": {"PYTHONHASHSEED": "1"}}).json
+    assert c["warm"] is False
+    ends = {e.get("request_id"): e for e in svc.logs() if e.get("event") == "sandbox.run.finish"}
+    assert ends[j["request_id"]]["warm"] is True
+    assert ends[c["request_id"]]["warm"] is False
+    assert ends[c["request_id"]]["cold_reason"] == "environment"
