@@ -181,10 +181,22 @@ def job_pids(responder):
     job's pid 1, prepared and waiting, with nothing under it, or only a
     warm interpreter waiting for its job, so it does not count (the tests
     that use this run bash or other non-warm jobs)."""
+    def cmdline(pid):
+        try:
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                return f.read()
+        except OSError:
+            return None
+
+    def waiting(pid):
+        # a warm interpreter, or a program still in its set-up (before
+        # execve it runs on the responder's memory: the same cmdline)
+        return warm_interpreter(pid) or cmdline(pid) == cmdline(responder)
+
     out = []
     for init in children(responder):
         below = descendants(init)
-        if below and not (len(below) == 1 and warm_interpreter(below[0])):
+        if below and not (len(below) == 1 and waiting(below[0])):
             out += [init] + below
     return out
 
