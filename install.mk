@@ -97,7 +97,7 @@ CLEANFILES += $(sf_systemd_units) gen/systemd/sysusers/sandbox-fcgi.conf \
 EXTRA_DIST += m4/.keep systemd/README.md systemd/sandbox-fcgi.service.in systemd/sandbox-fcgi.socket.in \
 	systemd/sysusers.conf.in systemd/tmpfiles.conf.in \
 	nginx rootfs scripts docs debian \
-	bench/e2e.sh bench/e2e-ab.sh bench/launch.sh bench/post.lua \
+	bench/e2e.sh bench/e2e-ab.sh bench/launch.sh bench/post.lua bench/warm.sh bench/warm.py \
 	tests/valgrind.supp tests/cli tests/deb tests/integration tests/quickstart tests/rootfs tests/v2vm
 dist-hook:
 	find $(distdir) \( -name __pycache__ -o -name .pytest_cache \) -prune -exec rm -rf {} +
