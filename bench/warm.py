@@ -10,15 +10,22 @@ import time
 import urllib.parse
 
 url, rounds, secs = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+# A pause after each measurement of section 1 (a user's think time): the
+# responder prepares the next jail and warm interpreter after each answer,
+# and that work must not overlap the next measurement, whichever method.
+GAP = float(os.environ.get("GAP_S", "0.05"))
 u = urllib.parse.urlparse(url)
+nowarm = os.environ.get("NOWARM_URL") or None
+nu = urllib.parse.urlparse(nowarm) if nowarm else None
 PY = "/usr/bin/python3"
 ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
 WARM = {"runtime": "python", "code": "print(1)"}
 COLD = dict(WARM, entrypoint="/usr/bin/python3 main.py")
 
 
-def post(req):
-    c = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+def post(req, where=None):
+    where = where or u
+    c = http.client.HTTPConnection(where.hostname, where.port, timeout=60)
     t = time.monotonic()
     c.request("POST", "/api/sandbox/run", json.dumps(req), {"Content-Type": "application/json"})
     r = c.getresponse()
@@ -51,14 +58,19 @@ def ms(x):
 
 
 # 1. one client, interleaved
-lat = {"warm": [], "cold": [], "bare": []}
+lat = {"warm": [], "cold": [], "bare": [], "nowarm": []}
 hits = 0
 for i in range(rounds):
-    order = ["warm", "cold", "bare"]
+    order = ["warm", "cold", "bare"] + (["nowarm"] if nu else [])
     random.shuffle(order)
     for m in order:
+        time.sleep(GAP)
         if m == "bare":
             lat[m].append(bare())
+        elif m == "nowarm":
+            dt, a = post(WARM, nu)
+            assert not a["warm"], a
+            lat[m].append(dt)
         else:
             dt, a = post(WARM if m == "warm" else COLD)
             if m == "warm":
@@ -68,10 +80,13 @@ for i in range(rounds):
                 assert not a["warm"], a
                 lat[m].append(dt)
 b50 = st.median(lat["bare"])
-print("\n1. one client, interleaved (%d rounds, random order per round)" % rounds)
+print("\n1. one client, interleaved (%d rounds, random order per round, %g s pause before each)"
+      % (rounds, GAP))
 print("method  p50_ms  p10_ms  p90_ms  p99_ms  p50/bare")
-for m in ("warm", "cold", "bare"):
+for m in ("warm", "cold", "nowarm", "bare"):
     v = lat[m]
+    if not v:
+        continue
     print("%-6s %7s %7s %7s %7s %9.2f" % (m, ms(st.median(v)), ms(pct(v, .1)), ms(pct(v, .9)),
                                          ms(pct(v, .99)), st.median(v) / b50))
 print("warm requests served warm: %d/%d" % (hits, rounds))
@@ -86,36 +101,7 @@ print("\n2. one client, warm requests back to back: p50 %s ms, p90 %s ms, served
       % (ms(st.median(v)), ms(pct(v, .9)), h, rounds))
 
 
-# 3. saturated
-def load(c, fn, seconds):
-    out, lock = [], threading.Lock()
-    stop = time.monotonic() + seconds
-
-    def w():
-        while time.monotonic() < stop:
-            x = fn()
-            with lock:
-                out.append(x)
-    ts = [threading.Thread(target=w) for _ in range(c)]
-    t0 = time.monotonic()
-    [t.start() for t in ts]
-    [t.join() for t in ts]
-    return out, time.monotonic() - t0
-
-
-print("\n3. saturated, %g s each, interleaved (bare, e2e) per concurrency, 2 rounds" % secs)
-print("clients round  bare/s  e2e/s  e2e/bare  bare_p50  e2e_p50  e2e_p99  warm_hits")
-for c in (2, 4):
-    for r in (1, 2):
-        bl, bt = load(c, bare, secs)
-        el, et = load(c, lambda: post(WARM), secs)
-        e = [x[0] for x in el]
-        wh = sum(x[1]["warm"] for x in el)
-        print("%7d %5d %7.1f %6.1f %9.2f %9s %8s %8s %6d/%d" % (
-            c, r, len(bl) / bt, len(e) / et, (len(e) / et) / (len(bl) / bt),
-            ms(st.median(bl)), ms(st.median(e)), ms(pct(e, .99)), wh, len(e)))
-
-# 4. mixed workload
+# 4. mixed workload (3. is wrk's, in warm.sh)
 c = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
 c.request("GET", "/api/sandbox/runtimes")
 tmpls = [t["name"] for t in json.loads(c.getresponse().read())["templates"]]

@@ -76,8 +76,32 @@ static void job_stage_clear(struct jail *j, int which)
 #define STAGE_NEXT 0
 #define STAGE_DONE 1
 
+/* What a warm interpreter a job did not fit left: its pid 1 (killed) to
+ * reap, then its cgroup (which holds its processes until then). */
+static void job_grave_clear(struct jail *j)
+{
+	sup_reap_deferred(&j->grave.init_pid);
+	cg_run_destroy(j->grave.cg);
+	j->grave.cg = NULL;
+}
+
+/* The prepared stage with a warm interpreter, discarded for a job that
+ * does not fit it: as job_stage_clear(STAGE_NEXT), but the interpreter's
+ * end is not waited for on the request path.  Its pid 1 is killed now;
+ * the tmpfs it saw are detached now (the job gets fresh ones); the
+ * cgroup it is in goes once it is reaped, at the next jail_idle(). */
+static void job_stage_bury(struct jail *j)
+{
+	job_grave_clear(j);              /* at most one: normally empty here */
+	j->grave.init_pid = launch_warm_abandon(&j->next.warm);
+	j->grave.cg = j->next.cg[0];
+	j->next.cg[0] = NULL;
+	job_stage_clear(j, STAGE_NEXT);
+}
+
 void job_release_stages(struct jail *j)
 {
+	job_grave_clear(j);
 	job_stage_clear(j, STAGE_DONE);
 	job_stage_clear(j, STAGE_NEXT);
 }
@@ -90,6 +114,7 @@ int jail_idle(struct jail *j, struct jail_error *e)
 	struct mnt_root *root = j->done.root;
 	uint64_t work = j->done.work_bytes, tmp = j->done.tmp_bytes;
 	job_stage_clear(j, STAGE_DONE);
+	job_grave_clear(j);
 	if (j->next.root || !root)
 		return 0;
 	return job_prepare_next(j, root, work, tmp, e);
@@ -114,6 +139,7 @@ int jail_idle_warm(struct jail *j, const struct jail_warm_spec *w, struct jail_e
 	if (!w || !job_can_warm(j))
 		return jail_idle(j, e);
 	job_stage_clear(j, STAGE_DONE);
+	job_grave_clear(j);
 	const char *key = launch_warm_key(j->next.warm);
 	if (key && strcmp(key, w->key) == 0)
 		return 0;                  /* already waiting: it has seen nothing */
@@ -201,8 +227,10 @@ static struct mnt_root *job_stage_begin(struct jail *j, const struct jail_spec *
 	                     (fits ? job_warm_misfit(j, spec) : "other template") : "";
 	res->warm = misfit == NULL;
 	res->cold_reason = spec->warm_key ? misfit : NULL;
-	if (!fits || (misfit && launch_warm_key(j->next.warm)))
+	if (misfit && launch_warm_key(j->next.warm)) {
+		job_stage_bury(j);
 		fits = false;
+	}
 	if (!fits)
 		job_stage_clear(j, STAGE_NEXT);
 	struct mnt_root *r = job_root_get(j, real, e);

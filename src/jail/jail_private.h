@@ -181,6 +181,10 @@ struct launch_warm;
 int launch_warm_start(struct jail *j, const char *root, struct cg_run *cg,
                       struct launch_warm **out, struct jail_error *e);
 void launch_warm_discard(struct launch_warm **w);
+/* launch_warm_discard without waiting for pid 1's end (its namespaces'
+ * teardown, the interpreter's exit): pid 1 is sent SIGKILL and its pid
+ * returned, for proc_reap later (jail.c: off the request path). */
+pid_t launch_warm_abandon(struct launch_warm **w);
 /* Starts the warm interpreter of ws in the prepared pid 1 w: it runs once
  * this returns 0, blocked on its stdin; on -1 w must be discarded. */
 int launch_warm_program(struct jail *j, struct launch_warm *w, const struct jail_warm_spec *ws,
@@ -241,6 +245,13 @@ struct jail {
 		pid_t init_pid;                /* pid 1 still exiting (done only) */
 		struct launch_warm *warm;      /* pid 1 prepared for step 0 (next only) */
 	} next, done;
+	/* A warm interpreter a job did not fit: its pid 1 was killed on the
+	 * request path, its reaping and its cgroup's removal wait for
+	 * jail_idle() (jail.c, job_stage_bury). */
+	struct {
+		pid_t init_pid;
+		struct cg_run *cg;
+	} grave;
 	void *stack_map;                       /* [guard][pid 1][guard][program] */
 	size_t stack_map_len;
 	char *stack_top[2];                    /* tops (stacks grow down): pid 1, program */

@@ -271,6 +271,27 @@ void launch_warm_discard(struct launch_warm **w)
 	*w = NULL;
 }
 
+pid_t launch_warm_abandon(struct launch_warm **w)
+{
+	pid_t pid = 0;
+	if (!*w)
+		return 0;
+	/* SIGKILL first: a pid 1 that saw its go pipe closed would run our
+	 * code (raw_exit) on the stack the next pid 1 is about to use.  A
+	 * fatal signal is acted on before any return to user mode, so once
+	 * kill() has queued it pid 1 never runs user code again, and (no
+	 * CLONE_CHILD_CLEARTID, no robust list or rseq in a CLONE_VM child)
+	 * its exit writes nothing to our memory. */
+	if ((*w)->pid > 0 && kill((*w)->pid, SIGKILL) == 0)
+		pid = (*w)->pid;
+	else if ((*w)->pid > 0)
+		launch_kill_reap((*w)->pid);
+	launch_close_fds(&(*w)->a);
+	free(*w);
+	*w = NULL;
+	return pid;
+}
+
 /* The prepared pid 1 when it was made for this root and cgroup and is
  * still alive, else NULL (it is discarded).  A prepared pid 1 that
  * something killed while it waited (it is our child: waitpid tells) is
