@@ -23,6 +23,11 @@
  *                                       exit: the kernel kills the rest of
  *                                       the pid namespace.
  *
+ * A warm interpreter (jail_idle_warm) is such a program, started with the
+ * warm limits while the caller is idle; I then waits for one more go byte
+ * (init_warm_handover), lowers the program's rlimits to its job's step
+ * (prlimit) and reports ready again before reaping as above.
+ *
  * C and I share memory (see rawsys.h for why, and why the [raw only] parts
  * must not touch libc state).  Every setup step of I and P that fails is
  * reported with its name and errno and the program never runs (fail
