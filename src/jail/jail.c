@@ -201,6 +201,11 @@ static const char *job_warm_misfit(struct jail *j, const struct jail_spec *spec)
 		return why;
 	if (spec->nsteps != 1)
 		return "steps";
+	/* The interpreter alone in its cgroup, alive: one that died while it
+	 * waited (pid 1, blocked, has not reaped it) cannot take a job. */
+	unsigned n;
+	if (cg_run_nprocs(j->next.cg[0], &n) < 0 || n != 1)
+		return "not running";
 	if (cg_run_mem_current(j->next.cg[0], &used) < 0 || used >= spec->steps[0].limits.memory_bytes)
 		return "memory in use";
 	return NULL;

@@ -135,6 +135,8 @@ int cg_run_limits(struct cg_run *r, const struct jail_limits *l, struct jail_err
  * to each to move itself in (init.c). Returns how many. */
 int cg_run_procs_fds(const struct cg_run *r, int fds[3]);
 int cg_run_cpu_us(struct cg_run *r, uint64_t *us);
+/* Live processes in the run's cgroup (not zombies; -1: unknown). */
+int cg_run_nprocs(struct cg_run *r, unsigned *n);
 /* Memory charged to the run's cgroup now (-1: unknown). */
 int cg_run_mem_current(struct cg_run *r, uint64_t *bytes);
 void cg_run_stats(struct cg_run *r, struct cg_stats *s);

@@ -227,3 +227,25 @@ def test_client_disconnect_cancels_a_warm_run(svc):
     assert [(l["status"], l["cancelled"], l["warm"]) for l in f] == [("killed", True, True)], f
     assert f[0]["duration_ms"] < 10000, f
     assert run_warm(svc, {"runtime": "python", "code": "print('ok')"})["stdout"] == "ok\n"
+
+
+def test_a_dead_warm_interpreter_means_cold_not_failure(svc):
+    """Something killed the waiting interpreter (here: root): the next run
+    goes cold, correctly, and the one after is warm again."""
+    import os
+    import signal
+    from conftest import children, descendants, warm_interpreter, wait_for
+    time.sleep(0.5)
+    waiting = [p for r in svc.responders() for i in children(r) for p in descendants(i)
+               if warm_interpreter(p)]
+    assert len(waiting) == len(svc.responders()), waiting
+    for p in waiting:
+        os.kill(p, signal.SIGKILL)
+    finished_before = len([l for l in svc.logs() if l.get("event") == "sandbox.run.finish"])
+    j = svc.run({"runtime": "python", "code": "print('cold')"}).json
+    assert j["warm"] is False and j["stdout"] == "cold\n", j
+    assert wait_for(lambda: len([l for l in svc.logs()
+                                 if l.get("event") == "sandbox.run.finish"]) > finished_before, 5)
+    f = [l for l in svc.logs() if l.get("event") == "sandbox.run.finish"][finished_before]
+    assert f["cold_reason"] == "not running", f
+    assert run_warm(svc, {"runtime": "python", "code": "print('warm')"})["stdout"] == "warm\n"
