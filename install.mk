@@ -7,7 +7,7 @@
 # changes: a later `make install prefix=...` installs copies (and
 # programs) built for the earlier prefix, as for any compiled-in path.
 
-dist_man_MANS = man/sandbox-fcgi.8 man/sandbox-run.1
+dist_man_MANS = man/sandbox-fcgi.8 man/sandbox-run.1 man/sandbox-callbacks.8
 dist_doc_DATA = README.md docs/API.md docs/MIGRATING.md docs/OPERATIONS.md docs/PERFORMANCE.md docs/SECURITY.md \
 	docs/openapi.json
 sfexamplesdir = $(docdir)/examples
@@ -17,7 +17,7 @@ dist_sfexamples_DATA = nginx/sandbox-fcgi.conf nginx/sandbox-fcgi-tls.conf.examp
 sf_subst = $(SED) \
 	-e 's|@sbindir[@]|$(sbindir)|g' -e 's|@bindir[@]|$(bindir)|g' \
 	-e 's|@sysconfdir[@]|$(sysconfdir)|g' -e 's|@localstatedir[@]|$(localstatedir)|g' \
-	-e 's|@rootfsbasedir[@]|$(rootfsbasedir)|g' -e 's|@fcgisocketdir[@]|$(fcgisocketdir)|g' \
+	-e 's|@rootfsbasedir[@]|$(rootfsbasedir)|g' -e 's|@statedir[@]|$(statedir)|g' -e 's|@fcgisocketdir[@]|$(fcgisocketdir)|g' \
 	-e 's|@serviceuser[@]|$(serviceuser)|g' -e 's|@nginxgroup[@]|$(nginxgroup)|g' \
 	-e 's|@MULTIWATCH[@]|$(MULTIWATCH)|g'
 # $(call sf_gen,SOURCE): SOURCE with configure's values into $@; any @name@
@@ -30,11 +30,16 @@ sf_expect = grep -qF -- '$(1)' $@.tmp || { echo "$@: expected '$(1)' (did the so
 
 # systemd: units, the service user (sysusers.d), the RootFS directory
 # (tmpfiles.d). Their directories come from --with-*dir or pkg-config systemd.
-sf_systemd_units = gen/systemd/sandbox-fcgi.service gen/systemd/sandbox-fcgi.socket
+sf_systemd_units = gen/systemd/sandbox-fcgi.service gen/systemd/sandbox-fcgi.socket \
+	gen/systemd/sandbox-fcgi-sweep.service gen/systemd/sandbox-fcgi-sweep.timer
 gen/systemd/sandbox-fcgi.service: $(srcdir)/systemd/sandbox-fcgi.service.in Makefile
 	$(call sf_gen,$(srcdir)/systemd/sandbox-fcgi.service.in)
 gen/systemd/sandbox-fcgi.socket: $(srcdir)/systemd/sandbox-fcgi.socket.in Makefile
 	$(call sf_gen,$(srcdir)/systemd/sandbox-fcgi.socket.in)
+gen/systemd/sandbox-fcgi-sweep.service: $(srcdir)/systemd/sandbox-fcgi-sweep.service.in Makefile
+	$(call sf_gen,$(srcdir)/systemd/sandbox-fcgi-sweep.service.in)
+gen/systemd/sandbox-fcgi-sweep.timer: $(srcdir)/systemd/sandbox-fcgi-sweep.timer.in Makefile
+	$(call sf_gen,$(srcdir)/systemd/sandbox-fcgi-sweep.timer.in)
 gen/systemd/sysusers/sandbox-fcgi.conf: $(srcdir)/systemd/sysusers.conf.in Makefile
 	$(call sf_gen,$(srcdir)/systemd/sysusers.conf.in)
 gen/systemd/tmpfiles/sandbox-fcgi.conf: $(srcdir)/systemd/tmpfiles.conf.in Makefile
@@ -95,9 +100,11 @@ CLEANFILES += $(sf_systemd_units) gen/systemd/sysusers/sandbox-fcgi.conf \
 # and dpkg-buildpackage need. Whole directories where every file belongs;
 # single files where the directory also holds build output.
 EXTRA_DIST += m4/.keep systemd/README.md systemd/sandbox-fcgi.service.in systemd/sandbox-fcgi.socket.in \
+	systemd/sandbox-fcgi-sweep.service.in systemd/sandbox-fcgi-sweep.timer.in \
 	systemd/sysusers.conf.in systemd/tmpfiles.conf.in \
 	nginx rootfs scripts docs debian \
-	bench/e2e.sh bench/e2e-ab.sh bench/launch.sh bench/post.lua bench/warm.sh bench/warm.py \
+	bench/e2e.sh bench/e2e-ab.sh bench/launch.sh bench/session.sh bench/post.lua bench/async.sh \
+	bench/warm.sh bench/warm.py \
 	tests/valgrind.supp tests/cli tests/deb tests/integration tests/quickstart tests/rootfs tests/v2vm
 dist-hook:
 	find $(distdir) \( -name __pycache__ -o -name .pytest_cache \) -prune -exec rm -rf {} +

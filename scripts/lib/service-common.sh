@@ -34,6 +34,9 @@ svc_defaults() {
 	: "${SANDBOX_CONN_PER_IP:=$((SANDBOX_POOL + SANDBOX_QUEUE))}"
 	: "${SANDBOX_KEYS_FILE:=}"
 	: "${SANDBOX_SOCKET:=$SANDBOX_STATE_DIR/fcgi.sock}"
+	# Durable state (sandbox-fcgi --state-dir: sessions, asynchronous runs,
+	# callbacks): the service user's, 0700.
+	: "${SANDBOX_DATA_DIR:=$SANDBOX_STATE_DIR/state}"
 	: "${SANDBOX_NGINX_PREFIX:=$SANDBOX_STATE_DIR/nginx}"
 }
 
@@ -258,11 +261,17 @@ svc_prepare_state() {
 	# The pool's shared metrics file (sandbox-fcgi --metrics-file): made
 	# here for the service user, who cannot create files in this directory.
 	# Kept across restarts: the counters are cumulative.
+	# Session state (sandbox-fcgi --state-dir): the service user's alone;
+	# kept across restarts of the pool (sessions survive them).
+	install -d -m 0700 -o "$SANDBOX_USER" -g "$SANDBOX_USER" "$SANDBOX_DATA_DIR" || return 1
 	if [ -L "$SANDBOX_STATE_DIR/metrics" ] || [ ! -f "$SANDBOX_STATE_DIR/metrics" ]; then
 		rm -f "$SANDBOX_STATE_DIR/metrics" &&
 		install -m 0600 -o "$SANDBOX_USER" -g "$SANDBOX_USER" /dev/null \
 			"$SANDBOX_STATE_DIR/metrics" || return 1
 	fi
+	# The responders' durable state (--state-dir: asynchronous runs), the
+	# service user's own: kept across pool restarts like the metrics.
+	install -d -m 0700 -o "$SANDBOX_USER" -g "$SANDBOX_USER" "$SANDBOX_STATE_DIR/state" || return 1
 }
 
 # spawn-fcgi binds the socket (backlog = pool + queue), drops to the service
@@ -292,6 +301,7 @@ svc_start_pool() {
 		--template "$SANDBOX_TEMPLATE" --pool-size "$SANDBOX_POOL" \
 		--queue-timeout-ms "$SANDBOX_QUEUE_TIMEOUT_MS" \
 		--metrics-file "$SANDBOX_STATE_DIR/metrics" \
+		--state-dir "$SANDBOX_DATA_DIR" \
 		${SANDBOX_CGROUP_ARG:+--cgroup "$SANDBOX_CGROUP_ARG"} $SANDBOX_FCGI_ARGS \
 		</dev/null >>"$SANDBOX_STATE_DIR/logs/sandbox-fcgi.log" 2>&1 ) &
 	pid=$!

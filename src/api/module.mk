@@ -6,10 +6,11 @@ API_SOURCES = \
 	src/api/rt.h src/api/req.h src/api/resp.h \
 	src/api/req_private.h src/api/resp_private.h src/api/api_load.h src/api/rt_private.h \
 	src/api/rt.c src/api/rt_load.c src/api/rt_json.c \
-	src/api/req_parse.c src/api/req_files.c src/api/req_cmd.c \
+	src/api/req_parse.c src/api/req_session.c src/api/req_files.c src/api/req_cmd.c \
 	src/api/req_paths.c src/api/req_words.c src/api/req_spec.c src/api/req_util.c src/api/req_compat.c \
 	src/api/req_scan.c src/api/api_mem.c src/api/warm.h src/api/warm.c \
-	src/api/resp.c src/api/resp_write.c src/api/resp_isolation.c
+	src/api/resp.c src/api/resp_write.c src/api/resp_isolation.c \
+	src/api/resp_stream.h src/api/resp_stream.c
 noinst_LIBRARIES += src/api/libapi.a
 src_api_libapi_a_SOURCES = $(API_SOURCES)
 src_api_libapi_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)

@@ -42,6 +42,9 @@ struct req_config {
 	size_t max_json_parse_bytes;     /* jansson's memory for the body; 0: 2 x max_body_bytes */
 	uint64_t max_result_bytes;       /* handler result file read back: 1 MiB */
 	struct jail_limits compile_defaults; /* compile step, under the runtime's own */
+	/* Sessions (POST /api/sandbox/sessions): lifetime, idle timeout and
+	 * disk quota, each from 1 to the operator's maximum. */
+	struct req_range ses_ttl_s, ses_idle_timeout_s, ses_disk_mb;
 };
 void req_config_defaults(struct req_config *c);
 /* The run step's limits of a request that gives none, for a runtime
@@ -75,6 +78,7 @@ struct req_job {
 	char **envp;                     /* NULL-terminated NAME=VALUE, defaults added */
 	char *stdin_data; size_t stdin_len;
 	bool handler_mode;
+	bool stream, stream_set;         /* "stream": live output; given at all */
 	char *handler;                   /* "main.handler" */
 	char *event_json;                /* serialized event */
 	struct jail_limits limits;       /* run step */
@@ -104,6 +108,32 @@ typedef long (*req_read_fn)(void *ctx, char *buf, size_t len);
 int req_parse_run_stream(req_read_fn read, void *ctx, const struct req_config *cfg,
                          const struct rt_registry *reg, struct req_job *job,
                          struct req_error *err);
+/* The two halves of req_parse_run_stream, for callers that look at the
+ * tree before validating it (POST /runs takes "id" and "callback_url" out
+ * of it first): the body loaded under the same bounds (NULL with *err
+ * filled), and the validation of a loaded body (root is not stolen). */
+json_t *req_load_body(req_read_fn read, void *ctx, const struct req_config *cfg,
+                      struct req_error *err);
+int req_parse_run_json(json_t *root, const struct req_config *cfg,
+                       const struct rt_registry *reg, struct req_job *job, struct req_error *err);
+/* A session run (POST /api/sandbox/sessions/{id}/run, docs/SESSIONS.md):
+ * the body of a run, with three differences. The template is the session's
+ * (a "template" given must name it); "runtime" may be left out when an
+ * "entrypoint" is given (a plain command: no code, no compile step, the
+ * operator's default limits; the runtime is then req_plain_runtime), and
+ * neither code nor files is required (the workspace holds the files); the
+ * session's defaults ({"limits": {...}, "env": {...}} as stored at its
+ * creation, or NULL) fill in what the request leaves out, name by name. */
+struct req_session_run {
+	const char *tmpl;                /* the session's template */
+	json_t *defaults;                /* borrowed */
+};
+extern const struct rt_runtime req_plain_runtime;
+int req_parse_session_run_stream(req_read_fn read, void *ctx, const struct req_config *cfg,
+                                 const struct rt_registry *reg,
+                                 const struct req_session_run *sr, struct req_job *job,
+                                 struct req_error *err);
+
 /* Fills *spec from the job; the job keeps ownership of all memory. */
 int req_job_spec(struct req_job *job, const struct req_config *cfg, struct jail_spec *spec);
 void req_job_free(struct req_job *job);
@@ -113,6 +143,20 @@ void req_job_free(struct req_job *job);
  * replacing values the request's env gave. Nothing outside handler mode.
  * 0, or -1 when memory ran out. */
 int req_job_context_env(struct req_job *job, const char *request_id);
+
+/* POST /api/sandbox/sessions: template, ttl_s, idle_timeout_s, disk_mb
+ * (each within its req_config range, absent: its default), and limits and
+ * env checked as a run's and kept as given in defaults ({"limits": {...},
+ * "env": {...}}, owned). Streamed under the caps of a run's body. */
+struct req_session {
+	const struct rt_template *tmpl;
+	uint64_t ttl_s, idle_timeout_s, disk_mb;
+	json_t *defaults;
+};
+int req_parse_session_stream(req_read_fn read, void *ctx, const struct req_config *cfg,
+                             const struct rt_registry *reg, struct req_session *out,
+                             struct req_error *err);
+void req_session_free(struct req_session *s);
 
 /* Validation helpers, exposed for unit tests. Return NULL if ok, else a
  * reason. (Paths: path_check(), common/path.h.) */

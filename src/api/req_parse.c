@@ -16,7 +16,7 @@
 
 static const char *const top_keys[] = {
 	"runtime", "template", "code", "files", "entrypoint", "args", "stdin",
-	"env", "handler", "event", "limits", "outputs", NULL,
+	"env", "handler", "event", "limits", "outputs", "stream", NULL,
 };
 
 static const char *const limit_keys[] = {
@@ -62,6 +62,9 @@ void req_config_defaults(struct req_config *c)
 	c->max_json_values = 100000;
 	c->max_json_parse_bytes = 0;   /* 0: twice max_body_bytes */
 	c->max_result_bytes = 1u << 20;
+	c->ses_ttl_s = (struct req_range){ 1, 3600, 86400 };
+	c->ses_idle_timeout_s = (struct req_range){ 1, 600, 86400 };
+	c->ses_disk_mb = (struct req_range){ 1, 50, 1024 };
 	c->compile_defaults = (struct jail_limits){
 		.wall_time_ms = 30000, .cpu_time_ms = 30000, .memory_bytes = 512ull << 20,
 		.max_processes = 64, .max_output_bytes = 1u << 20,
@@ -90,7 +93,7 @@ static void msg_append(char *buf, size_t size, const char *s)
 		snprintf(buf + n, size - n, "%s", s);
 }
 
-static int fail_template(const struct rt_registry *reg, const char *name, struct req_error *err)
+int req_fail_template(const struct rt_registry *reg, const char *name, struct req_error *err)
 {
 	char list[384] = "";
 	for (size_t i = 0; i < reg->ntemplates; i++) {
@@ -122,21 +125,38 @@ static int fail_runtime(const struct rt_template *t, const char *spec, struct re
 	                spec, t->name, list[0] ? list : "(none)");
 }
 
+/* A session's plain command: no file, no run command of its own (the
+ * entrypoint is required), no compile step, no handler, and the operator's
+ * default limits (no runtime overrides). */
+static char plain_name[] = "command";
+const struct rt_runtime req_plain_runtime = { .name = plain_name };
+
 static int parse_runtime(json_t *root, const struct req_config *cfg,
-                         const struct rt_registry *reg, struct req_job *job, struct req_error *err)
+                         const struct rt_registry *reg, const struct req_session_run *sr,
+                         struct req_job *job, struct req_error *err)
 {
 	json_t *tv = json_object_get(root, "template"), *rv = json_object_get(root, "runtime");
-	const char *tname = cfg->default_template;
+	const char *tname = sr ? sr->tmpl : cfg->default_template;
 
 	if (tv && !json_is_string(tv))
 		return req_fail(err, 400, "invalid_field", "template", "template must be a string");
+	if (tv && sr && (strcmp(json_string_value(tv), sr->tmpl) != 0 ||
+	                 strlen(sr->tmpl) != json_string_length(tv)))
+		return req_fail(err, 400, "invalid_field", "template",
+		                "a session run uses the session's template '%.48s'", sr->tmpl);
 	if (tv)
 		tname = json_string_value(tv);
 	job->tmpl = rt_find_template(reg, tname);
 	if (!job->tmpl || (tv && strlen(tname) != json_string_length(tv)))
-		return fail_template(reg, tname, err);
+		return req_fail_template(reg, tname, err);
+	if (!rv && sr && json_object_get(root, "entrypoint")) {
+		job->runtime = &req_plain_runtime;
+		return 0;
+	}
 	if (!rv)
-		return req_fail(err, 400, "missing_field", "runtime", "runtime is required");
+		return req_fail(err, 400, "missing_field", "runtime",
+		                sr ? "runtime is required without an entrypoint"
+		                   : "runtime is required");
 	if (!json_is_string(rv))
 		return req_fail(err, 400, "invalid_field", "runtime", "runtime must be a string");
 	job->runtime = rt_find_runtime(job->tmpl, json_string_value(rv));
@@ -256,14 +276,18 @@ static int parse_blob(json_t *root, const char *key, size_t max, char **out, siz
 	return 0;
 }
 
-static int parse_code_and_files(json_t *root, const struct req_config *cfg,
+static int parse_code_and_files(json_t *root, const struct req_config *cfg, bool session,
                                 struct req_job *job, struct req_error *err)
 {
 	json_t *files = json_object_get(root, "files");
 	long clash;
 
-	if (!json_object_get(root, "code") && !files)
+	/* A session's workspace may hold every file the run needs. */
+	if (!session && !json_object_get(root, "code") && !files)
 		return req_fail(err, 400, "missing_field", "code", "code or files is required");
+	if (job->runtime == &req_plain_runtime && json_object_get(root, "code"))
+		return req_fail(err, 400, "invalid_field", "code",
+		                "code needs a runtime (a plain command runs the entrypoint only)");
 	if (files && req_parse_files(files, cfg, job, err))
 		return -1;
 	if (parse_blob(root, "code", cfg->max_code_bytes, &job->code, &job->code_len, err))
@@ -277,15 +301,46 @@ static int parse_code_and_files(json_t *root, const struct req_config *cfg,
 	return 0;
 }
 
+/* The session's defaults under the request's values: for "limits" and
+ * "env", each name the request does not give is taken from the session.
+ * A request value of the wrong type is left for its parser to refuse. */
+static int merge_defaults(json_t *root, json_t *defaults, struct req_error *err)
+{
+	static const char *const keys[] = { "limits", "env", NULL };
+
+	for (size_t i = 0; defaults && keys[i]; i++) {
+		json_t *d = json_object_get(defaults, keys[i]), *mine = json_object_get(root, keys[i]);
+		const char *name;
+		json_t *v;
+
+		if (!json_is_object(d))
+			continue;
+		if (!mine) {
+			if (json_object_set_new(root, keys[i], json_deep_copy(d)) < 0)
+				return req_fail(err, 500, "internal", keys[i], "out of memory");
+			continue;
+		}
+		if (!json_is_object(mine))
+			continue;
+		json_object_foreach(d, name, v)
+			if (!json_object_get(mine, name) && json_object_set(mine, name, v) < 0)
+				return req_fail(err, 500, "internal", keys[i], "out of memory");
+	}
+	return 0;
+}
+
 static int parse_root(json_t *root, const struct req_config *cfg, const struct rt_registry *reg,
-                      struct req_job *job, struct req_compat *rn, struct req_error *err)
+                      const struct req_session_run *sr, struct req_job *job,
+                      struct req_compat *rn, struct req_error *err)
 {
 	json_t *v;
 
 	if (!json_is_object(root))
 		return req_fail(err, 400, "invalid_json", "", "the request body must be a JSON object");
-	if (req_compat_normalize(root, cfg, job, rn, err) || check_keys(root, top_keys, "", err) || parse_runtime(root, cfg, reg, job, err) ||
-	    parse_code_and_files(root, cfg, job, err) ||
+	if (req_compat_normalize(root, cfg, job, rn, err) || check_keys(root, top_keys, "", err) ||
+	    parse_runtime(root, cfg, reg, sr, job, err) ||
+	    (sr && merge_defaults(root, sr->defaults, err)) ||
+	    parse_code_and_files(root, cfg, sr != NULL, job, err) ||
 	    parse_blob(root, "stdin", cfg->max_stdin_bytes, &job->stdin_data, &job->stdin_len, err) ||
 	    req_parse_env(json_object_get(root, "env"), cfg, job, err) ||
 	    req_parse_limits(json_object_get(root, "limits"), cfg, job, err) ||
@@ -293,6 +348,13 @@ static int parse_root(json_t *root, const struct req_config *cfg, const struct r
 		return -1;
 	if ((v = json_object_get(root, "outputs")) && req_parse_outputs(v, cfg, job, err))
 		return -1;
+	if ((v = json_object_get(root, "stream"))) {
+		/* Only how the answer is sent (docs/API.md, "Live output"). */
+		if (!json_is_boolean(v))
+			return req_fail(err, 400, "invalid_field", "stream", "stream must be a boolean");
+		job->stream = json_is_true(v);
+		job->stream_set = true;
+	}
 	if (job->runtime->compile_argv) {
 		const char *const keys[] = { "file", NULL };
 		const char *const vals[] = { job->runtime->file, NULL };
@@ -302,13 +364,13 @@ static int parse_root(json_t *root, const struct req_config *cfg, const struct r
 	return 0;
 }
 
-static size_t parse_budget(const struct req_config *cfg)
+size_t req_parse_budget(const struct req_config *cfg)
 {
 	return cfg->max_json_parse_bytes ? cfg->max_json_parse_bytes : 2 * cfg->max_body_bytes;
 }
 
 /* Why the body could not become a tree, as the 4xx that says so. */
-static int fail_load(const struct api_load *l, const struct req_config *cfg,
+int req_fail_load(const struct api_load *l, const struct req_config *cfg,
                      const json_error_t *je, struct req_error *err)
 {
 	const char *fld = l->scan.field, *in = fld[0] ? "; the limit was reached in " : "";
@@ -327,7 +389,7 @@ static int fail_load(const struct api_load *l, const struct req_config *cfg,
 		                "JSON values (object keys included)%s%s", cfg->max_json_values, in, fld);
 	case API_LOAD_BUDGET:
 		return req_fail(err, 413, "too_large", fld, "parsing the request body needs more than "
-		                "%zu MiB%s%s", parse_budget(cfg) >> 20, in, fld);
+		                "%zu MiB%s%s", req_parse_budget(cfg) >> 20, in, fld);
 	case API_LOAD_OK:
 	default:
 		return req_fail(err, 400, "invalid_json", "", "invalid JSON at line %d, column %d: %s",
@@ -335,31 +397,75 @@ static int fail_load(const struct api_load *l, const struct req_config *cfg,
 	}
 }
 
-int req_parse_run_stream(req_read_fn read, void *ctx, const struct req_config *cfg,
-                         const struct rt_registry *reg, struct req_job *job, struct req_error *err)
+json_t *req_load_body(req_read_fn read, void *ctx, const struct req_config *cfg,
+                      struct req_error *err)
 {
 	struct api_load l;
-	struct req_compat rn = { .n = 0 };
 	json_error_t je;
 	json_t *root;
-	int rc;
 
-	memset(job, 0, sizeof *job);
 	memset(err, 0, sizeof *err);
 	api_load_init(&l, read, ctx, cfg->max_body_bytes, cfg->max_json_depth,
-	              cfg->max_json_values, parse_budget(cfg));
+	              cfg->max_json_values, req_parse_budget(cfg));
 	/* JSON_ALLOW_NUL: "\u0000" parses, so that a NUL in a path or an env
 	 * value is refused by the check that names its field. */
 	root = api_load(&l, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
 	if (!root)
-		return fail_load(&l, cfg, &je, err);
-	rc = parse_root(root, cfg, reg, job, &rn, err);
-	json_decref(root);
+		req_fail_load(&l, cfg, &je, err);
+	return root;
+}
+
+/* A loaded body as a run (sr NULL) or as a session run. */
+static int parse_json(json_t *root, const struct req_config *cfg, const struct rt_registry *reg,
+                      const struct req_session_run *sr, struct req_job *job, struct req_error *err)
+{
+	struct req_compat rn = { .n = 0 };
+	int rc;
+
+	memset(job, 0, sizeof *job);
+	memset(err, 0, sizeof *err);
+	rc = parse_root(root, cfg, reg, sr, job, &rn, err);
 	if (rc) {
 		req_compat_error(&rn, err);
 		req_job_free(job);
 	}
 	return rc;
+}
+
+int req_parse_run_json(json_t *root, const struct req_config *cfg,
+                       const struct rt_registry *reg, struct req_job *job, struct req_error *err)
+{
+	return parse_json(root, cfg, reg, NULL, job, err);
+}
+
+static int parse_stream(req_read_fn read, void *ctx, const struct req_config *cfg,
+                        const struct rt_registry *reg, const struct req_session_run *sr,
+                        struct req_job *job, struct req_error *err)
+{
+	json_t *root;
+	int rc;
+
+	memset(job, 0, sizeof *job);
+	root = req_load_body(read, ctx, cfg, err);
+	if (!root)
+		return -1;
+	rc = parse_json(root, cfg, reg, sr, job, err);
+	json_decref(root);
+	return rc;
+}
+
+int req_parse_run_stream(req_read_fn read, void *ctx, const struct req_config *cfg,
+                         const struct rt_registry *reg, struct req_job *job, struct req_error *err)
+{
+	return parse_stream(read, ctx, cfg, reg, NULL, job, err);
+}
+
+int req_parse_session_run_stream(req_read_fn read, void *ctx, const struct req_config *cfg,
+                                 const struct rt_registry *reg,
+                                 const struct req_session_run *sr, struct req_job *job,
+                                 struct req_error *err)
+{
+	return parse_stream(read, ctx, cfg, reg, sr, job, err);
 }
 
 int req_parse_run(const char *body, size_t len, const struct req_config *cfg,

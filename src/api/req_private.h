@@ -46,6 +46,15 @@ struct jail_limits req_compile_base(const struct rt_runtime *rt, const struct re
  * accepted path (and vice versa). Returns the index of the clash or -1. */
 long req_path_clash(const struct req_job *job, const char *path);
 
+/* Shared by the parsers of request bodies (req_parse.c, req_session.c):
+ * the 400 of an unknown template listing the known ones, jansson's byte
+ * budget for a body, and the 4xx of a body that did not load. */
+int req_fail_template(const struct rt_registry *reg, const char *name, struct req_error *err);
+size_t req_parse_budget(const struct req_config *cfg);
+struct api_load;
+int req_fail_load(const struct api_load *l, const struct req_config *cfg, const json_error_t *je,
+                  struct req_error *err);
+
 /* Default rootfs-side paths of the handler shim's input and output. */
 #define REQ_EVENT_PATH ".sandbox/event.json"   /* under /tmp */
 #define REQ_RESULT_PATH ".sandbox/result.json" /* under /tmp */

@@ -146,10 +146,36 @@ static char *exec_message(json_t *o, const struct jail_step_result *r)
 	return clean;
 }
 
+/* Streamed: what the service adds after the streamed stderr, with the
+ * '\n' the whole answer puts between them (as below); in base64 too with
+ * output_encoding base64, like the whole answer's stderr. */
+static void put_streamed(json_t *o, const struct jail_step_result *r, const char *err_extra,
+                         bool base64)
+{
+	bool nl = err_extra && r->err.len && r->err.data[r->err.len - 1] != '\n';
+	json_t *extra = json_pack("s+", nl ? "\n" : "", err_extra ? err_extra : "");
+
+	json_object_set_new(o, "stdout", json_string(""));
+	if (extra && base64)
+		json_object_set_new(o, "stderr", inline_json(json_string_value(extra),
+		                                             json_string_length(extra), true, NULL));
+	else
+		json_object_set_new(o, "stderr", json_incref(extra));
+	json_decref(extra);
+	json_object_set_new(o, "stdout_truncated", json_boolean(r->out.truncated));
+	json_object_set_new(o, "stderr_truncated", json_boolean(r->err.truncated));
+}
+
 static void put_output(json_t *o, const struct jail_step_result *r, const char *err_extra,
-                       bool base64, struct resp_bigs *b)
+                       bool base64, struct resp_bigs *b, bool streamed)
 {
 	char *exec_msg = r->exec_failed && !err_extra ? exec_message(o, r) : NULL;
+
+	if (streamed) {
+		put_streamed(o, r, exec_msg ? exec_msg : err_extra, base64);
+		free(exec_msg);
+		return;
+	}
 
 	if (exec_msg) {
 		err_extra = exec_msg;
@@ -188,12 +214,13 @@ static json_t *files_json(const struct jail_result *res, struct resp_bigs *b)
 	return a;
 }
 
-static json_t *compile_json(const struct jail_step_result *c, bool base64, struct resp_bigs *b)
+static json_t *compile_json(const struct jail_step_result *c, bool base64, struct resp_bigs *b,
+                            bool streamed)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "status", json_string(jail_status_name(c->status)));
 	put_exit(o, c);
-	put_output(o, c, NULL, base64, b);
+	put_output(o, c, NULL, base64, b, streamed);
 	json_object_set_new(o, "execution_time_ms", json_integer((json_int_t)c->wall_ms));
 	return o;
 }
@@ -319,7 +346,7 @@ static json_t *result_tree(const struct jail_result *res, const struct resp_opts
 		json_object_set_new(obj, "output_encoding", json_string(o->output_encoding));
 	json_object_set_new(obj, "status", json_string(status));
 	put_exit(obj, run);
-	put_output(obj, run, h.stderr_extra, base64, b);
+	put_output(obj, run, h.stderr_extra, base64, b, o->output_streamed);
 	json_object_set_new(obj, "execution_time_ms", json_integer((json_int_t)run->wall_ms));
 	json_object_set_new(obj, "cpu_time_ms", json_integer((json_int_t)run->cpu_ms));
 	json_object_set_new(obj, "memory_peak_kb", json_integer((json_int_t)run->memory_peak_kb));
@@ -333,7 +360,10 @@ static json_t *result_tree(const struct jail_result *res, const struct resp_opts
 			json_object_set_new(obj, "handler_error", json_string(h.error));
 	}
 	if (o->has_compile && res->nsteps >= 1)
-		json_object_set_new(obj, "compile", compile_json(&res->steps[0], base64, b));
+		json_object_set_new(obj, "compile", compile_json(&res->steps[0], base64, b,
+		                                                 o->output_streamed));
+	if (o->session)
+		json_object_set(obj, "session", o->session);
 	free(h.error_owned);
 	*keep = h.stderr_extra;
 	return obj;

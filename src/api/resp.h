@@ -22,6 +22,14 @@ struct resp_opts {
 	/* Optional: receives the answer's "status" (a static string), so that
 	 * the log says what the answer said (resp_status decides it). */
 	const char **status_out;
+	/* The program's output went out already as the lines of a streamed
+	 * run (resp_stream.h): "stdout" and "stderr" (also the compile
+	 * step's) hold only what the service adds after it, the exec error's
+	 * or the handler's text, with the '\n' that joins it (docs/API.md,
+	 * "Live output"). */
+	bool output_streamed;
+	/* Optional: a session run's "session" object, added as is (borrowed). */
+	json_t *session;
 	/* "warm": whether a warm interpreter served the run (res->warm). */
 	bool report_warm;
 };

@@ -19,6 +19,11 @@ struct resp_big {
 	const char *suffix;              /* valid UTF-8 appended after a '\n', or NULL */
 };
 struct resp_bigs { struct resp_big *big; size_t n, alloc; };
+/* The escape of a one-byte character in a JSON string as jansson writes
+ * it (\" \\ \b \f \n \r \t, other controls \u00XX), or NULL if it stands
+ * as it is; tmp holds a \u00XX one. Shared by the result and the lines of
+ * a streamed run, so that both escape alike. */
+const char *resp_json_escape(unsigned char c, char tmp[8]);
 /* Writes tree compactly, exactly as json_dumps(JSON_COMPACT) would with the
  * placeholders replaced. Returns 0 or -1 (write failed or out of memory). */
 int resp_tree_write(const json_t *tree, const struct resp_bigs *b,

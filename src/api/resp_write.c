@@ -64,8 +64,7 @@ static int out_cb(const char *p, size_t n, void *data)
 	return out_put(data, p, n);
 }
 
-/* The escape of a one-byte character, or NULL if it stands as it is. */
-static const char *esc_of(unsigned char c, char tmp[8])
+const char *resp_json_escape(unsigned char c, char tmp[8])
 {
 	static const char hex[] = "0123456789ABCDEF";
 
@@ -103,7 +102,7 @@ static size_t text_walk(const char *s, size_t len, struct out *w)
 
 		for (; i < len; i += k) {
 			k = utf8_seq(u + i, len - i);
-			if (k == 0 || (k == 1 && (e = esc_of(u[i], tmp))))
+			if (k == 0 || (k == 1 && (e = resp_json_escape(u[i], tmp))))
 				break;
 		}
 		total += i - start;

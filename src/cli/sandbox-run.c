@@ -18,6 +18,7 @@
  *                refused request (the API's 4xx {"error": {...}} on stdout).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -33,6 +34,7 @@
 #include "common/num.h"
 #include "common/path.h"
 #include "jail/jail.h"
+#include "session/session.h"
 
 #define MAX_ITEMS 256
 
@@ -52,7 +54,65 @@ struct cli {
 	const char *request;          /* --request FILE|- */
 	const char *rootfs_base;      /* --rootfs-base: the registry for --request */
 	const char *job_opt;          /* first option that describes the job */
+	const char *session_dir;      /* --session-dir: DIR/work is the workspace */
 };
+
+/* --session-dir DIR: the run's /work is DIR/work, copied in before the run
+ * and committed back (ses_commit) after it, as a session run of the API
+ * does (docs/SESSIONS.md), with the /work size as the quota. For the jail
+ * tests of the work hooks. */
+struct cli_session {
+	int dirfd;                    /* DIR */
+	uint64_t quota;
+	bool committed, over;
+	uint64_t used;
+};
+
+static void ses_to_jail_error(const struct ses_error *se, const char *step, struct jail_error *e)
+{
+	snprintf(e->step, sizeof e->step, "%s", step);
+	e->err = se->err ? se->err : EIO;
+	snprintf(e->detail, sizeof e->detail, "%.159s", se->msg);
+}
+
+static int cli_import(void *arg, int work_fd, uid_t uid, gid_t gid, struct jail_error *e)
+{
+	struct cli_session *cs = arg;
+	struct ses_error se = { 0 };
+	int ws = openat(cs->dirfd, "work", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int rc;
+
+	if (ws < 0) {
+		se.err = errno;
+		snprintf(se.msg, sizeof se.msg, "open work: %s", strerror(errno));
+		ses_to_jail_error(&se, "session copy-in", e);
+		return -1;
+	}
+	rc = ses_copy_in(ws, work_fd, uid, gid, &se);
+	close(ws);
+	if (rc < 0)
+		ses_to_jail_error(&se, "session copy-in", e);
+	return rc;
+}
+
+static int cli_export(void *arg, int work_fd, const struct jail_result *res, struct jail_error *e)
+{
+	struct cli_session *cs = arg;
+	struct ses_error se = { 0 };
+
+	/* A cancelled run, or one that filled /work (a write failed ENOSPC:
+	 * the program's files may be cut short): the workspace stays as it was. */
+	if (res->cancelled || res->work_full) {
+		cs->over = res->work_full;
+		return 0;
+	}
+	if (ses_commit(cs->dirfd, work_fd, cs->quota, &cs->over, &cs->used, &se) < 0) {
+		ses_to_jail_error(&se, "session commit", e);
+		return -1;
+	}
+	cs->committed = !cs->over;
+	return 0;
+}
 
 /* The default template's tree under configure's --with-rootfs-base (the
  * Makefile passes it), as sandbox-fcgi picks it. */
@@ -90,6 +150,9 @@ static void usage(FILE *f)
 	      "  --max-output BYTES (%" PRIu64 ", stdout and stderr each) --max-file-size BYTES (%" PRIu64 ")\n"
 	      "  --work-mb N --tmp-mb N sizes of the /work and /tmp tmpfs (%" PRIu64 ", %" PRIu64 ")\n"
 	      "  --output GLOB          return matching files of /work (repeatable)\n"
+	      "  --session-dir DIR      /work is DIR/work, copied in and committed back after the\n"
+	      "                         run as a session run does (quota: the /work size); the\n"
+	      "                         answer gets \"session\": {quota_exceeded, committed, bytes_used}\n"
 	      "  --cgroup PATH          v2 delegated dir (NAME: /sys/fs/cgroup/NAME) or v1 name (default: detect)\n"
 	      "  --allow-degraded-limits  run even where cgroups cannot enforce --memory-mb (incl.\n"
 	      "                         tmpfs, swap), --max-processes and --cpu-ms for the whole run:\n"
@@ -182,7 +245,7 @@ static int add_file(struct cli *c, const char *arg, int kind)
 
 enum { O_ROOTFS = 256, O_FILE, O_FILE_DATA, O_EXEC_FILE, O_STDIN, O_ENV, O_WALL, O_CPU, O_MEM,
        O_PROCS, O_OUTMAX, O_FSIZE, O_NOFILE, O_WORK, O_TMP, O_OUTPUT, O_CGROUP, O_REQCG, O_INFO,
-       O_HELP, O_DEGRADED, O_VERSION, O_REQUEST, O_ROOTFS_BASE };
+       O_HELP, O_DEGRADED, O_VERSION, O_REQUEST, O_ROOTFS_BASE, O_SESSION_DIR };
 
 static const struct option opts[] = {
 	{ "rootfs", required_argument, 0, O_ROOTFS }, { "file", required_argument, 0, O_FILE },
@@ -197,6 +260,7 @@ static const struct option opts[] = {
 	{ "info", no_argument, 0, O_INFO }, { "help", no_argument, 0, O_HELP },
 	{ "allow-degraded-limits", no_argument, 0, O_DEGRADED }, { "version", no_argument, 0, O_VERSION },
 	{ "request", required_argument, 0, O_REQUEST }, { "rootfs-base", required_argument, 0, O_ROOTFS_BASE },
+	{ "session-dir", required_argument, 0, O_SESSION_DIR },
 	{ 0, 0, 0, 0 },
 };
 
@@ -255,6 +319,7 @@ static int parse_opt(struct cli *c, int o, const char *arg)
 	case O_INFO: c->info = true; return 0;
 	case O_REQUEST: c->request = arg; return 0;
 	case O_ROOTFS_BASE: c->rootfs_base = arg; return 0;
+	case O_SESSION_DIR: c->session_dir = arg; return 0;
 	case O_HELP: usage(stdout); exit(fflush(stdout) == 0 ? 0 : 1);
 	case O_VERSION: printf("sandbox-run %s\n", PACKAGE_VERSION); exit(fflush(stdout) == 0 ? 0 : 1);
 	default: return parse_num_opt(c, o, arg);
@@ -352,6 +417,41 @@ static long read_stream(void *ctx, char *buf, size_t len)
 	return n > 0 ? (long)n : ferror(f) ? -1 : 0;
 }
 
+/* With --session-dir: the hooks of a session run on spec. -1: usage error. */
+static int session_hooks(struct cli *c, struct jail_spec *spec, struct cli_session *cs,
+                         struct jail_work_hooks *h)
+{
+	memset(cs, 0, sizeof *cs);
+	cs->dirfd = -1;
+	if (!c->session_dir)
+		return 0;
+	cs->dirfd = open(c->session_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cs->dirfd < 0)
+		return usage_error("--session-dir: cannot open '%s': %s", c->session_dir,
+		                   strerror(errno));
+	cs->quota = spec->work_bytes ? spec->work_bytes : c->rc.work_mb << 20;
+	spec->work_bytes = cs->quota;
+	*h = (struct jail_work_hooks){ .import = cli_import, .export = cli_export, .arg = cs,
+	                               .import_bytes = UINT64_MAX };
+	int ws = openat(cs->dirfd, "work", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct ses_error se;
+	if (ws >= 0 && ses_usage(ws, &h->import_bytes, &se) != 0)
+		h->import_bytes = UINT64_MAX;
+	if (ws >= 0)
+		close(ws);
+	spec->work_hooks = h;
+	spec->replace_inputs = true;
+	return 0;
+}
+
+static json_t *session_json(const struct cli *c, const struct cli_session *cs)
+{
+	if (!c->session_dir)
+		return NULL;
+	return json_pack("{s:b, s:b, s:I}", "quota_exceeded", cs->over, "committed", cs->committed,
+	                 "bytes_used", (json_int_t)cs->used);
+}
+
 /* --request: the body into a job exactly as POST /run does. 0, or an exit
  * status (2: refused, with the API's 4xx body on stdout). */
 static int load_request(struct cli *c, struct rt_registry *reg)
@@ -397,7 +497,11 @@ static int run_request(struct cli *c)
 		rt_registry_free(&reg);
 		return fail_json(&e);
 	}
-	if (jail_run(j, &spec, &res) < 0) {
+	struct cli_session cs;
+	struct jail_work_hooks hooks;
+	if (session_hooks(c, &spec, &cs, &hooks) < 0) {
+		rc = 2;
+	} else if (jail_run(j, &spec, &res) < 0) {
 		rc = fail_json(&res.error);
 	} else {
 		struct resp_opts ro = { .has_compile = spec.nsteps > 1,
@@ -406,8 +510,12 @@ static int run_request(struct cli *c)
 		                        .output_encoding = c->job.output_encoding,
 		                        /* as the service's answers: never warm here */
 		                        .report_warm = true };
+		ro.session = session_json(c, &cs);
 		rc = print_result(&res, &ro) < 0 ? 1 : 0;
+		json_decref(ro.session);
 	}
+	if (c->session_dir && cs.dirfd >= 0)
+		close(cs.dirfd);
 	jail_result_free(&res);
 	jail_free(j);
 	rt_registry_free(&reg);
@@ -462,13 +570,23 @@ int main(int argc, char **argv)
 		return rc < 0 ? 1 : 0;
 	}
 	struct jail_result res;
+	struct cli_session cs;
+	struct jail_work_hooks hooks;
+	if (session_hooks(&c, &c.spec, &cs, &hooks) < 0) {
+		jail_free(j);
+		return 2;
+	}
 	int rc = jail_run(j, &c.spec, &res);
 	if (rc < 0) {
 		fail_json(&res.error);
 	} else {
 		struct resp_opts ro = { 0 };
+		ro.session = session_json(&c, &cs);
 		rc = print_result(&res, &ro);
+		json_decref(ro.session);
 	}
+	if (cs.dirfd >= 0)
+		close(cs.dirfd);
 	jail_result_free(&res);
 	jail_free(j);
 	for (size_t i = 0; i < c.spec.nfiles; i++) {

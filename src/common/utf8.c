@@ -20,12 +20,14 @@ static bool cont(unsigned char c)
 	return (c & 0xc0) == 0x80;
 }
 
-size_t utf8_seq(const unsigned char *s, size_t n)
+/* The length of the sequence a lead byte c starts (0: none) and the range
+ * [*lo, *hi] its second byte must be in. */
+static size_t lead(unsigned char c, unsigned char *lo, unsigned char *hi)
 {
-	unsigned char c = s[0];
-	unsigned char lo = 0x80, hi = 0xbf;   /* range of the second byte */
 	size_t len;
 
+	*lo = 0x80;
+	*hi = 0xbf;
 	if (c < 0x80)
 		return 1;
 	if (c >= 0xc2 && c <= 0xdf)
@@ -37,19 +39,46 @@ size_t utf8_seq(const unsigned char *s, size_t n)
 	else
 		return 0;   /* stray continuation byte, C0/C1 overlong lead, F5..FF */
 	if (c == 0xe0)
-		lo = 0xa0;  /* overlong below U+0800 */
+		*lo = 0xa0;  /* overlong below U+0800 */
 	else if (c == 0xed)
-		hi = 0x9f;  /* U+D800..U+DFFF surrogates */
+		*hi = 0x9f;  /* U+D800..U+DFFF surrogates */
 	else if (c == 0xf0)
-		lo = 0x90;  /* overlong below U+10000 */
+		*lo = 0x90;  /* overlong below U+10000 */
 	else if (c == 0xf4)
-		hi = 0x8f;  /* above U+10FFFF */
-	if (n < len || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if (!cont(s[i]))
-			return 0;
+		*hi = 0x8f;  /* above U+10FFFF */
 	return len;
+}
+
+/* Whether the first n bytes of the sequence at s (n >= 1) are as a valid
+ * sequence of length len begins. */
+static bool prefix_ok(const unsigned char *s, size_t n, unsigned char lo, unsigned char hi)
+{
+	if (n >= 2 && (s[1] < lo || s[1] > hi))
+		return false;
+	for (size_t i = 2; i < n; i++)
+		if (!cont(s[i]))
+			return false;
+	return true;
+}
+
+size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned char lo, hi;
+	size_t len = lead(s[0], &lo, &hi);
+
+	if (len == 1)
+		return 1;
+	if (len == 0 || n < len || !prefix_ok(s, len, lo, hi))
+		return 0;
+	return len;
+}
+
+bool utf8_incomplete(const unsigned char *s, size_t n)
+{
+	unsigned char lo, hi;
+	size_t len = lead(s[0], &lo, &hi);
+
+	return len > 1 && n < len && prefix_ok(s, n, lo, hi);
 }
 
 char *utf8_clean(const char *s, size_t len, size_t *outlen)

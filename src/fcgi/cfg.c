@@ -50,11 +50,27 @@ static const struct num_flag num_flags[] = {
 	{ "work-mb", NUM_U64, RQ(work_mb), "size of a run's /work tmpfs" },
 	{ "tmp-mb", NUM_U64, RQ(tmp_mb), "size of a run's /tmp tmpfs" },
 	{ "queue-timeout-ms", NUM_U64, CF(queue_timeout_ms), "longest wait for a responder, then 503" },
+	{ "async-max-wall-time-ms", NUM_U64, CF(async_max_wall_ms), "largest limits.wall_time_ms of an async run" },
+	{ "async-retention-s", NUM_U64, CF(async_retention_s), "a finished async run is kept this long" },
+	{ "async-slots", NUM_U64, CF(async_slots), "responders running async runs at once; 0: pool/2, at least 1" },
+	{ "wait-slots", NUM_U64, CF(wait_slots), "long polls (?wait=) at once; 0: the pool size" },
+	{ "max-wait-s", NUM_U64, CF(max_wait_s), "largest ?wait= of GET /runs/{id}" },
+	{ "max-batch-runs", NUM_U64, CF(max_batch_runs), "runs in one batch, ids in one GET /runs" },
+	{ "max-queued-runs", NUM_U64, CF(max_queued_runs), "async runs waiting at most; more: 503" },
+	{ "default-session-ttl-s", NUM_U64, RQ(ses_ttl_s.def), "session ttl_s when absent" },
+	{ "max-session-ttl-s", NUM_U64, RQ(ses_ttl_s.max), "largest session ttl_s" },
+	{ "default-session-idle-s", NUM_U64, RQ(ses_idle_timeout_s.def), "session idle_timeout_s when absent" },
+	{ "max-session-idle-s", NUM_U64, RQ(ses_idle_timeout_s.max), "largest session idle_timeout_s" },
+	{ "default-session-disk-mb", NUM_U64, RQ(ses_disk_mb.def), "session disk_mb when absent" },
+	{ "max-session-disk-mb", NUM_U64, RQ(ses_disk_mb.max), "largest session disk_mb" },
+	{ "max-upload-bytes", NUM_U64, CF(max_upload_bytes), "largest file upload (nginx: same cap)" },
 };
 #define N_NUM_FLAGS (sizeof num_flags / sizeof num_flags[0])
 
 enum { OPT_SOCKET = 1000, OPT_BACKLOG, OPT_ROOTFS, OPT_TEMPLATE, OPT_CGROUP,
-       OPT_REQUIRE_CG, OPT_POOL, OPT_HELP, OPT_VERSION, OPT_DEGRADED, OPT_METRICS, OPT_WARM, OPT_NUM_BASE = 2000 };
+       OPT_REQUIRE_CG, OPT_POOL, OPT_HELP, OPT_VERSION, OPT_DEGRADED, OPT_METRICS,
+       OPT_STATE, OPT_SWEEP, OPT_LIST, OPT_PURGE, OPT_TRUST_SID, OPT_WARM, OPT_NUM_BASE = 2000,
+       OPT_CB_BASE = 3000 };
 
 void fcgi_cfg_defaults(struct fcgi_cfg *c)
 {
@@ -66,9 +82,18 @@ void fcgi_cfg_defaults(struct fcgi_cfg *c)
 	c->pool_size = n > 0 ? (unsigned)n : 1;
 	c->queue_timeout_ms = 10000;
 	c->metrics_file = FCGI_DEFAULT_METRICS_FILE;
+	c->state_dir = FCGI_DEFAULT_STATE_DIR;
+	c->async_max_wall_ms = 900000;
+	c->async_retention_s = 3600;
+	c->max_wait_s = 30;
+	c->max_batch_runs = 100;
+	c->max_queued_runs = 10000;
+	c->cmd = FCGI_CMD_SERVE;
+	c->max_upload_bytes = 64u << 20;
 	req_config_defaults(&c->req);
 	c->template_name = c->req.default_template;   /* the API's, written once */
 	c->warm_runtime = "python";
+	cb_config_defaults(&c->cb);
 }
 
 static uint64_t num_value(const struct fcgi_cfg *c, const struct num_flag *f)
@@ -118,9 +143,20 @@ void fcgi_cfg_help(FILE *f)
 	        "                                 share of kernel quotas (default: CPUs, here %u)\n"
 	        "  --metrics-file PATH            the pool's shared metrics, one file for all\n"
 	        "                                 responders (default %s)\n"
+	        "  --state-dir DIR                durable state: sessions, asynchronous runs,\n"
+	        "                                 callbacks; created 0700 if missing (default %s)\n"
+	        "  --sweep-sessions               delete expired sessions in --state-dir and exit\n"
+	        "                                 (default: serve; the systemd timer runs it)\n"
+	        "  --list-sessions                one JSON line per session and exit (default: serve)\n"
+	        "  --purge-sessions               delete every session and exit (default: serve)\n"
+	        "  --trust-session-id-param       a new session takes the id in the FastCGI param\n"
+	        "                                 SANDBOX_SESSION_ID: several hosts behind a front\n"
+	        "                                 nginx, only where no client reaches this host's\n"
+	        "                                 nginx directly (default: off, random ids)\n"
 	        "  --warm-runtime NAME|none       runtime of --template whose interpreter waits,\n"
 	        "                                 started, for the next request (default %s)\n",
-	        d.backlog, d.rootfs_base, d.template_name, d.pool_size, d.metrics_file, d.warm_runtime);
+	        d.backlog, d.rootfs_base, d.template_name, d.pool_size, d.metrics_file,
+	        d.state_dir, d.warm_runtime);
 	for (size_t i = 0; i < N_NUM_FLAGS; i++) {
 		char opt[40];
 
@@ -128,6 +164,10 @@ void fcgi_cfg_help(FILE *f)
 		fprintf(f, "  %-30s %s (default %" PRIu64 ")\n", opt, num_flags[i].help,
 		        num_value(&d, &num_flags[i]));
 	}
+	fprintf(f, "\nCallbacks of asynchronous runs: sandbox-fcgi checks callback_url against\n"
+	        "the allowlist; sandbox-callbacks(8) delivers and signs. Both take these flags\n"
+	        "(the responder never reads the secret file):\n");
+	cb_config_help(f);
 	fprintf(f, "  -h, --help                     this text\n"
 	        "  --version                      the version\n\n"
 	        "Exit status: 0 after --help/--version or a clean stop, 1 when start-up\n"
@@ -163,12 +203,21 @@ static struct option *build_options(void)
 		{ "allow-degraded-limits", no_argument, NULL, OPT_DEGRADED },
 		{ "pool-size", required_argument, NULL, OPT_POOL },
 		{ "metrics-file", required_argument, NULL, OPT_METRICS },
+		{ "state-dir", required_argument, NULL, OPT_STATE },
+		{ "sweep-sessions", no_argument, NULL, OPT_SWEEP },
+		{ "list-sessions", no_argument, NULL, OPT_LIST },
+		{ "purge-sessions", no_argument, NULL, OPT_PURGE },
+		{ "trust-session-id-param", no_argument, NULL, OPT_TRUST_SID },
 		{ "warm-runtime", required_argument, NULL, OPT_WARM },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ "version", no_argument, NULL, OPT_VERSION },
 	};
-	size_t nfixed = sizeof fixed / sizeof fixed[0];
-	struct option *o = calloc(nfixed + N_NUM_FLAGS + 1, sizeof *o);
+	size_t nfixed = sizeof fixed / sizeof fixed[0], ncb = 0;
+	struct option *o;
+
+	while (cb_option_names[ncb])
+		ncb++;
+	o = calloc(nfixed + N_NUM_FLAGS + ncb + 1, sizeof *o);
 
 	if (!o)
 		return NULL;
@@ -177,6 +226,11 @@ static struct option *build_options(void)
 		o[nfixed + i].name = num_flags[i].name;
 		o[nfixed + i].has_arg = required_argument;
 		o[nfixed + i].val = OPT_NUM_BASE + (int)i;
+	}
+	for (size_t i = 0; i < ncb; i++) {
+		o[nfixed + N_NUM_FLAGS + i].name = cb_option_names[i];
+		o[nfixed + N_NUM_FLAGS + i].has_arg = required_argument;
+		o[nfixed + N_NUM_FLAGS + i].val = OPT_CB_BASE + (int)i;
 	}
 	return o;
 }
@@ -189,6 +243,9 @@ static int check_ranges(const struct fcgi_cfg *c, char *msg, size_t msglen)
 		{ "memory-mb", &c->req.memory_mb },
 		{ "max-processes", &c->req.max_processes },
 		{ "max-output-bytes", &c->req.max_output_bytes },
+		{ "session-ttl-s", &c->req.ses_ttl_s },
+		{ "session-idle-s", &c->req.ses_idle_timeout_s },
+		{ "session-disk-mb", &c->req.ses_disk_mb },
 	};
 
 	for (size_t i = 0; i < sizeof rs / sizeof rs[0]; i++) {
@@ -201,10 +258,36 @@ static int check_ranges(const struct fcgi_cfg *c, char *msg, size_t msglen)
 			return -1;
 		}
 	}
+	if (c->max_upload_bytes == 0) {
+		snprintf(msg, msglen, "--max-upload-bytes must be at least 1");
+		return -1;
+	}
 	if (c->pool_size == 0) {
 		snprintf(msg, msglen, "--pool-size must be at least 1");
 		return -1;
 	}
+	if (c->async_max_wall_ms < c->req.wall_time_ms.min) {
+		snprintf(msg, msglen, "--async-max-wall-time-ms must be at least %" PRIu64,
+		         c->req.wall_time_ms.min);
+		return -1;
+	}
+	if (c->async_slots > c->pool_size || c->wait_slots > c->pool_size) {
+		snprintf(msg, msglen, "--async-slots and --wait-slots must not exceed --pool-size");
+		return -1;
+	}
+	if (c->max_batch_runs == 0 || c->max_batch_runs > 10000) {
+		snprintf(msg, msglen, "--max-batch-runs must be 1..10000");
+		return -1;
+	}
+	return 0;
+}
+
+/* One operator command at a time. */
+static int set_cmd(struct fcgi_cfg *c, enum fcgi_cmd cmd)
+{
+	if (c->cmd != FCGI_CMD_SERVE && c->cmd != cmd)
+		return -1;
+	c->cmd = cmd;
 	return 0;
 }
 
@@ -218,6 +301,11 @@ static int apply_opt(struct fcgi_cfg *c, int opt, const char *arg)
 	case OPT_TEMPLATE: c->template_name = c->req.default_template = arg; return 0;
 	case OPT_CGROUP: c->cgroup_path = arg; return 0;
 	case OPT_METRICS: c->metrics_file = arg; return *arg == '/' ? 0 : -1;
+	case OPT_STATE: c->state_dir = arg; return *arg == '/' ? 0 : -1;
+	case OPT_SWEEP: return set_cmd(c, FCGI_CMD_SWEEP);
+	case OPT_LIST: return set_cmd(c, FCGI_CMD_LIST);
+	case OPT_PURGE: return set_cmd(c, FCGI_CMD_PURGE);
+	case OPT_TRUST_SID: c->trust_session_id = true; return 0;
 	case OPT_WARM: c->warm_runtime = arg; return *arg ? 0 : -1;
 	case OPT_REQUIRE_CG: c->require_cgroup = true; return 0;
 	case OPT_DEGRADED: c->allow_degraded_limits = true; return 0;
@@ -234,6 +322,13 @@ static int apply_opt(struct fcgi_cfg *c, int opt, const char *arg)
 	default:
 		if (opt >= OPT_NUM_BASE && opt < OPT_NUM_BASE + (int)N_NUM_FLAGS)
 			return set_num(c, &num_flags[opt - OPT_NUM_BASE], arg);
+		if (opt >= OPT_CB_BASE) {
+			char msg[8];
+
+			/* the caller words the message, as for every flag */
+			return cb_config_option(&c->cb, cb_option_names[opt - OPT_CB_BASE], arg, msg,
+			                        sizeof msg) == 1 ? 0 : -1;
+		}
 		return -1;
 	}
 }
@@ -274,6 +369,8 @@ enum cfg_result fcgi_cfg_parse(struct fcgi_cfg *c, int argc, char **argv,
 		rc = CFG_ERROR;
 	}
 	if (rc == CFG_OK && check_ranges(c, msg, msglen) < 0)
+		rc = CFG_ERROR;
+	if (rc == CFG_OK && cb_config_finish(&c->cb, false, msg, msglen) < 0)
 		rc = CFG_ERROR;
 	return rc;
 }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "api/req.h"
+#include "callback/cb.h"
 
 /* configure's --with-rootfs-base (default $localstatedir/lib/sandbox-fcgi/
  * rootfs), passed by the Makefile so that make's directory variables decide
@@ -23,6 +24,16 @@
  * service user may write: under systemd, RuntimeDirectory=sandbox-fcgi/pool
  * (the socket's directory itself is root's). */
 #define FCGI_DEFAULT_METRICS_FILE "/run/sandbox-fcgi/pool/metrics"
+
+/* Durable state (sessions under STATE/sessions, asynchronous runs under
+ * STATE/runs, callbacks under STATE/callbacks): configure's
+ * --with-state-dir (default $localstatedir/lib/sandbox-fcgi/state), like
+ * the RootFS base. */
+#define FCGI_DEFAULT_STATE_DIR SANDBOX_STATE_DIR
+
+/* What the program does: serve requests, or one operator command on the
+ * session store (no jail, no socket) and exit. */
+enum fcgi_cmd { FCGI_CMD_SERVE = 0, FCGI_CMD_SWEEP, FCGI_CMD_LIST, FCGI_CMD_PURGE };
 
 struct fcgi_cfg {
 	const char *socket;          /* NULL: the listening socket is fd 0 (spawn-fcgi) */
@@ -36,7 +47,20 @@ struct fcgi_cfg {
 	uint64_t queue_timeout_ms;   /* a request older than this when accepted gets 503 */
 	const char *metrics_file;    /* shared by the pool (--metrics-file) */
 	const char *warm_runtime;    /* started ahead while idle; "none": off */
+	const char *state_dir;       /* --state-dir, created 0700 */
+	enum fcgi_cmd cmd;           /* --sweep-sessions, --list-sessions, --purge-sessions */
+	uint64_t max_upload_bytes;   /* PUT .../files/{path} body; nginx's cap must match */
+	bool trust_session_id;       /* a new session takes SANDBOX_SESSION_ID (several hosts) */
+	/* Asynchronous runs (docs/OPERATIONS.md, "Asynchronous runs"). */
+	uint64_t async_max_wall_ms;  /* largest limits.wall_time_ms of an async run */
+	uint64_t async_retention_s;  /* a finished run is kept this long */
+	uint64_t async_slots;        /* responders running async jobs at once; 0: pool/2, min 1 */
+	uint64_t wait_slots;         /* long polls at once; 0: the pool size */
+	uint64_t max_wait_s;         /* largest ?wait= of GET /runs/{id} */
+	uint64_t max_batch_runs;     /* runs in one POST /runs/batch, ids in one GET /runs */
+	uint64_t max_queued_runs;    /* more waiting runs than this: 503 queue_full */
 	struct req_config req;
+	struct cb_config cb;         /* --callback-*: callback_url checks (src/callback/cb.h) */
 };
 
 /* CFG_HELP, CFG_VERSION: print fcgi_cfg_help / fcgi_cfg_version, exit 0. */

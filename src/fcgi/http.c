@@ -4,10 +4,12 @@
  */
 #include "fcgi/http.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api/resp.h"
 #include "fcgi/metrics_shm.h"
@@ -34,10 +36,12 @@ void http_req_init(struct http_req *r, FCGX_Request *fx)
 	r->fx = fx;
 	r->method = FCGX_GetParam("REQUEST_METHOD", fx->envp);
 	r->head = r->method && strcmp(r->method, "HEAD") == 0;
+	r->uri = FCGX_GetParam("REQUEST_URI", fx->envp);
 	r->path = FCGX_GetParam("DOCUMENT_URI", fx->envp);
 	if (!r->path)
-		r->path = FCGX_GetParam("REQUEST_URI", fx->envp);
+		r->path = r->uri;
 	r->content_type = FCGX_GetParam("CONTENT_TYPE", fx->envp);
+	r->accept = FCGX_GetParam("HTTP_ACCEPT", fx->envp);
 	len = FCGX_GetParam("CONTENT_LENGTH", fx->envp);
 	if (len && *len != '\0') {
 		r->has_length = true;
@@ -66,12 +70,17 @@ long http_body_read(void *ctx, char *buf, size_t len)
 	return n;
 }
 
+static int put_head_type(struct http_req *r, int status, const char *type, const char *extra)
+{
+	return FCGX_FPrintF(r->fx->out, "Status: %d %s\r\nContent-Type: %s\r\n"
+	                    "Cache-Control: no-store\r\nX-Request-Id: %s\r\n%s\r\n",
+	                    status, http_status_text(status), type, r->request_id,
+	                    extra ? extra : "") < 0 ? -1 : 0;
+}
+
 static int put_head(struct http_req *r, int status, const char *extra)
 {
-	return FCGX_FPrintF(r->fx->out, "Status: %d %s\r\nContent-Type: application/json\r\n"
-	                    "Cache-Control: no-store\r\nX-Request-Id: %s\r\n%s\r\n",
-	                    status, http_status_text(status), r->request_id,
-	                    extra ? extra : "") < 0 ? -1 : 0;
+	return put_head_type(r, status, "application/json", extra);
 }
 
 int http_send_json(struct http_req *r, int status, json_t *body, const char *extra)
@@ -100,6 +109,35 @@ int http_send_json(struct http_req *r, int status, json_t *body, const char *ext
 	return rc;
 }
 
+int http_begin(struct http_req *r, int status, const char *extra)
+{
+	return put_head(r, status, extra);
+}
+
+int http_begin_type(struct http_req *r, int status, const char *type, const char *extra)
+{
+	return put_head_type(r, status, type, extra);
+}
+
+int http_flush(struct http_req *r)
+{
+	return FCGX_FFlush(r->fx->out) < 0 ? -1 : 0;
+}
+
+int http_put(struct http_req *r, const char *buf, size_t len)
+{
+	if (r->head || len == 0)
+		return 0;
+	return len <= INT_MAX && FCGX_PutStr(buf, (int)len, r->fx->out) == (int)len ? 0 : -1;
+}
+
+int http_end(struct http_req *r)
+{
+	if (http_put(r, "\n", 1) < 0 || FCGX_FFlush(r->fx->out) < 0)
+		return -1;
+	return 0;
+}
+
 int http_send_text(struct http_req *r, const char *text, size_t len)
 {
 	if (len > INT_MAX || put_head(r, 200, NULL) < 0 ||
@@ -107,6 +145,41 @@ int http_send_text(struct http_req *r, const char *text, size_t len)
 	    FCGX_FFlush(r->fx->out) < 0)
 		return -1;
 	return 0;
+}
+
+int http_send_empty(struct http_req *r, int status, const char *extra)
+{
+	if (FCGX_FPrintF(r->fx->out, "Status: %d %s\r\nCache-Control: no-store\r\n"
+	                 "X-Request-Id: %s\r\n%s\r\n", status, http_status_text(status),
+	                 r->request_id, extra ? extra : "") < 0 ||
+	    FCGX_FFlush(r->fx->out) < 0)
+		return -1;
+	return 0;
+}
+
+int http_send_file(struct http_req *r, int fd, uint64_t size, const char *content_type)
+{
+	char buf[65536];
+
+	/* nosniff: a download is the bytes of a workspace a program wrote; a
+	 * browser must not guess it into HTML. */
+	if (FCGX_FPrintF(r->fx->out, "Status: 200 OK\r\nContent-Type: %s\r\n"
+	                 "Content-Length: %llu\r\nX-Content-Type-Options: nosniff\r\n"
+	                 "Cache-Control: no-store\r\nX-Request-Id: %s\r\n\r\n", content_type,
+	                 (unsigned long long)size, r->request_id) < 0)
+		return -1;
+	while (!r->head && size > 0) {
+		ssize_t n = read(fd, buf, size < sizeof buf ? (size_t)size : sizeof buf);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;   /* shorter than its fstat: the answer is cut short */
+		if (FCGX_PutStr(buf, (int)n, r->fx->out) != (int)n)
+			return -1;
+		size -= (uint64_t)n;
+	}
+	return FCGX_FFlush(r->fx->out) < 0 ? -1 : 0;
 }
 
 int http_send_error(struct http_req *r, int status, const char *code,

@@ -20,7 +20,9 @@ struct http_req {
 	const char *method;
 	bool head;                   /* HEAD: headers only, no body */
 	const char *path;            /* DOCUMENT_URI, else REQUEST_URI */
+	const char *uri;             /* REQUEST_URI as sent (not decoded), or NULL */
 	const char *content_type;    /* NULL if none */
+	const char *accept;          /* Accept (HTTP_ACCEPT), NULL if none */
 	bool has_length;
 	uint64_t content_length;
 	bool bad_length;             /* CONTENT_LENGTH present but not a number */
@@ -53,6 +55,22 @@ int http_send_text(struct http_req *r, const char *text, size_t len);
  * or -1 if the peer is gone (the answer may then be cut short). */
 int http_send_result(struct http_req *r, const struct jail_result *res,
                      const struct resp_opts *o);
+/* An answer written in pieces (GET /runs: a kept result file goes out as
+ * it is): the head, then text (not for HEAD), then the end ('\n' and a
+ * flush). Each returns 0 or -1 when the peer is gone. */
+int http_begin(struct http_req *r, int status, const char *extra_headers);
+/* The same with another Content-Type (application/x-ndjson). */
+int http_begin_type(struct http_req *r, int status, const char *type, const char *extra_headers);
+/* Sends what was put so far (a line of a stream). 0 or -1. */
+int http_flush(struct http_req *r);
+int http_put(struct http_req *r, const char *buf, size_t len);
+int http_end(struct http_req *r);
+/* An answer without a body (204): status line and headers only. */
+int http_send_empty(struct http_req *r, int status, const char *extra_headers);
+/* A 200 answer of the size bytes of fd (a regular file), streamed in
+ * chunks of 64 KiB with Content-Length and content_type. Returns 0, or -1
+ * if the peer left or the file could not be read whole (then cut short). */
+int http_send_file(struct http_req *r, int fd, uint64_t size, const char *content_type);
 /* {"error": {...}, "request_id": ...} convenience. */
 int http_send_error(struct http_req *r, int status, const char *code,
                     const char *message, const char *field, const char *extra_headers);

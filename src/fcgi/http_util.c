@@ -18,13 +18,18 @@ const char *http_status_text(int status)
 {
 	switch (status) {
 	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
 	case 400: return "Bad Request";
+	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
 	case 411: return "Length Required";
 	case 413: return "Payload Too Large";
 	case 415: return "Unsupported Media Type";
 	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
 	case 503: return "Service Unavailable";
 	default: return "Error";
 	}
@@ -114,4 +119,181 @@ int64_t http_queue_age_ms(const char *msec, const struct timespec *now)
 bool http_queue_expired(int64_t queued_ms, uint64_t timeout_ms)
 {
 	return timeout_ms > 0 && queued_ms >= 0 && (uint64_t)queued_ms > timeout_ms;
+}
+
+/* Whether the parameters of one media range (after its ';') hold q=0. */
+static bool q_is_zero(const char *p, const char *end)
+{
+	while (p < end) {
+		const char *semi = memchr(p, ';', (size_t)(end - p));
+		const char *stop = semi ? semi : end;
+		while (p < stop && (*p == ' ' || *p == '\t'))
+			p++;
+		if (stop - p >= 2 && (p[0] == 'q' || p[0] == 'Q') && p[1] == '=') {
+			const char *v = p + 2;
+			if (v < stop && *v == '0') {
+				v++;
+				if (v < stop && *v == '.')
+					for (v++; v < stop && *v == '0'; v++)
+						;
+				while (v < stop && (*v == ' ' || *v == '\t'))
+					v++;
+				if (v == stop)
+					return true;
+			}
+		}
+		p = semi ? semi + 1 : end;
+	}
+	return false;
+}
+
+bool http_accepts_ndjson(const char *accept)
+{
+	static const char want[] = "application/x-ndjson";
+	const char *p = accept;
+
+	while (p && *p) {
+		const char *comma = strchr(p, ',');
+		const char *end = comma ? comma : p + strlen(p);
+		const char *t = p, *te;
+		while (t < end && (*t == ' ' || *t == '\t'))
+			t++;
+		te = t;
+		while (te < end && *te != ';' && *te != ' ' && *te != '\t')
+			te++;
+		if ((size_t)(te - t) == sizeof want - 1 && strncasecmp(t, want, sizeof want - 1) == 0) {
+			const char *params = memchr(te, ';', (size_t)(end - te));
+			if (!params || !q_is_zero(params + 1, end))
+				return true;
+		}
+		p = comma ? comma + 1 : NULL;
+	}
+	return false;
+}
+
+static int hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decodes n bytes of src into buf (len with its NUL). */
+static int query_decode(const char *src, size_t n, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int c = (unsigned char)src[i];
+
+		if (c == '+') {
+			c = ' ';
+		} else if (c == '%') {
+			int hi = i + 2 < n ? hexval(src[i + 1]) : -1;
+			int lo = i + 2 < n ? hexval(src[i + 2]) : -1;
+
+			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+				return -1;
+			c = hi * 16 + lo;
+			i += 2;
+		}
+		if (o + 1 >= len)
+			return -1;
+		buf[o++] = (char)c;
+	}
+	buf[o] = '\0';
+	return 1;
+}
+
+int http_query_get(const char *qs, const char *name, char *buf, size_t len)
+{
+	size_t nlen = strlen(name);
+
+	while (qs && *qs) {
+		size_t plen = strcspn(qs, "&");
+
+		if (plen > nlen && strncmp(qs, name, nlen) == 0 && qs[nlen] == '=')
+			return query_decode(qs + nlen + 1, plen - nlen - 1, buf, len);
+		if (plen == nlen && strncmp(qs, name, nlen) == 0)
+			return query_decode("", 0, buf, len);
+		qs += plen;
+		if (*qs == '&')
+			qs++;
+	}
+	return 0;
+}
+int http_pct_decode(const char *in, size_t len, bool plus_space, char *out, size_t outsize,
+                    size_t *outlen)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		if (c == '%') {
+			int hi = i + 2 < len ? hexval((unsigned char)in[i + 1]) : -1;
+			int lo = i + 2 < len ? hexval((unsigned char)in[i + 2]) : -1;
+
+			if (hi < 0 || lo < 0)
+				return -1;
+			c = (unsigned char)(hi << 4 | lo);
+			i += 2;
+		} else if (c == '+' && plus_space) {
+			c = ' ';
+		}
+		if (o + 1 >= outsize)
+			return -1;
+		out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	*outlen = o;
+	return 0;
+}
+
+const char *http_query_param(const char *q, size_t qlen, const char *name, size_t *vlen)
+{
+	size_t nlen = strlen(name);
+	const char *end = q ? q + qlen : NULL;
+
+	while (q && q < end) {
+		const char *amp = memchr(q, '&', (size_t)(end - q));
+		const char *pend = amp ? amp : end;
+
+		if ((size_t)(pend - q) > nlen && strncmp(q, name, nlen) == 0 && q[nlen] == '=') {
+			*vlen = (size_t)(pend - q) - nlen - 1;
+			return q + nlen + 1;
+		}
+		q = amp ? amp + 1 : NULL;
+	}
+	return NULL;
+}
+
+const char *http_type_by_name(const char *name)
+{
+	/* Text types are served as text/plain, never text/html or an image
+	 * type a browser would render from someone else's workspace (with
+	 * X-Content-Type-Options: nosniff on every download). */
+	static const struct { const char *ext, *type; } types[] = {
+		{ "txt", "text/plain; charset=utf-8" }, { "log", "text/plain; charset=utf-8" },
+		{ "md", "text/plain; charset=utf-8" }, { "py", "text/plain; charset=utf-8" },
+		{ "js", "text/plain; charset=utf-8" }, { "c", "text/plain; charset=utf-8" },
+		{ "h", "text/plain; charset=utf-8" }, { "sh", "text/plain; charset=utf-8" },
+		{ "html", "text/plain; charset=utf-8" }, { "csv", "text/csv; charset=utf-8" },
+		{ "json", "application/json" }, { "png", "image/png" }, { "jpg", "image/jpeg" },
+		{ "jpeg", "image/jpeg" }, { "gif", "image/gif" }, { "pdf", "application/pdf" },
+		{ "zip", "application/zip" }, { "gz", "application/gzip" }, { "tar", "application/x-tar" },
+	};
+	const char *slash = strrchr(name, '/'), *base = slash ? slash + 1 : name;
+	const char *dot = strrchr(base, '.');
+
+	if (!dot || dot == base)
+		return "application/octet-stream";
+	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+		if (strcasecmp(dot + 1, types[i].ext) == 0)
+			return types[i].type;
+	return "application/octet-stream";
 }

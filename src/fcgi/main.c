@@ -6,7 +6,12 @@
  * crashed one replaced) is spawn-fcgi + multiwatch, not this program.
  */
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +43,35 @@ static void on_sigpipe(int sig)
 	(void)sig;
 }
 
+/* SIGALRM ends our own accept() early (accept_brief); no SA_RESTART, so
+ * that the call returns EINTR. Like SIGPIPE's, reset to the default for
+ * the jailed program by execve. */
+static void on_sigalrm(int sig)
+{
+	(void)sig;
+}
+
+/* multiwatch's graceful stop (SIGUSR1, its --signal default) and SIGTERM:
+ * no new work; a synchronous request being answered is finished, an async
+ * run being executed is stopped and queued again (svc_async_on_stop_signal).
+ * Installed after FCGX_Init(), replacing libfcgi's, whose flag our own
+ * loop cannot read. No SA_RESTART: poll() and accept() return EINTR. */
+static void on_stop(int sig)
+{
+	(void)sig;
+	svc_async_on_stop_signal();
+}
+
+static int setup_stop_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	return sigaction(SIGUSR1, &sa, NULL) == 0 && sigaction(SIGTERM, &sa, NULL) == 0 ? 0 : -1;
+}
+
 static int setup_signals(void)
 {
 	struct sigaction sa;
@@ -46,7 +80,11 @@ static int setup_signals(void)
 	sa.sa_handler = on_sigpipe;
 	sa.sa_flags = SA_RESTART;
 	sigemptyset(&sa.sa_mask);
-	return sigaction(SIGPIPE, &sa, NULL);
+	if (sigaction(SIGPIPE, &sa, NULL) != 0)
+		return -1;
+	sa.sa_handler = on_sigalrm;
+	sa.sa_flags = 0;
+	return sigaction(SIGALRM, &sa, NULL);
 }
 
 /* Request parsing must never run with host root privileges (see
@@ -133,6 +171,11 @@ static int start(struct svc *s)
 	char msg[256] = "";
 	const char *why = NULL;
 
+	if (svc_store_open(s, msg, sizeof msg) < 0) {
+		start_failed("state_dir", msg, NULL);
+		return -1;
+	}
+
 	if (rt_registry_load(s->cfg.rootfs_base, &s->reg, msg, sizeof msg) < 0) {
 		start_failed("rootfs", msg, NULL);
 		return -1;
@@ -148,7 +191,43 @@ static int start(struct svc *s)
 		log_event("warning", "sandbox.start.rootfs_watch",
 		          json_pack("{s:s, s:s}", "rootfs_base", s->cfg.rootfs_base, "message", why));
 	start_metrics(s);
+	/* Before jail_new(): the state directory as the host sees it. */
+	svc_async_open(s);
 	return start_jail(s);
+}
+
+/* Whether a connection waits on the listening socket, within timeout_ms. */
+static bool conn_waiting(int listen_fd, int timeout_ms)
+{
+	struct pollfd p = { .fd = listen_fd, .events = POLLIN };
+
+	return poll(&p, 1, timeout_ms) > 0 && (p.revents & POLLIN);
+}
+
+/* accept() for at most 200 ms. Every idle responder's poll() wakes up for
+ * one connection and only one accept() gets it; the others must not block
+ * in accept() (the shared socket is blocking, and making it non-blocking
+ * would change it for the whole pool), or none would notice queued async
+ * runs until the next connections came. A one-shot timer's SIGALRM makes
+ * the losers' accept() return EINTR. Only around our own accept(): never
+ * while libfcgi reads a request, whose reads do not retry on EINTR. */
+static int accept_brief(int listen_fd)
+{
+	struct itimerval it;
+	int fd, err, one = 1;
+
+	memset(&it, 0, sizeof it);
+	it.it_value.tv_usec = 200000;
+	setitimer(ITIMER_REAL, &it, NULL);
+	fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	err = errno;
+	memset(&it, 0, sizeof it);
+	setitimer(ITIMER_REAL, &it, NULL);
+	/* As libfcgi's own accept does for TCP (no-op on a unix socket). */
+	if (fd >= 0)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	errno = err;
+	return fd;
 }
 
 /* The warm spec for the current registry: made again when the template's
@@ -173,10 +252,11 @@ static const struct jail_warm_spec *warm_spec(struct svc *s)
 	return req_warm_make(t, rt, &s->cfg.req, &s->warm) == 0 ? &s->warm.spec : NULL;
 }
 
-void svc_idle(struct svc *s)
+static void idle_work(struct svc *s)
 {
 	struct jail_error ie;
 
+	svc_mem_release();
 	/* The answer is out: clean up after this job and prepare the next
 	 * one's mounts, cgroup, pid 1 and warm interpreter off the request
 	 * path. A failure here is not fatal (the next job runs cold, and
@@ -188,28 +268,70 @@ void svc_idle(struct svc *s)
 		                    "detail", ie.detail));
 }
 
+/* Waits for the next connection and hands it to libfcgi: 1 with a request
+ * accepted into *fx, 0 when there is none (yet), -1 when the socket failed.
+ * libfcgi skips its own accept() for a request whose ipcFd is open;
+ * keepConnection keeps FCGX_Accept_r's opening FCGX_Finish_r from closing
+ * it (the request's own FCGI_KEEP_CONN flag replaces it). */
+static int next_request(struct svc *s, int listen_fd, FCGX_Request *fx)
+{
+	int fd;
+
+	if (!conn_waiting(listen_fd, 1000))
+		return 0;
+	fd = accept_brief(listen_fd);
+	if (fd < 0)
+		return errno == EINTR || errno == EAGAIN || errno == ECONNABORTED ||
+		       errno == EPROTO || errno == ENETDOWN || errno == EHOSTUNREACH ? 0 : -1;
+	fx->ipcFd = fd;
+	fx->keepConnection = 1;
+	return FCGX_Accept_r(fx) >= 0 ? 1 : -1;
+}
+
+/* One responder's life: a waiting synchronous request and the oldest queued
+ * async run (when an async slot is free) take turns; with neither, wait for
+ * a connection, or up to 1 s for the queue, sweeping the kept runs now and
+ * then. */
 static void serve(struct svc *s, int listen_fd)
 {
 	FCGX_Request fx;
+	bool served_sync = false;
+	int rc;
 
 	FCGX_InitRequest(&fx, listen_fd, 0);
-	svc_idle(s);
+	s->listen_fd = listen_fd;
+	idle_work(s);                 /* the first job's jail and warm interpreter */
 	log_event("info", "sandbox.start.ready",
-	          json_pack("{s:s, s:s, s:s, s:s, s:b, s:o}", "version", PACKAGE_VERSION,
+	          json_pack("{s:s, s:s, s:s, s:s, s:b, s:o, s:b}", "version", PACKAGE_VERSION,
 	                    "template", s->cfg.template_name, "rootfs_base", s->cfg.rootfs_base,
 	                    "cgroup", jail_cgroup_mode_name(jail_get_info(s->jail)->cgroup),
 	                    "limits_degraded", jail_get_info(s->jail)->limits_degraded,
-	                    "degraded_limits", resp_degraded(jail_get_info(s->jail))));
-	while (FCGX_Accept_r(&fx) >= 0) {
+	                    "degraded_limits", resp_degraded(jail_get_info(s->jail)),
+	                    "async", s->aq_ok));
+	while (!svc_stopping()) {
+		/* After a synchronous request, one queued async run (when a slot
+		 * is free) before the next request: a flood of synchronous
+		 * requests, which always has one waiting, cannot starve the async
+		 * queue. After an async run, a waiting request first. */
+		if ((served_sync || !conn_waiting(listen_fd, 0)) && svc_async_work(s)) {
+			served_sync = false;
+			idle_work(s);
+			continue;
+		}
+		served_sync = false;
+		svc_async_idle(s);
+		rc = next_request(s, listen_fd, &fx);
+		if (rc < 0 && !svc_stopping())
+			break;
+		if (rc <= 0)
+			continue;
 		svc_dispatch(s, &fx);
 		FCGX_Finish_r(&fx);
-		svc_mem_release();
-		/* The answer is out: clean up after this job and prepare the next
-		 * one's mounts and cgroup off the request path. A failure here is
-		 * not fatal (jail_run() does the same work itself) but is logged. */
-		svc_idle(s);
+		idle_work(s);
+		served_sync = true;
 	}
-	log_event("info", "sandbox.stop", json_pack("{s:s}", "reason", "accept failed"));
+	log_event("info", "sandbox.stop",
+	          json_pack("{s:s}", "reason", svc_stopping() ? "signal" : "accept failed"));
 }
 
 int main(int argc, char **argv)
@@ -232,7 +354,12 @@ int main(int argc, char **argv)
 	case CFG_OK:
 		break;
 	}
-	if (refuse_root() < 0 || setup_signals() < 0 || FCGX_Init() != 0)
+	/* Operator commands work on the state directory alone: no jail, no
+	 * socket; run by root they become the directory's owner first. */
+	if (s.cfg.cmd != FCGI_CMD_SERVE)
+		return svc_command(&s);
+	if (refuse_root() < 0 || setup_signals() < 0 || FCGX_Init() != 0 ||
+	    setup_stop_signals() < 0)
 		return 1;
 	fd = open_listener(&s.cfg);
 	if (fd < 0 || start(&s) < 0)
@@ -242,5 +369,6 @@ int main(int argc, char **argv)
 	req_warm_free(&s.warm);
 	rt_registry_free(&s.reg);
 	regw_close(&s.regw);
+	ses_store_close(&s.store);
 	return 0;
 }

@@ -110,11 +110,27 @@ static json_t *warm_json(const struct svc *s)
 	                 "hit_rate", hits + misses ? (double)hits / (double)(hits + misses) : 0.0);
 }
 
+/* The asynchronous runs' settings and the queue now (two readdirs). */
+static json_t *async_json(struct svc *s)
+{
+	size_t queued = 0, running = 0;
+
+	if (s->aq_ok)
+		aq_counts(&s->aq, &queued, &running);
+	return json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "enabled", s->aq_ok,
+	                 "queued", (json_int_t)queued, "running", (json_int_t)running,
+	                 "slots", (json_int_t)s->aq.async_slots,
+	                 "max_wall_time_ms", (json_int_t)s->cfg.async_max_wall_ms,
+	                 "retention_s", (json_int_t)s->cfg.async_retention_s,
+	                 "max_wait_s", (json_int_t)s->cfg.max_wait_s,
+	                 "max_batch_runs", (json_int_t)s->cfg.max_batch_runs);
+}
+
 void svc_handle_info(struct svc *s, struct http_req *r)
 {
 	svc_refresh_registry(s);
 	http_send_json(r, 200,
-	               json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:i, s:I, s:o}",
+	               json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:i, s:I, s:o, s:o}",
 	                         "name", PACKAGE_NAME, "version", PACKAGE_VERSION,
 	                         "default_template", s->cfg.template_name,
 	                         "templates", templates_list(&s->reg),
@@ -123,6 +139,7 @@ void svc_handle_info(struct svc *s, struct http_req *r)
 	                         "isolation", resp_isolation(jail_get_info(s->jail)),
 	                         "pool_size", (int)s->cfg.pool_size,
 	                         "queue_timeout_ms", (json_int_t)s->cfg.queue_timeout_ms,
+	                         "async", async_json(s),
 	                         "warm", warm_json(s)),
 	               NULL);
 }

@@ -52,6 +52,7 @@ void met_store_init(struct met_store *m)
 		[MET_K_REFUSED] = { "other", "other", "" },
 		[MET_K_SETUP_FAIL] = { "other", "", "" },
 		[MET_K_WARM] = { "other", "other", "other" },
+		[MET_K_SESSION] = { "other", "other", "" },
 	};
 
 	header_fill(m);
@@ -178,6 +179,14 @@ void met_setup_failure(struct met_store *m, const char *step)
 	series_add(m, MET_K_SETUP_FAIL, step, NULL, NULL, 0);
 }
 
+void met_session(struct met_store *m, const char *op, int http_status)
+{
+	char st[16];
+
+	snprintf(st, sizeof st, "%d", http_status);
+	series_add(m, MET_K_SESSION, op, st, NULL, 0);
+}
+
 void met_queue_wait(struct met_store *m, uint64_t ms)
 {
 	if (m)
@@ -217,6 +226,9 @@ static const struct kind_desc kinds[MET_K_MAX] = {
 	[MET_K_WARM] = { "sandbox_warm_runs", "Runs while a warm interpreter was kept, by "
 	                 "runtime, result (hit: served warm, miss: cold) and the reason of a miss.",
 	                 { "runtime", "result", "reason" }, false },
+	[MET_K_SESSION] = { "sandbox_session_operations", "Session operations, by operation "
+	                    "and HTTP status (expired: sessions the sweep removed, status 0).",
+	                    { "op", "status", NULL }, false },
 };
 
 static void put_labels(FILE *f, const struct kind_desc *d, const struct met_series *s,
@@ -353,6 +365,7 @@ int met_render(FILE *f, const struct met_store *m, const struct met_view *v)
 	put_kind(f, m, MET_K_SETUP_FAIL);
 	put_kind(f, m, MET_K_WARM);
 	put_kind(f, m, MET_K_REFUSED);
+	put_kind(f, m, MET_K_SESSION);
 	put_templates(f, v);
 	return ferror(f) ? -1 : 0;
 }

@@ -45,6 +45,7 @@ enum met_kind {
 	MET_K_REFUSED,          /* HTTP status, error code */
 	MET_K_SETUP_FAIL,       /* jail step */
 	MET_K_WARM,             /* runtime, hit/miss, why it went cold */
+	MET_K_SESSION,          /* session operation, HTTP status */
 	MET_K_MAX
 };
 
@@ -98,6 +99,9 @@ void met_queue_wait(struct met_store *m, uint64_t ms);
 void met_warm(struct met_store *m, const char *runtime, bool hit, const char *reason);
 /* The pool's totals of met_warm (0 when m is NULL). */
 void met_warm_totals(const struct met_store *m, uint64_t *hits, uint64_t *misses);
+/* A session operation ("create", "upload", ... "expired" for each session
+ * the sweep removed) answered with HTTP status (0 for the sweep). */
+void met_session(struct met_store *m, const char *op, int http_status);
 
 /* A scrape-time fact that is not in the file. */
 struct met_template_info {

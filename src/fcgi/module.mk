@@ -8,9 +8,12 @@ src_fcgi_sandbox_fcgi_SOURCES = \
 	src/fcgi/http_util.h src/fcgi/http_util.c \
 	src/fcgi/http.h src/fcgi/http.c \
 	src/fcgi/svc.h src/fcgi/reg_watch.h src/fcgi/reg_watch.c src/fcgi/dispatch.c src/fcgi/run.c src/fcgi/meta.c \
+	src/fcgi/stream.h src/fcgi/stream.c src/fcgi/runs.c src/fcgi/async_exec.c \
 	src/fcgi/mem.h src/fcgi/mem.c src/fcgi/main.c \
 	src/fcgi/metrics.h src/fcgi/metrics.c src/fcgi/metrics_shm.h src/fcgi/metrics_shm.c \
-	src/fcgi/metrics_http.c
+	src/fcgi/metrics_http.c \
+	src/fcgi/ses_json.h src/fcgi/ses_http.c src/fcgi/ses_files.c src/fcgi/ses_run.c \
+	src/fcgi/ses_admin.c
 nodist_src_fcgi_sandbox_fcgi_SOURCES = src/fcgi/openapi_doc.c
 EXTRA_src_fcgi_sandbox_fcgi_SOURCES = src/fcgi/openapi.h
 CLEANFILES += src/fcgi/openapi_doc.c
@@ -28,4 +31,5 @@ src/fcgi/openapi_doc.c: $(top_srcdir)/docs/openapi.json
 	  echo 'const size_t openapi_doc_len = sizeof openapi_doc - 1;'; \
 	} > $@.tmp && mv $@.tmp $@
 src_fcgi_sandbox_fcgi_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(FCGI_CFLAGS)
-src_fcgi_sandbox_fcgi_LDADD = $(API_LIBS) $(JAIL_LIBS) $(FCGI_LIBS)
+src_fcgi_sandbox_fcgi_LDADD = $(ASYNC_LIBS) $(API_LIBS) $(SESSION_LIBS) $(CALLBACK_SUBMIT_LIBS) \
+	$(JAIL_LIBS) $(FCGI_LIBS)

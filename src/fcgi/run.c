@@ -2,7 +2,8 @@
  * run.c - POST /api/sandbox/run: content type, body under a cap, parse and
  * validate (src/api), run in the jail, answer. The two kinds of failure stay
  * apart: jail_run() == -1 is a 500 sandbox_failure (no trustworthy program
- * result), anything the program did is a 200.
+ * result), anything the program did is a 200. A streamed run (stream.c)
+ * answers 200 before it starts; a failure is then its last line.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,29 +12,39 @@
 #include "api/req.h"
 #include "api/resp.h"
 #include "fcgi/log.h"
+#include "fcgi/stream.h"
 #include "fcgi/svc.h"
 
 /* Checks that come before reading the body. Returns 0 or answers and -1. */
-static int check_headers(const struct svc *s, struct http_req *r)
+int svc_json_body_refusal(const struct svc *s, const struct http_req *r,
+                          struct svc_refusal *out)
 {
-	char msg[128];
-
 	if (!http_is_json_type(r->content_type)) {
-		http_send_error(r, 415, "unsupported_media_type",
-		                "Content-Type must be application/json", NULL, NULL);
+		*out = (struct svc_refusal){ 415, "unsupported_media_type",
+		                             "Content-Type must be application/json" };
 		return -1;
 	}
 	if (r->bad_length) {
-		http_send_error(r, 400, "invalid_request", "invalid Content-Length", NULL, NULL);
+		*out = (struct svc_refusal){ 400, "invalid_request", "invalid Content-Length" };
 		return -1;
 	}
 	if (r->has_length && r->content_length > s->cfg.req.max_body_bytes) {
-		snprintf(msg, sizeof msg, "request body exceeds %zu bytes",
+		*out = (struct svc_refusal){ 413, "too_large", "" };
+		snprintf(out->msg, sizeof out->msg, "request body exceeds %zu bytes",
 		         s->cfg.req.max_body_bytes);
-		http_send_error(r, 413, "too_large", msg, NULL, NULL);
 		return -1;
 	}
 	return 0;
+}
+
+int svc_check_json_headers(const struct svc *s, struct http_req *r)
+{
+	struct svc_refusal no;
+
+	if (svc_json_body_refusal(s, r, &no) == 0)
+		return 0;
+	http_send_error(r, no.status, no.code, no.msg, NULL, NULL);
+	return -1;
 }
 
 static uint64_t sum_req_files(const struct req_job *job)
@@ -45,15 +56,14 @@ static uint64_t sum_req_files(const struct req_job *job)
 	return n;
 }
 
-/* What the logs say about a job, kept past req_job_free(): the answer
- * is written after the job's memory is let go. */
-struct run_facts {
-	char job_id[REQ_MAX_JOB_ID + 1];
-	const char *output_encoding;
-	json_int_t input_files, input_bytes;
-	bool warm;                       /* served by a warm interpreter */
-	const char *cold_reason;         /* a warm one exists but did not serve it */
-};
+void svc_run_facts(const struct req_job *job, struct run_facts *f)
+{
+	memset(f, 0, sizeof *f);
+	memcpy(f->job_id, job->job_id, sizeof f->job_id);
+	f->output_encoding = job->output_encoding;
+	f->input_files = (json_int_t)job->nfiles;
+	f->input_bytes = (json_int_t)sum_req_files(job);
+}
 
 static json_t *job_id_json(const struct run_facts *f)
 {
@@ -62,11 +72,10 @@ static json_t *job_id_json(const struct run_facts *f)
 
 /* Fields as the Rootless-Docker runner logged them (job_id, timeout_s,
  * code_bytes; docs/MIGRATING.md), "timeout" in ms as before. */
-static void log_start(const struct http_req *r, const struct req_job *job,
-                      const struct run_facts *f)
+void svc_run_log_start(const struct http_req *r, const struct req_job *job,
+                       const struct run_facts *f, const char *session_id)
 {
-	log_event("info", "sandbox.run.start",
-	          json_pack("{s:s, s:o, s:s, s:I, s:f, s:I, s:I, s:I, s:b}",
+	json_t *o = json_pack("{s:s, s:o, s:s, s:I, s:f, s:I, s:I, s:I, s:b}",
 	                    "request_id", r->request_id,
 	                    "job_id", job_id_json(f),
 	                    "runtime", job->runtime ? job->runtime->name : "",
@@ -75,7 +84,11 @@ static void log_start(const struct http_req *r, const struct req_job *job,
 	                    "code_bytes", (json_int_t)job->code_len,
 	                    "input_files", f->input_files,
 	                    "input_bytes", f->input_bytes,
-	                    "handler_mode", job->handler_mode));
+	                    "handler_mode", job->handler_mode);
+
+	if (o && session_id)
+		json_object_set_new(o, "session_id", json_string(session_id));
+	log_event("info", "sandbox.run.start", o);
 }
 
 /* The step that decides the job's fate: the first that did not succeed. */
@@ -90,16 +103,16 @@ static const struct jail_step_result *deciding_step(const struct jail_result *re
 }
 
 /* After the answer: status is what the answer said (resp_status). */
-static void log_finish(const struct http_req *r, const struct jail_result *res,
-                       const char *status, const struct run_facts *f)
+void svc_run_log_finish(const struct http_req *r, const struct jail_result *res,
+                        const char *status, const struct run_facts *f, const char *session_id)
 {
+	json_t *o;
 	const struct jail_step_result *st = deciding_step(res);
 	uint64_t out_bytes = 0;
 
 	for (size_t i = 0; i < res->nfiles; i++)
 		out_bytes += res->files[i].len;
-	log_event("info", "sandbox.run.finish",
-	          json_pack("{s:s, s:o, s:s, s:b, s:s?, s:i, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	o = json_pack("{s:s, s:o, s:s, s:b, s:s?, s:i, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 	                    "request_id", r->request_id,
 	                    "job_id", job_id_json(f),
 	                    "status", status,
@@ -114,16 +127,29 @@ static void log_finish(const struct http_req *r, const struct jail_result *res,
 	                    "output_files", (json_int_t)res->nfiles,
 	                    "output_bytes", (json_int_t)out_bytes,
 	                    "stdout_bytes", (json_int_t)(st ? st->out.len : 0),
-	                    "stderr_bytes", (json_int_t)(st ? st->err.len : 0)));
+	                    "stderr_bytes", (json_int_t)(st ? st->err.len : 0));
+	if (o && session_id)
+		json_object_set_new(o, "session_id", json_string(session_id));
+	log_event("info", "sandbox.run.finish", o);
 }
 
-static void answer_sandbox_failure(struct http_req *r, const struct jail_error *e)
+void svc_run_sandbox_failure(struct http_req *r, const struct jail_error *e, bool streamed)
 {
 	log_event("error", "sandbox.run.failure",
 	          json_pack("{s:s, s:s, s:i, s:s, s:I}", "request_id", r->request_id,
 	                    "step", e->step, "errno", e->err, "detail", e->detail,
 	                    "duration_ms", (json_int_t)http_elapsed_ms(&r->t0)));
-	http_send_json(r, 500, resp_sandbox_failure(e, false), NULL);
+	if (!streamed)       /* else stream_run sent it as the error line */
+		http_send_json(r, 500, resp_sandbox_failure(e, false), NULL);
+}
+
+/* Live output (docs/API.md): "stream" in the body decides; without it, an
+ * Accept header that names application/x-ndjson. */
+static bool wants_stream(const struct http_req *r, const struct req_job *job)
+{
+	if (job->stream_set)
+		return job->stream;
+	return http_accepts_ndjson(r->accept);
 }
 
 static void run_job(struct svc *s, struct http_req *r, struct req_job *job)
@@ -132,17 +158,17 @@ static void run_job(struct svc *s, struct http_req *r, struct req_job *job)
 	struct jail_result res;
 	struct resp_opts ro;
 	const char *status = NULL;
+	bool streamed;
+	int rc;
 	char *warm_frame = NULL, *warm_key = NULL;
-	struct run_facts f = { .output_encoding = job->output_encoding,
-	                       .input_files = (json_int_t)job->nfiles,
-	                       .input_bytes = (json_int_t)sum_req_files(job) };
+	struct run_facts f;
 	/* Registry strings: valid until the next refresh, between requests. */
 	const char *rt_name = job->runtime ? job->runtime->name : "";
 	const char *tmpl_name = job->tmpl ? job->tmpl->name : "";
 
 	memset(&spec, 0, sizeof spec);
 	memset(&res, 0, sizeof res);
-	memcpy(f.job_id, job->job_id, sizeof f.job_id);
+	svc_run_facts(job, &f);
 	/* The handler's context: this request's id and its wall limit. */
 	if (req_job_context_env(job, r->request_id) < 0 ||
 	    req_job_spec(job, &s->cfg.req, &spec) < 0) {
@@ -164,9 +190,17 @@ static void run_job(struct svc *s, struct http_req *r, struct req_job *job)
 			spec.warm_frame = warm_frame;
 		}
 	}
-	log_start(r, job, &f);
-	int rc = jail_run(s->jail, &spec, &res);
-
+	svc_run_log_start(r, job, &f, NULL);
+	memset(&ro, 0, sizeof ro);
+	ro.has_compile = spec.nsteps > 1;
+	ro.handler_mode = job->handler_mode;
+	ro.status_out = &status;
+	ro.job_id = f.job_id;
+	ro.output_encoding = f.output_encoding;
+	ro.report_warm = true;
+	streamed = wants_stream(r, job);
+	/* Streamed: the 200 is out before the run, a failure is its last line. */
+	rc = streamed ? stream_run(r, s->jail, &spec, &res, &ro) : jail_run(s->jail, &spec, &res);
 	free(warm_frame);
 	free(warm_key);
 	f.warm = res.warm;
@@ -177,27 +211,21 @@ static void run_job(struct svc *s, struct http_req *r, struct req_job *job)
 	if (rc < 0) {
 		met_setup_failure(s->met.store, res.error.step);
 		met_run(s->met.store, rt_name, tmpl_name, "sandbox_failure", http_elapsed_ms(&r->t0));
-		answer_sandbox_failure(r, &res.error);
+		svc_run_sandbox_failure(r, &res.error, streamed);
 		jail_result_free(&res);
 		return;
 	}
-	memset(&ro, 0, sizeof ro);
-	ro.has_compile = spec.nsteps > 1;
-	ro.handler_mode = job->handler_mode;
-	ro.status_out = &status;
-	ro.job_id = f.job_id;
-	ro.output_encoding = f.output_encoding;
-	ro.report_warm = true;
 	/* The job's files and stdin are in the jail's past: let them go
 	 * before the answer (docs/OPERATIONS.md, "Responder memory"). */
 	req_job_free(job);
 	/* A write error means the client left; the jail is already gone. */
-	http_send_result(r, &res, &ro);
+	if (!streamed)
+		http_send_result(r, &res, &ro);
 	/* Out of memory before the answer's status was decided: the same
 	 * decision without the handler's verdict, which needed that memory. */
 	if (!status)
 		status = resp_status(&res, &ro, false);
-	log_finish(r, &res, status, &f);
+	svc_run_log_finish(r, &res, status, &f, NULL);
 	met_run(s->met.store, rt_name, tmpl_name, status, http_elapsed_ms(&r->t0));
 	jail_result_free(&res);
 }
@@ -207,7 +235,7 @@ void svc_handle_run(struct svc *s, struct http_req *r)
 	struct req_job job;
 	struct req_error err;
 
-	if (check_headers(s, r) < 0)
+	if (svc_check_json_headers(s, r) < 0)
 		return;
 	svc_refresh_registry(s);
 	memset(&job, 0, sizeof job);

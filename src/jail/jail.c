@@ -222,20 +222,25 @@ static struct mnt_root *job_stage_begin(struct jail *j, const struct jail_spec *
 		util_fail(e, "resolve RootFS", errno, "%s", rootfs);
 		return NULL;
 	}
-	bool fits = j->next.root && strcmp(j->next.root->path, real) == 0 &&
-	            j->next.work_bytes == work && j->next.tmp_bytes == tmp;
+	bool same_root = j->next.root && strcmp(j->next.root->path, real) == 0;
+	bool fits = same_root && j->next.work_bytes == work && j->next.tmp_bytes == tmp;
 	/* A warm interpreter serves only the job it fits.  Any other job
 	 * gets a wholly fresh stage: the interpreter's charges in the
 	 * cgroup would count as the job's, and nothing made for it is
-	 * reused. */
+	 * reused (not resized either). */
 	const char *misfit = launch_warm_key(j->next.warm) || spec->warm_key ?
 	                     (fits ? job_warm_misfit(j, spec) : "other template") : "";
 	res->warm = misfit == NULL;
 	res->cold_reason = spec->warm_key ? misfit : NULL;
 	if (misfit && launch_warm_key(j->next.warm)) {
 		job_stage_bury(j);
-		fits = false;
+		same_root = fits = false;
 	}
+	/* Other sizes (a session's quota beside one-shot runs): the prepared,
+	 * unused mounts are resized rather than made again with a new pid 1. */
+	if (same_root && !fits &&
+	    mnt_run_resize(real, j->next.work_bytes, work, j->next.tmp_bytes, tmp) == 0)
+		fits = true;
 	if (!fits)
 		job_stage_clear(j, STAGE_NEXT);
 	struct mnt_root *r = job_root_get(j, real, e);
@@ -266,7 +271,8 @@ static int job_steps(struct jail *j, const struct jail_spec *spec, const char *r
 		/* pid 1 may finish exiting later only if nothing on the host
 		 * reads what the jail left: files are read when every jail
 		 * process is dead, and the next step must start on a quiet /work. */
-		bool last = i + 1 == spec->nsteps && spec->noutputs == 0 && !spec->result_path;
+		bool last = i + 1 == spec->nsteps && spec->noutputs == 0 && !spec->result_path &&
+		            !spec->work_hooks;
 		if (sup_run_step(j, spec, &spec->steps[i], root, j->done.cg[i],
 		                 i == 0 ? &j->done.warm : NULL, sr,
 		                 last ? &j->done.init_pid : NULL, &res->cancelled, &res->error) < 0)
@@ -300,9 +306,25 @@ int jail_run(struct jail *j, const struct jail_spec *spec, struct jail_result *r
 	j->runs++;
 	if (j->runs % JAIL_GC_EVERY == 0)
 		cg_gc(&j->cg, false);
-	int rc = wd_write_files(r->path, spec, j->map_uid, j->map_gid, e);
+	int rc = 0;
+	/* The first step's cgroup, with its limits, before the copy-in that
+	 * is charged to it (wd_import). */
+	if (spec->work_hooks && spec->work_hooks->import) {
+		if (!j->done.cg[0])
+			rc = cg_run_make(&j->cg, &j->done.cg[0], e);
+		if (rc == 0)
+			rc = cg_run_limits(j->done.cg[0], &spec->steps[0].limits, e);
+		if (rc == 0)
+			rc = wd_import(r->path, spec->work_hooks, j->done.cg[0], j->map_uid, j->map_gid, e);
+	}
+	if (rc == 0)
+		rc = wd_write_files(r->path, spec, j->map_uid, j->map_gid, e);
 	if (rc == 0)
 		rc = job_steps(j, spec, r->path, res);
+	/* Every process of the jail is dead here (no deferred pid 1 with
+	 * work_hooks, see job_steps): the workspace can be read back. */
+	if (rc == 0 && spec->work_hooks && spec->work_hooks->export)
+		rc = wd_export(r->path, spec->work_hooks, res, e);
 	if (rc == 0 && !res->cancelled)   /* nobody is left to read the files */
 		rc = wd_collect(r->path, spec, res, e);
 	if (rc < 0) {

@@ -90,6 +90,35 @@ struct jail_step {
 	struct jail_limits limits;
 };
 
+struct jail_result;
+struct jail_error;
+
+/* Optional hooks for a job whose /work is a session's workspace
+ * (docs/SESSIONS.md). Called in the caller's process with an
+ * O_RDONLY|O_DIRECTORY fd of the run's /work tmpfs. */
+struct jail_work_hooks {
+	/* After the mounts are made, before the inputs (spec->files) are
+	 * written and before any program starts: copy the workspace in, files
+	 * owned by uid:gid (the ids the jail maps to JAIL_INSIDE_UID/GID as
+	 * seen from the caller). -1 fails the job (sandbox failure, *e). */
+	int (*import)(void *arg, int work_fd, uid_t uid, gid_t gid, struct jail_error *e);
+	/* After the last step, once every process of the jail is dead, before
+	 * outputs are collected; res->cancelled and res->work_full are set.
+	 * -1 fails the job (sandbox failure, *e). */
+	int (*export)(void *arg, int work_fd, const struct jail_result *res, struct jail_error *e);
+	/* Polled at least every 100 ms while a step runs: true stops the job
+	 * as a cancel_fd hang-up does (res->cancelled). */
+	bool (*cancelled)(void *arg);
+	void *arg;
+	/* What the import will write (the workspace's charge, page-rounded),
+	 * or UINT64_MAX when unknown. Up to JAIL_IMPORT_INLINE_MAX the copy is
+	 * made in the caller and charged to the caller's memory cgroup; above
+	 * it, by a child in the run's cgroup, charged to the run (its memory
+	 * limit then covers the workspace; one too large fails with ENOMEM). */
+	uint64_t import_bytes;
+};
+#define JAIL_IMPORT_INLINE_MAX (1u << 20)
+
 struct jail_spec {
 	const char *rootfs;        /* path of the RootFS tree (may be a symlink) */
 	char *const *envp;         /* complete environment of the program */
@@ -114,6 +143,29 @@ struct jail_spec {
 	 * that left, and nginx with it, ends the job at once. */
 	bool cancel_on_hangup;
 	int cancel_fd;
+	/* Optional: live output.  Called by the supervisor with the bytes of
+	 * each read() from a step's stdout (stream 1) or stderr (stream 2),
+	 * in the order they were read; only bytes within max_output_bytes
+	 * (never the drained rest), so what it sees of a stream is exactly,
+	 * byte for byte, what jail_step_result.out/err hold at the end.  step
+	 * indexes spec->steps.  data points into that buffer: the result's
+	 * steps[step].out (or .err) of this jail_run() call, at the offset
+	 * equal to the bytes given before for the same step and stream; they
+	 * stay there until jail_result_free(), so a consumer may keep
+	 * offsets and read them later from the result instead of copying
+	 * (the buffer moves as it grows: offsets, not pointers; during the
+	 * run only from within the callback).  It runs inside the
+	 * supervisor's loop: the wall clock and the cancel fd are looked at
+	 * again only when it returns, so it must not block (the responder's
+	 * writes only what its socket takes at once: src/fcgi/stream.c).  It
+	 * must not call the jail. */
+	void (*on_output)(void *arg, size_t step, int stream, const char *data, size_t len);
+	void *output_arg;
+	/* Optional: /work is a session's workspace (see struct jail_work_hooks). */
+	const struct jail_work_hooks *work_hooks;
+	/* Input files may replace files already in /work (put there by the
+	 * import hook): the leaf is unlinked first, then created O_EXCL. */
+	bool replace_inputs;
 	/* Optional: the job may be served by the interpreter jail_idle_warm()
 	 * started ahead (docs/SECURITY.md, "Warm interpreters") when warm_key
 	 * equals the key it was started with and the job fits it (one step,
@@ -165,7 +217,10 @@ struct jail_result {
 	struct jail_buf result;    /* content of spec->result_path, if any */
 	bool has_result;
 	bool cancelled;            /* cancel_fd hung up: the running step was killed
-	                            * (status "killed", SIGKILL), later ones not run */
+	                            * (status "killed", SIGKILL), later ones not run;
+	                            * also when work_hooks->cancelled said so */
+	bool work_full;            /* /work had less than a page free when the last
+	                            * step ended: a write probably failed ENOSPC */
 	struct jail_error error;   /* set when jail_run() returns -1 */
 	bool warm;                 /* served by a warm interpreter (spec->warm_key) */
 	const char *cold_reason;   /* with a warm_key but not warm: why (static) */

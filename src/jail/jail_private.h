@@ -61,6 +61,9 @@ void mnt_release_root(struct mnt_root *r);
 int mnt_run_mounts(const char *root, uint64_t work_bytes, uint64_t tmp_bytes,
                    uid_t owner, gid_t group, struct jail_error *e);
 void mnt_run_unmount(const char *root);
+/* New size caps for a run's fresh, unused tmpfs mounts (remount). */
+int mnt_run_resize(const char *root, uint64_t work_from, uint64_t work_bytes, uint64_t tmp_from,
+                   uint64_t tmp_bytes);
 /* Inside the jail's pid 1, before the program starts. */
 int mnt_enter_root(const char *root, struct jail_error *e);
 
@@ -146,6 +149,11 @@ void cg_run_destroy(struct cg_run *r);
 /* ---- workdir.c ---- */
 int wd_write_files(const char *root, const struct jail_spec *spec, uid_t uid, gid_t gid,
                    struct jail_error *e);
+/* The work hooks (struct jail_work_hooks) around the job. */
+int wd_import(const char *root, const struct jail_work_hooks *h, struct cg_run *cg, uid_t uid,
+              gid_t gid, struct jail_error *e);
+int wd_export(const char *root, const struct jail_work_hooks *h, struct jail_result *res,
+              struct jail_error *e);
 int wd_collect(const char *root, const struct jail_spec *spec, struct jail_result *res,
                struct jail_error *e);
 

@@ -132,6 +132,35 @@ int mnt_run_mounts(const char *root, uint64_t work_bytes, uint64_t tmp_bytes,
 	return 0;
 }
 
+/* Changes the size caps of a run's fresh, still unused tmpfs mounts (a
+ * prepared stage made for other sizes: a session's quota after a one-shot
+ * run, or the reverse), which costs a remount each instead of three new
+ * mounts and a new pid 1.  Only a mount never used may be resized: a
+ * smaller cap than what it holds would fail, and nothing a program left
+ * may carry over to the next job. */
+static int mnt_tmpfs_resize(const char *root, const char *dir, uint64_t bytes,
+                            unsigned long extra)
+{
+	char target[PATH_MAX + 16], opts[96];
+	snprintf(target, sizeof target, "%s/%s", root, dir);
+	if ((size_t)snprintf(opts, sizeof opts, "size=%llu,nr_inodes=%llu",
+	                     (unsigned long long)bytes,
+	                     (unsigned long long)(bytes / 4096 + 1024)) >= sizeof opts)
+		return -1;
+	return mount(NULL, target, NULL, MS_REMOUNT | MS_NOSUID | MS_NODEV | extra, opts);
+}
+
+int mnt_run_resize(const char *root, uint64_t work_from, uint64_t work_bytes, uint64_t tmp_from,
+                   uint64_t tmp_bytes)
+{
+	if (work_from != work_bytes && mnt_tmpfs_resize(root, "work", work_bytes, 0) < 0)
+		return -1;
+	if (tmp_from != tmp_bytes && (mnt_tmpfs_resize(root, "tmp", tmp_bytes, 0) < 0 ||
+	                              mnt_tmpfs_resize(root, "dev/shm", tmp_bytes, MS_NOEXEC) < 0))
+		return -1;
+	return 0;
+}
+
 void mnt_run_unmount(const char *root)
 {
 	static const char *const dirs[] = { "dev/shm", "tmp", "work" };

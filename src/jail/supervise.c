@@ -27,12 +27,17 @@
 
 #define SUP_CHUNK 65536
 #define SUP_CPU_POLL_MS 20
+#define SUP_CANCEL_POLL_MS 50          /* the cancelled hook: at most every 100 ms promised */
 
 struct sup_stream {
 	int fd;
 	struct jail_buf *buf;
 	uint64_t cap;
 	size_t alloc;
+	/* Live output (jail_spec.on_output); NULL: none. */
+	const struct jail_spec *spec;
+	size_t step;
+	int id;                        /* 1 stdout, 2 stderr */
 };
 
 struct sup {
@@ -48,6 +53,7 @@ struct sup {
 	struct init_msg exit_msg;
 	bool exited, timed_out, init_gone, cancelled;
 	int cancel_fd;                 /* -1: none */
+	const struct jail_work_hooks *hooks; /* with a cancelled hook, or NULL */
 	uint64_t t_start_us, t_end_us;
 };
 
@@ -63,6 +69,13 @@ struct sup {
  * under a millisecond of copying, and few enough system calls that 1-byte
  * writes cannot stretch it either. */
 #define SUP_READS_PER_TURN 4
+
+/* Hands bytes kept (within the cap) to the live output callback. */
+static void sup_stream_tell(const struct sup_stream *s, const char *data, size_t len)
+{
+	if (s->spec && s->spec->on_output)
+		s->spec->on_output(s->spec->output_arg, s->step, s->id, data, len);
+}
 
 /* Reads what is there, up to `max_reads` read()s; 0 when more may follow,
  * -1 when out of memory.  The stream's fd is closed at EOF or error. */
@@ -91,9 +104,10 @@ static int sup_stream_read(struct sup_stream *s, unsigned max_reads)
 		}
 		ssize_t n = read(s->fd, dst, want);
 		if (n > 0) {
-			if (room > 0)
+			if (room > 0) {
+				sup_stream_tell(s, dst, (size_t)n);
 				b->len += (size_t)n;
-			else
+			} else
 				b->truncated = true;
 			continue;
 		}
@@ -188,10 +202,18 @@ static void sup_loop(struct sup *s, const struct jail_limits *l)
 	uint64_t deadline = s->t_start_us + l->wall_time_ms * 1000u;
 	uint64_t cpu_limit_us = (l->cpu_time_ms ? l->cpu_time_ms : l->wall_time_ms) * 1000u;
 	bool check_cpu = s->cg && l->cpu_time_ms;
-	uint64_t next_cpu_check = 0;
+	uint64_t next_cpu_check = 0, next_hook_check = 0;
 	while (s->a.rep_rd >= 0) {
 		uint64_t now = mono_us();
 		bool cpu_over = false;
+		if (s->hooks && now >= next_hook_check) {
+			next_hook_check = now + SUP_CANCEL_POLL_MS * 1000u;
+			if (s->hooks->cancelled(s->hooks->arg)) {
+				s->cancelled = true;
+				s->t_end_us = now;
+				break;
+			}
+		}
 		if (check_cpu && now >= next_cpu_check) {
 			cpu_over = sup_cpu_over(s, cpu_limit_us);
 			next_cpu_check = now + SUP_CPU_POLL_MS * 1000u;
@@ -204,6 +226,8 @@ static void sup_loop(struct sup *s, const struct jail_limits *l)
 		uint64_t wait_ms = (deadline - now + 999) / 1000;
 		if (check_cpu && wait_ms > SUP_CPU_POLL_MS)
 			wait_ms = SUP_CPU_POLL_MS;
+		if (s->hooks && wait_ms > SUP_CANCEL_POLL_MS)
+			wait_ms = SUP_CANCEL_POLL_MS;
 		struct pollfd p[5];
 		int np = 0;
 		p[np++] = (struct pollfd){ .fd = s->a.rep_rd, .events = POLLIN };
@@ -323,6 +347,8 @@ int sup_run_step(struct jail *j, const struct jail_spec *spec, const struct jail
 	struct sup s;
 	memset(&s, 0, sizeof s);
 	s.cancel_fd = spec->cancel_on_hangup ? spec->cancel_fd : -1;
+	if (spec->work_hooks && spec->work_hooks->cancelled)
+		s.hooks = spec->work_hooks;
 	memset(out, 0, sizeof *out);
 	if (step->argv && step->argv[0])   /* cut to fit: it only names what failed */
 		memcpy(out->exec_name, step->argv[0], strnlen(step->argv[0], sizeof out->exec_name - 1));
@@ -351,8 +377,11 @@ int sup_run_step(struct jail *j, const struct jail_spec *spec, const struct jail
 	j->handover = (struct init_handover){ 0 };
 	if (rc == 0)
 		s.t_start_us = mono_us();
-	s.out = (struct sup_stream){ .fd = s.a.out_rd, .buf = &out->out, .cap = step->limits.max_output_bytes };
-	s.err = (struct sup_stream){ .fd = s.a.err_rd, .buf = &out->err, .cap = step->limits.max_output_bytes };
+	size_t step_i = (size_t)(step - spec->steps);
+	s.out = (struct sup_stream){ .fd = s.a.out_rd, .buf = &out->out, .cap = step->limits.max_output_bytes,
+	                             .spec = spec, .step = step_i, .id = 1 };
+	s.err = (struct sup_stream){ .fd = s.a.err_rd, .buf = &out->err, .cap = step->limits.max_output_bytes,
+	                             .spec = spec, .step = step_i, .id = 2 };
 	s.in_data = step->stdin_data;
 	s.in_len = step->stdin_data ? step->stdin_len : 0;
 	if (rc == 0) {

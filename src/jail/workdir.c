@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define WD_MAX_DEPTH 16
@@ -60,8 +61,8 @@ static int wd_walk(int dirfd, char *rel, bool create, uid_t uid, gid_t gid, char
 	return -1;
 }
 
-static int wd_write_one(int basefd, const struct jail_file *f, uid_t uid, gid_t gid,
-                        struct jail_error *e)
+static int wd_write_one(int basefd, const struct jail_file *f, bool replace, uid_t uid,
+                        gid_t gid, struct jail_error *e)
 {
 	char rel[PATH_MAX];
 	if ((size_t)snprintf(rel, sizeof rel, "%s", f->path) >= sizeof rel)
@@ -70,6 +71,13 @@ static int wd_write_one(int basefd, const struct jail_file *f, uid_t uid, gid_t 
 	int dfd = wd_walk(basefd, rel, true, uid, gid, &leaf);
 	if (dfd < 0)
 		return util_fail(e, "write input file", errno, "%s", f->path);
+	/* A session's inputs replace what the copy-in put there: the name
+	 * (a file or a link, never followed) goes first, then O_EXCL as always. */
+	if (replace && unlinkat(dfd, leaf, 0) != 0 && errno != ENOENT) {
+		int err = errno;
+		close(dfd);
+		return util_fail(e, "write input file", err, "%s", f->path);
+	}
 	int fd = openat(dfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 	                f->executable ? 0755 : 0644);
 	close(dfd);
@@ -105,10 +113,104 @@ int wd_write_files(const char *root, const struct jail_spec *spec, uid_t uid, gi
 	if (work < 0 || tmp < 0)
 		rc = util_fail(e, "open work dir", errno, NULL);
 	for (size_t i = 0; rc == 0 && i < spec->nfiles; i++)
-		rc = wd_write_one(spec->files[i].base == JAIL_IN_TMP ? tmp : work, &spec->files[i], uid, gid, e);
+		rc = wd_write_one(spec->files[i].base == JAIL_IN_TMP ? tmp : work, &spec->files[i],
+		                  spec->replace_inputs, uid, gid, e);
 	fd_close(work);
 	fd_close(tmp);
 	return rc;
+}
+
+/* ---------------- a session's workspace ---------------- */
+
+/* What the copy-in child reports: the hook's return value and error. */
+struct wd_import_report {
+	int rc;
+	struct jail_error e;
+};
+
+/* A large copy-in runs in a child that first joins the run's cgroup: the
+ * tmpfs pages it writes are charged to the run (its memory limit covers
+ * the workspace, as it covers files the program writes), not to the
+ * responder's cgroup, whose cap is sized for a responder, not for a
+ * session's quota (docs/SESSIONS.md, "Memory"). A workspace larger than the
+ * run's memory limit OOM-kills the child: ENOMEM, and no program runs. */
+int wd_import(const char *root, const struct jail_work_hooks *h, struct cg_run *cg, uid_t uid,
+              gid_t gid, struct jail_error *e)
+{
+	int work = wd_open_dir(root, "work");
+	if (work < 0)
+		return util_fail(e, "open work dir", errno, NULL);
+	/* A small workspace (print(1) and its main.py): a fork and a cgroup
+	 * migration would cost more than its pages weigh on the caller's cap. */
+	if (h->import_bytes <= JAIL_IMPORT_INLINE_MAX) {
+		memset(e, 0, sizeof *e);
+		int rc = h->import(h->arg, work, uid, gid, e);
+		close(work);
+		if (rc < 0 && !e->step[0])
+			util_fail(e, "session copy-in", e->err ? e->err : EIO, NULL);
+		return rc < 0 ? -1 : 0;
+	}
+	int cg_fds[3], ncg = cg_run_procs_fds(cg, cg_fds), pfd[2];
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		close(work);
+		return util_fail(e, "session copy-in", errno, "pipe");
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct wd_import_report rep = { .rc = -1 };
+		close(pfd[0]);
+		for (int i = 0; i < ncg; i++)
+			if (write(cg_fds[i], "0", 1) != 1) {
+				util_fail(&rep.e, "cgroup attach", errno, "session copy-in");
+				goto out;
+			}
+		rep.rc = h->import(h->arg, work, uid, gid, &rep.e);
+	out:
+		(void)!write(pfd[1], &rep, sizeof rep);
+		_exit(0);
+	}
+	int err = errno;
+	close(pfd[1]);
+	close(work);
+	if (pid < 0) {
+		close(pfd[0]);
+		return util_fail(e, "session copy-in", err, "fork");
+	}
+	struct wd_import_report rep;
+	ssize_t n;
+	do
+		n = read(pfd[0], &rep, sizeof rep);
+	while (n < 0 && errno == EINTR);
+	close(pfd[0]);
+	proc_reap(pid);
+	if (n != (ssize_t)sizeof rep)   /* killed: the cgroup's OOM killer */
+		return util_fail(e, "session copy-in", ENOMEM,
+		                 "the workspace does not fit the run's memory limit");
+	if (rep.rc < 0) {
+		*e = rep.e;
+		if (!e->step[0])
+			util_fail(e, "session copy-in", e->err ? e->err : EIO, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+int wd_export(const char *root, const struct jail_work_hooks *h, struct jail_result *res,
+              struct jail_error *e)
+{
+	int work = wd_open_dir(root, "work");
+	if (work < 0)
+		return util_fail(e, "open work dir", errno, NULL);
+	/* Less than a page free: the last write that wanted one got ENOSPC
+	 * (tmpfs charges whole pages), i.e. the quota was reached. */
+	struct statvfs vs;
+	if (fstatvfs(work, &vs) == 0)
+		res->work_full = (uint64_t)vs.f_bavail * vs.f_frsize < 4096;
+	int rc = h->export ? h->export(h->arg, work, res, e) : 0;
+	close(work);
+	if (rc < 0 && !e->step[0])
+		util_fail(e, "export work dir", e->err ? e->err : EIO, NULL);
+	return rc < 0 ? -1 : 0;
 }
 
 /* ---------------- outputs ---------------- */

@@ -149,20 +149,42 @@ static int tmp_open(int dirfd, char *name, size_t size, mode_t mode, struct ses_
 	return fd;
 }
 
-int ses_write_at(int dirfd, const char *name, const void *buf, size_t len, mode_t mode,
-                 struct ses_error *e)
+/* Copies exactly len bytes from read to fd in chunks of at most 64 KiB. */
+static int copy_in(int fd, ses_read_fn read, void *ctx, uint64_t len, const char *name,
+                   struct ses_error *e)
+{
+	char buf[65536];
+
+	while (len > 0) {
+		long n = read(ctx, buf, len < sizeof buf ? (size_t)len : sizeof buf);
+
+		if (n <= 0 || (uint64_t)n > len)
+			return ses_fail(e, 400, "invalid_request", EIO,
+			                "'%s': the body ended %ju bytes early", name, (uintmax_t)len);
+		if (write_all(fd, buf, (size_t)n) != 0)
+			return ses_errno_fail(e, errno, "write", name);
+		len -= (uint64_t)n;
+	}
+	return 0;
+}
+
+int ses_write_at_stream(int dirfd, const char *name, ses_read_fn read, void *ctx, uint64_t len,
+                        mode_t mode, struct ses_error *e)
 {
 	char tmp[64];
 	int fd = tmp_open(dirfd, tmp, sizeof tmp, mode, e);
+	int rc, err = 0;
 
 	if (fd < 0)
 		return -1;
 	/* fchmod: the umask must not decide what a client asked for. fsync
 	 * before the rename: after a crash the name holds old or new data,
 	 * never an empty file. */
-	int rc = write_all(fd, buf, len) != 0 || fchmod(fd, mode) != 0 || fsync(fd) != 0 ? -1 : 0;
-	int err = errno;
-
+	rc = copy_in(fd, read, ctx, len, name, e);
+	if (rc == 0 && (fchmod(fd, mode) != 0 || fsync(fd) != 0)) {
+		rc = -1;
+		err = errno;
+	}
 	if (close(fd) != 0 && rc == 0) {
 		rc = -1;
 		err = errno;
@@ -173,12 +195,33 @@ int ses_write_at(int dirfd, const char *name, const void *buf, size_t len, mode_
 	}
 	if (rc != 0) {
 		unlinkat(dirfd, tmp, 0);
-		return ses_errno_fail(e, err, "write", name);
+		return err ? ses_errno_fail(e, err, "write", name) : -1;
 	}
 	/* The rename is durable once the directory is (dirfd is O_RDONLY,
 	 * not O_PATH, for this fsync). */
 	fsync(dirfd);
 	return 0;
+}
+
+struct mem_src { const char *p; size_t left; };
+
+static long mem_read(void *ctx, char *buf, size_t len)
+{
+	struct mem_src *m = ctx;
+	size_t n = m->left < len ? m->left : len;
+
+	memcpy(buf, m->p, n);
+	m->p += n;
+	m->left -= n;
+	return (long)n;
+}
+
+int ses_write_at(int dirfd, const char *name, const void *buf, size_t len, mode_t mode,
+                 struct ses_error *e)
+{
+	struct mem_src m = { buf, len };
+
+	return ses_write_at_stream(dirfd, name, mem_read, &m, len, mode, e);
 }
 
 /* Charge of what the write replaces: a regular file's, else 0. */
@@ -191,8 +234,8 @@ static uint64_t old_charge(int dirfd, const char *leaf)
 	return 0;
 }
 
-int ses_file_write(int wsfd, const char *rel, const void *buf, size_t len, mode_t mode,
-                   uint64_t quota, struct ses_error *e)
+int ses_file_write_stream(int wsfd, const char *rel, ses_read_fn read, void *ctx, uint64_t len,
+                          mode_t mode, uint64_t quota, struct ses_error *e)
 {
 	const char *leaf;
 	uint64_t used;
@@ -208,17 +251,25 @@ int ses_file_write(int wsfd, const char *rel, const void *buf, size_t len, mode_
 	uint64_t old = dfd >= 0 ? old_charge(dfd, leaf) : 0;
 	if (dfd >= 0)
 		close(dfd);
-	if (used - old + ses_charge(len) > quota)
+	if (len > quota || used - old + ses_charge(len) > quota)
 		return ses_fail(e, 413, "quota_exceeded", EDQUOT,
-		                "'%s': %zu bytes would bring the workspace to %ju of %ju bytes",
-		                rel, len, (uintmax_t)(used - old + ses_charge(len)),
+		                "'%s': %ju bytes would bring the workspace to %ju of %ju bytes",
+		                rel, (uintmax_t)len, (uintmax_t)(used - old + ses_charge(len)),
 		                (uintmax_t)quota);
 	dfd = ses_open_parent(wsfd, rel, true, &leaf, e);
 	if (dfd < 0)
 		return -1;
-	rc = ses_write_at(dfd, leaf, buf, len, mode & 07777, e);
+	rc = ses_write_at_stream(dfd, leaf, read, ctx, len, mode & 07777, e);
 	close(dfd);
 	return rc;
+}
+
+int ses_file_write(int wsfd, const char *rel, const void *buf, size_t len, mode_t mode,
+                   uint64_t quota, struct ses_error *e)
+{
+	struct mem_src m = { buf, len };
+
+	return ses_file_write_stream(wsfd, rel, mem_read, &m, len, mode, quota, e);
 }
 
 int ses_file_delete(int wsfd, const char *rel, struct ses_error *e)

@@ -5,7 +5,7 @@
 SESSION_SOURCES = \
 	src/session/session.h src/session/ses_private.h \
 	src/session/path.c src/session/files.c src/session/list.c \
-	src/session/store.c src/session/reap.c
+	src/session/store.c src/session/reap.c src/session/copy.c
 noinst_LIBRARIES += src/session/libsession.a
 src_session_libsession_a_SOURCES = $(SESSION_SOURCES)
 src_session_libsession_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)

@@ -14,6 +14,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <time.h>
 
 int ses_work_open(struct ses_store *st, const char *id, struct ses_error *e)
 {
@@ -59,25 +60,60 @@ int ses_lock(struct ses_store *st, const char *id, bool wait, struct ses_error *
 	return fd;
 }
 
-int ses_delete(struct ses_store *st, const char *id, struct ses_error *e)
+/* Renames session id out of sight to a fresh .del-<id>-<rand> (its name
+ * into trash). The rename is the delete: from here no load finds the
+ * session, and a crash in the removal leaves only a .del- directory the
+ * sweep removes. Two deleters race on the rename; the loser gets ENOENT. */
+static int rename_out(struct ses_store *st, const char *id, char *trash, size_t size,
+                      struct ses_error *e)
 {
-	char rnd[SES_ID_LEN + 1], trash[2 * SES_ID_LEN + 16];
+	char rnd[SES_ID_LEN + 1];
 
 	if (!ses_id_valid(id))
 		return ses_fail(e, 400, "invalid_session_id", EINVAL, "session id: malformed");
 	if (ses_id_new(rnd, e) != 0)
 		return -1;
-	snprintf(trash, sizeof trash, ".del-%s-%s", id, rnd);
-	/* The rename is the delete: from here no load finds the session, and
-	 * a crash in the removal leaves only a .del- directory the sweep
-	 * removes. Two deleters race on the rename; the loser gets ENOENT. */
+	snprintf(trash, size, ".del-%s-%s", id, rnd);
 	if (renameat(st->sessfd, id, st->sessfd, trash) != 0) {
 		if (errno == ENOENT)
 			return ses_fail(e, 404, "session_not_found", ENOENT,
 			                "session '%s' does not exist", id);
 		return ses_errno_fail(e, errno, "delete session", id);
 	}
+	return 0;
+}
+
+int ses_delete(struct ses_store *st, const char *id, struct ses_error *e)
+{
+	char trash[2 * SES_ID_LEN + 16];
+
+	if (rename_out(st, id, trash, sizeof trash, e) != 0)
+		return -1;
 	return ses_tree_remove(st->sessfd, trash, e);
+}
+
+/* A live session's work.new left by a crash between a run's copy-back and
+ * its swap (ses_commit): removed when the lock is free, i.e. no run is
+ * between those two steps now. */
+static int sweep_work_new(struct ses_store *st, const char *name, struct ses_error *e)
+{
+	char path[SES_NAME_MAX + 16];
+	struct ses_error ignored;
+	struct stat sb;
+	int lock, dfd, rc;
+
+	snprintf(path, sizeof path, "%.*s/work.new", SES_ID_LEN, name);
+	if (fstatat(st->sessfd, path, &sb, AT_SYMLINK_NOFOLLOW) != 0)
+		return 0;
+	lock = ses_lock(st, name, false, &ignored);
+	if (lock < 0)
+		return 0;
+	dfd = ses_dir_open(st, name, &ignored);
+	rc = dfd < 0 ? 0 : ses_tree_remove(dfd, "work.new", e);
+	if (dfd >= 0)
+		close(dfd);
+	close(lock);
+	return rc;
 }
 
 /* Deletes session name when expired and not locked by a run. */
@@ -90,7 +126,7 @@ static int sweep_one(struct ses_store *st, const char *name, int64_t now, unsign
 
 	if (ses_load(st, name, now, &m, &ignored) == 0) {
 		ses_meta_clear(&m);
-		return 0;
+		return sweep_work_new(st, name, e);
 	}
 	if (ignored.status != 404)
 		return 0; /* unreadable meta: left for the operator, not guessed at */
@@ -164,4 +200,66 @@ int ses_sweep(struct ses_store *st, int64_t now, unsigned *out_swept, struct ses
 	if (rc == 0)
 		*out_swept = swept;
 	return rc;
+}
+
+int ses_each(struct ses_store *st, ses_id_fn fn, void *ctx, struct ses_error *e)
+{
+	int fd = openat(st->sessfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct dirent *d;
+	DIR *dir;
+	int rc = 0;
+
+	if (fd < 0 || !(dir = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return ses_errno_fail(e, errno, "list", "sessions");
+	}
+	while (rc == 0 && (d = readdir(dir)))
+		if (ses_id_valid(d->d_name))
+			rc = fn(d->d_name, ctx);
+	closedir(dir);
+	return rc;
+}
+
+/* flock with a deadline: LOCK_NB polled every 10 ms (flock has no timeout). */
+static int lock_within(int fd, unsigned timeout_ms)
+{
+	struct timespec tick = { 0, 10 * 1000 * 1000 };
+
+	for (unsigned waited = 0;; waited += 10) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return -1;
+		if (waited >= timeout_ms) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		nanosleep(&tick, NULL);
+	}
+}
+
+int ses_delete_wait(struct ses_store *st, const char *id, unsigned timeout_ms, bool *out_waited,
+                    struct ses_error *e)
+{
+	char trash[2 * SES_ID_LEN + 16], lockpath[2 * SES_ID_LEN + 24];
+	int fd;
+
+	*out_waited = false;
+	if (rename_out(st, id, trash, sizeof trash, e) != 0)
+		return -1;
+	/* Renamed out of sight: a run in progress notices (its session
+	 * directory is gone), kills its program and releases the lock. The
+	 * tree goes only after that, so the run never copies back into a
+	 * half-removed directory; past the deadline it goes anyway. */
+	snprintf(lockpath, sizeof lockpath, "%s/lock", trash);
+	fd = openat(st->sessfd, lockpath, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0) {
+		if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+			*out_waited = true;
+			lock_within(fd, timeout_ms);
+		}
+		close(fd);
+	}
+	return ses_tree_remove(st->sessfd, trash, e);
 }

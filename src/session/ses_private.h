@@ -26,6 +26,9 @@ typedef int (*ses_entry_fn)(int dfd, const char *name, dev_t dev, unsigned depth
  * closed), stopping at the first that fails; op names the walk in errors. */
 int ses_dir_each(int dfd, const char *op, unsigned depth, ses_entry_fn fn, void *ctx,
                  struct ses_error *e);
+/* Writes len bytes of read to a temp file in dirfd and renames it over name. */
+int ses_write_at_stream(int dirfd, const char *name, ses_read_fn read, void *ctx, uint64_t len,
+                        mode_t mode, struct ses_error *e);
 /* Writes buf to a temp file in dirfd and renames it over name. */
 int ses_write_at(int dirfd, const char *name, const void *buf, size_t len, mode_t mode,
                  struct ses_error *e);

@@ -65,6 +65,17 @@ int ses_usage(int wsfd, uint64_t *out, struct ses_error *e);
 int ses_file_write(int wsfd, const char *rel, const void *buf, size_t len, mode_t mode,
                    uint64_t quota, struct ses_error *e);
 
+/* Reads up to len bytes into buf: how many (> 0), 0 at the end, -1 when
+ * the source failed (the HTTP body: the client left). */
+typedef long (*ses_read_fn)(void *ctx, char *buf, size_t len);
+/* ses_file_write with the data read from read in chunks of at most 64 KiB,
+ * never held whole: exactly len bytes (the quota is checked against len
+ * before anything is created); a source that ends early or fails is a 400
+ * invalid_request and, like every failure, leaves no temp file and the old
+ * file as it was. */
+int ses_file_write_stream(int wsfd, const char *rel, ses_read_fn read, void *ctx, uint64_t len,
+                          mode_t mode, uint64_t quota, struct ses_error *e);
+
 /* Entries of directory rel ("" = the workspace) as a JSON array of
  * {name, type, size, mode, mtime}; links are listed, never followed. */
 int ses_dir_list(int wsfd, const char *rel, json_t **out, struct ses_error *e);
@@ -96,8 +107,9 @@ int ses_store_open(const char *state_dir, struct ses_store *out, struct ses_erro
 void ses_store_close(struct ses_store *st);
 
 /* Creates a session: meta->tmpl, idle_timeout_s, disk_bytes and defaults
- * are the caller's; id, created_at, last_used and expires_at (now + ttl_s)
- * are filled in. */
+ * are the caller's; created_at, last_used and expires_at (now + ttl_s) are
+ * filled in, and id when it is "" (128 random bits). A given id must be
+ * well-formed (400 invalid_session_id) and free (409 session_exists). */
 int ses_create(struct ses_store *st, struct ses_meta *meta, uint32_t ttl_s, int64_t now,
                struct ses_error *e);
 /* Loads a session: 400 for a malformed id, 404 for an unknown or expired one. */
@@ -113,8 +125,36 @@ int ses_work_open(struct ses_store *st, const char *id, struct ses_error *e);
 /* The session lock (flock on <id>/lock): one run or write at a time. With
  * wait false a held lock is 409 session_busy. Returns the fd to close. */
 int ses_lock(struct ses_store *st, const char *id, bool wait, struct ses_error *e);
+/* A session's directory STATE/sessions/<id>, O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC. */
+int ses_dir_open(struct ses_store *st, const char *id, struct ses_error *e);
+
+/* Session runs (copy.c). Copies the workspace tree beneath wsfd into dstfd
+ * (a run's empty /work): regular files (contents and mode bits & 0777),
+ * directories, symlinks as symlinks (never followed); FIFOs, sockets and
+ * devices skipped; every entry chowned to uid:gid; never follows a link nor
+ * crosses a mount (st_dev) on either side; depth <= SES_TREE_DEPTH_MAX. */
+int ses_copy_in(int wsfd, int dstfd, uid_t uid, gid_t gid, struct ses_error *e);
+/* After a run: copies srcfd's tree (hostile: made by the program) into
+ * sdirfd/work.new (same rules; owned by the caller; a hard link inside the
+ * source becomes separate files, never a hard link), then, when its charge
+ * (ses_usage rules) is within quota, swaps work.new and work with
+ * renameat2(RENAME_EXCHANGE), fsyncs, and removes the old tree. Over quota:
+ * *over = true, work/ is left exactly as it was, work.new removed.
+ * *out_used (may be NULL) gets the charge of the copied tree. */
+int ses_commit(int sdirfd, int srcfd, uint64_t quota, bool *over, uint64_t *out_used,
+               struct ses_error *e);
+
 /* Deletes a session: renamed out of sight first, then removed. */
 int ses_delete(struct ses_store *st, const char *id, struct ses_error *e);
+/* Deletes a session whose lock a run may hold: renamed out of sight first,
+ * then the lock is waited for (at most timeout_ms; *out_waited says whether
+ * it was held), then the tree is removed. */
+int ses_delete_wait(struct ses_store *st, const char *id, unsigned timeout_ms, bool *out_waited,
+                    struct ses_error *e);
+/* Calls fn for every session id in the store (expired or not), stopping at
+ * the first non-zero return, which is returned. */
+typedef int (*ses_id_fn)(const char *id, void *ctx);
+int ses_each(struct ses_store *st, ses_id_fn fn, void *ctx, struct ses_error *e);
 /* Deletes every expired, unlocked session and leftovers of interrupted
  * deletes. Only one sweeper at a time (flock on STATE/sweep.lock); a sweeper
  * that finds it held returns 0 at once with *out_swept 0. */

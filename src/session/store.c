@@ -163,24 +163,39 @@ static int create_dirs(int sessfd, const char *tmp, const struct ses_meta *m, st
 int ses_create(struct ses_store *st, struct ses_meta *meta, uint32_t ttl_s, int64_t now,
                struct ses_error *e)
 {
-	char tmp[SES_ID_LEN + 8];
+	char tmp[2 * SES_ID_LEN + 16], rnd[SES_ID_LEN + 1];
+	bool given = meta->id[0] != '\0';
 
-	if (ses_id_new(meta->id, e) != 0)
+	if (given && !ses_id_valid(meta->id)) {
+		ses_fail(e, 400, "invalid_session_id", EINVAL, "session id: not 32 hex digits");
+		if (e)
+			snprintf(e->field, sizeof e->field, "session_id");
+		return -1;
+	}
+	if (ses_id_new(given ? rnd : meta->id, e) != 0)
 		return -1;
 	meta->created_at = meta->last_used = now;
 	meta->expires_at = now + ttl_s;
 	meta->runs = 0;
-	snprintf(tmp, sizeof tmp, ".new-%s", meta->id);
+	/* A given id may be created twice at once: each creator builds its
+	 * own temporary directory, and the rename below picks one. */
+	if (given)
+		snprintf(tmp, sizeof tmp, ".new-%s-%s", meta->id, rnd);
+	else
+		snprintf(tmp, sizeof tmp, ".new-%s", meta->id);
 	if (create_dirs(st->sessfd, tmp, meta, e) != 0) {
 		ses_tree_remove(st->sessfd, tmp, NULL);
 		return -1;
 	}
 	/* RENAME_NOREPLACE: 128 random bits do not collide, but if they ever
-	 * did, no session would be replaced. */
+	 * did, or a given id is taken, no session is replaced. */
 	if (renameat2(st->sessfd, tmp, st->sessfd, meta->id, RENAME_NOREPLACE) != 0) {
 		int err = errno;
 
 		ses_tree_remove(st->sessfd, tmp, NULL);
+		if (err == EEXIST)
+			return ses_fail(e, 409, "session_exists", err, "session '%s' exists already",
+			                meta->id);
 		return ses_errno_fail(e, err, "create session", meta->id);
 	}
 	fsync(st->sessfd);

@@ -81,7 +81,8 @@ dpkg -L "$pkg" >"$tmp/files"
 
 unitdir=$(pkg-config --variable=systemdsystemunitdir systemd)
 for f in /usr/sbin/sandbox-fcgi /usr/bin/sandbox-run "$unitdir/sandbox-fcgi.service" \
-	"$unitdir/sandbox-fcgi.socket" /usr/lib/sysusers.d/sandbox-fcgi.conf \
+	"$unitdir/sandbox-fcgi.socket" "$unitdir/sandbox-fcgi-sweep.service" \
+	"$unitdir/sandbox-fcgi-sweep.timer" /usr/lib/sysusers.d/sandbox-fcgi.conf \
 	/usr/lib/tmpfiles.d/sandbox-fcgi.conf /etc/nginx/snippets/sandbox-http.conf \
 	/etc/nginx/snippets/sandbox-location.conf /etc/nginx/snippets/sandbox-keys.conf \
 	/usr/share/man/man8/sandbox-fcgi.8.gz /usr/share/man/man1/sandbox-run.1.gz \
@@ -96,6 +97,7 @@ say "installed $(grep -c . "$tmp/files") paths"
 
 # The configured paths, not a source build's or a placeholder.
 cfgfiles=("$unitdir/sandbox-fcgi.service" "$unitdir/sandbox-fcgi.socket"
+	"$unitdir/sandbox-fcgi-sweep.service"
 	/usr/lib/sysusers.d/sandbox-fcgi.conf /usr/lib/tmpfiles.d/sandbox-fcgi.conf
 	/etc/nginx/snippets/sandbox-http.conf /usr/share/sandbox-fcgi/scripts/lib/rootfs-common.sh)
 if grep -nE '/usr/local|@[a-zA-Z_]+@|/tmp/sandbox-deb|_build' "${cfgfiles[@]}"; then
@@ -109,6 +111,10 @@ grep -qF 'include /etc/nginx/snippets/sandbox-keys.conf;' /etc/nginx/snippets/sa
 	fail "the keys include"
 grep -qx 'd /var/lib/sandbox-fcgi/rootfs 0755 root root -' /usr/lib/tmpfiles.d/sandbox-fcgi.conf ||
 	fail "tmpfiles.d entry"
+grep -qx 'd /var/lib/sandbox-fcgi/state 0700 sandbox sandbox -' /usr/lib/tmpfiles.d/sandbox-fcgi.conf ||
+	fail "tmpfiles.d entry of the session state"
+grep -qx 'ExecStart=/usr/sbin/sandbox-fcgi --sweep-sessions --state-dir /var/lib/sandbox-fcgi/state' \
+	"$unitdir/sandbox-fcgi-sweep.service" || fail "the sweep's ExecStart"
 grep -qx 'ROOTFS_DEFAULT_BASE=/var/lib/sandbox-fcgi/rootfs' /usr/share/sandbox-fcgi/scripts/lib/rootfs-common.sh ||
 	fail "build-rootfs.sh default base"
 
@@ -126,10 +132,12 @@ systemd-sysusers --root="$tmp/sysroot" /usr/lib/sysusers.d/sandbox-fcgi.conf
 grep -q '^sandbox:x:[0-9]*:[0-9]*:[^:]*:/nonexistent:' "$tmp/sysroot/etc/passwd" ||
 	fail "sysusers.d entry: $(cat "$tmp/sysroot/etc/passwd")"
 [ -d "$base" ] && [ "$(stat -c %a:%U "$base")" = 755:root ] || fail "$base after tmpfiles"
+[ "$(stat -c %a:%U /var/lib/sandbox-fcgi/state)" = 700:sandbox ] || fail "the session state dir after tmpfiles"
 
 # systemd's own check of the installed units (paths, users, syntax).
 if command -v systemd-analyze >/dev/null; then
-	systemd-analyze verify "$unitdir/sandbox-fcgi.socket" "$unitdir/sandbox-fcgi.service" ||
+	systemd-analyze verify "$unitdir/sandbox-fcgi.socket" "$unitdir/sandbox-fcgi.service" \
+		"$unitdir/sandbox-fcgi-sweep.service" "$unitdir/sandbox-fcgi-sweep.timer" ||
 		fail "systemd-analyze verify"
 	say "systemd-analyze verify: ok"
 else
@@ -191,6 +199,7 @@ fi
 # the service user.
 [ -d "$base/minimal/current/tree" ] && [ "$(readlink "$base/minimal/current")" = "$rootfs_current" ] ||
 	fail "purge touched the RootFS under $base"
+[ ! -e /var/lib/sandbox-fcgi/state ] || fail "the session state was left after purge"
 getent passwd sandbox >/dev/null || fail "the service user was removed (files may still be owned by it)"
 [ -n "$user_before" ] || say "note: the service user made by the package stays (Debian keeps system users)"
 say "purge: nothing left but the RootFS and the service user"

@@ -209,6 +209,11 @@ def alive(pid):
         return False
 
 
+# The one callback receiver the shared pool allows (--callback-allow):
+# tests/integration/test_callbacks.py listens there. Loopback only.
+CALLBACK_PORT = free_port()
+
+
 def make_env(state, port, **kw):
     env = dict(os.environ)
     env.update({
@@ -219,7 +224,8 @@ def make_env(state, port, **kw):
         "SANDBOX_CGROUP": "sandbox-fcgi-it-%d" % port,
         "SANDBOX_RATE": "1000r/s",
         "SANDBOX_BURST": "1000",
-        "SANDBOX_FCGI_ARGS": "--queue-timeout-ms %d" % QUEUE_TIMEOUT_MS,
+        "SANDBOX_FCGI_ARGS": "--queue-timeout-ms %d --callback-allow 127.0.0.1:%d"
+                             % (QUEUE_TIMEOUT_MS, CALLBACK_PORT),
         "SANDBOX_RUN_MS": str(RUN_MS),
     })
     env.update({k: str(v) for k, v in kw.items()})

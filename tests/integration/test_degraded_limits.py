@@ -29,8 +29,13 @@ def test_responder_refuses_to_start_without_cgroup_limits(tmp_path):
     started and served with per-process rlimits (this run timed out)."""
     os.chmod(tmp_path, 0o755)
     binary = shutil.copy2(find_binary(), tmp_path / "sandbox-fcgi")   # reachable by nobody
+    # The session state directory is checked first and must be nobody's
+    # (outside tmp_path, whose parents nobody cannot search).
+    state = tempfile.mkdtemp(prefix="sandbox-it-state-")
+    os.chown(state, 65534, 65534)
     r = subprocess.run(NOBODY + [str(binary), "--socket", "127.0.0.1:%d" % free_port(),
-                                 "--rootfs-base", ROOTFS_BASE, "--cgroup", undelegated()],
+                                 "--rootfs-base", ROOTFS_BASE, "--state-dir", str(state),
+                                 "--cgroup", undelegated()],
                        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=20)
     assert r.returncode == 1, (r.returncode, r.stderr)
     line = json.loads(r.stderr.strip().splitlines()[-1])
@@ -38,6 +43,7 @@ def test_responder_refuses_to_start_without_cgroup_limits(tmp_path):
     assert line["jail_step"] in ("cgroup v1 detect", "cgroup v2 detect"), line
     assert line["errno"] in (2, 13) and "--allow-degraded-limits" in line["message"], line
     assert not any('"sandbox.start.ready"' in l for l in r.stderr.splitlines()), r.stderr
+    shutil.rmtree(state)
 
 
 @pytest.fixture(scope="module")

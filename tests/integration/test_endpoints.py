@@ -62,7 +62,7 @@ def test_wrong_method_is_405_with_allow(svc):
     assert r.json["error"]["code"] == "method_not_allowed"
     for path in ("/api/sandbox/health", "/api/sandbox/info", "/api/sandbox/runtimes"):
         r = svc.request("POST", path, b"{}", {"Content-Type": "application/json"})
-        assert r.status == 405 and r.header("allow") == "GET", (path, r)
+        assert r.status == 405 and r.header("allow") == "GET, HEAD", (path, r)
 
 
 def test_request_id_echoed_and_unique(svc):

@@ -389,3 +389,46 @@ def test_memory_cap_is_enforced(svc):
     assert svc.responders() == before
     r = svc.run({"runtime": "bash", "code": "echo ok"})
     assert r.status == 200 and r.json["stdout"] == "ok\n", r
+
+
+def test_streamed_answer_to_a_client_that_reads_nothing_memory(svc):
+    """Live output (docs/API.md): control characters at the cap on both
+    streams, to a client that reads nothing until the run is over. The
+    output that nginx does not take waits in the jail's capture buffers,
+    not in a copy: the responder holds the captured output and one line
+    (docs/OPERATIONS.md, "Responder memory"), and it is all there, byte
+    for byte, once the client reads."""
+    from test_stream import Stream, output_of
+    code = ("import sys\n"
+            "sys.stdout.buffer.write(b'\\x01' * %d)\n"
+            "sys.stderr.buffer.write(b'\\x1f' * %d)\n" % (OUT_CAP, OUT_CAP))
+    req = {"runtime": "python", "code": code, "stream": True,
+           "limits": {"max_output_bytes": OUT_CAP, "memory_mb": 512}}
+    assert svc.wait_pool()
+    pids = svc.responders()
+    now = settle(svc, pids)
+    idle = [IDLE.setdefault(p, n) for p, n in zip(pids, now)]
+    for p in pids:
+        reset_peak(p)
+    s = Stream(svc.port, req, timeout=120)
+    try:
+        assert s.status == 200, s.headers
+        # The run ends (its output captured, the rest queued); nothing read.
+        time.sleep(3)
+        lines = [l for l, _ in s.lines()]
+    finally:
+        s.close()
+    peaks = [proc_status_kib(p, "VmHWM") for p in pids]
+    after = settle(svc, pids)
+    figs = list(zip(pids, idle, peaks, after))
+    assert lines[-1]["type"] == "result" and lines[-1]["status"] == "success", lines[-1]
+    assert output_of(lines, "stdout") == b"\x01" * OUT_CAP
+    assert output_of(lines, "stderr") == b"\x1f" * OUT_CAP
+    pid, i, peak, a = max(figs, key=lambda f: f[2] - f[1])
+    print("\nstreamed_unread        idle %6.1f MiB  peak %+7.1f MiB  after %+6.1f MiB"
+          % (i / 1024, (peak - i) / 1024, (a - i) / 1024))
+    check("streamed_unread", figs)
+    # The captured 2 x 16 MiB, one buffer copied as it grows (the running
+    # phase of docs/OPERATIONS.md: seen here now and then) and a few MiB;
+    # a second copy of the output would be 2 x 16 MiB more.
+    assert peak - i <= (3 * OUT_CAP + 8 * MIB) // 1024, (peak - i) / 1024

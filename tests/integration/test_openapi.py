@@ -34,6 +34,33 @@ def router_routes():
     return {(PREFIX + p, m.lower()) for p, m in found}
 
 
+def runs_routes():
+    """(path, method) of route.c's table of the asynchronous runs' endpoints
+    ({run_id} as in the document). Several methods per path: the 405 check
+    of test_wrong_method_matches is test_async.py's for these."""
+    text = (REPO / "src" / "fcgi" / "route.c").read_text()
+    found = re.findall(r'\{\s*ROUTE_RUNS\s*(?:"([^"]*)")?\s*,\s*"([A-Z]+)"', text)
+    assert found, "route.c's runs_routes table not found: update this parser"
+    return {(PREFIX + "runs" + p.replace("{id}", "{run_id}"), m.lower()) for p, m in found}
+
+
+def router_allow(path):
+    """The Allow header of a 405 on path: its methods in route.c's order,
+    HEAD after GET."""
+    text = (REPO / "src" / "fcgi" / "route.c").read_text()
+    out = []
+    for p, m in re.findall(r'\{\s*ROUTE_PREFIX\s*"([^"]+)"\s*,\s*"([A-Z]+)"', text):
+        if PREFIX + p == path:
+            out += [m, "HEAD"] if m == "GET" else [m]
+    return ", ".join(out)
+
+
+def concrete(path):
+    """A request path for a documented template: a well-formed session id
+    and a file name ({id} and {path} are routed before they are checked)."""
+    return path.replace("{id}", "0123456789abcdef0123456789abcdef").replace("{path}", "a.txt")
+
+
 def nginx_routes():
     """Endpoints nginx answers itself: an exact location under the prefix
     that returns 200 (the liveness probe)."""
@@ -46,7 +73,7 @@ def nginx_routes():
 def all_routes():
     """What the service answers: the router's and nginx's endpoints, and
     HEAD wherever GET is (route.c, RFC 9110 9.3.2)."""
-    r = router_routes() | nginx_routes()
+    r = router_routes() | runs_routes() | nginx_routes()
     return r | {(p, "head") for p, m in r if m == "get"}
 
 
@@ -170,7 +197,8 @@ def test_metrics_matches(svc, doc):
     assert b"sandbox_pool_size" in r.body
 
 
-@pytest.mark.parametrize("path", sorted({p for p, m in all_routes() if m == "head"}))
+@pytest.mark.parametrize("path", sorted({p for p, m in all_routes() if m == "head" and "{" not in p} -
+                                         {p for p, m in runs_routes()}))
 def test_head_matches(svc, doc, path):
     r = svc.request("HEAD", path)
     assert str(r.status) in doc["paths"][path]["head"]["responses"], r
@@ -275,11 +303,12 @@ def test_body_over_cap_matches(svc, doc):
 
 @pytest.mark.parametrize("path,method", sorted(r for r in router_routes() if r[1] != "head"))
 def test_wrong_method_matches(svc, doc, method, path):
-    other = "POST" if method == "get" else "GET"
-    r = svc.request(other, path, b"{}" if other == "POST" else None,
+    allow = router_allow(path)
+    other = [m for m in ("POST", "GET", "PUT", "PATCH") if m not in allow.split(", ")][0]
+    r = svc.request(other, concrete(path), b"{}" if other != "GET" else None,
                     {"Content-Type": "application/json"})
     assert r.status == 405, r
-    assert r.header("allow") == method.upper()
+    assert r.header("allow") == allow
     assert check_answer(doc, path, method, r)["error"]["code"] == "method_not_allowed"
 
 

@@ -19,6 +19,10 @@
  *                                a job stopped by its cancel_fd hanging up;
  *                                the job is HOSTBIN (copied into /work) with
  *                                its ARGs if given, else sleep 30
+ *   jail_loop stream ROOTFS - CMD [ARG...]
+ *                                runs CMD with a live output callback
+ *                                (jail_spec.on_output) and prints what it
+ *                                saw against the step's kept output
  *
  * Every mode: with SANDBOX_TEST_CGROUP set, the jail uses that cgroup (v2
  * dir or v1 name) and requires it; JAIL_LOOP_ALLOW_DEGRADED=1 allows
@@ -461,6 +465,77 @@ static int run_cancel(struct jail *j, const char *rootfs, char **prog)
 	return 0;
 }
 
+struct seen {
+	char *data[3];                 /* by stream id: 1 stdout, 2 stderr */
+	size_t len[3];
+	long calls, bad_step, not_in_result;
+	const struct jail_result *res;
+	struct timespec t0, first;
+};
+
+static void seen_cb(void *arg, size_t step, int stream, const char *data, size_t len)
+{
+	struct seen *w = arg;
+	if (step != 0 || stream < 1 || stream > 2) {
+		w->bad_step++;
+		return;
+	}
+	if (w->calls++ == 0)
+		clock_gettime(CLOCK_MONOTONIC, &w->first);
+	/* The contract: data is in the result's own buffer, at the offset
+	 * of the bytes given before. */
+	const struct jail_buf *b = stream == 1 ? &w->res->steps[step].out : &w->res->steps[step].err;
+	if (data != b->data + w->len[stream])
+		w->not_in_result++;
+	char *n = realloc(w->data[stream], w->len[stream] + len + 1);
+	if (!n)
+		exit(3);
+	memcpy(n + w->len[stream], data, len);
+	w->data[stream] = n;
+	w->len[stream] += len;
+}
+
+static long ms_since(const struct timespec *a, const struct timespec *b)
+{
+	return (long)((b->tv_sec - a->tv_sec) * 1000L + (b->tv_nsec - a->tv_nsec) / 1000000L);
+}
+
+/* What the live output callback saw, against the kept output: the same
+ * bytes per stream (within the cap only), and when the first came. */
+static int run_stream(struct jail *j, const char *rootfs, char **argv)
+{
+	static char *env[] = { "PATH=/usr/bin:/bin", "HOME=/work", "LANG=C.UTF-8", NULL };
+	struct jail_step s = make_step(argv, 20000);
+	s.limits.memory_bytes = 256u << 20;
+	struct seen w = { .calls = 0 };
+	struct jail_spec spec = { .rootfs = rootfs, .envp = env, .steps = &s, .nsteps = 1,
+	                          .on_output = seen_cb, .output_arg = &w };
+	struct jail_result res;
+	struct timespec end;
+	w.res = &res;
+	clock_gettime(CLOCK_MONOTONIC, &w.t0);
+	int rc = jail_run(j, &spec, &res);
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	if (rc < 0) {
+		printf("sandbox_failure %s %s\n", res.error.step, strerror(res.error.err));
+		return 1;
+	}
+	const struct jail_step_result *r = &res.steps[0];
+	printf("status %s\ncalls %ld\nbad_step %ld\nnot_in_result %ld\n", jail_status_name(r->status),
+	       w.calls, w.bad_step, w.not_in_result);
+	printf("stdout_len %zu\nstdout_seen %zu\nstdout_same %d\nstdout_truncated %d\n",
+	       r->out.len, w.len[1], w.len[1] == r->out.len && (!w.len[1] || !memcmp(w.data[1], r->out.data, w.len[1])),
+	       (int)r->out.truncated);
+	printf("stderr_len %zu\nstderr_seen %zu\nstderr_same %d\nstderr_truncated %d\n",
+	       r->err.len, w.len[2], w.len[2] == r->err.len && (!w.len[2] || !memcmp(w.data[2], r->err.data, w.len[2])),
+	       (int)r->err.truncated);
+	printf("first_ms %ld\nend_ms %ld\n", w.calls ? ms_since(&w.t0, &w.first) : -1, ms_since(&w.t0, &end));
+	free(w.data[1]);
+	free(w.data[2]);
+	jail_result_free(&res);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
@@ -494,6 +569,7 @@ int main(int argc, char **argv)
 	       : !strcmp(argv[1], "nest") ? run_nest(j, argv[2], argv + 3)
 	       : !strcmp(argv[1], "warm") ? run_warm(j, argv[2], argv + 3)
 	       : !strcmp(argv[1], "cancel") ? run_cancel(j, argv[2], argv + 4)
+	       : !strcmp(argv[1], "stream") && argc > 4 ? run_stream(j, argv[2], argv + 4)
 	       : !strcmp(argv[1], "seq") && argc > 4 ? run_seq(j, argv[2], n, argv + 4)
 	       : argc > 4 ? run_bench(j, argv[2], n, argv + 4) : 2;
 	jail_free(j);

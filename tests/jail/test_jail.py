@@ -516,6 +516,119 @@ def test_input_files_owned_by_program(jail):
     assert r["stdout"].split("\n")[0] == "1000 644" and "changed" in r["stdout"], r
 
 
+# ------------------------------------------------- session workspaces (hooks)
+# sandbox-run --session-dir DIR runs with DIR/work as a session's workspace:
+# copied into the run's /work, committed back (work.new + RENAME_EXCHANGE)
+# after it, with the /work size as the quota (docs/SESSIONS.md).
+
+def session_dir(workdir, files=None):
+    d = tempfile.mkdtemp(prefix="sess-", dir=workdir)
+    os.mkdir(os.path.join(d, "work"))
+    for rel, text in (files or {}).items():
+        with open(os.path.join(d, "work", rel), "w") as f:
+            f.write(text)
+    if SERVICE_USER:   # the responder's user owns the state dir
+        uid, gid = service_ids()
+        for root, dirs, names in os.walk(d):
+            for n in [root] + [os.path.join(root, x) for x in dirs + names]:
+                os.lchown(n, uid, gid)
+    os.chmod(d, 0o755)
+    return d
+
+
+def test_session_files_persist_and_inputs_replace(jail, workdir):
+    d = session_dir(workdir, {"in.txt": "from the host\n", "old.txt": "old"})
+    r = jail.sh("cat in.txt; cat old.txt; echo made > out.txt; rm in.txt",
+                data={"old.txt": "replaced"}, opts=["--session-dir", d])
+    assert r["stdout"] == "from the host\nreplaced", r
+    assert r["session"] == {"quota_exceeded": False, "committed": True, "bytes_used": 8192}, r
+    w = os.path.join(d, "work")
+    assert sorted(os.listdir(w)) == ["old.txt", "out.txt"]
+    assert open(os.path.join(w, "old.txt")).read() == "replaced"
+    assert not os.path.exists(os.path.join(d, "work.new"))
+    r = jail.sh("cat out.txt", opts=["--session-dir", d])
+    assert r["stdout"] == "made\n", r
+
+
+def test_session_quota_reached_keeps_earlier_files(jail, workdir):
+    precious = "precious line\n" * 20000          # 280 kB
+    d = session_dir(workdir, {"keep.txt": precious})
+    # Inside the run the file is truncated and the tmpfs filled: ENOSPC
+    # during the run, and the workspace is the one from before the run.
+    r = jail.sh(": > keep.txt; head -c 3000000 /dev/zero > big; echo rc=$?",
+                opts=["--session-dir", d, "--work-mb", "1"])
+    assert "rc=1" in r["stdout"] and "No space left" in r["stderr"], r
+    assert r["session"]["quota_exceeded"] is True and r["session"]["committed"] is False, r
+    w = os.path.join(d, "work")
+    assert os.listdir(w) == ["keep.txt"]
+    assert open(os.path.join(w, "keep.txt")).read() == precious
+    assert not os.path.exists(os.path.join(d, "work.new"))
+
+
+def test_session_hard_links_charged_as_copies(jail, workdir):
+    d = session_dir(workdir, {"keep.txt": "keep"})
+    # 600 kB once inside the run (one inode), 1.2 MB as the two files the
+    # copy-back makes: over the 1 MiB quota, so nothing is committed.
+    r = jail.sh("head -c 600000 /dev/zero > a && ln a b && echo ok",
+                opts=["--session-dir", d, "--work-mb", "1"])
+    assert r["stdout"] == "ok\n", r
+    assert r["session"]["quota_exceeded"] is True and r["session"]["committed"] is False, r
+    assert os.listdir(os.path.join(d, "work")) == ["keep.txt"]
+
+
+def test_session_planted_links_copied_back_safely(jail, workdir):
+    secret = os.path.join(workdir, "session-secret.txt")
+    with open(secret, "w") as f:
+        f.write("HOST SECRET")
+    os.chmod(secret, 0o644)
+    d = session_dir(workdir)
+    r = jail.sh(f"ln -s {secret} leak; ln -s / rootlink; mkfifo fifo; mkdir sub;"
+                " echo data > a; ln a sub/b; mknod dev c 1 3 2>/dev/null; echo ok",
+                opts=["--session-dir", d])
+    assert r["stdout"] == "ok\n" and r["session"]["committed"] is True, r
+    w = os.path.join(d, "work")
+    assert sorted(os.listdir(w)) == ["a", "leak", "rootlink", "sub"]
+    assert os.path.islink(os.path.join(w, "leak")) and os.readlink(os.path.join(w, "leak")) == secret
+    assert os.path.islink(os.path.join(w, "rootlink"))
+    a, b = os.lstat(os.path.join(w, "a")), os.lstat(os.path.join(w, "sub", "b"))
+    assert a.st_nlink == 1 and b.st_nlink == 1 and a.st_ino != b.st_ino
+    assert open(os.path.join(w, "sub", "b")).read() == "data\n"
+    assert open(secret).read() == "HOST SECRET"
+    # The next run gets the link as a link: through it, it reaches only
+    # what the jail has at that path (nothing), never the host file.
+    r = jail.sh("cat leak; echo pwned > leak; ls rootlink/ | head -3; echo done",
+                opts=["--session-dir", d])
+    assert "HOST SECRET" not in json.dumps(r) and "done" in r["stdout"], r
+    assert open(secret).read() == "HOST SECRET"
+    assert os.path.islink(os.path.join(w, "leak"))
+
+
+def test_session_workspace_is_charged_to_the_run(jail, workdir):
+    # The copy-in is made from inside the run's cgroup: a workspace larger
+    # than the run's memory limit is refused before any program runs
+    # (not charged to the caller's cgroup); one that fits runs.
+    d = session_dir(workdir, {"big.txt": "x" * (24 << 20)})
+    p = subprocess.run(jail.argv("/bin/true", opts=["--session-dir", d, "--memory-mb", "16",
+                                                    "--work-mb", "64"]),
+                       capture_output=True, timeout=60)
+    assert p.returncode == 1, (p.returncode, p.stdout, p.stderr)
+    err = json.loads(p.stdout)["error"]
+    assert err["step"] == "session copy-in" and err["errno"] == errno.ENOMEM, err
+    r = jail.run("/bin/true", opts=["--session-dir", d, "--memory-mb", "64", "--work-mb", "64"])
+    assert r["status"] == "success" and r["session"]["committed"] is True, r
+    assert os.path.getsize(os.path.join(d, "work", "big.txt")) == 24 << 20
+
+
+def test_session_cannot_see_another_workspace(jail, workdir):
+    other = session_dir(workdir, {"other-secret-7f3a.txt": "OTHER SESSION"})
+    d = session_dir(workdir, {"mine.txt": "mine"})
+    r = jail.sh(f"ls /work; cat {other}/work/other-secret-7f3a.txt;"
+                " find / -xdev -name 'other-secret-7f3a*' 2>/dev/null; ls {d} 2>&1; echo end",
+                opts=["--session-dir", d, "--wall-ms", "20000"])
+    assert r["stdout"].startswith("mine.txt\n") and r["stdout"].endswith("end\n"), r
+    assert "OTHER SESSION" not in json.dumps(r) and "other-secret-7f3a.txt\n" not in r["stdout"]
+
+
 # ---------------------------------------------------------------- credentials
 
 def test_credentials_dropped(jail):
@@ -1521,3 +1634,33 @@ def test_v2_controllers_matched_as_words(jail, v2):
     finally:
         rmdir_cgroup(d)
         rmdir_retry(parent)
+
+
+LIVE_OUTPUT = r"""
+import sys, time
+sys.stdout.write("a" * 10); sys.stdout.flush()
+time.sleep(1)
+sys.stdout.write("b" * 100000); sys.stdout.flush()
+sys.stderr.write("err\n")
+"""
+
+
+def test_live_output_callback_sees_the_kept_bytes_as_they_come(jail_loop, rootfs):
+    """jail_spec.on_output (live output, issue 11): the callback gets each
+    stream's bytes within the cap, exactly those the result keeps and
+    where it keeps them, the first of them while the program still runs;
+    nothing past the cap."""
+    p = subprocess.run([jail_loop, "stream", rootfs, "-", "/usr/bin/python3", "-c", LIVE_OUTPUT],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stdout + p.stderr
+    r = kv(p.stdout)
+    assert r["status"] == "success" and r["bad_step"] == "0", p.stdout
+    # data points into the result's buffer at the stream's offset
+    assert r["not_in_result"] == "0", p.stdout
+    # jail_loop's cap is 64 KiB per stream: stdout is cut, stderr is not.
+    assert r["stdout_len"] == r["stdout_seen"] == str(64 * 1024), p.stdout
+    assert r["stdout_same"] == "1" and r["stdout_truncated"] == "1", p.stdout
+    assert r["stderr_seen"] == "4" and r["stderr_same"] == "1", p.stdout
+    if not NO_TIMING:
+        assert int(r["first_ms"]) >= 0
+        assert int(r["end_ms"]) - int(r["first_ms"]) >= 500, p.stdout

@@ -17,6 +17,7 @@ Suite *bad_suite(void);
 Suite *resp_suite(void);
 Suite *mem_suite(void);
 Suite *common_suite(void);
+Suite *stream_suite(void);
 
 /* A RootFS directory in /tmp with templates "minimal" (python, node, bash)
  * and "compilers" (c, python); no trees, only the JSON files. */

@@ -20,6 +20,7 @@ int main(void)
 	srunner_add_suite(sr, resp_suite());
 	srunner_add_suite(sr, mem_suite());
 	srunner_add_suite(sr, common_suite());
+	srunner_add_suite(sr, stream_suite());
 	srunner_set_fork_status(sr, CK_FORK);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

@@ -183,6 +183,11 @@ static const struct bad_case cases[] = {
 	BAD("event with entrypoint", RC "\"event\": 1, \"entrypoint\": \"python x\"}", 400, "invalid_field", "entrypoint"),
 	BAD("event with args", RC "\"event\": 1, \"args\": []}", 400, "invalid_field", "args"),
 	BIG("event over 1 MiB", RC "\"event\": \"", "aaaaaaaaaaaaaaaa", (1u << 20) / 16, "", "\"}", 413, "too_large", "event"),
+	/* stream (live output) */
+	BAD("stream string", RC "\"stream\": \"yes\"}", 400, "invalid_field", "stream"),
+	BAD("stream number", RC "\"stream\": 1}", 400, "invalid_field", "stream"),
+	BAD("stream null", RC "\"stream\": null}", 400, "invalid_field", "stream"),
+	BAD("stream object", RC "\"stream\": {}}", 400, "invalid_field", "stream"),
 	/* compatibility fields and aliases (req_compat.c, docs/MIGRATING.md):
 	 * an error names the name the client wrote */
 	BAD("language and runtime", "{\"runtime\": \"python\", \"language\": \"python\", \"code\": \"1\"}", 400, "invalid_field", "language"),

@@ -92,6 +92,15 @@ START_TEST(errors_name_the_option)
 		{ "--warm-runtime", "", "'--warm-runtime'" },
 		{ "--default-wall-time-ms", "999999999", "wall-time-ms" },
 		{ "stray", NULL, "'stray'" },
+		{ "--state-dir", "relative/dir", "'--state-dir'" },
+		{ "--async-slots", "5000", "--async-slots" },
+		{ "--max-batch-runs", "0", "--max-batch-runs" },
+		{ "--async-max-wall-time-ms", "0", "--async-max-wall-time-ms" },
+		{ "--callback-allow", "user@example.com", "'--callback-allow'" },
+		{ "--callback-allow", "127.1", "'127.1'" },
+		{ "--callback-max-attempts", "0", "'--callback-max-attempts'" },
+		{ "--callback-timeout-ms", "10", "'--callback-timeout-ms'" },
+		{ "--callback-secret-file", "relative", "'--callback-secret-file'" },
 	};
 	struct fcgi_cfg c;
 	char msg[256];
@@ -128,6 +137,40 @@ START_TEST(values_are_applied)
 	ck_assert_uint_eq(c.req.wall_time_ms.max, 50000);
 	ck_assert_uint_eq(c.req.max_body_bytes, 1024);
 	ck_assert(c.allow_degraded_limits);
+	ck_assert_int_eq(parse(&c, msg, sizeof msg, "--state-dir", "/srv/state", "--pool-size", "4",
+	                       "--async-slots", "3", "--async-max-wall-time-ms", "600000",
+	                       "--async-retention-s", "60", "--max-wait-s", "5",
+	                       "--max-batch-runs", "10", NULL),
+	                 CFG_OK);
+	ck_assert_str_eq(c.state_dir, "/srv/state");
+	ck_assert_uint_eq(c.async_slots, 3);
+	ck_assert_uint_eq(c.async_max_wall_ms, 600000);
+	ck_assert_uint_eq(c.async_retention_s, 60);
+	ck_assert_uint_eq(c.max_wait_s, 5);
+	ck_assert_uint_eq(c.max_batch_runs, 10);
+}
+END_TEST
+
+/* Callbacks are off unless the operator lists hosts; the responder takes
+ * the deliverer's flags but needs (and reads) no secret. */
+START_TEST(callback_flags)
+{
+	struct fcgi_cfg c;
+	char msg[256], why[256];
+
+	ck_assert_int_eq(parse(&c, msg, sizeof msg, NULL), CFG_OK);
+	ck_assert_uint_eq(c.cb.nallow, 0);
+	ck_assert_int_eq(cb_url_check(&c.cb, "http://127.0.0.1/", why, sizeof why), -1);
+	ck_assert_int_eq(parse(&c, msg, sizeof msg, "--callback-allow", "hooks.example.com:8443",
+	                       "--callback-allow", "[::1]", "--callback-max-attempts", "3",
+	                       "--callback-secret-file", "/nonexistent/secret", NULL),
+	                 CFG_OK);
+	ck_assert_uint_eq(c.cb.nallow, 2);
+	ck_assert_uint_eq(c.cb.max_attempts, 3);
+	ck_assert_uint_eq(c.cb.secret_len, 0);
+	ck_assert_int_eq(cb_url_check(&c.cb, "https://hooks.example.com:8443/x", why, sizeof why), 0);
+	ck_assert_int_eq(cb_url_check(&c.cb, "http://[::1]/x", why, sizeof why), 0);
+	ck_assert_int_eq(cb_url_check(&c.cb, "http://[::1]:8080/x", why, sizeof why), -1);
 }
 END_TEST
 
@@ -160,6 +203,10 @@ START_TEST(help_lists_every_option)
 		"--default-memory-mb N", "--max-memory-mb N", "--default-max-processes N",
 		"--max-max-processes N", "--default-max-output-bytes N", "--max-max-output-bytes N",
 		"--work-mb N", "--tmp-mb N", "--queue-timeout-ms N",
+		"--callback-allow HOST[:PORT]", "--callback-secret-file PATH",
+		"--callback-max-attempts N", "--callback-max-age-s N", "--callback-backoff-s N",
+		"--callback-backoff-max-s N", "--callback-connect-timeout-ms N",
+		"--callback-timeout-ms N", "--callback-proxy URL", "--callback-ca-file PATH",
 	};
 	char *h = capture(fcgi_cfg_help);
 	size_t i;
@@ -184,6 +231,7 @@ static Suite *cfg_suite(void)
 	tcase_add_test(tc, version_text);
 	tcase_add_test(tc, errors_name_the_option);
 	tcase_add_test(tc, values_are_applied);
+	tcase_add_test(tc, callback_flags);
 	tcase_add_test(tc, usage_error_is_one_line);
 	tcase_add_test(tc, help_lists_every_option);
 	suite_add_tcase(s, tc);

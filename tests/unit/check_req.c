@@ -6,6 +6,7 @@
 #include "api_test.h"
 #include "api/warm.h"
 #include "common/strv.h"
+#include "api/api_load.h"
 
 static char dir[64];
 static struct rt_registry reg;
@@ -153,6 +154,21 @@ START_TEST(handler_mode)
 	ck_assert_str_eq((const char *)spec.files[1].data, "{\"b\":[1,2.5,null],\"a\":\"\xc3\xa9\"}");
 	ck_assert_str_eq(spec.result_path, ".sandbox/result.json");
 	ck_assert_uint_eq(spec.max_result_bytes, cfg.max_result_bytes);
+}
+END_TEST
+
+/* "stream" only says how the answer goes: given or not, and its value. */
+START_TEST(stream_flag)
+{
+	parse_ok("{\"runtime\": \"bash\", \"code\": \"\"}");
+	ck_assert(!job.stream && !job.stream_set);
+	req_job_free(&job);
+	parse_ok("{\"runtime\": \"bash\", \"code\": \"\", \"stream\": true}");
+	ck_assert(job.stream && job.stream_set);
+	req_job_free(&job);
+	parse_ok("{\"runtime\": \"bash\", \"code\": \"\", \"stream\": false}");
+	ck_assert(!job.stream && job.stream_set);
+	ck_assert_ptr_null(spec.on_output);
 }
 END_TEST
 
@@ -461,6 +477,176 @@ START_TEST(warm_spec_has_the_highest_limits)
 }
 END_TEST
 
+/* --- session runs (req_parse_session_run_stream) --- */
+
+static int parse_session(const char *body, json_t *defaults)
+{
+	struct api_mem_src m = { body, strlen(body) };
+	struct req_session_run sr = { .tmpl = "minimal", .defaults = defaults };
+
+	return req_parse_session_run_stream(api_mem_read, &m, &cfg, &reg, &sr, &job, &err);
+}
+
+static void session_ok(const char *body, json_t *defaults)
+{
+	int rc = parse_session(body, defaults);
+
+	ck_assert_msg(rc == 0, "refused: %d %s %s: %s", err.http_status, err.code, err.field, err.message);
+	ck_assert_int_eq(req_job_spec(&job, &cfg, &spec), 0);
+}
+
+static void session_refused(const char *body, int status, const char *code, const char *field)
+{
+	ck_assert_int_eq(parse_session(body, NULL), -1);
+	ck_assert_int_eq(err.http_status, status);
+	ck_assert_str_eq(err.code, code);
+	ck_assert_str_eq(err.field, field);
+	ck_assert_ptr_null(job.argv);
+}
+
+START_TEST(session_plain_command)
+{
+	session_ok("{\"entrypoint\": [\"ls\", \"-l\"]}", NULL);
+	ck_assert_ptr_eq(job.runtime, &req_plain_runtime);
+	ck_assert_str_eq(job.tmpl->name, "minimal");
+	ck_assert_str_eq(job.argv[0], "ls");
+	ck_assert_str_eq(job.argv[1], "-l");
+	ck_assert_ptr_null(job.argv[2]);
+	ck_assert_uint_eq(spec.nsteps, 1);
+	ck_assert_uint_eq(spec.nfiles, 0);
+	/* The operator's defaults: no runtime overrides them. */
+	ck_assert_uint_eq(spec.steps[0].limits.wall_time_ms, 10000);
+	ck_assert_uint_eq(spec.steps[0].limits.memory_bytes, 256ull << 20);
+}
+END_TEST
+
+START_TEST(session_runtime_without_code)
+{
+	/* The workspace holds main.py: neither code nor files is needed. */
+	session_ok("{\"runtime\": \"python\"}", NULL);
+	ck_assert_str_eq(job.argv[0], "python3");
+	ck_assert_str_eq(job.argv[1], "main.py");
+	ck_assert_uint_eq(spec.nfiles, 0);
+}
+END_TEST
+
+START_TEST(session_defaults_under_request)
+{
+	json_t *d = json_pack("{s:{s:i, s:i}, s:{s:s, s:s}}", "limits", "wall_time_ms", 2000,
+	                      "memory_mb", 64, "env", "A", "1", "B", "2");
+
+	session_ok("{\"entrypoint\": \"env\", \"limits\": {\"wall_time_ms\": 3000},"
+	           " \"env\": {\"B\": \"mine\"}}", d);
+	ck_assert_uint_eq(spec.steps[0].limits.wall_time_ms, 3000);
+	ck_assert_uint_eq(spec.steps[0].limits.memory_bytes, 64ull << 20);
+	ck_assert_str_eq(env_get("A"), "1");
+	ck_assert_str_eq(env_get("B"), "mine");
+	req_job_free(&job);
+	/* Without limits or env in the request: the session's, whole. */
+	session_ok("{\"entrypoint\": \"env\"}", d);
+	ck_assert_uint_eq(spec.steps[0].limits.wall_time_ms, 2000);
+	ck_assert_str_eq(env_get("B"), "2");
+	/* The session's defaults are not changed by a run's merge. */
+	ck_assert_int_eq(json_object_size(json_object_get(d, "limits")), 2);
+	json_decref(d);
+}
+END_TEST
+
+START_TEST(session_refusals)
+{
+	session_refused("{\"template\": \"compilers\", \"entrypoint\": \"ls\"}", 400,
+	                "invalid_field", "template");
+	session_refused("{\"entrypoint\": \"ls\", \"code\": \"x\"}", 400, "invalid_field", "code");
+	session_refused("{}", 400, "missing_field", "runtime");
+	session_refused("{\"entrypoint\": \"ls\", \"handler\": \"main.h\"}", 400, "invalid_field",
+	                "handler");
+	session_refused("{\"entrypoint\": \"ls\", \"limits\": {\"wall_time_ms\": 0}}", 400,
+	                "invalid_field", "limits.wall_time_ms");
+	/* POST /run itself still wants a runtime. */
+	ck_assert_int_eq(req_parse_run("{\"entrypoint\": \"ls\"}", 20, &cfg, &reg, &job, &err), -1);
+	ck_assert_str_eq(err.field, "runtime");
+}
+END_TEST
+
+/* --- session creation (req_parse_session_stream) --- */
+
+static int parse_create(const char *body, struct req_session *out)
+{
+	struct api_mem_src m = { body, strlen(body) };
+
+	return req_parse_session_stream(api_mem_read, &m, &cfg, &reg, out, &err);
+}
+
+START_TEST(create_defaults_and_fields)
+{
+	struct req_session rs;
+
+	ck_assert_int_eq(parse_create("{}", &rs), 0);
+	ck_assert_str_eq(rs.tmpl->name, "minimal");
+	ck_assert_uint_eq(rs.ttl_s, 3600);
+	ck_assert_uint_eq(rs.idle_timeout_s, 600);
+	ck_assert_uint_eq(rs.disk_mb, 50);
+	ck_assert_uint_eq(json_object_size(json_object_get(rs.defaults, "limits")), 0);
+	ck_assert_uint_eq(json_object_size(json_object_get(rs.defaults, "env")), 0);
+	req_session_free(&rs);
+	ck_assert_int_eq(parse_create("{\"template\":\"compilers\",\"ttl_s\":1,\"idle_timeout_s\":86400,"
+	                              "\"disk_mb\":1024,\"limits\":{\"wall_time_ms\":500},"
+	                              "\"env\":{\"A\":\"b\"}}", &rs), 0);
+	ck_assert_str_eq(rs.tmpl->name, "compilers");
+	ck_assert_uint_eq(rs.ttl_s, 1);
+	ck_assert_uint_eq(rs.idle_timeout_s, 86400);
+	ck_assert_uint_eq(rs.disk_mb, 1024);
+	/* kept as given: the run applies them under its own request */
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(rs.defaults, "limits"),
+	                                                    "wall_time_ms")), 500);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(rs.defaults, "env"), "A")),
+	                 "b");
+	ck_assert_uint_eq(json_object_size(json_object_get(rs.defaults, "env")), 1);
+	req_session_free(&rs);
+	req_session_free(&rs);   /* twice is harmless */
+}
+END_TEST
+
+START_TEST(create_refusals)
+{
+	static const struct { const char *body; int status; const char *code, *field; } bad[] = {
+		{ "{\"ttl_s\":0}", 400, "invalid_field", "ttl_s" },
+		{ "{\"ttl_s\":86401}", 400, "invalid_field", "ttl_s" },
+		{ "{\"ttl_s\":-5}", 400, "invalid_field", "ttl_s" },
+		{ "{\"ttl_s\":\"1\"}", 400, "invalid_field", "ttl_s" },
+		{ "{\"idle_timeout_s\":1.0}", 400, "invalid_field", "idle_timeout_s" },
+		{ "{\"disk_mb\":1025}", 400, "invalid_field", "disk_mb" },
+		{ "{\"disk_mb\":null}", 400, "invalid_field", "disk_mb" },
+		{ "{\"template\":\"nope\"}", 400, "unknown_template", "template" },
+		{ "{\"template\":\"minimal\\u0000\"}", 400, "unknown_template", "template" },
+		{ "{\"template\":1}", 400, "invalid_field", "template" },
+		{ "{\"limits\":[]}", 400, "invalid_field", "limits" },
+		{ "{\"limits\":{\"wall_time_ms\":0}}", 400, "invalid_field", "limits.wall_time_ms" },
+		{ "{\"limits\":{\"x\":1}}", 400, "unknown_field", "limits.x" },
+		{ "{\"env\":{\"1A\":\"x\"}}", 400, "invalid_field", "env.1A" },
+		{ "{\"env\":{\"A\":1}}", 400, "invalid_field", "env.A" },
+		{ "{\"runtime\":\"python\"}", 400, "unknown_field", "runtime" },
+		{ "[]", 400, "invalid_json", "" },
+		{ "{\"ttl_s\":1,\"ttl_s\":2}", 400, "invalid_json", "" },
+	};
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct req_session rs;
+
+		ck_assert_msg(parse_create(bad[i].body, &rs) == -1, "accepted: %s", bad[i].body);
+		ck_assert_msg(err.http_status == bad[i].status && strcmp(err.code, bad[i].code) == 0 &&
+		              strcmp(err.field, bad[i].field) == 0, "%s: %d %s '%s'", bad[i].body,
+		              err.http_status, err.code, err.field);
+		ck_assert_ptr_null(rs.defaults);
+	}
+	/* the operator's maximum is the range's */
+	cfg.ses_disk_mb.max = 8;
+	struct req_session rs;
+	ck_assert_int_eq(parse_create("{\"disk_mb\":9}", &rs), -1);
+	ck_assert_str_eq(err.field, "disk_mb");
+}
+END_TEST
+
 Suite *req_suite(void)
 {
 	Suite *s = suite_create("request");
@@ -476,6 +662,7 @@ Suite *req_suite(void)
 	tcase_add_test(tc, env_user_overrides_defaults);
 	tcase_add_test(tc, handler_mode);
 	tcase_add_test(tc, handler_without_event);
+	tcase_add_test(tc, stream_flag);
 	tcase_add_test(tc, compile_steps);
 	tcase_add_test(tc, spec_twice_is_stable);
 	tcase_add_test(tc, unknown_runtime_lists);
@@ -487,6 +674,12 @@ Suite *req_suite(void)
 	tcase_add_test(tc, output_encoding_values);
 	tcase_add_test(tc, compile_limits_lowered);
 	tcase_add_test(tc, handler_context_env);
+	tcase_add_test(tc, session_plain_command);
+	tcase_add_test(tc, session_runtime_without_code);
+	tcase_add_test(tc, session_defaults_under_request);
+	tcase_add_test(tc, session_refusals);
+	tcase_add_test(tc, create_defaults_and_fields);
+	tcase_add_test(tc, create_refusals);
 	suite_add_tcase(s, tc);
 	return s;
 }
