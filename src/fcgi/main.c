@@ -266,6 +266,9 @@ static void idle_work(struct svc *s)
 		log_event("warning", "sandbox.idle.failed",
 		          json_pack("{s:s, s:i, s:s}", "step", ie.step, "errno", ie.err,
 		                    "detail", ie.detail));
+	/* Expired sessions, at most every SVC_SWEEP_EVERY_S per responder
+	 * (docs/SESSIONS.md, "Expiry"). */
+	svc_sweep_idle(s);
 }
 
 /* Waits for the next connection and hands it to libfcgi: 1 with a request

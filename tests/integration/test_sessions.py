@@ -584,7 +584,7 @@ def test_restart_keeps_sessions_and_responders_sweep(ses, doc):
     blob = os.urandom(50 << 10)
     put(ses, doc, sid, "keep/me.bin", blob)
     ses.ctl("stop-pool")
-    time.sleep(1.5)
+    time.sleep(2.5)   # ttl 1 from a creation time rounded up: gone by 2 s
     assert ses_dir(ses, short).exists()
     ses.ctl("start-pool")
     ses.ctl("wait-health", "60")
