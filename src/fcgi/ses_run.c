@@ -273,6 +273,7 @@ static void run(struct ses_op *op, struct ses_run *sr, struct req_job *job, int 
 	ro.session = session_json(op, sr);
 	ro.job_id = f.job_id;
 	ro.output_encoding = f.output_encoding;
+	ro.report_warm = true;     /* never warm: /work is the session's own */
 	req_job_free(job);
 	http_send_result(op->r, &res, &ro);
 	if (!status)
