@@ -189,7 +189,6 @@ static int job_prepare_next(struct jail *j, struct mnt_root *root, uint64_t work
 	return launch_warm_start(j, root->path, j->next.cg[0], &j->next.warm, e ? e : &local);
 }
 
-/* Claims the prepared stage when it fits this job, else makes the mounts. */
 /* Whether the job may use the warm interpreter of the prepared stage:
  * NULL if so, else why not.  Its memory use must be under the job's
  * limit, which the cgroup gets before the handover. */
@@ -211,6 +210,8 @@ static const char *job_warm_misfit(struct jail *j, const struct jail_spec *spec)
 	return NULL;
 }
 
+/* Claims the prepared stage when it fits this job, else makes the mounts;
+ * says in res whether its warm interpreter serves it. */
 static struct mnt_root *job_stage_begin(struct jail *j, const struct jail_spec *spec, uint64_t work,
                                          uint64_t tmp, struct jail_result *res)
 {
