@@ -238,7 +238,10 @@ static const struct jail_warm_spec *warm_spec(struct svc *s)
 	const struct rt_template *t = rt_find_template(&s->reg, s->cfg.template_name);
 	const struct rt_runtime *rt = t ? rt_find_runtime(t, s->cfg.warm_runtime) : NULL;
 
-	if (strcmp(s->cfg.warm_runtime, "none") == 0 || !rt || !req_warm_supported(rt)) {
+	/* Off, or impossible here (fork mode, degraded limits): /info then
+	 * says runtime null, and no run counts as a hit or a miss. */
+	if (strcmp(s->cfg.warm_runtime, "none") == 0 || !rt || !req_warm_supported(rt) ||
+	    !jail_can_warm(s->jail)) {
 		req_warm_free(&s->warm);
 		return NULL;
 	}

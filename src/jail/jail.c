@@ -134,6 +134,11 @@ static bool job_can_warm(const struct jail *j)
 	       j->info.memory_limit && j->info.pids_limit;
 }
 
+bool jail_can_warm(const struct jail *j)
+{
+	return job_can_warm(j);
+}
+
 int jail_idle_warm(struct jail *j, const struct jail_warm_spec *w, struct jail_error *e)
 {
 	if (!w || !job_can_warm(j))

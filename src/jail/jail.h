@@ -356,6 +356,9 @@ struct jail_warm_spec {
 int jail_idle_warm(struct jail *j, const struct jail_warm_spec *w, struct jail_error *err);
 /* The key of the waiting warm interpreter, or NULL. */
 const char *jail_warm_key(const struct jail *j);
+/* Whether jail_idle_warm() can start warm interpreters here (CLONE_VM
+ * mode, every limit a cgroup's); false: it is jail_idle(). */
+bool jail_can_warm(const struct jail *j);
 void jail_result_free(struct jail_result *res);
 
 /* A cheap real self-check for /health: run /bin/true in the jail. */

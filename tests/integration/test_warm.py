@@ -64,6 +64,14 @@ STDIN = {"stdin": "line one\nline two\n", "stdin_lines": "abc\ndef\n", "input": 
          "stdin_closed_read": "x"}
 
 
+@pytest.fixture(autouse=True)
+def warm_on(svc):
+    """Warm interpreters need CLONE_VM mode and cgroup limits: not in the
+    sanitizer and valgrind builds (fork mode), where /info says none."""
+    if svc.request("GET", "/api/sandbox/info").json["warm"]["runtime"] is None:
+        pytest.skip("no warm interpreters in this build/host (fork mode or degraded limits)")
+
+
 def req(code, name="", **kw):
     r = {"runtime": "python", "code": code, "args": ["a b", "c"]}
     if name in FILES:
@@ -171,7 +179,11 @@ def test_limits_hold_warm_as_cold(svc, code, limits, status):
 
 
 def test_cpu_time_is_the_programs_own(svc):
+    # A run handed over while its interpreter still starts counts the rest
+    # of the start-up (docs/API.md): let both responders' be ready.
+    time.sleep(0.5)
     warm = run_warm(svc, {"runtime": "python", "code": "pass\n"})
+    time.sleep(0.5)
     busy = run_warm(svc, {"runtime": "python",
                           "code": "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass\n"})
     assert warm["cpu_time_ms"] < 100, warm
