@@ -31,7 +31,8 @@ sf_expect = grep -qF -- '$(1)' $@.tmp || { echo "$@: expected '$(1)' (did the so
 # systemd: units, the service user (sysusers.d), the RootFS directory
 # (tmpfiles.d). Their directories come from --with-*dir or pkg-config systemd.
 sf_systemd_units = gen/systemd/sandbox-fcgi.service gen/systemd/sandbox-fcgi.socket \
-	gen/systemd/sandbox-fcgi-sweep.service gen/systemd/sandbox-fcgi-sweep.timer
+	gen/systemd/sandbox-fcgi-sweep.service gen/systemd/sandbox-fcgi-sweep.timer \
+	gen/systemd/sandbox-callbacks.service
 gen/systemd/sandbox-fcgi.service: $(srcdir)/systemd/sandbox-fcgi.service.in Makefile
 	$(call sf_gen,$(srcdir)/systemd/sandbox-fcgi.service.in)
 gen/systemd/sandbox-fcgi.socket: $(srcdir)/systemd/sandbox-fcgi.socket.in Makefile
@@ -40,6 +41,8 @@ gen/systemd/sandbox-fcgi-sweep.service: $(srcdir)/systemd/sandbox-fcgi-sweep.ser
 	$(call sf_gen,$(srcdir)/systemd/sandbox-fcgi-sweep.service.in)
 gen/systemd/sandbox-fcgi-sweep.timer: $(srcdir)/systemd/sandbox-fcgi-sweep.timer.in Makefile
 	$(call sf_gen,$(srcdir)/systemd/sandbox-fcgi-sweep.timer.in)
+gen/systemd/sandbox-callbacks.service: $(srcdir)/systemd/sandbox-callbacks.service.in Makefile
+	$(call sf_gen,$(srcdir)/systemd/sandbox-callbacks.service.in)
 gen/systemd/sysusers/sandbox-fcgi.conf: $(srcdir)/systemd/sysusers.conf.in Makefile
 	$(call sf_gen,$(srcdir)/systemd/sysusers.conf.in)
 gen/systemd/tmpfiles/sandbox-fcgi.conf: $(srcdir)/systemd/tmpfiles.conf.in Makefile
@@ -101,7 +104,7 @@ CLEANFILES += $(sf_systemd_units) gen/systemd/sysusers/sandbox-fcgi.conf \
 # single files where the directory also holds build output.
 EXTRA_DIST += m4/.keep systemd/README.md systemd/sandbox-fcgi.service.in systemd/sandbox-fcgi.socket.in \
 	systemd/sandbox-fcgi-sweep.service.in systemd/sandbox-fcgi-sweep.timer.in \
-	systemd/sysusers.conf.in systemd/tmpfiles.conf.in \
+	systemd/sandbox-callbacks.service.in systemd/sysusers.conf.in systemd/tmpfiles.conf.in \
 	nginx rootfs scripts docs debian \
 	bench/e2e.sh bench/e2e-ab.sh bench/launch.sh bench/session.sh bench/post.lua bench/async.sh \
 	bench/warm.sh bench/warm.py \

@@ -29,8 +29,8 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 svc_defaults
 
 PACKAGES="build-essential autoconf automake libtool pkg-config libfcgi-dev
-libjansson-dev libseccomp-dev libcap-dev check nginx-light spawn-fcgi
-multiwatch debootstrap curl ca-certificates"
+libjansson-dev libseccomp-dev libcap-dev libcurl4-openssl-dev libssl-dev check
+nginx-light spawn-fcgi multiwatch debootstrap curl ca-certificates"
 
 install_packages() {
 	local missing="" p
@@ -94,6 +94,12 @@ install_programs() {
 	[ -n "$SANDBOX_BIN" ] && [ -x "$SANDBOX_BIN" ] ||
 		svc_die "make install-exec did not install sandbox-fcgi"
 	export SANDBOX_BIN
+	# The callback deliverer, started only when callbacks are asked for
+	# (SANDBOX_CALLBACK_ALLOW; docs/OPERATIONS.md, "Quick start").
+	SANDBOX_CALLBACKS_BIN=$(installed_program sandbox-callbacks)
+	[ -n "$SANDBOX_CALLBACKS_BIN" ] && [ -x "$SANDBOX_CALLBACKS_BIN" ] ||
+		svc_die "make install-exec did not install sandbox-callbacks"
+	export SANDBOX_CALLBACKS_BIN
 }
 
 # The RootFS templates with a recipe in rootfs/ (common/ is shared, not one).
@@ -167,7 +173,18 @@ Try:
 Stop it with: $0 stop     Logs: $SANDBOX_STATE_DIR/logs/
 Programs: $SANDBOX_BIN and sandbox-run in $(build_var bindir)/ (make install-exec of $BUILD)
 $(print_templates)
+$(print_callbacks)
 EXAMPLE
+}
+
+print_callbacks() {
+	if ! svc_callbacks_on; then
+		echo "Callbacks of asynchronous runs: off (SANDBOX_CALLBACK_ALLOW=\"HOST:PORT ...\" turns them on)"
+		return 0
+	fi
+	echo "Callbacks of asynchronous runs: on, to $SANDBOX_CALLBACK_ALLOW"
+	echo "  signed with the key in $SANDBOX_CALLBACK_SECRET_FILE; deliverer log:"
+	echo "  $SANDBOX_STATE_DIR/logs/sandbox-callbacks.log"
 }
 
 # Older versions kept the state in _run/ of the checkout; an instance

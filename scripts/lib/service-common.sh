@@ -38,6 +38,27 @@ svc_defaults() {
 	# callbacks): the service user's, 0700.
 	: "${SANDBOX_DATA_DIR:=$SANDBOX_STATE_DIR/state}"
 	: "${SANDBOX_NGINX_PREFIX:=$SANDBOX_STATE_DIR/nginx}"
+	# Callbacks of asynchronous runs (docs/OPERATIONS.md, "Callbacks"): off
+	# unless SANDBOX_CALLBACK_ALLOW lists receivers (HOST[:PORT] ...); then
+	# the responders get the list and sandbox-callbacks runs beside the
+	# pool, signing with SANDBOX_CALLBACK_SECRET_FILE (made here if it is
+	# the default and missing).
+	: "${SANDBOX_CALLBACK_ALLOW:=}"
+	: "${SANDBOX_CALLBACK_SECRET_FILE:=$SANDBOX_STATE_DIR/callback.secret}"
+	: "${SANDBOX_CALLBACKS_ARGS:=}"
+	: "${SANDBOX_CALLBACKS_BIN:=$(svc_callbacks_bin)}"
+}
+
+# The deliverer beside the responder: installed programs share sbin; a
+# build tree has it in src/callback next to src/fcgi.
+svc_callbacks_bin() {
+	local d
+	d=$(dirname "$SANDBOX_BIN")
+	if [ -x "$d/sandbox-callbacks" ]; then
+		printf '%s\n' "$d/sandbox-callbacks"
+	else
+		printf '%s\n' "$d/../callback/sandbox-callbacks"
+	fi
 }
 
 # The queue is bounded by waiting time, not by a count: a request that a
@@ -279,15 +300,19 @@ svc_prepare_state() {
 # replaces any that dies. -n keeps stderr (the JSON log) instead of
 # /dev/null; setsid detaches the pool from the caller's session.
 svc_start_pool() {
-	local pidf=$SANDBOX_STATE_DIR/pool.pid backlog pid i
+	local pidf=$SANDBOX_STATE_DIR/pool.pid backlog pid i a cb=()
 	if svc_pidfile_alive "$pidf"; then
 		svc_log "pool already running (pid $(cat "$pidf"))"
-		return 0
+		svc_start_callbacks
+		return
 	fi
 	[ -x "$SANDBOX_BIN" ] || { svc_log "no responder binary at $SANDBOX_BIN"; return 1; }
 	svc_prepare_state || return 1
 	svc_check_queue || return 1
 	backlog=$((SANDBOX_QUEUE + SANDBOX_POOL))
+	# The responders check callback_url against the allowlist (they never
+	# connect anywhere nor read the secret).
+	for a in $SANDBOX_CALLBACK_ALLOW; do cb+=(--callback-allow "$a"); done
 	# The subshell moves itself into the pool's cgroup (v2: the delegated
 	# leaf; v1: the memory-capped one) and then becomes the pool, so that
 	# every responder starts inside it.
@@ -302,12 +327,15 @@ svc_start_pool() {
 		--queue-timeout-ms "$SANDBOX_QUEUE_TIMEOUT_MS" \
 		--metrics-file "$SANDBOX_STATE_DIR/metrics" \
 		--state-dir "$SANDBOX_DATA_DIR" \
-		${SANDBOX_CGROUP_ARG:+--cgroup "$SANDBOX_CGROUP_ARG"} $SANDBOX_FCGI_ARGS \
+		${SANDBOX_CGROUP_ARG:+--cgroup "$SANDBOX_CGROUP_ARG"} $SANDBOX_FCGI_ARGS "${cb[@]}" \
 		</dev/null >>"$SANDBOX_STATE_DIR/logs/sandbox-fcgi.log" 2>&1 ) &
 	pid=$!
 	echo "$pid" > "$pidf"
 	for i in $(seq 50); do
-		[ -S "$SANDBOX_SOCKET" ] && [ "$(svc_pool_size)" -ge "$SANDBOX_POOL" ] && return 0
+		if [ -S "$SANDBOX_SOCKET" ] && [ "$(svc_pool_size)" -ge "$SANDBOX_POOL" ]; then
+			svc_start_callbacks
+			return
+		fi
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -338,6 +366,7 @@ svc_wait_gone() {
 
 svc_stop_pool() {
 	local pidf=$SANDBOX_STATE_DIR/pool.pid pid
+	svc_stop_callbacks
 	if svc_pidfile_alive "$pidf"; then
 		pid=$(cat "$pidf")
 		# multiwatch forwards SIGTERM to the responders and waits for them.
@@ -345,6 +374,77 @@ svc_stop_pool() {
 		svc_wait_gone "$pid" || { svc_log "pool did not stop; killing"; kill -KILL "$pid"; }
 	fi
 	rm -f "$pidf" "$SANDBOX_SOCKET"
+}
+
+# --- the callback deliverer -------------------------------------------------
+
+svc_callbacks_on() {
+	[ -n "${SANDBOX_CALLBACK_ALLOW//[[:space:]]/}" ]
+}
+
+# The HMAC key: the operator's file as it is, or (the default path) one
+# made here once and kept, since receivers are configured with it. The
+# deliverer wants it the service user's (or root's) and 0600; running as
+# that user, it must be the user's. The responders run as the same user
+# and could read it: under systemd they cannot (sandbox-fcgi.service's
+# InaccessiblePaths); here, for a development instance, they can.
+svc_callback_secret() {
+	local f=$SANDBOX_CALLBACK_SECRET_FILE
+	if [ ! -e "$f" ] && [ "$f" = "$SANDBOX_STATE_DIR/callback.secret" ]; then
+		install -m 0600 -o "$SANDBOX_USER" -g "$SANDBOX_USER" /dev/null "$f.tmp" &&
+			head -c 32 /dev/urandom | base64 > "$f.tmp" && mv -f "$f.tmp" "$f" || return 1
+		svc_log "made the callback secret $f (receivers verify X-Sandbox-Signature with it)"
+	fi
+	svc_check_access "$SANDBOX_USER" -r "$f" "the callback secret" \
+		"make it $SANDBOX_USER's with mode 0600 (chown $SANDBOX_USER: $f; chmod 600 $f), or unset SANDBOX_CALLBACK_SECRET_FILE to have one made"
+}
+
+# sandbox-callbacks as the service user on the host's network, with the
+# pool's state directory and allowlist; started after the pool, stopped
+# with it. Nothing when callbacks are off (the default).
+svc_start_callbacks() {
+	local pidf=$SANDBOX_STATE_DIR/callbacks.pid log=$SANDBOX_STATE_DIR/logs/sandbox-callbacks.log
+	local a args=() pid i
+	svc_callbacks_on || return 0
+	if svc_pidfile_alive "$pidf"; then
+		svc_log "callback deliverer already running (pid $(cat "$pidf"))"
+		return 0
+	fi
+	svc_check_access "$SANDBOX_USER" -x "$SANDBOX_CALLBACKS_BIN" "the callback deliverer" \
+		"set SANDBOX_CALLBACKS_BIN to an installed sandbox-callbacks (make install-exec puts it beside sandbox-fcgi)" ||
+		return 1
+	svc_callback_secret || return 1
+	for a in $SANDBOX_CALLBACK_ALLOW; do args+=(--callback-allow "$a"); done
+	# shellcheck disable=SC2086  # SANDBOX_CALLBACKS_ARGS is a list of flags
+	( exec setsid setpriv --reuid="$SANDBOX_USER" --regid="$SANDBOX_USER" --init-groups \
+		--no-new-privs -- "$SANDBOX_CALLBACKS_BIN" --state-dir "$SANDBOX_DATA_DIR" \
+		"${args[@]}" --callback-secret-file "$SANDBOX_CALLBACK_SECRET_FILE" \
+		$SANDBOX_CALLBACKS_ARGS </dev/null >>"$log" 2>&1 ) &
+	pid=$!
+	echo "$pid" > "$pidf"
+	# A bad secret file, flag or state directory ends it at once (exit 1).
+	for i in $(seq 5); do
+		sleep 0.1
+		kill -0 "$pid" 2>/dev/null && continue
+		rm -f "$pidf"
+		svc_log "the callback deliverer did not start; see $log:"
+		tail -n 3 "$log" >&2
+		return 1
+	done
+	svc_log "callbacks on: sandbox-callbacks (pid $pid) delivers to: $SANDBOX_CALLBACK_ALLOW"
+}
+
+svc_stop_callbacks() {
+	local pidf=$SANDBOX_STATE_DIR/callbacks.pid pid
+	if svc_pidfile_alive "$pidf"; then
+		pid=$(cat "$pidf")
+		# SIGTERM ends its wait at once, an attempt in flight within
+		# --callback-timeout-ms (5 s by default).
+		kill -TERM "$pid"
+		svc_wait_gone "$pid" || svc_wait_gone "$pid" ||
+			{ svc_log "callback deliverer did not stop; killing"; kill -KILL "$pid"; }
+	fi
+	rm -f "$pidf"
 }
 
 # --- nginx ------------------------------------------------------------------

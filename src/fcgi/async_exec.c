@@ -92,9 +92,12 @@ static void fail_state(struct aq_state *st, const char *code, const char *msg,
                        const char *field, int http)
 {
 	st->status = AQ_FAILED;
-	snprintf(st->error_code, sizeof st->error_code, "%s", code);
-	snprintf(st->error_msg, sizeof st->error_msg, "%s", msg);
-	snprintf(st->error_field, sizeof st->error_field, "%s", field ? field : "");
+	/* Cut to fit on purpose (a request error's message is 512 bytes,
+	 * the kept state's 256): the precision says so to the compiler. */
+	snprintf(st->error_code, sizeof st->error_code, "%.*s", (int)sizeof st->error_code - 1, code);
+	snprintf(st->error_msg, sizeof st->error_msg, "%.*s", (int)sizeof st->error_msg - 1, msg);
+	snprintf(st->error_field, sizeof st->error_field, "%.*s", (int)sizeof st->error_field - 1,
+	         field ? field : "");
 	st->error_http = http;
 }
 

@@ -143,9 +143,7 @@ void svc_run_sandbox_failure(struct http_req *r, const struct jail_error *e, boo
 		http_send_json(r, 500, resp_sandbox_failure(e, false), NULL);
 }
 
-/* Live output (docs/API.md): "stream" in the body decides; without it, an
- * Accept header that names application/x-ndjson. */
-static bool wants_stream(const struct http_req *r, const struct req_job *job)
+bool svc_wants_stream(const struct http_req *r, const struct req_job *job)
 {
 	if (job->stream_set)
 		return job->stream;
@@ -198,9 +196,9 @@ static void run_job(struct svc *s, struct http_req *r, struct req_job *job)
 	ro.job_id = f.job_id;
 	ro.output_encoding = f.output_encoding;
 	ro.report_warm = true;
-	streamed = wants_stream(r, job);
+	streamed = svc_wants_stream(r, job);
 	/* Streamed: the 200 is out before the run, a failure is its last line. */
-	rc = streamed ? stream_run(r, s->jail, &spec, &res, &ro) : jail_run(s->jail, &spec, &res);
+	rc = streamed ? stream_run(r, s->jail, &spec, &res, &ro, NULL, NULL) : jail_run(s->jail, &spec, &res);
 	free(warm_frame);
 	free(warm_key);
 	f.warm = res.warm;

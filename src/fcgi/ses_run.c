@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 #include "api/resp.h"
 #include "fcgi/log.h"
 #include "fcgi/ses_json.h"
+#include "fcgi/stream.h"
 
 struct ses_run {
 	struct ses_store *st;
@@ -198,11 +200,166 @@ static json_t *session_json(const struct ses_op *op, struct ses_run *sr)
 	                 "bytes_used", (json_int_t)used);
 }
 
-/* Input files that do not fit /work (the session's quota) are the
- * client's 413, not a sandbox failure. */
-static bool inputs_over_quota(const struct jail_error *e)
+/* ---- refusals of the client's, not failures of the sandbox ----
+ *
+ * jail_run() writes the copy-in and then the inputs into the run's /work;
+ * three of its failures there are the client's: a workspace over the run's
+ * memory limit (the copy-in is charged to the run), an input file's path
+ * that clashes with the workspace, and input files over the quota.
+ * precheck() finds them before anything runs, from the workspace as it is
+ * under the lock and the rules jail_run() follows (wd_write_one, the tmpfs
+ * of the quota charging whole pages, ses_usage), so that a streamed run
+ * can still answer them as the whole answer does, with a 4xx instead of
+ * its 200. Whatever it cannot foresee (a long symlink's page, a workspace
+ * just under the memory limit that the copy-in child's own pages push
+ * over it) is still caught by jail_run() and mapped by after_error(). */
+struct refusal {
+	int status;
+	const char *code, *msg, *field;
+};
+
+static const struct refusal refuse_quota = {
+	413, "quota_exceeded", "the input files do not fit the session's disk quota", "files"
+};
+static const struct refusal refuse_clash = {
+	400, "invalid_field",
+	"an input file's path clashes with the workspace (a directory at its name, or a file or "
+	"symlink on its way)", "files"
+};
+static const struct refusal refuse_memory = {
+	400, "invalid_field",
+	"the workspace does not fit the run's memory limit (a run holds its files in memory): "
+	"raise limits.memory_mb", "limits.memory_mb"
+};
+
+static uint64_t page_up(uint64_t n)
 {
-	return strcmp(e->step, "write input file") == 0 && (e->err == ENOSPC || e->err == EDQUOT);
+	return n / SES_PAGE * SES_PAGE + (n % SES_PAGE ? SES_PAGE : 0);
+}
+
+/* Walks path in the workspace ws as wd_write_one will, never following a
+ * link: true when it clashes (a directory at its name, a non-directory or
+ * a symlink on its way). *replaced: the charge of the regular file the
+ * input replaces. An error other than a clash is left to the run. */
+static bool input_clashes(int ws, const char *path, uint64_t *replaced)
+{
+	char rel[PATH_MAX];
+	char *save = NULL, *comp, *next;
+	struct stat sb;
+	bool clash = false;
+	int cur;
+
+	*replaced = 0;
+	if ((size_t)snprintf(rel, sizeof rel, "%s", path) >= sizeof rel)
+		return false;
+	cur = fcntl(ws, F_DUPFD_CLOEXEC, 0);
+	for (comp = strtok_r(rel, "/", &save); cur >= 0 && comp; comp = next) {
+		next = strtok_r(NULL, "/", &save);
+		if (fstatat(cur, comp, &sb, AT_SYMLINK_NOFOLLOW) != 0)
+			break;                 /* not there: the run makes it */
+		if (!next) {
+			clash = S_ISDIR(sb.st_mode);
+			if (S_ISREG(sb.st_mode))
+				*replaced = page_up((uint64_t)sb.st_size);
+			break;
+		}
+		if (!S_ISDIR(sb.st_mode)) {
+			clash = true;
+			break;
+		}
+		int nfd = openat(cur, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		close(cur);
+		cur = nfd;
+	}
+	if (cur >= 0)
+		close(cur);
+	return clash;
+}
+
+/* Under the lock (the workspace cannot change): the refusal jail_run()
+ * would make, in the order it would make it, or NULL. */
+static const struct refusal *precheck(const struct ses_run *sr, const struct jail_spec *spec)
+{
+	uint64_t charge = sr->import_bytes, limit = page_up(sr->quota);
+	uint64_t mem = spec->nsteps ? spec->steps[0].limits.memory_bytes : 0;
+	const struct refusal *out = NULL;
+	int ws;
+
+	if (charge == UINT64_MAX)
+		return NULL;                   /* unknown: the run decides */
+	/* A copy-in above the inline size is charged to the run's cgroup,
+	 * whose memory.max is memory_bytes and which may not swap: the copy
+	 * alone reaches the limit (wd_import). */
+	if (charge > JAIL_IMPORT_INLINE_MAX && mem && charge >= mem)
+		return &refuse_memory;
+	ws = openat(sr->sdirfd, "work", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (ws < 0)
+		return NULL;
+	for (size_t i = 0; !out && i < spec->nfiles; i++) {
+		uint64_t replaced;
+
+		if (spec->files[i].base != JAIL_IN_WORK)
+			continue;
+		if (input_clashes(ws, spec->files[i].path, &replaced)) {
+			out = &refuse_clash;
+			break;
+		}
+		/* The old file's pages go before the new one is written. */
+		charge = (charge > replaced ? charge - replaced : 0) + page_up(spec->files[i].len);
+		if (charge > limit)
+			out = &refuse_quota;
+	}
+	close(ws);
+	return out;
+}
+
+/* The same three, found by jail_run() itself (what precheck() could not
+ * foresee). NULL: a sandbox failure. */
+static const struct refusal *after_error(const struct jail_error *e)
+{
+	if (strcmp(e->step, "write input file") == 0 && (e->err == ENOSPC || e->err == EDQUOT))
+		return &refuse_quota;
+	if (strcmp(e->step, "write input file") == 0 &&
+	    (e->err == EISDIR || e->err == ENOTDIR || e->err == ELOOP))
+		return &refuse_clash;
+	if (strcmp(e->step, "session copy-in") == 0 && e->err == ENOMEM)
+		return &refuse_memory;
+	return NULL;
+}
+
+/* ---- the run ---- */
+
+struct ses_job {
+	struct ses_op *op;
+	struct ses_run *sr;
+	int lock;
+	bool streamed;
+	const struct refusal *refused;     /* after_error's, when jail_run() failed */
+	json_t *session;                   /* the answer's "session" (owned) */
+};
+
+/* After jail_run(), before the answer (stream_after_fn for a streamed
+ * run): the run counted, the lock let go, the "session" object made, and
+ * a failure sorted into the client's refusals and the sandbox's. */
+static json_t *after_run(void *arg, int rc, struct jail_result *res, struct resp_opts *o)
+{
+	struct ses_job *sj = arg;
+
+	if (rc == 0)
+		count_run(sj->op, sj->sr);
+	/* The lock goes before the answer: a client that gets it may run
+	 * again at once without a 409. */
+	close(sj->lock);
+	sj->lock = -1;
+	if (rc == 0) {
+		sj->session = session_json(sj->op, sj->sr);
+		o->session = sj->session;
+		return NULL;
+	}
+	sj->refused = after_error(&res->error);
+	if (!sj->refused || !sj->streamed)
+		return NULL;
+	return resp_error(sj->refused->code, sj->refused->msg, sj->refused->field);
 }
 
 static void run(struct ses_op *op, struct ses_run *sr, struct req_job *job, int lock)
@@ -211,9 +368,11 @@ static void run(struct ses_op *op, struct ses_run *sr, struct req_job *job, int 
 	struct jail_work_hooks hooks = { .import = hook_import, .export = hook_export,
 	                                 .cancelled = hook_cancelled, .arg = sr,
 	                                 .import_bytes = sr->import_bytes };
+	struct ses_job sj = { .op = op, .sr = sr, .lock = lock };
 	const char *rt_name = job->runtime ? job->runtime->name : "";
 	const char *tmpl_name = job->tmpl ? job->tmpl->name : "";
 	const char *status = NULL;
+	const struct refusal *no;
 	struct jail_result res;
 	struct jail_spec spec;
 	struct resp_opts ro;
@@ -223,9 +382,18 @@ static void run(struct ses_op *op, struct ses_run *sr, struct req_job *job, int 
 	svc_run_facts(job, &f);
 	memset(&spec, 0, sizeof spec);
 	memset(&res, 0, sizeof res);
-	if (req_job_spec(job, &s->cfg.req, &spec) < 0) {
+	/* The handler's context, as for POST /run: this request's id and
+	 * its wall limit. */
+	if (req_job_context_env(job, op->r->request_id) < 0 ||
+	    req_job_spec(job, &s->cfg.req, &spec) < 0) {
 		close(lock);
 		ses_op_refuse(op, 500, "internal", "could not prepare the job", NULL);
+		return;
+	}
+	/* Before the run, and before a streamed run's 200. */
+	if ((no = precheck(sr, &spec))) {
+		close(lock);
+		ses_op_refuse(op, no->status, no->code, no->msg, no->field);
 		return;
 	}
 	spec.cancel_on_hangup = true;
@@ -233,57 +401,50 @@ static void run(struct ses_op *op, struct ses_run *sr, struct req_job *job, int 
 	spec.work_bytes = sr->quota;
 	spec.work_hooks = &hooks;
 	spec.replace_inputs = true;
-	svc_run_log_start(op->r, job, &f, op->id);
-	rc = jail_run(s->jail, &spec, &res);
-	if (rc == 0)
-		count_run(op, sr);
-	/* The lock goes before the answer: a client that gets it may run
-	 * again at once without a 409. */
-	close(lock);
-	if (rc < 0) {
-		if (inputs_over_quota(&res.error)) {
-			ses_op_refuse(op, 413, "quota_exceeded",
-			              "the input files do not fit the session's disk quota", "files");
-		} else if (strcmp(res.error.step, "write input file") == 0 &&
-		           (res.error.err == EISDIR || res.error.err == ENOTDIR ||
-		            res.error.err == ELOOP)) {
-			ses_op_refuse(op, 400, "invalid_field",
-			              "an input file's path clashes with the workspace (a directory "
-			              "at its name, or a file or symlink on its way)",
-			              "files");
-		} else if (strcmp(res.error.step, "session copy-in") == 0 &&
-		           res.error.err == ENOMEM) {
-			ses_op_refuse(op, 400, "invalid_field",
-			              "the workspace does not fit the run's memory limit (a run holds "
-			              "its files in memory): raise limits.memory_mb",
-			              "limits.memory_mb");
-		} else {
-			met_setup_failure(s->met.store, res.error.step);
-			met_run(s->met.store, rt_name, tmpl_name, "sandbox_failure",
-			        http_elapsed_ms(&op->r->t0));
-			svc_run_sandbox_failure(op->r, &res.error, false);
-		}
-		jail_result_free(&res);
-		return;
-	}
 	memset(&ro, 0, sizeof ro);
 	ro.has_compile = spec.nsteps > 1;
 	ro.handler_mode = job->handler_mode;
 	ro.status_out = &status;
-	ro.session = session_json(op, sr);
 	ro.job_id = f.job_id;
 	ro.output_encoding = f.output_encoding;
 	ro.report_warm = true;     /* never warm: /work is the session's own */
+	sj.streamed = svc_wants_stream(op->r, job);
+	svc_run_log_start(op->r, job, &f, op->id);
+	if (sj.streamed) {
+		/* The 200 is out before the run: the result line is made after
+		 * the copy-back (after_run), a failure is the last line. */
+		rc = stream_run(op->r, s->jail, &spec, &res, &ro, after_run, &sj);
+	} else {
+		rc = jail_run(s->jail, &spec, &res);
+		after_run(&sj, rc, &res, &ro);
+	}
+	if (rc < 0) {
+		if (sj.refused && sj.streamed) {
+			ses_op_done(op, 200, json_pack("{s:s, s:b}", "code", sj.refused->code,
+			                               "streamed", true));
+		} else if (sj.refused) {
+			ses_op_refuse(op, sj.refused->status, sj.refused->code, sj.refused->msg,
+			              sj.refused->field);
+		} else {
+			met_setup_failure(s->met.store, res.error.step);
+			met_run(s->met.store, rt_name, tmpl_name, "sandbox_failure",
+			        http_elapsed_ms(&op->r->t0));
+			svc_run_sandbox_failure(op->r, &res.error, sj.streamed);
+		}
+		jail_result_free(&res);
+		return;
+	}
 	req_job_free(job);
-	http_send_result(op->r, &res, &ro);
+	if (!sj.streamed)
+		http_send_result(op->r, &res, &ro);
 	if (!status)
 		status = resp_status(&res, &ro, false);
 	svc_run_log_finish(op->r, &res, status, &f, op->id);
 	met_run(s->met.store, rt_name, tmpl_name, status, http_elapsed_ms(&op->r->t0));
-	ses_op_done(op, 200, json_pack("{s:s, s:b, s:b, s:b}", "status", status, "committed",
+	ses_op_done(op, 200, json_pack("{s:s, s:b, s:b, s:b, s:b}", "status", status, "committed",
 	                               sr->committed, "quota_exceeded", sr->over, "deleted",
-	                               sr->deleted));
-	json_decref(ro.session);
+	                               sr->deleted, "streamed", sj.streamed));
+	json_decref(sj.session);
 	jail_result_free(&res);
 }
 

@@ -244,7 +244,8 @@ static void st_head(struct st *s)
 }
 
 /* After the run: what is queued, the held bytes, then the last line. */
-static void st_finish(struct st *s, int rc, struct jail_result *res, const struct resp_opts *o)
+static void st_finish(struct st *s, int rc, struct jail_result *res, const struct resp_opts *o,
+                      json_t *error)
 {
 	struct resp_opts ro = *o;
 
@@ -258,8 +259,11 @@ static void st_finish(struct st *s, int rc, struct jail_result *res, const struc
 	}
 	s->line.len = 0;
 	if (rc < 0) {
-		if (resp_nd_error(&s->line, resp_sandbox_failure(&res->error, false), s->r->request_id) == 0)
+		if (!error)
+			error = resp_sandbox_failure(&res->error, false);
+		if (resp_nd_error(&s->line, error, s->r->request_id) == 0)
 			st_send_line(s);
+		error = NULL;                  /* stolen */
 	} else if (s->oom) {
 		/* Output was lost on the way: not a result a client could trust. */
 		if (resp_nd_error(&s->line, resp_error("internal", "out of memory while streaming "
@@ -277,14 +281,18 @@ static void st_finish(struct st *s, int rc, struct jail_result *res, const struc
 				st_send_line(s);
 		}
 	}
+	json_decref(error);
 	if (!s->dead)
 		FCGX_FFlush(s->r->fx->out);
 }
 
 int stream_run(struct http_req *r, struct jail *j, struct jail_spec *spec,
-               struct jail_result *res, const struct resp_opts *o)
+               struct jail_result *res, const struct resp_opts *o,
+               stream_after_fn after, void *after_arg)
 {
 	struct st s = { .r = r, .spec = spec, .res = res, .named_steps = o->has_compile };
+	struct resp_opts ro = *o;
+	json_t *error = NULL;
 	int rc;
 
 	st_head(&s);
@@ -293,7 +301,9 @@ int stream_run(struct http_req *r, struct jail *j, struct jail_spec *spec,
 	rc = jail_run(j, spec, res);
 	spec->on_output = NULL;
 	spec->output_arg = NULL;
-	st_finish(&s, rc, res, o);
+	if (after)
+		error = after(after_arg, rc, res, &ro);
+	st_finish(&s, rc, res, &ro, error);
 	resp_nd_buf_free(&s.line);
 	return rc;
 }

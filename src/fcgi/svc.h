@@ -117,6 +117,9 @@ void svc_run_log_start(const struct http_req *r, const struct req_job *job,
                        const struct run_facts *f, const char *session_id);
 void svc_run_log_finish(const struct http_req *r, const struct jail_result *res,
                         const char *status, const struct run_facts *f, const char *session_id);
+/* Live output (docs/API.md): "stream" in the body decides; without it, an
+ * Accept header that names application/x-ndjson. */
+bool svc_wants_stream(const struct http_req *r, const struct req_job *job);
 /* streamed: the 200 is out, the failure went as the stream's error line. */
 void svc_run_sandbox_failure(struct http_req *r, const struct jail_error *e, bool streamed);
 

@@ -80,9 +80,10 @@ apt-get install -y -q --no-install-recommends "$deb" >"$tmp/install.log" 2>&1 ||
 dpkg -L "$pkg" >"$tmp/files"
 
 unitdir=$(pkg-config --variable=systemdsystemunitdir systemd)
-for f in /usr/sbin/sandbox-fcgi /usr/bin/sandbox-run "$unitdir/sandbox-fcgi.service" \
-	"$unitdir/sandbox-fcgi.socket" "$unitdir/sandbox-fcgi-sweep.service" \
-	"$unitdir/sandbox-fcgi-sweep.timer" /usr/lib/sysusers.d/sandbox-fcgi.conf \
+for f in /usr/sbin/sandbox-fcgi /usr/bin/sandbox-run /usr/sbin/sandbox-callbacks \
+	"$unitdir/sandbox-fcgi.service" "$unitdir/sandbox-fcgi.socket" "$unitdir/sandbox-fcgi-sweep.service" \
+	"$unitdir/sandbox-fcgi-sweep.timer" "$unitdir/sandbox-callbacks.service" \
+	/usr/lib/sysusers.d/sandbox-fcgi.conf /usr/share/man/man8/sandbox-callbacks.8.gz \
 	/usr/lib/tmpfiles.d/sandbox-fcgi.conf /etc/nginx/snippets/sandbox-http.conf \
 	/etc/nginx/snippets/sandbox-location.conf /etc/nginx/snippets/sandbox-keys.conf \
 	/usr/share/man/man8/sandbox-fcgi.8.gz /usr/share/man/man1/sandbox-run.1.gz \
@@ -97,7 +98,7 @@ say "installed $(grep -c . "$tmp/files") paths"
 
 # The configured paths, not a source build's or a placeholder.
 cfgfiles=("$unitdir/sandbox-fcgi.service" "$unitdir/sandbox-fcgi.socket"
-	"$unitdir/sandbox-fcgi-sweep.service"
+	"$unitdir/sandbox-fcgi-sweep.service" "$unitdir/sandbox-callbacks.service"
 	/usr/lib/sysusers.d/sandbox-fcgi.conf /usr/lib/tmpfiles.d/sandbox-fcgi.conf
 	/etc/nginx/snippets/sandbox-http.conf /usr/share/sandbox-fcgi/scripts/lib/rootfs-common.sh)
 if grep -nE '/usr/local|@[a-zA-Z_]+@|/tmp/sandbox-deb|_build' "${cfgfiles[@]}"; then
@@ -115,6 +116,11 @@ grep -qx 'd /var/lib/sandbox-fcgi/state 0700 sandbox sandbox -' /usr/lib/tmpfile
 	fail "tmpfiles.d entry of the session state"
 grep -qx 'ExecStart=/usr/sbin/sandbox-fcgi --sweep-sessions --state-dir /var/lib/sandbox-fcgi/state' \
 	"$unitdir/sandbox-fcgi-sweep.service" || fail "the sweep's ExecStart"
+grep -qx 'ExecStart=/usr/sbin/sandbox-callbacks --state-dir /var/lib/sandbox-fcgi/state $SANDBOX_CALLBACK_ARGS $SANDBOX_CALLBACKS_OPTS' \
+	"$unitdir/sandbox-callbacks.service" || fail "the callback deliverer's ExecStart"
+grep -qx 'User=sandbox' "$unitdir/sandbox-callbacks.service" || fail "the callback deliverer's user"
+grep -qx 'InaccessiblePaths=-/etc/sandbox-fcgi/callback.secret' "$unitdir/sandbox-fcgi.service" ||
+	fail "the responders' unit hides the callback secret"
 grep -qx 'ROOTFS_DEFAULT_BASE=/var/lib/sandbox-fcgi/rootfs' /usr/share/sandbox-fcgi/scripts/lib/rootfs-common.sh ||
 	fail "build-rootfs.sh default base"
 
@@ -137,9 +143,19 @@ grep -q '^sandbox:x:[0-9]*:[0-9]*:[^:]*:/nonexistent:' "$tmp/sysroot/etc/passwd"
 # systemd's own check of the installed units (paths, users, syntax).
 if command -v systemd-analyze >/dev/null; then
 	systemd-analyze verify "$unitdir/sandbox-fcgi.socket" "$unitdir/sandbox-fcgi.service" \
-		"$unitdir/sandbox-fcgi-sweep.service" "$unitdir/sandbox-fcgi-sweep.timer" ||
+		"$unitdir/sandbox-fcgi-sweep.service" "$unitdir/sandbox-fcgi-sweep.timer" \
+		"$unitdir/sandbox-callbacks.service" ||
 		fail "systemd-analyze verify"
 	say "systemd-analyze verify: ok"
+	# The deliverer is the unit that talks to the network: its exposure
+	# (1.1 of 10 when written; docs/OPERATIONS.md "systemd hardening") must
+	# not creep up unnoticed.
+	if systemd-analyze security --help 2>/dev/null | grep -q -- --offline; then
+		systemd-analyze security --offline=yes --threshold=20 \
+			"$unitdir/sandbox-callbacks.service" >"$tmp/security.log" 2>&1 ||
+			{ tail -5 "$tmp/security.log"; fail "sandbox-callbacks.service exposure above 2.0"; }
+		say "sandbox-callbacks.service: $(grep -o 'exposure level.*' "$tmp/security.log")"
+	fi
 else
 	say "no systemd-analyze: units not verified"
 fi

@@ -370,3 +370,73 @@ def test_finished_run_is_called_back(svc, deliverer, tmp_path):
         assert not queued.exists()
     finally:
         rcv.close()
+
+
+# --- the quick start's deliverer (scripts/lib/service-common.sh) -------------
+
+def proc_uid(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("Uid:"):
+                return int(line.split()[1])
+    return None
+
+
+def test_quick_start_runs_no_deliverer_by_default(svc):
+    assert not (svc.state / "callbacks.pid").exists()
+    assert not (svc.state / "callback.secret").exists()
+
+
+def test_quick_start_runs_the_deliverer_with_the_pool(deliverer):
+    """SANDBOX_CALLBACK_ALLOW turns callbacks on in service-ctl.sh (so in
+    scripts/quickstart.sh): the responders get the allowlist, a secret is
+    made for the service user, sandbox-callbacks runs as that user beside
+    the pool and delivers a finished run's callback, signed with that
+    secret; it stops with the pool."""
+    import pwd
+    import shutil
+    import tempfile
+    from conftest import Service, make_env
+    state = pathlib.Path(tempfile.mkdtemp(prefix="sandbox-it-cb-"))
+    os.chmod(state, 0o755)
+    rcv = Receiver()
+    s = Service(state, make_env(state, free_port(), SANDBOX_POOL=1,
+                                SANDBOX_FCGI_ARGS="--queue-timeout-ms 5000",
+                                SANDBOX_CALLBACK_ALLOW="127.0.0.1:%d" % rcv.port,
+                                SANDBOX_CALLBACKS_BIN=deliverer,
+                                SANDBOX_CALLBACKS_ARGS="--poll-ms 200"))
+    try:
+        s.ctl("start", "60")
+        pid = int((state / "callbacks.pid").read_text())
+        user = pwd.getpwnam("sandbox")
+        assert proc_uid(pid) == user.pw_uid, "the deliverer must run as the service user"
+        cmd = pathlib.Path("/proc/%d/cmdline" % pid).read_bytes().split(b"\0")
+        assert str(state / "state").encode() in cmd, cmd
+        sec = state / "callback.secret"
+        st = sec.stat()
+        assert st.st_uid == user.pw_uid and st.st_mode & 0o777 == 0o600, oct(st.st_mode)
+        secret = sec.read_bytes().rstrip(b"\n")
+        url = "http://127.0.0.1:%d/hook" % rcv.port
+        r = submit(s, {"runtime": "bash", "code": "echo via quickstart", "callback_url": url})
+        assert r.status == 202, r
+        assert wait_for(lambda: rcv.requests, timeout=60), "no callback arrived"
+        req = rcv.requests[0]
+        assert req["path"] == "/hook" and verify(req, secret=secret)
+        assert json.loads(req["body"])["result"]["stdout"] == "via quickstart\n"
+        # A host off the allowlist is refused at submission, as configured.
+        r = submit(s, {"runtime": "bash", "code": "true",
+                       "callback_url": "http://127.0.0.1:%d/" % (rcv.port ^ 1)})
+        assert r.status == 400 and r.json["error"]["field"] == "callback_url", r
+        s.ctl("stop-pool")
+        assert wait_for(lambda: not os.path.exists("/proc/%d" % pid), timeout=10), \
+            "the deliverer outlived the pool"
+        assert not (state / "callbacks.pid").exists()
+        # The secret stays for the next start: receivers are configured with it.
+        s.ctl("start-pool")
+        assert sec.read_bytes().rstrip(b"\n") == secret
+        assert (state / "callbacks.pid").exists()
+    finally:
+        s.ctl("stop")
+        rcv.close()
+        assert not (state / "callbacks.pid").exists()
+        shutil.rmtree(state, ignore_errors=True)

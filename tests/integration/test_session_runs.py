@@ -322,3 +322,20 @@ def test_work_size_is_each_runs_own(svc):
         r = srun(svc, sid, {"runtime": "python", "code": size})
         assert r.json["stdout"] == "%d %d\n" % (1 << 20, 64 << 20), r
     assert delete(svc, sid).status == 204
+
+
+def test_handler_mode_in_a_session_has_its_context(svc):
+    """A Lambda-style handler run in a session gets the same context as on
+    POST /run: this request's id and the time left of its wall limit."""
+    sid = create(svc)
+    code = "def handler(event, context):\n    return {'ctx': context, 'event': event}\n"
+    r = srun(svc, sid, {"runtime": "python", "code": code, "event": {"x": 1},
+                        "limits": {"wall_time_ms": 5000}})
+    assert r.status == 200, r
+    d = r.json
+    assert d["status"] == "success", d
+    ctx = d["result"]["ctx"]
+    assert ctx["request_id"] == d["request_id"] == r.header("x-request-id"), d
+    assert 0 < ctx["remaining_time_ms"] <= 5000, ctx
+    assert d["result"]["event"] == {"x": 1}
+    delete(svc, sid)

@@ -20,13 +20,13 @@ class Stream:
     """A POST /run read line by line as it arrives (HTTP/1.1, chunked),
     each line with the monotonic time it was complete."""
 
-    def __init__(self, port, req, headers=None, timeout=60):
+    def __init__(self, port, req, headers=None, timeout=60, path="/api/sandbox/run"):
         body = req if isinstance(req, bytes) else json.dumps(req).encode()
         h = {"Host": "x", "Content-Type": "application/json", "Accept": NDJSON,
              "Content-Length": str(len(body)), "Connection": "close"}
         h.update(headers or {})
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        head = "POST /api/sandbox/run HTTP/1.1\r\n" + "".join(
+        head = "POST %s HTTP/1.1\r\n" % path + "".join(
             "%s: %s\r\n" % (k, v) for k, v in h.items() if v is not None) + "\r\n"
         self.sock.sendall(head.encode() + body)
         self.raw = b""
@@ -105,8 +105,8 @@ def check_documented(lines):
         assert not errors, (l, [e.message[:200] for e in errors])
 
 
-def stream(svc, req, headers=None, timeout=60):
-    s = Stream(svc.port, req, headers, timeout)
+def stream(svc, req, headers=None, timeout=60, path="/api/sandbox/run"):
+    s = Stream(svc.port, req, headers, timeout, path)
     try:
         assert s.status == 200, (s.status, s.raw, s.body)
         assert s.headers["content-type"] == NDJSON, s.headers
@@ -129,8 +129,8 @@ def test_documented_lines_follow_the_whole_answer():
         assert got.pop("required") == ["type"] + want.pop("required", []), line
         got.pop("description"), want.pop("description", None)
         assert got == want, line
-    assert "application/x-ndjson" in \
-        DOC["paths"]["/api/sandbox/run"]["post"]["responses"]["200"]["content"]
+    for path in ("/api/sandbox/run", "/api/sandbox/sessions/{id}/run"):
+        assert "application/x-ndjson" in DOC["paths"][path]["post"]["responses"]["200"]["content"]
 
 
 def output_of(lines, kind, step=None):
@@ -446,3 +446,205 @@ def test_interleaved_streams_stay_exact_when_the_client_lags(svc):
         kind = l["type"]
         longest = max(longest, cur)
     assert longest > 1 << 20, longest
+
+
+# --- session runs (POST /api/sandbox/sessions/{id}/run) ---------------------
+
+def ses_path(sid):
+    return "/api/sandbox/sessions/%s/run" % sid
+
+
+def read_error(s):
+    """The JSON error answer of a Stream that was refused."""
+    assert s.headers["content-type"] == "application/json", s.headers
+    while not s.eof:
+        s._recv()
+    s._decode()
+    return json.loads(s.body)
+
+
+def test_session_run_streams_while_it_runs_and_persists_its_files(svc):
+    from test_session_runs import create, delete, get, put
+    sid = create(svc)
+    put(svc, sid, "in.txt", b"from the workspace\n")
+    code = ("import time\nprint(open('in.txt').read(), end='', flush=True)\ntime.sleep(1)\n"
+            "open('out.txt', 'w').write('written while streaming')\nprint('second')\n")
+    s = Stream(svc.port, {"runtime": "python", "code": code}, path=ses_path(sid))
+    try:
+        assert s.status == 200 and s.headers["content-type"] == NDJSON, s.headers
+        got = s.lines()
+    finally:
+        s.close()
+    lines = [l for l, _ in got]
+    check_documented(lines)
+    res = check_shape(s.headers, lines)
+    first = [t for l, t in got if l["type"] == "stdout" and "workspace" in l["data"]]
+    end = [t for l, t in got if l["type"] == "result"]
+    assert first and end, lines
+    assert end[0] - first[0] >= 0.5, "the first line came with the result: %r" % lines
+    assert output_of(lines, "stdout") == b"from the workspace\nsecond\n"
+    assert res["status"] == "success", res
+    # The result line is made after the copy-back: it says what it did.
+    ses = res["session"]
+    assert ses["id"] == sid and ses["committed"] is True, ses
+    assert ses["quota_exceeded"] is False and ses["deleted"] is False, ses
+    assert ses["bytes_used"] == 2 * 4096 + 4096, ses   # in.txt, main.py, out.txt
+    assert get(svc, sid, "out.txt").body == b"written while streaming"
+    assert get(svc, sid, "in.txt").body == b"from the workspace\n"
+    assert delete(svc, sid).status == 204
+
+
+SES_SAME = {"entrypoint": ["sh", "-c", "echo out; echo err >&2; printf f > o.txt; exit 3"],
+            "outputs": ["*.txt"]}
+
+
+def test_session_result_line_matches_the_whole_answer(svc):
+    from test_session_runs import create, delete, srun
+    sid = create(svc)
+    # The run leaves the workspace as it found it after the first time: the
+    # two answers can be the same, session object included.
+    assert srun(svc, sid, SES_SAME).status == 200
+    whole = srun(svc, sid, SES_SAME)
+    assert whole.status == 200, whole
+    whole = whole.json
+    headers, lines = stream(svc, dict(SES_SAME, stream=True), path=ses_path(sid),
+                            headers={"Accept": None})
+    res = check_shape(headers, lines)
+    assert res["type"] == "result" and res["request_id"] == headers["x-request-id"]
+    want, got = comparable(whole), comparable(res)
+    assert output_of(lines, "stdout").decode() + got.pop("stdout") == want.pop("stdout")
+    assert output_of(lines, "stderr").decode() + got.pop("stderr") == want.pop("stderr")
+    assert got == want
+    assert got["session"] == {"id": sid, "committed": True, "quota_exceeded": False,
+                              "deleted": False, "bytes_used": 4096}, got
+    assert got["status"] == "error" and got["exit_code"] == 3, got
+    assert delete(svc, sid).status == 204
+
+
+def test_session_stream_over_quota_during_the_run_is_in_the_result_line(svc):
+    from test_session_runs import create, delete, get, listing
+    sid = create(svc, disk_mb=1)
+    headers, lines = stream(svc, {"entrypoint": ["sh", "-c", "echo a > keep; echo ok"]},
+                            path=ses_path(sid))
+    assert check_shape(headers, lines)["session"]["committed"] is True
+    headers, lines = stream(svc, {"entrypoint": ["sh", "-c", "head -c 2000000 /dev/zero > big; "
+                                                 "echo rc=$?"]}, path=ses_path(sid))
+    res = check_shape(headers, lines)
+    assert b"rc=1" in output_of(lines, "stdout"), lines
+    assert res["session"]["quota_exceeded"] is True and res["session"]["committed"] is False
+    assert set(listing(svc, sid)) == {"keep"} and get(svc, sid, "keep").body == b"a\n"
+    assert delete(svc, sid).status == 204
+
+
+def test_client_leaving_a_session_stream_cancels_without_commit(svc):
+    from test_session_runs import create, delete, get, listing, srun
+    assert svc.wait_pool()
+    sid = create(svc)
+    req = {"entrypoint": ["sh", "-c", "echo changed > keep.txt; echo new > new.txt; "
+                                      "echo started; sleep 60"],
+           "limits": {"wall_time_ms": 60000}, "stream": True}
+    headers, lines = stream(svc, {"entrypoint": ["sh", "-c", "echo kept > keep.txt"]},
+                            path=ses_path(sid))
+    assert check_shape(headers, lines)["session"]["committed"] is True
+    s = Stream(svc.port, req, path=ses_path(sid))
+    try:
+        assert s.status == 200
+        assert s.line()[0]["type"] == "start"
+        l, _ = s.line()
+        assert l == {"type": "stdout", "data": "started\n"}, l
+        jail = [p for r in svc.responders() for p in job_pids(r)]
+        assert jail, "the job is not running"
+    finally:
+        s.close()
+    assert wait_for(lambda: not [p for p in jail if alive(p)], 10.0), "jail not killed"
+    rid = s.headers["x-request-id"]
+    fin = wait_log(svc, lambda l: l.get("event") == "sandbox.run.finish" and l.get("request_id") == rid)
+    assert [(l["status"], l["cancelled"], l["session_id"]) for l in fin] == \
+        [("killed", True, sid)], fin
+    ops = wait_log(svc, lambda l: l.get("event") == "sandbox.session.run" and l.get("request_id") == rid)
+    assert [(l["committed"], l["streamed"]) for l in ops] == [(False, True)], ops
+    # Nothing the killed run did reached the workspace; the lock is free.
+    assert set(listing(svc, sid)) == {"keep.txt"}
+    assert get(svc, sid, "keep.txt").body == b"kept\n"
+    r = srun(svc, sid, {"entrypoint": ["cat", "keep.txt"]})
+    assert r.status == 200 and r.json["stdout"] == "kept\n", r
+    assert delete(svc, sid).status == 204
+
+
+def test_session_stream_refusals_come_before_the_200(svc):
+    """The run's own refusals of the client's files are found before the
+    200: the same 4xx JSON errors as the whole answer's, nothing run."""
+    from test_openapi import check_answer
+    from test_session_runs import create, delete, listing, put, srun
+    sid = create(svc, disk_mb=1)
+    put(svc, sid, "keep.bin", b"k" * 600000)
+    assert srun(svc, sid, {"entrypoint": ["sh", "-c", "mkdir -p d; ln -s /tmp l"]}).status == 200
+    before = listing(svc, sid)
+    cases = [
+        # 600000 B kept (147 pages) + 500000 B (123 pages) > 256 pages
+        ({"entrypoint": "ls", "files": [{"path": "f", "content": "x" * 500000}]},
+         413, "quota_exceeded", "files"),
+        # replacing keep.bin frees its pages first: fits
+        ({"entrypoint": "ls", "files": [{"path": "keep.bin", "content": "y" * 1000000}]},
+         200, None, None),
+        ({"entrypoint": "ls", "files": [{"path": "d", "content": "x"}]}, 400, "invalid_field", "files"),
+        ({"entrypoint": "ls", "files": [{"path": "l/x", "content": "x"}]}, 400, "invalid_field", "files"),
+        ({"entrypoint": "ls", "files": [{"path": "keep.bin/x", "content": "x"}]},
+         400, "invalid_field", "files"),
+    ]
+    for body, status, code, field in cases:
+        body = dict(body, stream=True)
+        s = Stream(svc.port, body, path=ses_path(sid))
+        try:
+            assert s.status == status, (body["files"][0]["path"], s.status)
+            if status == 200:
+                lines = [l for l, _ in s.lines()]
+                assert lines[-1]["type"] == "result", lines[-1]
+                continue
+            err = read_error(s)
+        finally:
+            s.close()
+        assert err["error"]["code"] == code and err["error"]["field"] == field, err
+        # the whole answer says the same
+        whole = srun(svc, sid, dict(body, stream=False))
+        assert whole.status == status and whole.json["error"]["code"] == code, whole
+        check_answer(DOC, "/api/sandbox/sessions/{id}/run", "post", whole)
+    assert set(listing(svc, sid)) == set(before)
+    assert delete(svc, sid).status == 204
+
+
+def test_session_stream_workspace_over_memory_is_refused_before_the_200(svc):
+    from test_session_runs import create, delete, put
+    sid = create(svc, disk_mb=64)
+    put(svc, sid, "big.bin", b"\0" * (24 << 20))
+    s = Stream(svc.port, {"entrypoint": "true", "limits": {"memory_mb": 16}},
+               path=ses_path(sid))
+    try:
+        assert s.status == 400, s.status
+        err = read_error(s)["error"]
+    finally:
+        s.close()
+    assert err["code"] == "invalid_field" and err["field"] == "limits.memory_mb", err
+    assert delete(svc, sid).status == 204
+
+
+def test_session_stream_refusal_found_by_the_run_is_the_error_line(svc):
+    """What the pre-check cannot foresee: a long symlink charges a page of
+    the run's /work that the quota's accounting does not count. Input files
+    that then just miss are refused by the run itself, after the 200: the
+    stream's last line is the whole answer's error."""
+    from test_session_runs import create, delete, listing, srun
+    sid = create(svc, disk_mb=1)
+    target = "t" * 300
+    r = srun(svc, sid, {"entrypoint": ["ln", "-s", target, "l"]})
+    assert r.json["session"]["committed"] is True and r.json["session"]["bytes_used"] == 0, r
+    body = {"entrypoint": "ls", "files": [{"path": "f", "content": "x" * (1 << 20)}]}
+    whole = srun(svc, sid, body)
+    assert whole.status == 413 and whole.json["error"]["code"] == "quota_exceeded", whole
+    headers, lines = stream(svc, body, path=ses_path(sid))
+    last = check_shape(headers, lines)
+    assert last["type"] == "error", last
+    assert last["error"] == whole.json["error"], (last, whole.json)
+    assert last["request_id"] == headers["x-request-id"]
+    assert set(listing(svc, sid)) == {"l"}
+    assert delete(svc, sid).status == 204

@@ -888,8 +888,12 @@ def test_flood_cannot_delay_the_deadline(jail, probe, mode):
     took = time.monotonic() - t0
     assert r["status"] == "timeout", r["status"]
     assert 1000 <= r["execution_time_ms"] < 1300 and took < 1.5 + base, (r["execution_time_ms"], took, base)
-    assert len(r["stdout"]) == 1000000 and r["stdout_truncated"] is True
-    assert len(r["stderr"]) <= 1000000 and r["stderr_truncated"] == (len(r["stderr"]) == 1000000)
+    # What the property is about is the deadline. How much a flood gets
+    # through in its 1 s depends on the machine: 1-byte writes on a loaded
+    # 2-vCPU VM once came 1404 bytes short of the cap. Never more than it.
+    for k in ("stdout", "stderr"):
+        assert len(r[k]) <= 1000000 and r[k + "_truncated"] == (len(r[k]) == 1000000), k
+    assert len(r["stdout"]) > 0
 
 
 @pytest.mark.parametrize("mode", ["vmsplice", "byte"])

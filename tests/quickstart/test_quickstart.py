@@ -13,7 +13,10 @@ costs a build, a RootFS verification and two starts.
 Needs root and the Debian packages quickstart.sh installs (already there
 after scripts/test.sh's deps stage). Run: tests/quickstart/run.sh
 """
+import hashlib
+import hmac
 import http.client
+import http.server
 import json
 import os
 import pathlib
@@ -22,6 +25,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 import pytest
@@ -31,7 +35,9 @@ QUICKSTART_TIMEOUT = 1800
 # Settings a caller's environment may hold for another instance (the
 # integration suite's): the clone's quickstart must choose its own.
 FOREIGN = ("SANDBOX_BIN", "SANDBOX_RUN", "SANDBOX_REPO", "SANDBOX_SOCKET",
-           "SANDBOX_NGINX_PREFIX", "SANDBOX_PREFIX", "SANDBOX_STATE_DIR")
+           "SANDBOX_NGINX_PREFIX", "SANDBOX_PREFIX", "SANDBOX_STATE_DIR",
+           "SANDBOX_CALLBACK_ALLOW", "SANDBOX_CALLBACK_SECRET_FILE", "SANDBOX_CALLBACKS_BIN",
+           "SANDBOX_CALLBACKS_ARGS")
 
 
 def free_port():
@@ -59,6 +65,63 @@ def post_run(port, req):
         return r.status, r.read()
     finally:
         conn.close()
+
+
+class Receiver:
+    """A callback receiver on 127.0.0.1 (loopback only): records POSTs."""
+
+    def __init__(self):
+        self.requests = []
+        rec = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                rec.requests.append((dict(self.headers), body))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.port = self.srv.server_address[1]
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+def check_callback(inst, rcv):
+    """Callbacks asked for (SANDBOX_CALLBACK_ALLOW): the deliverer runs
+    beside the pool and a finished asynchronous run is POSTed to the
+    receiver, signed with the secret quickstart made."""
+    pid = pid_in(inst.state / "callbacks.pid")
+    assert pid and alive(pid), "no callback deliverer running"
+    url = "http://127.0.0.1:%d/hook" % rcv.port
+    conn = http.client.HTTPConnection("127.0.0.1", inst.port, timeout=60)
+    try:
+        conn.request("POST", "/api/sandbox/runs",
+                     json.dumps({"runtime": "bash", "code": "echo called back",
+                                 "callback_url": url}).encode(),
+                     {"Content-Type": "application/json"})
+        r = conn.getresponse()
+        assert r.status == 202, r.read()[:500]
+    finally:
+        conn.close()
+    end = time.monotonic() + 60
+    while time.monotonic() < end and not rcv.requests:
+        time.sleep(0.1)
+    assert rcv.requests, "no callback within 60 s"
+    headers, body = rcv.requests[0]
+    secret = (inst.state / "callback.secret").read_bytes().rstrip(b"\n")
+    ts = headers["X-Sandbox-Timestamp"]
+    want = "sha256=" + hmac.new(secret, ts.encode() + b"." + body, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(headers["X-Sandbox-Signature"], want), headers
+    assert json.loads(body)["result"]["stdout"] == "called back\n"
+    return pid
 
 
 def children(pid):
@@ -227,23 +290,35 @@ def test_quickstart_from_private_checkout(inst):
     assert r.returncode == 0, inst.diagnostics(r)
     check_run(inst, "first start")
     check_templates(inst, r, ["minimal", "compilers"])
+    # Callbacks are off unless asked for: no deliverer.
+    assert "Callbacks of asynchronous runs: off" in r.stdout, r.stdout
+    assert not (inst.state / "callbacks.pid").exists()
     first = set(inst.running())
     assert first, "quickstart succeeded but no pool or nginx pid file under %s" % inst.state
 
     # Idempotent: a second run rebuilds nothing, restarts the pool (so a
     # rebuilt responder would be the one running) and still answers. The
     # templates by flag this time; the default template is always built.
+    # This time with callbacks to a receiver on loopback.
     del inst.env["SANDBOX_TEMPLATES"]
-    r = inst.quickstart("--templates", "compilers")
-    assert r.returncode == 0, inst.diagnostics(r)
-    check_run(inst, "second start")
-    check_templates(inst, r, ["minimal", "compilers"])
+    rcv = Receiver()
+    inst.env["SANDBOX_CALLBACK_ALLOW"] = "127.0.0.1:%d" % rcv.port
+    try:
+        r = inst.quickstart("--templates", "compilers")
+        assert r.returncode == 0, inst.diagnostics(r)
+        check_run(inst, "second start")
+        check_templates(inst, r, ["minimal", "compilers"])
+        assert "Callbacks of asynchronous runs: on" in r.stdout, r.stdout
+        deliverer = check_callback(inst, rcv)
+    finally:
+        rcv.close()
     # A template without a recipe is refused before anything is touched.
     bad = inst.quickstart("--templates", "minimal nonesuch")
     assert bad.returncode != 0 and "no RootFS recipe 'nonesuch'" in bad.stderr, bad.stderr
     check_run(inst, "after a refused template")
     running = inst.running()
     assert set(running) != first, "the re-run did not restart the pool"
+    running.append(deliverer)      # stop ends it with the pool
 
     r = inst.quickstart("stop")
     assert r.returncode == 0, inst.diagnostics(r)
