@@ -1,7 +1,8 @@
--- wrk script: POST a Python print(1) run (bench/e2e.sh)
+-- wrk script: POST a Python print(1) run (bench/e2e.sh, bench/warm.sh)
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
-wrk.body = '{"runtime": "python", "code": "print(1)"}'
+-- WRK_BODY: another request (bench/warm.sh: a run forced cold)
+wrk.body = os.getenv("WRK_BODY") or '{"runtime": "python", "code": "print(1)"}'
 local bad = 0
 function response(status, headers, body)
   if status ~= 200 or not string.find(body, '"status":"success"', 1, true) then

@@ -8,7 +8,7 @@ API_SOURCES = \
 	src/api/rt.c src/api/rt_load.c src/api/rt_json.c \
 	src/api/req_parse.c src/api/req_session.c src/api/req_files.c src/api/req_cmd.c \
 	src/api/req_paths.c src/api/req_words.c src/api/req_spec.c src/api/req_util.c src/api/req_compat.c \
-	src/api/req_scan.c src/api/api_mem.c \
+	src/api/req_scan.c src/api/api_mem.c src/api/warm.h src/api/warm.c \
 	src/api/resp.c src/api/resp_write.c src/api/resp_isolation.c \
 	src/api/resp_stream.h src/api/resp_stream.c
 noinst_LIBRARIES += src/api/libapi.a

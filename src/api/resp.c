@@ -350,6 +350,8 @@ static json_t *result_tree(const struct jail_result *res, const struct resp_opts
 	json_object_set_new(obj, "execution_time_ms", json_integer((json_int_t)run->wall_ms));
 	json_object_set_new(obj, "cpu_time_ms", json_integer((json_int_t)run->cpu_ms));
 	json_object_set_new(obj, "memory_peak_kb", json_integer((json_int_t)run->memory_peak_kb));
+	if (o->report_warm)
+		json_object_set_new(obj, "warm", json_boolean(res->warm));
 	json_object_set_new(obj, "files", files_json(res, b));
 	json_object_set_new(obj, "files_truncated", json_boolean(res->files_truncated));
 	if (o->handler_mode) {

@@ -30,6 +30,8 @@ struct resp_opts {
 	bool output_streamed;
 	/* Optional: a session run's "session" object, added as is (borrowed). */
 	json_t *session;
+	/* "warm": whether a warm interpreter served the run (res->warm). */
+	bool report_warm;
 };
 
 /* The run's "status" as the answer gives it: success, error, timeout,

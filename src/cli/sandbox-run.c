@@ -507,7 +507,9 @@ static int run_request(struct cli *c)
 		struct resp_opts ro = { .has_compile = spec.nsteps > 1,
 		                        .handler_mode = c->job.handler_mode,
 		                        .job_id = c->job.job_id,
-		                        .output_encoding = c->job.output_encoding };
+		                        .output_encoding = c->job.output_encoding,
+		                        /* as the service's answers: never warm here */
+		                        .report_warm = true };
 		ro.session = session_json(c, &cs);
 		rc = print_result(&res, &ro) < 0 ? 1 : 0;
 		json_decref(ro.session);

@@ -268,6 +268,7 @@ static void execute_job(struct svc *s, struct aq_state *st, struct req_job *job,
 	ro.handler_mode = job->handler_mode;
 	ro.status_out = status;
 	ro.request_id = st->request_id;
+	ro.report_warm = true;     /* never warm: an asynchronous run has no warm_key */
 	if (keep_result(s, st, &res, &ro) < 0) {
 		fail_state(st, "async_failure", "the result could not be kept on disk", NULL, 500);
 	} else {

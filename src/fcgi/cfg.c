@@ -69,7 +69,7 @@ static const struct num_flag num_flags[] = {
 
 enum { OPT_SOCKET = 1000, OPT_BACKLOG, OPT_ROOTFS, OPT_TEMPLATE, OPT_CGROUP,
        OPT_REQUIRE_CG, OPT_POOL, OPT_HELP, OPT_VERSION, OPT_DEGRADED, OPT_METRICS,
-       OPT_STATE, OPT_SWEEP, OPT_LIST, OPT_PURGE, OPT_TRUST_SID, OPT_NUM_BASE = 2000,
+       OPT_STATE, OPT_SWEEP, OPT_LIST, OPT_PURGE, OPT_TRUST_SID, OPT_WARM, OPT_NUM_BASE = 2000,
        OPT_CB_BASE = 3000 };
 
 void fcgi_cfg_defaults(struct fcgi_cfg *c)
@@ -92,6 +92,7 @@ void fcgi_cfg_defaults(struct fcgi_cfg *c)
 	c->max_upload_bytes = 64u << 20;
 	req_config_defaults(&c->req);
 	c->template_name = c->req.default_template;   /* the API's, written once */
+	c->warm_runtime = "python";
 	cb_config_defaults(&c->cb);
 }
 
@@ -151,9 +152,11 @@ void fcgi_cfg_help(FILE *f)
 	        "  --trust-session-id-param       a new session takes the id in the FastCGI param\n"
 	        "                                 SANDBOX_SESSION_ID: several hosts behind a front\n"
 	        "                                 nginx, only where no client reaches this host's\n"
-	        "                                 nginx directly (default: off, random ids)\n",
+	        "                                 nginx directly (default: off, random ids)\n"
+	        "  --warm-runtime NAME|none       runtime of --template whose interpreter waits,\n"
+	        "                                 started, for the next request (default %s)\n",
 	        d.backlog, d.rootfs_base, d.template_name, d.pool_size, d.metrics_file,
-	        d.state_dir);
+	        d.state_dir, d.warm_runtime);
 	for (size_t i = 0; i < N_NUM_FLAGS; i++) {
 		char opt[40];
 
@@ -205,6 +208,7 @@ static struct option *build_options(void)
 		{ "list-sessions", no_argument, NULL, OPT_LIST },
 		{ "purge-sessions", no_argument, NULL, OPT_PURGE },
 		{ "trust-session-id-param", no_argument, NULL, OPT_TRUST_SID },
+		{ "warm-runtime", required_argument, NULL, OPT_WARM },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ "version", no_argument, NULL, OPT_VERSION },
 	};
@@ -302,6 +306,7 @@ static int apply_opt(struct fcgi_cfg *c, int opt, const char *arg)
 	case OPT_LIST: return set_cmd(c, FCGI_CMD_LIST);
 	case OPT_PURGE: return set_cmd(c, FCGI_CMD_PURGE);
 	case OPT_TRUST_SID: c->trust_session_id = true; return 0;
+	case OPT_WARM: c->warm_runtime = arg; return *arg ? 0 : -1;
 	case OPT_REQUIRE_CG: c->require_cgroup = true; return 0;
 	case OPT_DEGRADED: c->allow_degraded_limits = true; return 0;
 	case OPT_BACKLOG:

@@ -230,15 +230,42 @@ static int accept_brief(int listen_fd)
 	return fd;
 }
 
+/* The warm spec for the current registry: made again when the template's
+ * tree (a new `current`) or nothing was made yet; NULL when off or the
+ * runtime has no warm interpreter. */
+static const struct jail_warm_spec *warm_spec(struct svc *s)
+{
+	const struct rt_template *t = rt_find_template(&s->reg, s->cfg.template_name);
+	const struct rt_runtime *rt = t ? rt_find_runtime(t, s->cfg.warm_runtime) : NULL;
+
+	/* Off, or impossible here (fork mode, degraded limits): /info then
+	 * says runtime null, and no run counts as a hit or a miss. */
+	if (strcmp(s->cfg.warm_runtime, "none") == 0 || !rt || !req_warm_supported(rt) ||
+	    !jail_can_warm(s->jail)) {
+		req_warm_free(&s->warm);
+		return NULL;
+	}
+	char *key = req_warm_key(t, rt);
+	bool same = key && s->warm.key && strcmp(key, s->warm.key) == 0;
+
+	free(key);
+	if (same)
+		return &s->warm.spec;
+	req_warm_free(&s->warm);
+	return req_warm_make(t, rt, &s->cfg.req, &s->warm) == 0 ? &s->warm.spec : NULL;
+}
+
 static void idle_work(struct svc *s)
 {
 	struct jail_error ie;
 
 	svc_mem_release();
 	/* The answer is out: clean up after this job and prepare the next
-	 * one's mounts and cgroup off the request path. A failure here is
-	 * not fatal (jail_run() does the same work itself) but is logged. */
-	if (jail_idle(s->jail, &ie) < 0)
+	 * one's mounts, cgroup, pid 1 and warm interpreter off the request
+	 * path. A failure here is not fatal (the next job runs cold, and
+	 * jail_run() does the rest itself) but is logged. */
+	svc_refresh_registry(s);
+	if (jail_idle_warm(s->jail, warm_spec(s), &ie) < 0)
 		log_event("warning", "sandbox.idle.failed",
 		          json_pack("{s:s, s:i, s:s}", "step", ie.step, "errno", ie.err,
 		                    "detail", ie.detail));
@@ -279,6 +306,7 @@ static void serve(struct svc *s, int listen_fd)
 
 	FCGX_InitRequest(&fx, listen_fd, 0);
 	s->listen_fd = listen_fd;
+	idle_work(s);                 /* the first job's jail and warm interpreter */
 	log_event("info", "sandbox.start.ready",
 	          json_pack("{s:s, s:s, s:s, s:s, s:b, s:o, s:b}", "version", PACKAGE_VERSION,
 	                    "template", s->cfg.template_name, "rootfs_base", s->cfg.rootfs_base,
@@ -344,6 +372,7 @@ int main(int argc, char **argv)
 		return 1;
 	serve(&s, fd);
 	jail_free(s.jail);
+	req_warm_free(&s.warm);
 	rt_registry_free(&s.reg);
 	regw_close(&s.regw);
 	ses_store_close(&s.store);

@@ -96,6 +96,20 @@ static json_t *templates_list(const struct rt_registry *reg)
 	return list ? list : json_array();
 }
 
+/* The warm interpreters: which runtime (null: off) and the pool's hits
+ * and misses since the metrics file was made. */
+static json_t *warm_json(const struct svc *s)
+{
+	uint64_t hits, misses;
+
+	met_warm_totals(s->met.store, &hits, &misses);
+	return json_pack("{s:s?, s:s?, s:I, s:I, s:f}",
+	                 "runtime", s->warm.key ? s->cfg.warm_runtime : NULL,
+	                 "template", s->warm.key ? s->cfg.template_name : NULL,
+	                 "hits", (json_int_t)hits, "misses", (json_int_t)misses,
+	                 "hit_rate", hits + misses ? (double)hits / (double)(hits + misses) : 0.0);
+}
+
 /* The asynchronous runs' settings and the queue now (two readdirs). */
 static json_t *async_json(struct svc *s)
 {
@@ -116,7 +130,7 @@ void svc_handle_info(struct svc *s, struct http_req *r)
 {
 	svc_refresh_registry(s);
 	http_send_json(r, 200,
-	               json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:i, s:I, s:o}",
+	               json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:i, s:I, s:o, s:o}",
 	                         "name", PACKAGE_NAME, "version", PACKAGE_VERSION,
 	                         "default_template", s->cfg.template_name,
 	                         "templates", templates_list(&s->reg),
@@ -125,7 +139,8 @@ void svc_handle_info(struct svc *s, struct http_req *r)
 	                         "isolation", resp_isolation(jail_get_info(s->jail)),
 	                         "pool_size", (int)s->cfg.pool_size,
 	                         "queue_timeout_ms", (json_int_t)s->cfg.queue_timeout_ms,
-	                         "async", async_json(s)),
+	                         "async", async_json(s),
+	                         "warm", warm_json(s)),
 	               NULL);
 }
 

@@ -51,6 +51,7 @@ void met_store_init(struct met_store *m)
 		[MET_K_RUN] = { "other", "other", "other" },
 		[MET_K_REFUSED] = { "other", "other", "" },
 		[MET_K_SETUP_FAIL] = { "other", "", "" },
+		[MET_K_WARM] = { "other", "other", "other" },
 		[MET_K_SESSION] = { "other", "other", "" },
 	};
 
@@ -150,6 +151,29 @@ void met_refused(struct met_store *m, int http_status, const char *code)
 	series_add(m, MET_K_REFUSED, st, code, NULL, 0);
 }
 
+void met_warm(struct met_store *m, const char *runtime, bool hit, const char *reason)
+{
+	series_add(m, MET_K_WARM, runtime, hit ? "hit" : "miss", hit ? "" : reason, 0);
+}
+
+void met_warm_totals(const struct met_store *m, uint64_t *hits, uint64_t *misses)
+{
+	*hits = *misses = 0;
+	if (!m)
+		return;
+	for (unsigned i = 0; i <= MET_SERIES; i++) {
+		const struct met_series *s = i < MET_SERIES ? &m->series[i] : &m->other[MET_K_WARM];
+		if (i < MET_SERIES && (atomic_load(&((struct met_series *)s)->state) != 2 ||
+		                       s->kind != MET_K_WARM))
+			continue;
+		uint64_t n = atomic_load(&((struct met_series *)s)->h.count);
+		if (strcmp(s->label[1], "hit") == 0)
+			*hits += n;
+		else
+			*misses += n;
+	}
+}
+
 void met_setup_failure(struct met_store *m, const char *step)
 {
 	series_add(m, MET_K_SETUP_FAIL, step, NULL, NULL, 0);
@@ -199,6 +223,9 @@ static const struct kind_desc kinds[MET_K_MAX] = {
 	[MET_K_SETUP_FAIL] = { "sandbox_jail_setup_failures", "Runs whose jail could not "
 	                       "be set up, by the failing step.",
 	                       { "step", NULL, NULL }, false },
+	[MET_K_WARM] = { "sandbox_warm_runs", "Runs while a warm interpreter was kept, by "
+	                 "runtime, result (hit: served warm, miss: cold) and the reason of a miss.",
+	                 { "runtime", "result", "reason" }, false },
 	[MET_K_SESSION] = { "sandbox_session_operations", "Session operations, by operation "
 	                    "and HTTP status (expired: sessions the sweep removed, status 0).",
 	                    { "op", "status", NULL }, false },
@@ -336,6 +363,7 @@ int met_render(FILE *f, const struct met_store *m, const struct met_view *v)
 	      "(nginx's $msec to accept).\n# TYPE sandbox_queue_wait_seconds histogram\n", f);
 	put_histogram(f, "sandbox_queue_wait_seconds", NULL, NULL, &m->queue_wait);
 	put_kind(f, m, MET_K_SETUP_FAIL);
+	put_kind(f, m, MET_K_WARM);
 	put_kind(f, m, MET_K_REFUSED);
 	put_kind(f, m, MET_K_SESSION);
 	put_templates(f, v);

@@ -44,6 +44,7 @@ enum met_kind {
 	MET_K_RUN = 1,          /* runtime, template, status; duration histogram */
 	MET_K_REFUSED,          /* HTTP status, error code */
 	MET_K_SETUP_FAIL,       /* jail step */
+	MET_K_WARM,             /* runtime, hit/miss, why it went cold */
 	MET_K_SESSION,          /* session operation, HTTP status */
 	MET_K_MAX
 };
@@ -93,6 +94,11 @@ void met_run(struct met_store *m, const char *runtime, const char *tmpl,
 void met_refused(struct met_store *m, int http_status, const char *code);
 void met_setup_failure(struct met_store *m, const char *step);
 void met_queue_wait(struct met_store *m, uint64_t ms);
+/* A run while a warm interpreter was kept: served by it (hit) or cold
+ * (miss, with the reason: another runtime, "environment", ...). */
+void met_warm(struct met_store *m, const char *runtime, bool hit, const char *reason);
+/* The pool's totals of met_warm (0 when m is NULL). */
+void met_warm_totals(const struct met_store *m, uint64_t *hits, uint64_t *misses);
 /* A session operation ("create", "upload", ... "expired" for each session
  * the sweep removed) answered with HTTP status (0 for the sweep). */
 void met_session(struct met_store *m, const char *op, int http_status);

@@ -65,6 +65,7 @@ void svc_run_resp_opts(const struct jail_spec *spec, const struct req_job *job,
 	ro->status_out = status_out;
 	ro->job_id = f->job_id;
 	ro->output_encoding = f->output_encoding;
+	ro->report_warm = true;   /* the service's answers say warm or cold */
 }
 
 void svc_run_facts(const struct req_job *job, struct run_facts *f)
@@ -123,10 +124,12 @@ void svc_run_log_finish(const struct http_req *r, const struct jail_result *res,
 
 	for (size_t i = 0; i < res->nfiles; i++)
 		out_bytes += res->files[i].len;
-	o = json_pack("{s:s, s:o, s:s, s:i, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	o = json_pack("{s:s, s:o, s:s, s:b, s:s?, s:i, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 	                    "request_id", r->request_id,
 	                    "job_id", job_id_json(f),
 	                    "status", status,
+	                    "warm", f->warm,
+	                    "cold_reason", f->cold_reason,
 	                    "exit_code", st ? st->exit_code : -1,
 	                    "timed_out", st && st->status == JAIL_TIMEOUT,
 	                    "cancelled", res->cancelled,
@@ -166,6 +169,8 @@ static void run_job(struct svc *s, struct http_req *r, struct req_job *job)
 	struct resp_opts ro;
 	const char *status = NULL;
 	bool streamed;
+	int rc;
+	char *warm_frame = NULL, *warm_key = NULL;
 	struct run_facts f;
 	/* Registry strings: valid until the next refresh, between requests. */
 	const char *rt_name = job->runtime ? job->runtime->name : "";
@@ -185,11 +190,29 @@ static void run_job(struct svc *s, struct http_req *r, struct req_job *job)
 	 * instead of running to its wall limit for nobody. */
 	spec.cancel_on_hangup = true;
 	spec.cancel_fd = r->fx->ipcFd;
+	/* A warm interpreter may serve it when the job fits (api/warm.c);
+	 * the jail still checks the rest (limits, memory in use). */
+	if (s->warm.key && job->runtime && job->tmpl) {
+		f.cold_reason = req_warm_job(job, &warm_frame, &spec.warm_frame_len);
+		if (!f.cold_reason) {
+			warm_key = req_warm_key(job->tmpl, job->runtime);
+			spec.warm_key = warm_key;
+			spec.warm_frame = warm_frame;
+		}
+	}
 	svc_run_log_start(r, job, &f, NULL);
 	svc_run_resp_opts(&spec, job, &f, &status, &ro);
 	streamed = svc_wants_stream(r, job);
 	/* Streamed: the 200 is out before the run, a failure is its last line. */
-	if ((streamed ? stream_run(r, s->jail, &spec, &res, &ro, NULL, NULL) : jail_run(s->jail, &spec, &res)) < 0) {
+	rc = streamed ? stream_run(r, s->jail, &spec, &res, &ro, NULL, NULL) : jail_run(s->jail, &spec, &res);
+	free(warm_frame);
+	free(warm_key);
+	f.warm = res.warm;
+	if (s->warm.key && !res.warm && !f.cold_reason)
+		f.cold_reason = res.cold_reason ? res.cold_reason : "none waiting";
+	if (s->warm.key)
+		met_warm(s->met.store, rt_name, res.warm, f.cold_reason);
+	if (rc < 0) {
 		met_setup_failure(s->met.store, res.error.step);
 		met_run(s->met.store, rt_name, tmpl_name, "sandbox_failure", http_elapsed_ms(&r->t0));
 		svc_run_sandbox_failure(r, &res.error, streamed);

@@ -9,6 +9,7 @@
 #include <fcgiapp.h>
 
 #include "api/rt.h"
+#include "api/warm.h"
 #include "async/async.h"
 #include "fcgi/cfg.h"
 #include "fcgi/http.h"
@@ -24,6 +25,7 @@ struct svc {
 	struct rt_registry reg;
 	struct reg_watch regw;       /* tells when reg must be rescanned */
 	struct met_shm met;          /* the pool's shared metrics */
+	struct req_warm warm;        /* what jail_idle_warm() starts (key NULL: none) */
 	/* Asynchronous runs (async_exec.c, runs.c): off (aq_ok false) when
 	 * the state directory is unusable; /run works without them. */
 	struct aq_store aq;
@@ -38,6 +40,7 @@ struct svc {
 	struct ses_store store;      /* sessions under cfg.state_dir, opened at start */
 	int64_t last_sweep;          /* CLOCK_MONOTONIC s of the last sweep attempt */
 };
+
 
 /* Answers one accepted request. Never exits the process. */
 void svc_dispatch(struct svc *s, FCGX_Request *fx);
@@ -106,6 +109,8 @@ struct run_facts {
 	char job_id[REQ_MAX_JOB_ID + 1];
 	const char *output_encoding;
 	json_int_t input_files, input_bytes;
+	bool warm;                       /* served by a warm interpreter */
+	const char *cold_reason;         /* a warm one is kept but did not serve it */
 };
 void svc_run_facts(const struct req_job *job, struct run_facts *f);
 /* The answer's options of a job as POST /run and a session run share them

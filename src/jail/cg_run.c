@@ -262,6 +262,32 @@ int cg_run_cpu_us(struct cg_run *r, uint64_t *us)
 	return file_read_key_u64(r->cpu_dirfd, "cpu.stat", "usage_usec", us);
 }
 
+int cg_run_nprocs(struct cg_run *r, unsigned *n)
+{
+	char buf[4096];
+	if (!r || r->mem_dirfd < 0)
+		return -1;
+	int fd = openat(r->mem_dirfd, "cgroup.procs", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t len = read(fd, buf, sizeof buf);
+	close(fd);
+	if (len < 0 || (size_t)len == sizeof buf)
+		return -1;
+	*n = 0;
+	for (ssize_t i = 0; i < len; i++)
+		*n += buf[i] == '\n';
+	return 0;
+}
+
+int cg_run_mem_current(struct cg_run *r, uint64_t *bytes)
+{
+	if (!r || r->mem_dirfd < 0)
+		return -1;
+	return file_read_u64(r->mem_dirfd, r->mode == JAIL_CG_V1 ? "memory.usage_in_bytes" : "memory.current",
+	                     bytes);
+}
+
 void cg_run_stats(struct cg_run *r, struct cg_stats *s)
 {
 	memset(s, 0, sizeof *s);

@@ -23,6 +23,11 @@
  *                                       exit: the kernel kills the rest of
  *                                       the pid namespace.
  *
+ * A warm interpreter (jail_idle_warm) is such a program, started with the
+ * warm limits while the caller is idle; I then waits for one more go byte
+ * (init_warm_handover), lowers the program's rlimits to its job's step
+ * (prlimit) and reports ready again before reaping as above.
+ *
  * C and I share memory (see rawsys.h for why, and why the [raw only] parts
  * must not touch libc state).  Every setup step of I and P that fails is
  * reported with its name and errno and the program never runs (fail
@@ -313,6 +318,36 @@ static __attribute__((noreturn)) void init_reap(const struct init_args *a, pid_t
 	}
 }
 
+/* A warm interpreter runs (started with the warm limits) and waits for
+ * its job on stdin; we wait for the word that the job is here, then
+ * lower its rlimits to the job's before the caller writes the job.  We
+ * have CAP_SYS_RESOURCE in the jail's user namespace (the bounding set
+ * is empty, the effective set is not), and lowering needs none anyway:
+ * pid 1 and the interpreter have the same uid.  RLIMIT_CPU counts the
+ * interpreter's start-up too: one second more as the backstop, the CPU
+ * limit proper being the cgroup's usage from the handover (supervise.c;
+ * warm interpreters exist only with cgroup CPU accounting).  Any failure
+ * ends pid 1, and with it the interpreter, before the job reached it. */
+static void init_warm_handover(struct init_args *a, pid_t prog)
+{
+	struct init_msg m;
+	char go;
+	/* [raw only] the caller is idle, running libc. */
+	if (raw_read(a->go_rd, &go, 1) != 1)
+		raw_exit(1);              /* discarded, or the caller is gone */
+	a->job = a->j->handover;
+	close(a->go_rd);
+	memset(&m, 0, sizeof m);
+	m.kind = INIT_MSG_READY;
+	struct jail_limits l = a->job.step->limits;
+	l.cpu_time_ms = (l.cpu_time_ms ? l.cpu_time_ms : l.wall_time_ms) + 1000;
+	if (lim_apply_pid(prog, &l, a->j->info.memory_limit, !a->j->as_root, &m.err) < 0)
+		m.kind = INIT_MSG_SETUP_FAILED;
+	raw_write(a->rep_wr, &m, sizeof m);
+	if (m.kind != INIT_MSG_READY)
+		raw_exit(1);
+}
+
 int init_main(void *arg)
 {
 	/* Our own copy, on our own stack: the caller goes on to change its
@@ -351,8 +386,10 @@ int init_main(void *arg)
 	if (raw_read(a->go_rd, &go, 1) != 1)
 		raw_exit(1);              /* job cancelled or caller gone */
 	a->job = a->j->handover;      /* struct init_handover: ours from now on */
+	bool warm = a->job.warm_start;
 
-	close(a->go_rd);
+	if (!warm)
+		close(a->go_rd);
 	pid_t prog = init_spawn(a, &m.err, &m.exec_errno);
 	/* pid 1 must not hold the program's stdio, or a pipe would stay open
 	 * after the program's processes are gone. */
@@ -363,5 +400,7 @@ int init_main(void *arg)
 	raw_write(a->rep_wr, &m, sizeof m);
 	if (prog <= 0)
 		raw_exit(1);
+	if (warm)
+		init_warm_handover(a, prog);
 	init_reap(a, prog);
 }

@@ -76,19 +76,106 @@ static void job_stage_clear(struct jail *j, int which)
 #define STAGE_NEXT 0
 #define STAGE_DONE 1
 
+/* What a warm interpreter a job did not fit left: its pid 1 (killed) to
+ * reap, then its cgroup (which holds its processes until then). */
+static void job_grave_clear(struct jail *j)
+{
+	sup_reap_deferred(&j->grave.init_pid);
+	cg_run_destroy(j->grave.cg);
+	j->grave.cg = NULL;
+}
+
+/* The prepared stage with a warm interpreter, discarded for a job that
+ * does not fit it: as job_stage_clear(STAGE_NEXT), but the interpreter's
+ * end is not waited for on the request path.  Its pid 1 is killed now;
+ * the tmpfs it saw are detached now (the job gets fresh ones); the
+ * cgroup it is in goes once it is reaped, at the next jail_idle(). */
+static void job_stage_bury(struct jail *j)
+{
+	job_grave_clear(j);              /* at most one: normally empty here */
+	j->grave.init_pid = launch_warm_abandon(&j->next.warm);
+	j->grave.cg = j->next.cg[0];
+	j->next.cg[0] = NULL;
+	job_stage_clear(j, STAGE_NEXT);
+}
+
 void job_release_stages(struct jail *j)
 {
+	job_grave_clear(j);
 	job_stage_clear(j, STAGE_DONE);
 	job_stage_clear(j, STAGE_NEXT);
 }
+
+static int job_prepare_next(struct jail *j, struct mnt_root *root, uint64_t work, uint64_t tmp,
+                            struct jail_error *e);
 
 int jail_idle(struct jail *j, struct jail_error *e)
 {
 	struct mnt_root *root = j->done.root;
 	uint64_t work = j->done.work_bytes, tmp = j->done.tmp_bytes;
 	job_stage_clear(j, STAGE_DONE);
+	job_grave_clear(j);
 	if (j->next.root || !root)
 		return 0;
+	return job_prepare_next(j, root, work, tmp, e);
+}
+
+const char *jail_warm_key(const struct jail *j)
+{
+	return launch_warm_key(j->next.warm);
+}
+
+/* Warm interpreters only where every limit is a cgroup's (the CPU limit
+ * counts from the handover, which only the cgroup's usage can tell) and
+ * pid 1 is prepared ahead (CLONE_VM). */
+static bool job_can_warm(const struct jail *j)
+{
+	return j->use_clone_vm && !j->info.limits_degraded && j->info.cpu_accounting &&
+	       j->info.memory_limit && j->info.pids_limit;
+}
+
+bool jail_can_warm(const struct jail *j)
+{
+	return job_can_warm(j);
+}
+
+int jail_idle_warm(struct jail *j, const struct jail_warm_spec *w, struct jail_error *e)
+{
+	if (!w || !job_can_warm(j))
+		return jail_idle(j, e);
+	job_stage_clear(j, STAGE_DONE);
+	job_grave_clear(j);
+	const char *key = launch_warm_key(j->next.warm);
+	if (key && strcmp(key, w->key) == 0)
+		return 0;                  /* already waiting: it has seen nothing */
+	/* A stage without it, or with another: everything fresh. */
+	job_stage_clear(j, STAGE_NEXT);
+	char real[PATH_MAX];
+	if (!realpath(w->rootfs, real))
+		return util_fail(e, "resolve RootFS", errno, "%s", w->rootfs);
+	struct mnt_root *root = job_root_get(j, real, e);
+	if (!root)
+		return -1;
+	uint64_t work = w->work_bytes ? w->work_bytes : JAIL_DEFAULT_TMPFS;
+	uint64_t tmp = w->tmp_bytes ? w->tmp_bytes : JAIL_DEFAULT_TMPFS;
+	if (job_prepare_next(j, root, work, tmp, e) < 0 || !j->next.warm) {
+		job_stage_clear(j, STAGE_NEXT);
+		return j->next.warm ? -1 : util_fail(e, "warm start", EAGAIN, "no prepared pid 1");
+	}
+	/* Its cgroup limits are the warm ones until a job lowers them. */
+	if (cg_run_limits(j->next.cg[0], &w->limits, e) < 0 ||
+	    launch_warm_program(j, j->next.warm, w, e) < 0) {
+		/* Fail closed: nothing of a half-started interpreter (its
+		 * cgroup's charges, its tmpfs) is kept for a job. */
+		job_stage_clear(j, STAGE_NEXT);
+		return -1;
+	}
+	return 0;
+}
+
+static int job_prepare_next(struct jail *j, struct mnt_root *root, uint64_t work, uint64_t tmp,
+                            struct jail_error *e)
+{
 	/* Fresh per run still: these mounts have never been used. */
 	if (mnt_run_mounts(root->path, work, tmp, j->map_uid, j->map_gid, e) < 0)
 		return -1;
@@ -107,11 +194,35 @@ int jail_idle(struct jail *j, struct jail_error *e)
 	return launch_warm_start(j, root->path, j->next.cg[0], &j->next.warm, e ? e : &local);
 }
 
-/* Claims the prepared stage when it fits this job, else makes the mounts. */
-static struct mnt_root *job_stage_begin(struct jail *j, const char *rootfs, uint64_t work,
-                                         uint64_t tmp, struct jail_error *e)
+/* Whether the job may use the warm interpreter of the prepared stage:
+ * NULL if so, else why not.  Its memory use must be under the job's
+ * limit, which the cgroup gets before the handover. */
+static const char *job_warm_misfit(struct jail *j, const struct jail_spec *spec)
+{
+	const char *why = launch_warm_misfit(j->next.warm, spec->warm_key, &spec->steps[0].limits);
+	uint64_t used;
+	if (why)
+		return why;
+	if (spec->nsteps != 1)
+		return "steps";
+	/* The interpreter alone in its cgroup, alive: one that died while it
+	 * waited (pid 1, blocked, has not reaped it) cannot take a job. */
+	unsigned n;
+	if (cg_run_nprocs(j->next.cg[0], &n) < 0 || n != 1)
+		return "not running";
+	if (cg_run_mem_current(j->next.cg[0], &used) < 0 || used >= spec->steps[0].limits.memory_bytes)
+		return "memory in use";
+	return NULL;
+}
+
+/* Claims the prepared stage when it fits this job, else makes the mounts;
+ * says in res whether its warm interpreter serves it. */
+static struct mnt_root *job_stage_begin(struct jail *j, const struct jail_spec *spec, uint64_t work,
+                                         uint64_t tmp, struct jail_result *res)
 {
 	char real[PATH_MAX];
+	struct jail_error *e = &res->error;
+	const char *rootfs = spec->rootfs;
 	job_stage_clear(j, STAGE_DONE);
 	if (!realpath(rootfs, real)) {
 		util_fail(e, "resolve RootFS", errno, "%s", rootfs);
@@ -119,6 +230,18 @@ static struct mnt_root *job_stage_begin(struct jail *j, const char *rootfs, uint
 	}
 	bool same_root = j->next.root && strcmp(j->next.root->path, real) == 0;
 	bool fits = same_root && j->next.work_bytes == work && j->next.tmp_bytes == tmp;
+	/* A warm interpreter serves only the job it fits.  Any other job
+	 * gets a wholly fresh stage: the interpreter's charges in the
+	 * cgroup would count as the job's, and nothing made for it is
+	 * reused (not resized either). */
+	const char *misfit = launch_warm_key(j->next.warm) || spec->warm_key ?
+	                     (fits ? job_warm_misfit(j, spec) : "other template") : "";
+	res->warm = misfit == NULL;
+	res->cold_reason = spec->warm_key ? misfit : NULL;
+	if (misfit && launch_warm_key(j->next.warm)) {
+		job_stage_bury(j);
+		same_root = fits = false;
+	}
 	/* Other sizes (a session's quota beside one-shot runs): the prepared,
 	 * unused mounts are resized rather than made again with a new pid 1. */
 	if (same_root && !fits &&
@@ -183,7 +306,7 @@ int jail_run(struct jail *j, const struct jail_spec *spec, struct jail_result *r
 		return -1;
 	uint64_t work = spec->work_bytes ? spec->work_bytes : JAIL_DEFAULT_TMPFS;
 	uint64_t tmp = spec->tmp_bytes ? spec->tmp_bytes : JAIL_DEFAULT_TMPFS;
-	struct mnt_root *r = job_stage_begin(j, spec->rootfs, work, tmp, e);
+	struct mnt_root *r = job_stage_begin(j, spec, work, tmp, res);
 	if (!r)
 		return -1;
 	j->runs++;

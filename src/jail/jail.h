@@ -166,6 +166,16 @@ struct jail_spec {
 	/* Input files may replace files already in /work (put there by the
 	 * import hook): the leaf is unlinked first, then created O_EXCL. */
 	bool replace_inputs;
+	/* Optional: the job may be served by the interpreter jail_idle_warm()
+	 * started ahead (docs/SECURITY.md, "Warm interpreters") when warm_key
+	 * equals the key it was started with and the job fits it (one step,
+	 * limits not above the warm ones, its memory use under the job's
+	 * limit); warm_frame (the job's argv, environment... in the
+	 * bootstrap's format) is then written to its stdin before the step's
+	 * stdin_data.  Otherwise the job runs cold, exactly as without these. */
+	const char *warm_key;
+	const void *warm_frame;
+	size_t warm_frame_len;
 };
 
 struct jail_buf {
@@ -212,6 +222,8 @@ struct jail_result {
 	bool work_full;            /* /work had less than a page free when the last
 	                            * step ended: a write probably failed ENOSPC */
 	struct jail_error error;   /* set when jail_run() returns -1 */
+	bool warm;                 /* served by a warm interpreter (spec->warm_key) */
+	const char *cold_reason;   /* with a warm_key but not warm: why (static) */
 };
 
 /* How the jail's pid 1 and the program are started (docs/SECURITY.md, "Why
@@ -322,6 +334,31 @@ int jail_run(struct jail *j, const struct jail_spec *spec, struct jail_result *r
  * request's path.  Optional; 0 or -1 with *err (the next jail_run() then
  * does what is missing itself). */
 int jail_idle(struct jail *j, struct jail_error *err);
+
+/* A warm interpreter: what jail_idle_warm() starts in the next job's jail
+ * (namespaces, cgroup, rlimits, credentials, seccomp: everything a
+ * program gets), blocked reading its job from stdin.  The strings are
+ * only read during the call, except key, which is copied. */
+struct jail_warm_spec {
+	const char *key;           /* a job's spec->warm_key must equal it */
+	const char *rootfs;
+	char *const *argv;         /* the interpreter and its bootstrap */
+	char *const *envp;
+	struct jail_limits limits; /* while it waits; a job's may only be lower */
+	uint64_t work_bytes, tmp_bytes;
+};
+/* jail_idle(), and then a warm interpreter for the next job (w NULL: just
+ * jail_idle()).  Only in CLONE_VM mode with every limit enforced by
+ * cgroups (no degraded limits); otherwise it is jail_idle().  Keeps an
+ * interpreter already waiting with the same key.  -1 with *err when the
+ * interpreter could not be started: nothing of it is kept, the next job
+ * runs cold. */
+int jail_idle_warm(struct jail *j, const struct jail_warm_spec *w, struct jail_error *err);
+/* The key of the waiting warm interpreter, or NULL. */
+const char *jail_warm_key(const struct jail *j);
+/* Whether jail_idle_warm() can start warm interpreters here (CLONE_VM
+ * mode, every limit a cgroup's); false: it is jail_idle(). */
+bool jail_can_warm(const struct jail *j);
 void jail_result_free(struct jail_result *res);
 
 /* A cheap real self-check for /health: run /bin/true in the jail. */

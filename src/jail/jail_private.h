@@ -93,6 +93,10 @@ int creds_drop(cap_t empty, struct jail_error *e);
 /* pid1_same_uid: the jail's pid 1 has the program's host uid (an
  * unprivileged caller), so RLIMIT_NPROC counts it too. */
 int lim_apply(const struct jail_limits *l, bool have_memcg, bool pid1_same_uid, struct jail_error *e);
+/* The same limits on another process (prlimit): pid 1 lowers a warm
+ * interpreter's to its job's. */
+int lim_apply_pid(pid_t pid, const struct jail_limits *l, bool have_memcg, bool pid1_same_uid,
+                  struct jail_error *e);
 
 /* ---- quota.c: the host user's per-user kernel quotas, shared ---- */
 void quota_compute(struct jail_quota *q, unsigned concurrent);
@@ -134,6 +138,10 @@ int cg_run_limits(struct cg_run *r, const struct jail_limits *l, struct jail_err
  * to each to move itself in (init.c). Returns how many. */
 int cg_run_procs_fds(const struct cg_run *r, int fds[3]);
 int cg_run_cpu_us(struct cg_run *r, uint64_t *us);
+/* Live processes in the run's cgroup (not zombies; -1: unknown). */
+int cg_run_nprocs(struct cg_run *r, unsigned *n);
+/* Memory charged to the run's cgroup now (-1: unknown). */
+int cg_run_mem_current(struct cg_run *r, uint64_t *bytes);
 void cg_run_stats(struct cg_run *r, struct cg_stats *s);
 void cg_run_kill(struct cg_run *r);
 void cg_run_destroy(struct cg_run *r);
@@ -164,6 +172,13 @@ int wd_collect(const char *root, const struct jail_spec *spec, struct jail_resul
 struct init_handover {
 	const struct jail_spec *spec;          /* the job: envp */
 	const struct jail_step *step;          /* argv, limits */
+	/* A warm interpreter (jail_idle_warm): pid 1 starts it, reports
+	 * ready, and waits for one more go byte, with the job's step in
+	 * j->handover, whose rlimits it then applies to the interpreter
+	 * (prlimit) before reporting ready again. */
+	bool warm_start;
+	/* The job may use a warm interpreter (jail.c decided it fits). */
+	bool warm_job;
 };
 
 /* ---- launch.c: a step's pid 1 (init.c), up to its program's start ---- */
@@ -176,6 +191,20 @@ struct launch_warm;
 int launch_warm_start(struct jail *j, const char *root, struct cg_run *cg,
                       struct launch_warm **out, struct jail_error *e);
 void launch_warm_discard(struct launch_warm **w);
+/* launch_warm_discard without waiting for pid 1's end (its namespaces'
+ * teardown, the interpreter's exit): pid 1 is sent SIGKILL and its pid
+ * returned, for proc_reap later (jail.c: off the request path). */
+pid_t launch_warm_abandon(struct launch_warm **w);
+/* Starts the warm interpreter of ws in the prepared pid 1 w: it runs once
+ * this returns 0, blocked on its stdin; on -1 w must be discarded. */
+int launch_warm_program(struct jail *j, struct launch_warm *w, const struct jail_warm_spec *ws,
+                        struct jail_error *e);
+/* The key of w's warm interpreter, NULL when it has none. */
+const char *launch_warm_key(const struct launch_warm *w);
+/* Whether a job with key and step limits l may use w's interpreter;
+ * NULL if so, else why not. */
+const char *launch_warm_misfit(const struct launch_warm *w, const char *key,
+                               const struct jail_limits *l);
 /* The step's pid 1, told to start the program: the prepared one *warm
  * when it fits root and cg (it is used or discarded: *warm is NULL
  * afterwards; warm may be NULL), else a new one.  Returns once the program
@@ -226,6 +255,13 @@ struct jail {
 		pid_t init_pid;                /* pid 1 still exiting (done only) */
 		struct launch_warm *warm;      /* pid 1 prepared for step 0 (next only) */
 	} next, done;
+	/* A warm interpreter a job did not fit: its pid 1 was killed on the
+	 * request path, its reaping and its cgroup's removal wait for
+	 * jail_idle() (jail.c, job_stage_bury). */
+	struct {
+		pid_t init_pid;
+		struct cg_run *cg;
+	} grave;
 	void *stack_map;                       /* [guard][pid 1][guard][program] */
 	size_t stack_map_len;
 	char *stack_top[2];                    /* tops (stacks grow down): pid 1, program */

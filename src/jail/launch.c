@@ -32,6 +32,10 @@ struct launch_warm {
 	pid_t pid;
 	struct cg_run *cg;
 	char root[PATH_MAX];         /* the root it pivoted into */
+	/* A warm interpreter started in it (launch_warm_program): */
+	bool program;
+	char key[512];
+	struct jail_limits limits;   /* its rlimits and cgroup limits */
 };
 
 static void launch_args_init(struct init_args *a, struct jail *j, const char *root)
@@ -205,6 +209,57 @@ int launch_warm_start(struct jail *j, const char *root, struct cg_run *cg,
 	return 0;
 }
 
+int launch_warm_program(struct jail *j, struct launch_warm *w, const struct jail_warm_spec *ws,
+                        struct jail_error *e)
+{
+	struct jail_spec spec = { .envp = ws->envp };
+	struct jail_step step = { .name = "warm", .argv = ws->argv, .limits = ws->limits };
+	int exec_errno = 0;
+	if ((size_t)snprintf(w->key, sizeof w->key, "%s", ws->key) >= sizeof w->key)
+		return util_fail(e, "warm start", ENAMETOOLONG, "key");
+	/* pid 1 reads this once told to go, as for a job's step. */
+	j->handover = (struct init_handover){ .spec = &spec, .step = &step, .warm_start = true };
+	int rc = launch_go(&w->a, w->pid, w->cg, &exec_errno, e);
+	j->handover = (struct init_handover){ 0 };
+	if (rc < 0) {
+		w->pid = 0;              /* launch_go reaped it */
+		return -1;
+	}
+	if (exec_errno)
+		return util_fail(e, "warm start", exec_errno, "%s", ws->argv[0]);
+	w->program = true;
+	w->limits = ws->limits;
+	return 0;
+}
+
+const char *launch_warm_key(const struct launch_warm *w)
+{
+	return w && w->program ? w->key : NULL;
+}
+
+/* rlimits can only go down (pid 1 lowers them), and the cgroup's memory
+ * limit must not fall below what the interpreter already uses (jail.c
+ * checks that): a job asking for more than the warm limits runs cold. */
+static bool launch_lim_le(uint64_t job, uint64_t warm)
+{
+	return warm == 0 || (job != 0 && job <= warm);
+}
+
+const char *launch_warm_misfit(const struct launch_warm *w, const char *key,
+                               const struct jail_limits *l)
+{
+	if (!w || !w->program)
+		return "none waiting";
+	if (!key || strcmp(key, w->key) != 0)
+		return "other runtime or template";
+	if (!launch_lim_le(l->memory_bytes, w->limits.memory_bytes) ||
+	    !launch_lim_le(l->max_processes, w->limits.max_processes) ||
+	    !launch_lim_le(l->max_file_bytes, w->limits.max_file_bytes) ||
+	    !launch_lim_le(l->max_open_files, w->limits.max_open_files))
+		return "limits";
+	return NULL;
+}
+
 void launch_warm_discard(struct launch_warm **w)
 {
 	if (!*w)
@@ -214,6 +269,27 @@ void launch_warm_discard(struct launch_warm **w)
 	launch_close_fds(&(*w)->a);
 	free(*w);
 	*w = NULL;
+}
+
+pid_t launch_warm_abandon(struct launch_warm **w)
+{
+	pid_t pid = 0;
+	if (!*w)
+		return 0;
+	/* SIGKILL first: a pid 1 that saw its go pipe closed would run our
+	 * code (raw_exit) on the stack the next pid 1 is about to use.  A
+	 * fatal signal is acted on before any return to user mode, so once
+	 * kill() has queued it pid 1 never runs user code again, and (no
+	 * CLONE_CHILD_CLEARTID, no robust list or rseq in a CLONE_VM child)
+	 * its exit writes nothing to our memory. */
+	if ((*w)->pid > 0 && kill((*w)->pid, SIGKILL) == 0)
+		pid = (*w)->pid;
+	else if ((*w)->pid > 0)
+		launch_kill_reap((*w)->pid);
+	launch_close_fds(&(*w)->a);
+	free(*w);
+	*w = NULL;
+	return pid;
 }
 
 /* The prepared pid 1 when it was made for this root and cgroup and is
@@ -243,6 +319,10 @@ int launch_step(struct jail *j, const char *root, struct cg_run *cg, struct laun
 {
 	struct launch_warm *w = launch_warm_claim(warm, root, cg);
 	*pid = 0;
+	/* A warm interpreter only for the job it was found to fit (jail.c);
+	 * never a program that is not the step's own. */
+	if (w && w->program && !j->handover.warm_job)
+		launch_warm_discard(&w);
 	if (w) {
 		*a = w->a;
 		*pid = w->pid;

@@ -6,13 +6,28 @@
 #include "jail/jail_private.h"
 
 #include <errno.h>
+#include <sys/resource.h>
+
+/* The process whose limits are set: 0 is the caller (the program sets its
+ * own), else a warm interpreter that pid 1 lowers (lim_apply_pid).  Only
+ * one process applies limits at a time. */
+static pid_t lim_target;
 
 static int lim_set(int res, rlim_t soft, rlim_t hard, const char *name, struct jail_error *e)
 {
 	struct rlimit r = { .rlim_cur = soft, .rlim_max = hard };
-	if (setrlimit(res, &r) < 0)
+	if (prlimit(lim_target, (__rlimit_resource_t)res, &r, NULL) < 0)
 		return util_fail(e, "setrlimit", errno, "%s", name);
 	return 0;
+}
+
+int lim_apply_pid(pid_t pid, const struct jail_limits *l, bool have_memcg, bool pid1_same_uid,
+                  struct jail_error *e)
+{
+	lim_target = pid;
+	int rc = lim_apply(l, have_memcg, pid1_same_uid, e);
+	lim_target = 0;
+	return rc;
 }
 
 int lim_apply(const struct jail_limits *l, bool have_memcg, bool pid1_same_uid, struct jail_error *e)

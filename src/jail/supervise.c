@@ -47,6 +47,9 @@ struct sup {
 	struct sup_stream out, err;
 	const unsigned char *in_data;
 	size_t in_len, in_off;
+	const unsigned char *pre_data; /* a warm interpreter's job, before stdin */
+	size_t pre_len, pre_off;
+	uint64_t cpu_base_us;          /* the cgroup's CPU time before the step */
 	struct init_msg exit_msg;
 	bool exited, timed_out, init_gone, cancelled;
 	int cancel_fd;                 /* -1: none */
@@ -120,6 +123,19 @@ static int sup_stream_read(struct sup_stream *s, unsigned max_reads)
 
 static void sup_stdin(struct sup *s)
 {
+	while (s->pre_off < s->pre_len) {
+		ssize_t n = write(s->a.in_wr, s->pre_data + s->pre_off, s->pre_len - s->pre_off);
+		if (n > 0) {
+			s->pre_off += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		s->in_off = s->in_len;     /* EPIPE: the interpreter is gone */
+		break;
+	}
 	while (s->in_off < s->in_len) {
 		ssize_t n = write(s->a.in_wr, s->in_data + s->in_off, s->in_len - s->in_off);
 		if (n > 0) {
@@ -173,7 +189,7 @@ static void sup_read_report(struct sup *s)
 static bool sup_cpu_over(struct sup *s, uint64_t limit_us)
 {
 	uint64_t us;
-	return cg_run_cpu_us(s->cg, &us) == 0 && us >= limit_us;
+	return cg_run_cpu_us(s->cg, &us) == 0 && us >= s->cpu_base_us + limit_us;
 }
 
 /* Every turn is bounded (SUP_READS_PER_TURN per stream; stdin is at most
@@ -269,6 +285,8 @@ static void sup_result(struct sup *s, struct jail_step_result *out)
 	uint64_t end = s->t_end_us ? s->t_end_us : mono_us();
 	out->wall_ms = (end - s->t_start_us + 500) / 1000;
 	out->cpu_from_cgroup = cs.have_cpu;
+	if (cs.have_cpu)
+		cs.cpu_us = cs.cpu_us > s->cpu_base_us ? cs.cpu_us - s->cpu_base_us : 0;
 	out->cpu_ms = cs.have_cpu ? cs.cpu_us / 1000 : (uint64_t)s->exit_msg.cpu_us / 1000;
 	out->memory_from_cgroup = cs.have_peak;
 	out->memory_peak_kb = cs.have_peak ? cs.memory_peak_bytes / 1024 : (uint64_t)s->exit_msg.maxrss_kb;
@@ -340,9 +358,21 @@ int sup_run_step(struct jail *j, const struct jail_spec *spec, const struct jail
 			launch_warm_discard(warm);
 		return -1;
 	}
+	/* A warm interpreter left here by jail.c fits this step (else it was
+	 * discarded): its job goes first on its stdin, and the CPU time the
+	 * cgroup counted so far (its start-up) is not the program's. */
+	bool warm_job = warm && *warm && launch_warm_key(*warm);
+	if (warm_job) {
+		s.pre_data = spec->warm_frame;
+		s.pre_len = spec->warm_frame_len;
+		if (cg_run_cpu_us(cg, &s.cpu_base_us) < 0) {
+			launch_warm_discard(warm);
+			return util_fail(e, "warm handover", EIO, "cgroup CPU time");
+		}
+	}
 	/* pid 1 reads this once told to go: a forked one from its copy of
 	 * our memory, made in launch_step, a CLONE_VM one from ours. */
-	j->handover = (struct init_handover){ .spec = spec, .step = step };
+	j->handover = (struct init_handover){ .spec = spec, .step = step, .warm_job = warm_job };
 	int rc = launch_step(j, root, cg, warm, &s.a, &s.init_pid, &s.exit_msg.exec_errno, e);
 	j->handover = (struct init_handover){ 0 };
 	if (rc == 0)

@@ -163,17 +163,61 @@ def descendants(pid):
     return out
 
 
+def warm_interpreter(pid):
+    """Whether pid is a warm interpreter (python3 -c with the service's
+    bootstrap, docs/API.md "Warm interpreters"): waiting for its job, or
+    running a Python job it was handed."""
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            argv = f.read().split(b"\0")
+    except OSError:
+        return False
+    return len(argv) >= 3 and argv[1] == b"-c" and b"def _j():" in argv[2]
+
+
 def job_pids(responder):
     """The processes of the job a responder is running: its jail's pid 1
     and everything under it.  An idle responder also has a child: the next
-    job's pid 1, prepared and waiting, with nothing under it (a program is
-    started only when a job arrives), so it does not count."""
+    job's pid 1, prepared and waiting in read() for the word to start its
+    program, with nothing under it or only a warm interpreter (started
+    while idle, waiting for its job too), so it does not count; once a job
+    is handed over, pid 1 waits in wait4() for its program.  A program
+    still in its set-up (before execve it runs on the responder's memory:
+    the same cmdline) does not count either."""
+    def cmdline(pid):
+        try:
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                return f.read()
+        except OSError:
+            return None
+
+    def waiting(pid):
+        try:
+            with open("/proc/%d/syscall" % pid) as f:
+                return f.read().split(" ")[0] == "0"     # read
+        except OSError:
+            return False
+
     out = []
     for init in children(responder):
         below = descendants(init)
-        if below:
-            out += [init] + below
+        if not below or waiting(init):
+            continue
+        if len(below) == 1 and cmdline(below[0]) == cmdline(responder):
+            continue
+        out += [init] + below
     return out
+
+
+def warm_waiting(pid):
+    """A warm interpreter whose pid 1 still waits to hand it a job."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        with open("/proc/%d/syscall" % ppid) as f:
+            return warm_interpreter(pid) and f.read().split(" ")[0] == "0"
+    except (OSError, ValueError, IndexError):
+        return False
 
 
 def alive(pid):

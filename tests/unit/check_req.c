@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "api_test.h"
+#include "api/warm.h"
+#include "common/strv.h"
 #include "api/api_load.h"
 
 static char dir[64];
@@ -375,6 +377,106 @@ START_TEST(handler_context_env)
 }
 END_TEST
 
+/* Warm interpreters (api/warm.c): which jobs one may serve, and the frame
+ * its bootstrap reads: "LEN\n", then argc, argv..., envc, env..., each
+ * ending in a NUL byte. */
+static const char *warm_why(const char *body, char **frame, size_t *len)
+{
+	req_job_free(&job);
+	parse_ok(body);
+	return req_warm_job(&job, frame, len);
+}
+
+START_TEST(warm_frame_format)
+{
+	char *frame;
+	size_t len;
+	const char *why = warm_why("{\"runtime\": \"python\", \"code\": \"1\", \"args\": [\"a b\"],"
+	                           " \"env\": {\"X\": \"1\"}}", &frame, &len);
+	ck_assert_msg(why == NULL, "%s", why);
+	char *nl = memchr(frame, '\n', len);
+	ck_assert_ptr_nonnull(nl);
+	ck_assert_uint_eq(strtoul(frame, NULL, 10), len - (size_t)(nl + 1 - frame));
+	const char *p = nl + 1;
+	ck_assert_str_eq(p, "3");
+	p += strlen(p) + 1;
+	ck_assert_str_eq(p, "python3");
+	p += strlen(p) + 1;
+	ck_assert_str_eq(p, "main.py");
+	p += strlen(p) + 1;
+	ck_assert_str_eq(p, "a b");
+	p += strlen(p) + 1;
+	ck_assert_uint_eq(strtoul(p, NULL, 10), strv_len(job.envp));
+	p += strlen(p) + 1;
+	for (size_t i = 0; job.envp[i]; i++) {
+		ck_assert_str_eq(p, job.envp[i]);
+		p += strlen(p) + 1;
+	}
+	ck_assert_ptr_eq(p, frame + len);
+	free(frame);
+}
+END_TEST
+
+START_TEST(warm_misfits_go_cold)
+{
+	static const struct { const char *body, *why; } cases[] = {
+		{ "{\"runtime\": \"bash\", \"code\": \"1\"}", "runtime" },
+		{ "{\"runtime\": \"python\", \"code\": \"1\", \"entrypoint\": \"python3 -u main.py\"}", "entrypoint" },
+		{ "{\"runtime\": \"python\", \"code\": \"1\", \"entrypoint\": \"/usr/bin/python3 main.py\"}", "entrypoint" },
+		{ "{\"runtime\": \"python\", \"code\": \"1\", \"env\": {\"PYTHONPATH\": \"/x\"}}", "environment" },
+		{ "{\"runtime\": \"python\", \"code\": \"1\", \"env\": {\"PYTHONSTARTUP\": \"\"}}", "environment" },
+		{ "{\"runtime\": \"python\", \"code\": \"1\", \"env\": {\"LC_ALL\": \"C\"}}", "environment" },
+		{ "{\"runtime\": \"python\", \"code\": \"1\", \"env\": {\"LANGUAGE\": \"de\"}}", "environment" },
+		{ "{\"runtime\": \"python\", \"code\": \"1\", \"env\": {\"PATH\": \"/bin\"}}", "environment" },
+		{ "{\"runtime\": \"python\", \"code\": \"1\", \"env\": {\"HOME\": \"/tmp\"}}", "environment" },
+		{ "{\"runtime\": \"python\", \"code\": \"1\", \"env\": {\"LANG\": \"C\"}}", "environment" },
+		{ "{\"runtime\": \"python\", \"code\": \"1\", \"files\": [{\"path\": \".local/x\", \"content\": \"\"}]}", "user site" },
+		{ "{\"runtime\": \"python\", \"code\": \"def handler(e): return e\", \"event\": 1}", "handler mode" },
+	};
+	char *frame;
+	size_t len;
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const char *why = warm_why(cases[i].body, &frame, &len);
+		ck_assert_msg(why && strcmp(why, cases[i].why) == 0, "case %zu: %s", i, why ? why : "fits");
+		ck_assert_ptr_null(frame);
+	}
+	/* Same values as the defaults, other variables, a .local-like name: warm. */
+	ck_assert_ptr_null(warm_why("{\"runtime\": \"python\", \"code\": \"1\", \"env\": {\"HOME\": \"/work\","
+	                            " \"MY_PYTHON\": \"1\", \"TMPDIR\": \"/tmp\"}, \"files\": [{\"path\": \".localx\","
+	                            " \"content\": \"\"}], \"stdin\": \"x\"}", &frame, &len));
+	free(frame);
+}
+END_TEST
+
+START_TEST(warm_spec_has_the_highest_limits)
+{
+	struct req_warm w;
+	const struct rt_template *t = &reg.templates[0];
+	const struct rt_runtime *py = rt_find_runtime(t, "python");
+
+	ck_assert_ptr_nonnull(py);
+	ck_assert_int_eq(req_warm_make(t, py, &cfg, &w), 0);
+	ck_assert_str_eq(w.spec.argv[0], "python3");
+	ck_assert_str_eq(w.spec.argv[1], "-c");
+	ck_assert_ptr_null(w.spec.argv[3]);
+	ck_assert_uint_eq(w.spec.limits.memory_bytes, cfg.memory_mb.max << 20);
+	ck_assert_uint_eq(w.spec.limits.max_processes, cfg.max_processes.max);
+	ck_assert_str_eq(w.spec.rootfs, t->tree);
+	char *k = req_warm_key(t, py);
+	ck_assert_str_eq(w.spec.key, k);
+	free(k);
+	/* the environment of a request without env */
+	req_job_free(&job);
+	parse_ok("{\"runtime\": \"python\", \"code\": \"1\"}");
+	ck_assert_uint_eq(strv_len(w.spec.envp), strv_len(job.envp));
+	for (size_t i = 0; job.envp[i]; i++)
+		ck_assert_str_eq(w.spec.envp[i], job.envp[i]);
+	req_warm_free(&w);
+	ck_assert_int_eq(req_warm_make(t, rt_find_runtime(t, "bash"), &cfg, &w), -1);
+}
+END_TEST
+
 /* --- session runs (req_parse_session_run_stream) --- */
 
 static int parse_session(const char *body, json_t *defaults)
@@ -551,6 +653,9 @@ Suite *req_suite(void)
 	TCase *tc = tcase_create("valid");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, minimal_defaults);
+	tcase_add_test(tc, warm_frame_format);
+	tcase_add_test(tc, warm_misfits_go_cold);
+	tcase_add_test(tc, warm_spec_has_the_highest_limits);
 	tcase_add_test(tc, explicit_limits_and_cpu_follows_wall);
 	tcase_add_test(tc, files_entrypoint_args);
 	tcase_add_test(tc, entrypoint_array);

@@ -1,0 +1,230 @@
+/*
+ * warm.c - which requests a warm interpreter may serve, and the job it is
+ * handed (docs/SECURITY.md, "Warm interpreters").  Pure code.
+ *
+ * The Python bootstrap below runs as `python3 -c BOOT` in a jail made
+ * exactly as for a run, started while the responder is idle.  It imports
+ * nothing (sys and os are loaded by every start-up: a cold `python3
+ * main.py` has the same sys.modules), reads one frame from stdin
+ * ("LEN\n" then LEN bytes: argc, argv..., envc, env..., each ending in a
+ * NUL byte), and makes the program's world that of a cold run: the
+ * environment (os.environ and the C environ, in order), sys.argv and
+ * sys.orig_argv, sys.path[0] (the script's directory), a fresh __main__
+ * module with the attributes of a script run, in their order, the script
+ * compiled from its bytes (coding cookies) with its absolute name, the
+ * streams flushed where CPython flushes them, uncaught exceptions shown
+ * by sys.excepthook without the bootstrap's frame and exit status 1,
+ * KeyboardInterrupt ending by SIGINT after the atexit handlers.  The rest
+ * of stdin is the program's.  Known differences: the call stack has one
+ * more frame below the program's (sys._getframe, the recursion depth
+ * reached before RecursionError).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/req_private.h"
+#include "api/warm.h"
+#include "common/strv.h"
+
+const char req_warm_python_boot[] =
+	"import sys,os\n"
+	"def _r(n):\n"
+	"\tb=b''\n"
+	"\twhile len(b)<n:\n"
+	"\t\tc=os.read(0,n-len(b))\n"
+	"\t\tif not c:os._exit(125)\n"
+	"\t\tb+=c\n"
+	"\treturn b\n"
+	"def _j():\n"
+	"\th=b''\n"
+	"\twhile h[-1:]!=b'\\n':h+=_r(1)\n"
+	"\tp=_r(int(h)).split(b'\\0')\n"
+	"\tn=int(p[0]);a=p[1:1+n];v=p[2+n:2+n+int(p[1+n])];d=os.fsdecode;e=os.environ\n"
+	"\te.clear()\n"
+	"\tfor x in v:k,_,x=x.partition(b'=');e[d(k)]=d(x)\n"
+	"\tsys.orig_argv[:]=[d(x) for x in a];sys.argv[:]=sys.orig_argv[1:]\n"
+	"_j()\n"
+	"f=os.path.abspath(sys.argv[0]);sys.path[0]=os.path.dirname(f)\n"
+	"m=type(sys)('__main__');g=m.__dict__\n"
+	"g['__loader__']=sys.modules['_frozen_importlib_external'].SourceFileLoader('__main__',f)\n"
+	"g['__annotations__']={};g['__builtins__']=__builtins__;g['__file__']=f;g['__cached__']=None\n"
+	"sys.modules['__main__']=m\n"
+	"del _r,_j,m\n"
+	"try:\n"
+	"\twith open(f,'rb') as c:c=c.read()\n"
+	"except OSError as x:\n"
+	"\tsys.stderr.write(\"%s: can't open file %r: [Errno %d] %s\\n\"%(sys.orig_argv[0],f,x.errno,x.strerror));sys.exit(2)\n"
+	"def _f():\n"
+	"\tfor c in sys.stderr,sys.stdout:\n"
+	"\t\ttry:c.flush()\n"
+	"\t\texcept BaseException:pass\n"
+	"try:exec(compile(c,f,'exec',dont_inherit=True),g)\n"
+	"except SystemExit:_f();raise\n"
+	"except BaseException as x:\n"
+	"\t_f()\n"
+	"\tc=x.__traceback__.tb_next;x.__traceback__=c;sys.last_type,sys.last_value,sys.last_traceback=type(x),x,c\n"
+	"\tsys.excepthook(type(x),x,c)\n"
+	"\tif not isinstance(x,KeyboardInterrupt):sys.exit(1)\n"
+	"\timport atexit,signal;atexit._run_exitfuncs();_f()\n"
+	"\tsignal.signal(2,signal.SIG_DFL);os.kill(os.getpid(),2)\n"
+	"else:_f()\n";
+
+bool req_warm_supported(const struct rt_runtime *rt)
+{
+	return rt && strcmp(rt->name, "python") == 0 && strv_len(rt->run_argv) == 2 &&
+	       strcmp(rt->run_argv[1], "{file}") == 0;
+}
+
+char *req_warm_key(const struct rt_template *t, const struct rt_runtime *rt)
+{
+	size_t n = strlen(rt->name) + strlen(t->tree) + 2;
+	char *k = malloc(n);
+	if (k)
+		snprintf(k, n, "%s:%s", rt->name, t->tree);
+	return k;
+}
+
+void req_warm_free(struct req_warm *w)
+{
+	free(w->key);
+	free(w->rootfs);
+	strv_free(w->argv);
+	strv_free(w->envp);
+	memset(w, 0, sizeof *w);
+}
+
+int req_warm_make(const struct rt_template *t, const struct rt_runtime *rt,
+                  const struct req_config *cfg, struct req_warm *w)
+{
+	struct req_job job;
+	struct req_error err;
+
+	memset(w, 0, sizeof *w);
+	if (!req_warm_supported(rt))
+		return -1;
+	memset(&job, 0, sizeof job);
+	/* The environment of a request without env: the bootstrap replaces
+	 * it with the job's, which may differ only where start-up does not
+	 * read it (req_warm_job). */
+	if (req_parse_env(NULL, cfg, &job, &err) < 0)
+		return -1;
+	w->envp = job.envp;
+	w->argv = strv_new(3);
+	w->key = req_warm_key(t, rt);
+	w->rootfs = strdup(t->tree);      /* the registry's may go on a refresh */
+	if (!w->argv || !w->key || !w->rootfs || !(w->argv[0] = strdup(rt->run_argv[0])) ||
+	    !(w->argv[1] = strdup("-c")) || !(w->argv[2] = strdup(req_warm_python_boot))) {
+		req_warm_free(w);
+		return -1;
+	}
+	w->spec.key = w->key;
+	w->spec.rootfs = w->rootfs;
+	w->spec.argv = w->argv;
+	w->spec.envp = w->envp;
+	/* The highest limits a request may have: a job lowers them. */
+	w->spec.limits = (struct jail_limits){
+		.wall_time_ms = cfg->wall_time_ms.max, .cpu_time_ms = cfg->cpu_time_ms.max,
+		.memory_bytes = cfg->memory_mb.max << 20, .max_processes = cfg->max_processes.max,
+		.max_output_bytes = cfg->max_output_bytes.max,
+		.max_file_bytes = cfg->max_file_size_bytes, .max_open_files = cfg->max_open_files };
+	w->spec.work_bytes = cfg->work_mb << 20;
+	w->spec.tmp_bytes = cfg->tmp_mb << 20;
+	return 0;
+}
+
+/* Variables the interpreter reads while it starts (locale, paths, its
+ * own options): a job that sets them otherwise than the warm one had
+ * them runs cold. */
+static const char *warm_env_misfit(char *const *envp)
+{
+	static const char *const same[] = {
+		"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" JAIL_WORK_DIR, "LANG=C.UTF-8", NULL };
+
+	for (size_t i = 0; envp && envp[i]; i++) {
+		const char *v = envp[i];
+		if (strncmp(v, "PYTHON", 6) == 0 || strncmp(v, "LC_", 3) == 0 ||
+		    strncmp(v, "LANGUAGE=", 9) == 0)
+			return "environment";
+		for (size_t k = 0; same[k]; k++) {
+			size_t n = strchr(same[k], '=') - same[k] + 1;
+			if (strncmp(v, same[k], n) == 0 && strcmp(v, same[k]) != 0)
+				return "environment";
+		}
+	}
+	return NULL;
+}
+
+static int warm_put(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
+{
+	if (*len + n + 1 > *cap) {
+		size_t nc = (*cap ? *cap * 2 : 4096);
+		while (nc < *len + n + 1)
+			nc *= 2;
+		char *nb = realloc(*buf, nc);
+		if (!nb)
+			return -1;
+		*buf = nb;
+		*cap = nc;
+	}
+	memcpy(*buf + *len, s, n);
+	(*buf)[*len + n] = '\0';
+	*len += n + 1;
+	return 0;
+}
+
+static int warm_put_list(char **buf, size_t *len, size_t *cap, char *const *v)
+{
+	char num[32];
+	size_t n = strv_len(v);
+	snprintf(num, sizeof num, "%zu", n);
+	if (warm_put(buf, len, cap, num, strlen(num)) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (warm_put(buf, len, cap, v[i], strlen(v[i])) < 0)
+			return -1;
+	return 0;
+}
+
+const char *req_warm_job(const struct req_job *job, char **frame, size_t *len)
+{
+	const struct rt_runtime *rt = job->runtime;
+	char *body = NULL, head[32];
+	size_t blen = 0, cap = 0;
+	const char *why;
+
+	*frame = NULL;
+	*len = 0;
+	if (!req_warm_supported(rt))
+		return "runtime";
+	if (job->handler_mode)
+		return "handler mode";
+	if (job->compile_argv)
+		return "compile step";
+	/* The runtime's own command: the interpreter, then the script. */
+	if (strv_len(job->argv) < 2 || strcmp(job->argv[0], rt->run_argv[0]) != 0 ||
+	    strcmp(job->argv[1], rt->file) != 0)
+		return "entrypoint";
+	if ((why = warm_env_misfit(job->envp)))
+		return why;
+	for (size_t i = 0; i < job->nfiles; i++)
+		if (strncmp(job->files[i].path, ".local", 6) == 0 &&
+		    (job->files[i].path[6] == '/' || job->files[i].path[6] == '\0'))
+			return "user site";
+	if (warm_put_list(&body, &blen, &cap, job->argv) < 0 ||
+	    warm_put_list(&body, &blen, &cap, job->envp) < 0) {
+		free(body);
+		return "out of memory";
+	}
+	int hn = snprintf(head, sizeof head, "%zu\n", blen);
+	*frame = malloc((size_t)hn + blen);
+	if (!*frame) {
+		free(body);
+		return "out of memory";
+	}
+	memcpy(*frame, head, (size_t)hn);
+	memcpy(*frame + hn, body, blen);
+	*len = (size_t)hn + blen;
+	free(body);
+	return NULL;
+}
