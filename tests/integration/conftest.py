@@ -198,12 +198,23 @@ def job_pids(responder):
         except OSError:
             return False
 
+    def reaping(pid):
+        try:
+            with open("/proc/%d/syscall" % pid) as f:
+                return f.read().split(" ")[0] == "61"    # wait4: init_reap
+        except OSError:
+            return False
+
     out = []
     for init in children(responder):
         below = descendants(init)
         if not below or waiting(init):
             continue
         if len(below) == 1 and cmdline(below[0]) == cmdline(responder):
+            continue
+        # A warm interpreter still being prepared: pid 1 is between two
+        # reads (spawning it, reporting), not yet reaping a job's program.
+        if not reaping(init) and all(warm_interpreter(p) for p in below):
             continue
         out += [init] + below
     return out
