@@ -20,11 +20,14 @@ repo=$(cd "$here/.." && pwd)
 rounds=${1:-200}
 secs=${2:-10}
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-states=()
+states=() cgroups=()
 stop_all() {
-	for st in "${states[@]}"; do
-		SANDBOX_STATE_DIR=$st "$repo/scripts/lib/service-ctl.sh" stop >/dev/null 2>&1 || true
-		rm -rf "$st"
+	local i
+	# The same cgroup name as at start, or its delegated directories stay.
+	for i in "${!states[@]}"; do
+		SANDBOX_STATE_DIR=${states[$i]} SANDBOX_CGROUP=${cgroups[$i]} \
+			"$repo/scripts/lib/service-ctl.sh" stop >/dev/null 2>&1 || true
+		rm -rf "${states[$i]}"
 	done
 }
 start_svc() { # FCGI_ARGS -> prints the URL (the variables stay exported for stop)
@@ -33,6 +36,7 @@ start_svc() { # FCGI_ARGS -> prints the URL (the variables stay exported for sto
 	state=$(mktemp -d /tmp/sandbox-bench-XXXXXX)
 	chmod 755 "$state"
 	states+=("$state")
+	cgroups+=("sandbox-fcgi-bench-$port")
 	SANDBOX_STATE_DIR=$state SANDBOX_PORT=$port SANDBOX_POOL=${SANDBOX_POOL:-$(nproc)} \
 	SANDBOX_BIN=${SANDBOX_BIN:-$repo/_build/src/fcgi/sandbox-fcgi} SANDBOX_FCGI_ARGS=$1 \
 	SANDBOX_CGROUP=sandbox-fcgi-bench-$port SANDBOX_RATE=100000r/s SANDBOX_BURST=100000 \
