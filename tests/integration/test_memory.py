@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from conftest import REPO, proc_status_kib
+from conftest import REPO, SANITIZED, proc_status_kib
 
 MIB = 1 << 20
 MAX_BODY = 24 * MIB          # req_config_defaults: max_body_bytes, nginx client_max_body_size
@@ -79,9 +79,6 @@ def report(name, r, figs):
              (after - idle) / 1024))
 
 
-# The ASan stage (scripts/test.sh): the requests run for memory errors, but
-# a sanitizer's allocator makes RSS unrelated to the documented bounds.
-SANITIZED = os.environ.get("SANDBOX_TEST_SANITIZED") == "1"
 
 
 def check(name, figs):
