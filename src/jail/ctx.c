@@ -144,6 +144,7 @@ struct jail *jail_new(const struct jail_config *cfg, struct jail_error *err)
 		util_fail(e, "allocate", ENOMEM, NULL);
 		return NULL;
 	}
+	j->grave.keep_fd = -1;
 	j->as_root = geteuid() == 0 && ctx_initial_userns();
 	j->use_clone_vm = ctx_use_clone_vm(cfg ? cfg->clone_mode : JAIL_CLONE_AUTO);
 	j->info.prepares_ahead = j->use_clone_vm;

@@ -9,14 +9,18 @@
  *   read(report) ----------------------> non-dumpable, new root, /proc,
  *                                       pivot_root, lo up, hostname,
  *                                       bounding set               [libc]
+ *                                       clone(CLONE_VM) the program P:
+ *                                       setsid, cgroup attach + cgroup
+ *                                       ns [libc in P]; P raw write(exec:
+ *                                       prepared), raw read(pgo)
  * <------------------------------------ raw write(report: prepared),
  *                                       raw read(go)               [raw only]
  *   (jail_idle() stops here: the next job's jail waits, prepared)
  * write(go), read(report) -------------> job's step from j->handover;
- *                                       clone(CLONE_VM|CLONE_VFORK) the
- *                                       program P: cgroup attach + cgroup
- *                                       ns, setsid, stdio, rlimits, creds,
- *                                       close fds, seccomp, execve
+ *                                       raw write(pgo), raw read(exec):
+ *                                       P: signals, stdio, rlimits,
+ *                                       creds, close fds, seccomp, execve
+ *                                       [libc in P]; EOF on exec
  *                                       raw write(report: ready)   [raw only]
  * <------------------------------------ reap every child; when P ends,
  * supervise (supervise.c)               raw write(report: exit status) and
@@ -28,8 +32,9 @@
  * (init_warm_handover), lowers the program's rlimits to its job's step
  * (prlimit) and reports ready again before reaping as above.
  *
- * C and I share memory (see rawsys.h for why, and why the [raw only] parts
- * must not touch libc state).  Every setup step of I and P that fails is
+ * C, I and (until its execve) P share memory (see rawsys.h for why, and
+ * why the [raw only] parts must not touch libc state): at any time at most
+ * one of them runs libc code, the others wait in raw calls.  Every setup step of I and P that fails is
  * reported with its name and errno and the program never runs (fail
  * closed).  With JAIL_CLONE_FORK (SANDBOX_JAIL_FORK=1: valgrind, which
  * cannot follow CLONE_VM without threads) I and P are ordinary forks; the
@@ -131,6 +136,15 @@ static int prog_cgroup(const struct init_args *a, struct jail_error *e)
 	return 0;
 }
 
+/* pid 1 made /work the working directory; a step may start elsewhere. */
+static int prog_cwd(const struct init_args *a, struct jail_error *e)
+{
+	const char *cwd = a->job.step->cwd;
+	if (cwd && chdir(cwd) < 0)
+		return util_fail(e, "chdir", errno, "%s", cwd);
+	return 0;
+}
+
 static int prog_setsid(const struct init_args *a, struct jail_error *e)
 {
 	(void)a;
@@ -176,30 +190,40 @@ static int prog_exec(const struct init_args *a, struct jail_error *e)
 	return util_fail(e, "execve", err, "%s", argv[0] ? argv[0] : "");
 }
 
-/* Whose fault a failed step is: the sandbox's (fail closed: the step
- * fails, nothing of the user's runs) or the program's (it does not exist
- * or cannot be executed: exit status 127, a normal result). */
-enum prog_fault { PROG_FAULT_SANDBOX = 0, PROG_FAULT_PROGRAM };
+/* What the program reports to pid 1 on its exec pipe, one write smaller
+ * than PIPE_BUF each: that it is prepared, or that a step failed, and
+ * whose fault that is: the sandbox's (fail closed: the step fails, nothing
+ * of the user's runs) or the program's (it does not exist or cannot be
+ * executed: exit status 127, a normal result).  A successful execve
+ * closes the pipe instead. */
+enum prog_fault { PROG_FAULT_SANDBOX = 0, PROG_FAULT_PROGRAM, PROG_PREPARED };
 
-/* What the program writes to pid 1 when it cannot exec (one write,
- * smaller than PIPE_BUF); a successful execve closes the pipe instead. */
 struct prog_report {
 	enum prog_fault fault;
 	struct jail_error err;
 };
 _Static_assert(sizeof(struct prog_report) < 4096, "prog_report must fit PIPE_BUF");
 
+struct prog_step {
+	int (*run)(const struct init_args *a, struct jail_error *e);
+	enum prog_fault fault;
+};
+
 /* The program's set-up, in order (minijail's; docs/SECURITY.md): each step
  * may rely on the ones before it, seccomp comes last but for execve because
  * it would refuse nothing the earlier steps use yet must cover everything
- * after them. */
-static const struct prog_step {
-	int (*run)(const struct init_args *a, struct jail_error *e);
-	enum prog_fault fault;
-} prog_steps[] = {
+ * after them.  The first part needs nothing of the job and is done when
+ * the jail is prepared (jail_idle): above all the cgroup attach, which
+ * takes the kernel's cgroup_threadgroup_rwsem for writing and so waits for
+ * an RCU grace period, milliseconds when the CPUs were idle (bench/
+ * cg-attach.py, docs/PERFORMANCE.md); the rest once the job is known. */
+static const struct prog_step prog_prepare_steps[] = {
 	{ prog_setsid, PROG_FAULT_SANDBOX },
 	{ prog_cgroup, PROG_FAULT_SANDBOX },
+};
+static const struct prog_step prog_job_steps[] = {
 	{ prog_stdio, PROG_FAULT_SANDBOX },
+	{ prog_cwd, PROG_FAULT_SANDBOX },
 	{ prog_limits, PROG_FAULT_SANDBOX },
 	{ prog_quotas, PROG_FAULT_SANDBOX },
 	{ prog_creds, PROG_FAULT_SANDBOX },
@@ -208,18 +232,52 @@ static const struct prog_step {
 	{ prog_exec, PROG_FAULT_PROGRAM },
 };
 
-static int prog_main(void *arg)
+static int prog_run_steps(const struct init_args *a, const struct prog_step *steps, size_t n,
+                          struct prog_report *r)
 {
-	const struct init_args *a = arg;
-	struct prog_report r;
-	memset(&r, 0, sizeof r);
-	prog_signals();
-	for (size_t i = 0; i < sizeof prog_steps / sizeof prog_steps[0]; i++) {
-		if (prog_steps[i].run(a, &r.err) < 0) {
-			r.fault = prog_steps[i].fault;
-			break;
+	for (size_t i = 0; i < n; i++) {
+		if (steps[i].run(a, &r->err) < 0) {
+			r->fault = steps[i].fault;
+			return -1;
 		}
 	}
+	return 0;
+}
+
+/* The program's own copy of its pid 1's arguments; its job from
+ * j->handover once pid 1 passes the go on (a forked program has it in its
+ * copy of our memory, made after the handover was written; a CLONE_VM one
+ * reads ours while we wait in read(report)). */
+static int prog_main(void *arg)
+{
+	struct init_args args = *(const struct init_args *)arg;
+	struct init_args *a = &args;
+	struct prog_report r;
+	memset(&r, 0, sizeof r);
+	/* Not the pid 1's ends, nor its copies of the caller's report pipe: a
+	 * pid 1 that dies must look dead to the caller at once. */
+	close(a->rep_wr);
+	close(a->go_rd);
+	close(a->pgo_wr);
+	close(a->exec_rd);
+	if (prog_run_steps(a, prog_prepare_steps, sizeof prog_prepare_steps /
+	                   sizeof prog_prepare_steps[0], &r) < 0) {
+		(void)!write(a->exec_wr, &r, sizeof r);
+		_exit(127);
+	}
+	/* [raw only] until the go: pid 1 and the caller go on.  All signals
+	 * are still blocked (pid 1's mask): only SIGKILL ends the wait, and
+	 * EOF never comes while pid 1 lives (launch.c keeps a write end). */
+	r.fault = PROG_PREPARED;
+	char go;
+	if (raw_write(a->exec_wr, &r, sizeof r) != (long)sizeof r || raw_read(a->pgo_rd, &go, 1) != 1)
+		raw_exit(127);
+	/* [libc again] pid 1 and the caller wait for our exec. */
+	a->job = a->j->handover;
+	memset(&r, 0, sizeof r);
+	prog_signals();
+	close(a->pgo_rd);
+	prog_run_steps(a, prog_job_steps, sizeof prog_job_steps / sizeof prog_job_steps[0], &r);
 	(void)!write(a->exec_wr, &r, sizeof r);
 	_exit(127);
 }
@@ -257,40 +315,70 @@ static int init_setup(const struct init_args *a, struct jail_error *e)
 	return creds_drop_bounding_set(e);
 }
 
-static pid_t init_spawn(struct init_args *a, struct jail_error *e, int *exec_errno)
+/* Starts the program up to its job (prog_prepare_steps) while the caller
+ * waits for our report.  It shares our memory (CLONE_VM) but not our
+ * stack, and from its clone on runs libc code: we only use raw calls until
+ * it has execve'd. */
+static int init_spawn(struct init_args *a, pid_t *prog, struct jail_error *e)
 {
 	int ep[2];
-	if (fd_pipe(ep, 0) < 0) {
-		util_fail(e, "program report pipe", errno, NULL);
-		return -1;
-	}
+	if (fd_pipe(ep, 0) < 0)
+		return util_fail(e, "program report pipe", errno, NULL);
+	a->exec_rd = ep[0];
 	a->exec_wr = ep[1];
 	pid_t pid;
 	if (a->j->use_clone_vm) {
-		pid = clone(prog_main, a->j->stack_top[1], CLONE_VM | CLONE_VFORK | SIGCHLD, a);
+		pid = clone(prog_main, a->j->stack_top[1], CLONE_VM | SIGCHLD, a);
 	} else {
 		pid = fork();
 		if (pid == 0)
 			prog_main(a);
 	}
 	int err = errno;
-	close(ep[1]);
 	if (pid < 0) {
 		close(ep[0]);
-		util_fail(e, "start program", err, NULL);
-		return -1;
+		close(ep[1]);
+		return util_fail(e, "start program", err, NULL);
 	}
+	/* [raw only] from here: the program runs, and copies *a as it starts
+	 * (we must not change it before its report). */
+	raw_close(ep[1]);
+	raw_close(a->pgo_rd);
+	*prog = pid;
 	struct prog_report r;
-	ssize_t n = read(ep[0], &r, sizeof r);
-	close(ep[0]);
-	if (n == (ssize_t)sizeof r) {
+	long n = raw_read(a->exec_rd, &r, sizeof r);
+	a->exec_wr = -1;
+	if (n == (long)sizeof r && r.fault == PROG_PREPARED)
+		return 0;
+	/* It failed and ends (one write, then _exit): libc again once it is
+	 * gone. */
+	raw_syscall4(SYS_wait4, pid, 0, __WALL, 0);
+	if (n == (long)sizeof r)
+		*e = r.err;
+	else
+		util_fail(e, "start program", n < 0 ? (int)-n : EPIPE, "ended without a report");
+	return -1;
+}
+
+/* Tells the prepared program to go on and waits for its execve. */
+static int init_start_program(struct init_args *a, struct jail_error *e, int *exec_errno)
+{
+	struct prog_report r;
+	/* [raw only] until the program has execve'd (EOF) or failed. */
+	long n = raw_write(a->pgo_wr, "g", 1) == 1 ? raw_read(a->exec_rd, &r, sizeof r) : -EPIPE;
+	raw_close(a->exec_rd);
+	a->exec_rd = -1;
+	if (n == (long)sizeof r) {
 		if (r.fault == PROG_FAULT_SANDBOX) {
 			*e = r.err;          /* a sandbox step failed: fail closed */
 			return -1;
 		}
 		*exec_errno = r.err.err; /* the program's own fault: exit 127 */
+	} else if (n != 0) {
+		/* [libc again] the program is gone */
+		return util_fail(e, "start program", n < 0 ? (int)-n : EIO, NULL);
 	}
-	return pid;
+	return 0;
 }
 
 /* After "ready" the caller runs libc code again: from here on, raw only. */
@@ -377,28 +465,29 @@ int init_main(void *arg)
 	struct init_msg m;
 	memset(&m, 0, sizeof m);
 	m.kind = INIT_MSG_PREPARED;
-	if (init_setup(a, &m.err) < 0)
+	pid_t prog = 0;
+	if (init_setup(a, &m.err) < 0 || init_spawn(a, &prog, &m.err) < 0)
 		m.kind = INIT_MSG_SETUP_FAILED;
+	/* [raw only] from here (the program or the caller runs libc).  pid 1
+	 * must not hold the program's stdio, or a pipe would stay open after
+	 * the program's processes are gone. */
+	raw_close(a->in_rd);
+	raw_close(a->out_wr);
+	raw_close(a->err_wr);
 	raw_write(a->rep_wr, &m, sizeof m);
 	if (m.kind != INIT_MSG_PREPARED)
 		raw_exit(1);
-	/* [raw only] until the caller tells us to go: it is running libc. */
 	if (raw_read(a->go_rd, &go, 1) != 1)
 		raw_exit(1);              /* job cancelled or caller gone */
 	a->job = a->j->handover;      /* struct init_handover: ours from now on */
 	bool warm = a->job.warm_start;
 
 	if (!warm)
-		close(a->go_rd);
-	pid_t prog = init_spawn(a, &m.err, &m.exec_errno);
-	/* pid 1 must not hold the program's stdio, or a pipe would stay open
-	 * after the program's processes are gone. */
-	close(a->in_rd);
-	close(a->out_wr);
-	close(a->err_wr);
-	m.kind = prog > 0 ? INIT_MSG_READY : INIT_MSG_SETUP_FAILED;
+		raw_close(a->go_rd);
+	m.kind = init_start_program(a, &m.err, &m.exec_errno) == 0 ? INIT_MSG_READY
+	                                                           : INIT_MSG_SETUP_FAILED;
 	raw_write(a->rep_wr, &m, sizeof m);
-	if (prog <= 0)
+	if (m.kind != INIT_MSG_READY)
 		raw_exit(1);
 	if (warm)
 		init_warm_handover(a, prog);

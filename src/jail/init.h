@@ -26,7 +26,12 @@ struct init_args {
 	int in_rd, in_wr;            /* program stdin */
 	int out_rd, out_wr;          /* program stdout */
 	int err_rd, err_wr;          /* program stderr */
-	int exec_wr;                 /* program -> pid 1: setup error before exec */
+	int pgo_rd, pgo_wr;          /* pid 1 -> program: start (j->handover).  We
+	                              * keep a write end until pid 1 is reaped, so
+	                              * the program never sees EOF: a prepared one
+	                              * whose pid 1 dies ends only by SIGKILL. */
+	int exec_rd, exec_wr;        /* program -> pid 1: prepared, or a setup error;
+	                              * EOF once it execve'd (init.c) */
 	int cg_fds[3];               /* the run's cgroup.procs, one per hierarchy */
 	int ncg;
 };

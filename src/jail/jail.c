@@ -81,6 +81,7 @@ static void job_stage_clear(struct jail *j, int which)
 static void job_grave_clear(struct jail *j)
 {
 	sup_reap_deferred(&j->grave.init_pid);
+	j->grave.keep_fd = fd_close(j->grave.keep_fd);
 	cg_run_destroy(j->grave.cg);
 	j->grave.cg = NULL;
 }
@@ -93,7 +94,7 @@ static void job_grave_clear(struct jail *j)
 static void job_stage_bury(struct jail *j)
 {
 	job_grave_clear(j);              /* at most one: normally empty here */
-	j->grave.init_pid = launch_warm_abandon(&j->next.warm);
+	j->grave.init_pid = launch_warm_abandon(&j->next.warm, &j->grave.keep_fd);
 	j->grave.cg = j->next.cg[0];
 	j->next.cg[0] = NULL;
 	job_stage_clear(j, STAGE_NEXT);

@@ -88,6 +88,7 @@ struct jail_step {
 	const void *stdin_data;
 	size_t stdin_len;
 	struct jail_limits limits;
+	const char *cwd;           /* the program's working directory; NULL: /work */
 };
 
 struct jail_result;
@@ -346,6 +347,8 @@ struct jail_warm_spec {
 	char *const *envp;
 	struct jail_limits limits; /* while it waits; a job's may only be lower */
 	uint64_t work_bytes, tmp_bytes;
+	const char *cwd;           /* where it starts; NULL: /work (its bootstrap
+	                            * moves to /work once it has its job) */
 };
 /* jail_idle(), and then a warm interpreter for the next job (w NULL: just
  * jail_idle()).  Only in CLONE_VM mode with every limit enforced by

@@ -193,8 +193,9 @@ int launch_warm_start(struct jail *j, const char *root, struct cg_run *cg,
 void launch_warm_discard(struct launch_warm **w);
 /* launch_warm_discard without waiting for pid 1's end (its namespaces'
  * teardown, the interpreter's exit): pid 1 is sent SIGKILL and its pid
- * returned, for proc_reap later (jail.c: off the request path). */
-pid_t launch_warm_abandon(struct launch_warm **w);
+ * returned, for proc_reap later (jail.c: off the request path), with an fd
+ * in *keep_fd (or -1) to close only after that reap. */
+pid_t launch_warm_abandon(struct launch_warm **w, int *keep_fd);
 /* Starts the warm interpreter of ws in the prepared pid 1 w: it runs once
  * this returns 0, blocked on its stdin; on -1 w must be discarded. */
 int launch_warm_program(struct jail *j, struct launch_warm *w, const struct jail_warm_spec *ws,
@@ -261,6 +262,7 @@ struct jail {
 	struct {
 		pid_t init_pid;
 		struct cg_run *cg;
+		int keep_fd;                   /* -1, or closed once init_pid is reaped */
 	} grave;
 	void *stack_map;                       /* [guard][pid 1][guard][program] */
 	size_t stack_map_len;

@@ -42,13 +42,14 @@ static void launch_args_init(struct init_args *a, struct jail *j, const char *ro
 {
 	*a = (struct init_args){ .j = j, .root = root, .go_rd = -1, .go_wr = -1, .rep_rd = -1,
 	                         .rep_wr = -1, .in_rd = -1, .in_wr = -1, .out_rd = -1,
-	                         .out_wr = -1, .err_rd = -1, .err_wr = -1, .exec_wr = -1 };
+	                         .out_wr = -1, .err_rd = -1, .err_wr = -1, .pgo_rd = -1,
+	                         .pgo_wr = -1, .exec_rd = -1, .exec_wr = -1 };
 }
 
 void launch_close_fds(struct init_args *a)
 {
 	int *fds[] = { &a->go_rd, &a->go_wr, &a->rep_rd, &a->rep_wr, &a->in_rd, &a->in_wr,
-	               &a->out_rd, &a->out_wr, &a->err_rd, &a->err_wr };
+	               &a->out_rd, &a->out_wr, &a->err_rd, &a->err_wr, &a->pgo_rd, &a->pgo_wr };
 	for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++) {
 		fd_close(*fds[i]);
 		*fds[i] = -1;
@@ -57,12 +58,12 @@ void launch_close_fds(struct init_args *a)
 
 static int launch_pipes(struct init_args *a, struct jail_error *e)
 {
-	int p[5][2];
+	int p[6][2];
 	int n = 0;
-	for (; n < 5; n++)
+	for (; n < 6; n++)
 		if (fd_pipe(p[n], 0) < 0)
 			break;
-	if (n < 5) {
+	if (n < 6) {
 		int err = errno;
 		for (int i = 0; i < n; i++) {
 			fd_close(p[i][0]);
@@ -75,6 +76,7 @@ static int launch_pipes(struct init_args *a, struct jail_error *e)
 	a->in_rd = p[2][0], a->in_wr = p[2][1];
 	a->out_rd = p[3][0], a->out_wr = p[3][1];
 	a->err_rd = p[4][0], a->err_wr = p[4][1];
+	a->pgo_rd = p[5][0], a->pgo_wr = p[5][1];
 	/* Our ends never block supervise.c's loop. */
 	fcntl(a->in_wr, F_SETFL, O_NONBLOCK);
 	fcntl(a->out_rd, F_SETFL, O_NONBLOCK);
@@ -100,6 +102,7 @@ static void launch_close_jail_ends(struct init_args *a)
 	a->in_rd = fd_close(a->in_rd);
 	a->out_wr = fd_close(a->out_wr);
 	a->err_wr = fd_close(a->err_wr);
+	a->pgo_rd = fd_close(a->pgo_rd);
 }
 
 static void launch_kill_reap(pid_t pid)
@@ -213,7 +216,8 @@ int launch_warm_program(struct jail *j, struct launch_warm *w, const struct jail
                         struct jail_error *e)
 {
 	struct jail_spec spec = { .envp = ws->envp };
-	struct jail_step step = { .name = "warm", .argv = ws->argv, .limits = ws->limits };
+	struct jail_step step = { .name = "warm", .argv = ws->argv, .limits = ws->limits,
+	                          .cwd = ws->cwd };
 	int exec_errno = 0;
 	if ((size_t)snprintf(w->key, sizeof w->key, "%s", ws->key) >= sizeof w->key)
 		return util_fail(e, "warm start", ENAMETOOLONG, "key");
@@ -271,9 +275,10 @@ void launch_warm_discard(struct launch_warm **w)
 	*w = NULL;
 }
 
-pid_t launch_warm_abandon(struct launch_warm **w)
+pid_t launch_warm_abandon(struct launch_warm **w, int *keep_fd)
 {
 	pid_t pid = 0;
+	*keep_fd = -1;
 	if (!*w)
 		return 0;
 	/* SIGKILL first: a pid 1 that saw its go pipe closed would run our
@@ -286,6 +291,16 @@ pid_t launch_warm_abandon(struct launch_warm **w)
 		pid = (*w)->pid;
 	else if ((*w)->pid > 0)
 		launch_kill_reap((*w)->pid);
+	/* The same holds for a program waiting for its start (init.c) on the
+	 * program stack, which the next pid 1's program is about to use: it
+	 * waits in read(pgo), and pid 1's exit closes pid 1's write end before
+	 * it kills the rest of its pid namespace.  Our write end keeps it from
+	 * ever seeing EOF, until pid 1 (and with it the whole namespace) has
+	 * been reaped: the caller closes it then. */
+	if (pid > 0) {
+		*keep_fd = (*w)->a.pgo_wr;
+		(*w)->a.pgo_wr = -1;
+	}
 	launch_close_fds(&(*w)->a);
 	free(*w);
 	*w = NULL;

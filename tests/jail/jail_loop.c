@@ -36,7 +36,8 @@
  *   jail_loop bench ROOTFS N CMD [ARG...]
  *                                runs CMD N times and prints per-run wall
  *                                times in microseconds, one per line
- *                                (docs/PERFORMANCE.md)
+ *                                (docs/PERFORMANCE.md); JAIL_BENCH_PAUSE_MS
+ *                                idles that long before each run
  */
 #include <dirent.h>
 #include <sched.h>
@@ -234,8 +235,14 @@ static int run_bench(struct jail *j, const char *rootfs, long n, char **argv)
 	struct jail_step s = make_step(argv, 10000);
 	s.limits.memory_bytes = 256u << 20;
 	struct jail_spec spec = { .rootfs = rootfs, .envp = env, .steps = &s, .nsteps = 1 };
+	/* JAIL_BENCH_PAUSE_MS: idle time before each job (a user's think
+	 * time), after jail_idle() made the next one ready. */
+	const char *pause = getenv("JAIL_BENCH_PAUSE_MS");
+	long pause_us = pause ? atol(pause) * 1000L : 0;
 	for (long i = 0; i < n; i++) {
 		struct timespec a, b;
+		if (pause_us > 0)
+			usleep((useconds_t)pause_us);
 		struct jail_result res;
 		clock_gettime(CLOCK_MONOTONIC, &a);
 		int rc = jail_run(j, &spec, &res);
