@@ -194,12 +194,13 @@ check_recipe_files() {
 	local t=$1 bad=()
 	[ -f "$t/opt/sandbox/shims/handler.py" ] || bad+=("/opt/sandbox/shims/handler.py missing")
 	[ -f "$t/opt/sandbox/shims/handler.js" ] || bad+=("/opt/sandbox/shims/handler.js missing")
+	[ -f "$t/opt/sandbox/shims/warm.js" ] || bad+=("/opt/sandbox/shims/warm.js (node's warm start) missing")
 	[ -d "$t/usr/lib/locale/C.utf8" ] || bad+=("locale C.UTF-8 missing")
 	grep -qs '^LANG=C.UTF-8' "$t/etc/default/locale" || bad+=("/etc/default/locale does not set LANG=C.UTF-8")
 	grep -qsx "backend: Agg" "$t/etc/matplotlibrc" || bad+=("/etc/matplotlibrc does not set backend Agg")
 	grep -qs '^127\.0\.0\.1[[:space:]]\+localhost' "$t/etc/hosts" || bad+=("/etc/hosts lacks localhost")
 	if [ ${#bad[@]} -eq 0 ]; then
-		vpass "handler shims, C.UTF-8 locale, matplotlibrc, hosts"
+		vpass "handler shims, node warm start, C.UTF-8 locale, matplotlibrc, hosts"
 	else
 		vfail "recipe files: $(printf '%s; ' "${bad[@]}")"
 	fi

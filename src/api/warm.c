@@ -2,6 +2,9 @@
  * warm.c - which requests a warm interpreter may serve, and the job it is
  * handed (docs/SECURITY.md, "Warm interpreters").  Pure code.
  *
+ * The node bootstrap is rootfs/common/overlay/opt/sandbox/shims/warm.js
+ * (the same frame; node runs the main module itself).
+ *
  * The Python bootstrap below runs as `python3 -c BOOT` in a jail made
  * exactly as for a run, started while the responder is idle.  It imports
  * nothing (sys and os are loaded by every start-up: a cold `python3
@@ -19,9 +22,11 @@
  * more frame below the program's (sys._getframe, the recursion depth
  * reached before RecursionError).
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api/req_private.h"
 #include "api/warm.h"
@@ -70,10 +75,62 @@ const char req_warm_python_boot[] =
 	"\tsignal.signal(2,signal.SIG_DFL);os.kill(os.getpid(),2)\n"
 	"else:_f()\n";
 
+/* The node bootstrap is a file of the RootFS (rootfs/common/overlay):
+ * node loads it with -r after its own start-up, before the main module. */
+#define WARM_NODE_SHIM "/opt/sandbox/shims/warm.js"
+
+enum warm_kind { WARM_NONE, WARM_PYTHON, WARM_NODE };
+
+/* Which bootstrap a runtime has: by its name, and only when its command
+ * is the interpreter and the script (`python3 {file}`, `node {file}`). */
+static enum warm_kind warm_kind(const struct rt_runtime *rt)
+{
+	if (!rt || strv_len(rt->run_argv) != 2 || strcmp(rt->run_argv[1], "{file}") != 0)
+		return WARM_NONE;
+	if (strcmp(rt->name, "python") == 0)
+		return WARM_PYTHON;
+	if (strcmp(rt->name, "node") == 0)
+		return WARM_NODE;
+	return WARM_NONE;
+}
+
 bool req_warm_supported(const struct rt_runtime *rt)
 {
-	return rt && strcmp(rt->name, "python") == 0 && strv_len(rt->run_argv) == 2 &&
-	       strcmp(rt->run_argv[1], "{file}") == 0;
+	return warm_kind(rt) != WARM_NONE;
+}
+
+/* A template built before the node bootstrap existed has no shim: its
+ * node runs cold. */
+static bool warm_node_shim_in(const struct rt_template *t)
+{
+	char path[PATH_MAX];
+	int n = snprintf(path, sizeof path, "%s%s", t->tree, WARM_NODE_SHIM);
+	return n > 0 && (size_t)n < sizeof path && access(path, R_OK) == 0;
+}
+
+/* The interpreter's command: python3 -c BOOT; node -r SHIM /work/main.js
+ * started in / (warm_spec.cwd): node reads the package.json of its
+ * working directory while it loads SHIM (its "self" resolution), and
+ * caches what it found; in /work, before the job's files are there, that
+ * would hide a job's package.json ("type": "module").  The bootstrap moves
+ * to /work; the script's name is the one a cold `node main.js` resolves. */
+static char **warm_argv(const struct rt_runtime *rt)
+{
+	bool py = warm_kind(rt) == WARM_PYTHON;
+	char script[PATH_MAX];
+	int n = snprintf(script, sizeof script, "%s/%s", JAIL_WORK_DIR, rt->file);
+	if (n < 0 || (size_t)n >= sizeof script)
+		return NULL;
+	const char *v[] = { rt->run_argv[0], py ? "-c" : "-r", py ? req_warm_python_boot : WARM_NODE_SHIM,
+	                    py ? NULL : script, NULL };
+	char **argv = strv_new(4);
+	for (size_t i = 0; argv && v[i]; i++) {
+		if (!(argv[i] = strdup(v[i]))) {
+			strv_free(argv);
+			return NULL;
+		}
+	}
+	return argv;
 }
 
 char *req_warm_key(const struct rt_template *t, const struct rt_runtime *rt)
@@ -101,7 +158,7 @@ int req_warm_make(const struct rt_template *t, const struct rt_runtime *rt,
 	struct req_error err;
 
 	memset(w, 0, sizeof *w);
-	if (!req_warm_supported(rt))
+	if (!req_warm_supported(rt) || (warm_kind(rt) == WARM_NODE && !warm_node_shim_in(t)))
 		return -1;
 	memset(&job, 0, sizeof job);
 	/* The environment of a request without env: the bootstrap replaces
@@ -110,11 +167,10 @@ int req_warm_make(const struct rt_template *t, const struct rt_runtime *rt,
 	if (req_parse_env(NULL, cfg, &job, &err) < 0)
 		return -1;
 	w->envp = job.envp;
-	w->argv = strv_new(3);
+	w->argv = warm_argv(rt);
 	w->key = req_warm_key(t, rt);
 	w->rootfs = strdup(t->tree);      /* the registry's may go on a refresh */
-	if (!w->argv || !w->key || !w->rootfs || !(w->argv[0] = strdup(rt->run_argv[0])) ||
-	    !(w->argv[1] = strdup("-c")) || !(w->argv[2] = strdup(req_warm_python_boot))) {
+	if (!w->argv || !w->key || !w->rootfs) {
 		req_warm_free(w);
 		return -1;
 	}
@@ -128,23 +184,35 @@ int req_warm_make(const struct rt_template *t, const struct rt_runtime *rt,
 		.memory_bytes = cfg->memory_mb.max << 20, .max_processes = cfg->max_processes.max,
 		.max_output_bytes = cfg->max_output_bytes.max,
 		.max_file_bytes = cfg->max_file_size_bytes, .max_open_files = cfg->max_open_files };
+	w->spec.cwd = warm_kind(rt) == WARM_NODE ? "/" : NULL;
 	w->spec.work_bytes = cfg->work_mb << 20;
 	w->spec.tmp_bytes = cfg->tmp_mb << 20;
 	return 0;
 }
 
+static bool warm_prefixed(const char *v, const char *const *prefixes)
+{
+	for (size_t k = 0; prefixes[k]; k++)
+		if (strncmp(v, prefixes[k], strlen(prefixes[k])) == 0)
+			return true;
+	return false;
+}
+
 /* Variables the interpreter reads while it starts (locale, paths, its
- * own options): a job that sets them otherwise than the warm one had
- * them runs cold. */
-static const char *warm_env_misfit(char *const *envp)
+ * own options; node: NODE_OPTIONS, NODE_PATH and the rest of NODE_*,
+ * OpenSSL's, libuv's): a job that sets them otherwise than the warm one
+ * had them runs cold. */
+static const char *warm_env_misfit(enum warm_kind kind, char *const *envp)
 {
 	static const char *const same[] = {
 		"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" JAIL_WORK_DIR, "LANG=C.UTF-8", NULL };
+	static const char *const common[] = { "LC_", "LANGUAGE=", NULL };
+	static const char *const python[] = { "PYTHON", NULL };
+	static const char *const node[] = { "NODE_", "OPENSSL_", "SSL_CERT_", "UV_", NULL };
 
 	for (size_t i = 0; envp && envp[i]; i++) {
 		const char *v = envp[i];
-		if (strncmp(v, "PYTHON", 6) == 0 || strncmp(v, "LC_", 3) == 0 ||
-		    strncmp(v, "LANGUAGE=", 9) == 0)
+		if (warm_prefixed(v, common) || warm_prefixed(v, kind == WARM_PYTHON ? python : node))
 			return "environment";
 		for (size_t k = 0; same[k]; k++) {
 			size_t n = strchr(same[k], '=') - same[k] + 1;
@@ -205,9 +273,9 @@ const char *req_warm_job(const struct req_job *job, char **frame, size_t *len)
 	if (strv_len(job->argv) < 2 || strcmp(job->argv[0], rt->run_argv[0]) != 0 ||
 	    strcmp(job->argv[1], rt->file) != 0)
 		return "entrypoint";
-	if ((why = warm_env_misfit(job->envp)))
+	if ((why = warm_env_misfit(warm_kind(rt), job->envp)))
 		return why;
-	for (size_t i = 0; i < job->nfiles; i++)
+	for (size_t i = 0; warm_kind(rt) == WARM_PYTHON && i < job->nfiles; i++)
 		if (strncmp(job->files[i].path, ".local", 6) == 0 &&
 		    (job->files[i].path[6] == '/' || job->files[i].path[6] == '\0'))
 			return "user site";

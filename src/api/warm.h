@@ -11,7 +11,8 @@
 #include "api/rt.h"
 #include "jail/jail.h"
 
-/* The runtimes a warm interpreter exists for: "python". */
+/* The runtimes a warm interpreter exists for: "python" and "node" (whose
+ * template must hold the node bootstrap, /opt/sandbox/shims/warm.js). */
 bool req_warm_supported(const struct rt_runtime *rt);
 
 /* What jail_idle_warm() starts for runtime rt of template t: its argv,
@@ -36,9 +37,9 @@ char *req_warm_key(const struct rt_template *t, const struct rt_runtime *rt);
  * malloc'd, is its job for the bootstrap), else why not (static text):
  * another runtime, handler mode, a compile step, a command that is not
  * the runtime's own, an environment variable read at the interpreter's
- * start-up (PYTHON*, LC_*, LANGUAGE, or PATH, HOME, LANG with another
- * value), a file under /work/.local (the user site directory, HOME being
- * /work). */
+ * start-up (LC_*, LANGUAGE, PYTHON* or NODE_*, OPENSSL_*, SSL_CERT_*, UV_*,
+ * or PATH, HOME, LANG with another value), for python a file under
+ * /work/.local (the user site directory, HOME being /work). */
 const char *req_warm_job(const struct req_job *job, char **frame, size_t *len);
 
 #endif

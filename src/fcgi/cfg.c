@@ -92,7 +92,7 @@ void fcgi_cfg_defaults(struct fcgi_cfg *c)
 	c->max_upload_bytes = 64u << 20;
 	req_config_defaults(&c->req);
 	c->template_name = c->req.default_template;   /* the API's, written once */
-	c->warm_runtime = "python";
+	c->warm_runtime = "auto";
 	cb_config_defaults(&c->cb);
 }
 
@@ -153,8 +153,11 @@ void fcgi_cfg_help(FILE *f)
 	        "                                 SANDBOX_SESSION_ID: several hosts behind a front\n"
 	        "                                 nginx, only where no client reaches this host's\n"
 	        "                                 nginx directly (default: off, random ids)\n"
-	        "  --warm-runtime NAME|none       runtime of --template whose interpreter waits,\n"
-	        "                                 started, for the next request (default %s)\n",
+	        "  --warm-runtime auto|NAME|none  whose interpreter waits, started, for the next\n"
+	        "                                 request: auto, the runtime and template most\n"
+	        "                                 used in a responder's last 32 runs (python of\n"
+	        "                                 --template before any); NAME, that runtime of\n"
+	        "                                 --template; none, off (default %s)\n",
 	        d.backlog, d.rootfs_base, d.template_name, d.pool_size, d.metrics_file,
 	        d.state_dir, d.warm_runtime);
 	for (size_t i = 0; i < N_NUM_FLAGS; i++) {

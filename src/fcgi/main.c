@@ -230,21 +230,18 @@ static int accept_brief(int listen_fd)
 	return fd;
 }
 
-/* The warm spec for the current registry: made again when the template's
- * tree (a new `current`) or nothing was made yet; NULL when off or the
- * runtime has no warm interpreter. */
-static const struct jail_warm_spec *warm_spec(struct svc *s)
+/* The warm spec of runtime rt_name in template tmpl_name: s->warm made
+ * again when the runtime or template changed, or the template's tree did
+ * (a new `current`), or none was made yet; NULL when that runtime has no
+ * warm interpreter. */
+static const struct jail_warm_spec *warm_spec_of(struct svc *s, const char *rt_name,
+                                                 const char *tmpl_name)
 {
-	const struct rt_template *t = rt_find_template(&s->reg, s->cfg.template_name);
-	const struct rt_runtime *rt = t ? rt_find_runtime(t, s->cfg.warm_runtime) : NULL;
+	const struct rt_template *t = rt_find_template(&s->reg, tmpl_name);
+	const struct rt_runtime *rt = t ? rt_find_runtime(t, rt_name) : NULL;
 
-	/* Off, or impossible here (fork mode, degraded limits): /info then
-	 * says runtime null, and no run counts as a hit or a miss. */
-	if (strcmp(s->cfg.warm_runtime, "none") == 0 || !rt || !req_warm_supported(rt) ||
-	    !jail_can_warm(s->jail)) {
-		req_warm_free(&s->warm);
+	if (!rt || !req_warm_supported(rt))
 		return NULL;
-	}
 	char *key = req_warm_key(t, rt);
 	bool same = key && s->warm.key && strcmp(key, s->warm.key) == 0;
 
@@ -252,7 +249,34 @@ static const struct jail_warm_spec *warm_spec(struct svc *s)
 	if (same)
 		return &s->warm.spec;
 	req_warm_free(&s->warm);
-	return req_warm_make(t, rt, &s->cfg.req, &s->warm) == 0 ? &s->warm.spec : NULL;
+	if (req_warm_make(t, rt, &s->cfg.req, &s->warm) < 0)
+		return NULL;
+	snprintf(s->warm_rt, sizeof s->warm_rt, "%s", rt->name);
+	snprintf(s->warm_tmpl, sizeof s->warm_tmpl, "%s", t->name);
+	return &s->warm.spec;
+}
+
+/* What jail_idle_warm() starts: --warm-runtime NAME of --template; auto:
+ * the runtime and template used most in this responder's recent runs
+ * (warm_pick.c), else (none yet, or it has no warm interpreter: a node
+ * template without the bootstrap) python of --template; none: nothing.
+ * Off, or impossible here (fork mode, degraded limits): /info then says
+ * runtime null, and no run counts as a hit or a miss. */
+static const struct jail_warm_spec *warm_spec(struct svc *s)
+{
+	const char *rt_name = s->cfg.warm_runtime, *tmpl_name = s->cfg.template_name;
+	const struct jail_warm_spec *w = NULL;
+	bool automatic = strcmp(rt_name, "auto") == 0;
+
+	if (strcmp(rt_name, "none") != 0 && jail_can_warm(s->jail)) {
+		if (!automatic || warm_pick_best(&s->warm_pick, &rt_name, &tmpl_name))
+			w = warm_spec_of(s, rt_name, tmpl_name);
+		if (!w && automatic)
+			w = warm_spec_of(s, "python", s->cfg.template_name);
+	}
+	if (!w)
+		req_warm_free(&s->warm);
+	return w;
 }
 
 static void idle_work(struct svc *s)

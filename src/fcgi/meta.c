@@ -104,8 +104,8 @@ static json_t *warm_json(const struct svc *s)
 
 	met_warm_totals(s->met.store, &hits, &misses);
 	return json_pack("{s:s?, s:s?, s:I, s:I, s:f}",
-	                 "runtime", s->warm.key ? s->cfg.warm_runtime : NULL,
-	                 "template", s->warm.key ? s->cfg.template_name : NULL,
+	                 "runtime", s->warm.key ? s->warm_rt : NULL,
+	                 "template", s->warm.key ? s->warm_tmpl : NULL,
 	                 "hits", (json_int_t)hits, "misses", (json_int_t)misses,
 	                 "hit_rate", hits + misses ? (double)hits / (double)(hits + misses) : 0.0);
 }

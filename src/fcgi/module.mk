@@ -13,7 +13,7 @@ src_fcgi_sandbox_fcgi_SOURCES = \
 	src/fcgi/metrics.h src/fcgi/metrics.c src/fcgi/metrics_shm.h src/fcgi/metrics_shm.c \
 	src/fcgi/metrics_http.c \
 	src/fcgi/ses_json.h src/fcgi/ses_http.c src/fcgi/ses_files.c src/fcgi/ses_run.c \
-	src/fcgi/ses_admin.c
+	src/fcgi/ses_admin.c src/fcgi/warm_pick.h src/fcgi/warm_pick.c
 nodist_src_fcgi_sandbox_fcgi_SOURCES = src/fcgi/openapi_doc.c
 EXTRA_src_fcgi_sandbox_fcgi_SOURCES = src/fcgi/openapi.h
 CLEANFILES += src/fcgi/openapi_doc.c

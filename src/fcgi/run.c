@@ -192,6 +192,8 @@ static void run_job(struct svc *s, struct http_req *r, struct req_job *job)
 	spec.cancel_fd = r->fx->ipcFd;
 	/* A warm interpreter may serve it when the job fits (api/warm.c);
 	 * the jail still checks the rest (limits, memory in use). */
+	if (job->runtime && job->tmpl && req_warm_supported(job->runtime))
+		warm_pick_note(&s->warm_pick, job->runtime->name, job->tmpl->name);
 	if (s->warm.key && job->runtime && job->tmpl) {
 		f.cold_reason = req_warm_job(job, &warm_frame, &spec.warm_frame_len);
 		if (!f.cold_reason) {

@@ -16,6 +16,7 @@
 #include "fcgi/metrics_shm.h"
 #include "fcgi/reg_watch.h"
 #include "fcgi/route.h"
+#include "fcgi/warm_pick.h"
 #include "jail/jail.h"
 #include "session/session.h"
 
@@ -26,6 +27,8 @@ struct svc {
 	struct reg_watch regw;       /* tells when reg must be rescanned */
 	struct met_shm met;          /* the pool's shared metrics */
 	struct req_warm warm;        /* what jail_idle_warm() starts (key NULL: none) */
+	char warm_rt[32], warm_tmpl[64]; /* its runtime and template, for /info */
+	struct warm_pick warm_pick;  /* --warm-runtime auto: the recent runs */
 	/* Asynchronous runs (async_exec.c, runs.c): off (aq_ok false) when
 	 * the state directory is unusable; /run works without them. */
 	struct aq_store aq;

@@ -170,14 +170,15 @@ def descendants(pid):
 
 def warm_interpreter(pid):
     """Whether pid is a warm interpreter (python3 -c with the service's
-    bootstrap, docs/API.md "Warm interpreters"): waiting for its job, or
-    running a Python job it was handed."""
+    bootstrap, or node -r /opt/sandbox/shims/warm.js; docs/API.md "Warm
+    interpreters"): waiting for its job, or running a job it was handed."""
     try:
         with open("/proc/%d/cmdline" % pid, "rb") as f:
             argv = f.read().split(b"\0")
     except OSError:
         return False
-    return len(argv) >= 3 and argv[1] == b"-c" and b"def _j():" in argv[2]
+    return len(argv) >= 3 and ((argv[1] == b"-c" and b"def _j():" in argv[2]) or
+                               (argv[1] == b"-r" and argv[2] == b"/opt/sandbox/shims/warm.js"))
 
 
 def job_pids(responder):
@@ -259,8 +260,11 @@ def make_env(state, port, **kw):
         "SANDBOX_CGROUP": "sandbox-fcgi-it-%d" % port,
         "SANDBOX_RATE": "1000r/s",
         "SANDBOX_BURST": "1000",
+        # python, not the default auto: the shared pool's tests must not
+        # depend on the mix of runtimes the tests before them ran
+        # (test_warm_node.py tests node and auto on pools of their own).
         "SANDBOX_FCGI_ARGS": "--queue-timeout-ms %d --callback-allow 127.0.0.1:%d"
-                             % (QUEUE_TIMEOUT_MS, CALLBACK_PORT),
+                             " --warm-runtime python" % (QUEUE_TIMEOUT_MS, CALLBACK_PORT),
         "SANDBOX_RUN_MS": str(RUN_MS),
     })
     env.update({k: str(v) for k, v in kw.items()})

@@ -1,7 +1,10 @@
 /* check_req.c - valid requests: what the job and the jail_spec contain. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "api_test.h"
 #include "api/warm.h"
@@ -432,6 +435,13 @@ START_TEST(warm_misfits_go_cold)
 		{ "{\"runtime\": \"python\", \"code\": \"1\", \"env\": {\"LANG\": \"C\"}}", "environment" },
 		{ "{\"runtime\": \"python\", \"code\": \"1\", \"files\": [{\"path\": \".local/x\", \"content\": \"\"}]}", "user site" },
 		{ "{\"runtime\": \"python\", \"code\": \"def handler(e): return e\", \"event\": 1}", "handler mode" },
+		{ "{\"runtime\": \"node\", \"code\": \"1\", \"env\": {\"NODE_OPTIONS\": \"--max-old-space-size=64\"}}", "environment" },
+		{ "{\"runtime\": \"node\", \"code\": \"1\", \"env\": {\"NODE_PATH\": \"/x\"}}", "environment" },
+		{ "{\"runtime\": \"node\", \"code\": \"1\", \"env\": {\"OPENSSL_CONF\": \"/x\"}}", "environment" },
+		{ "{\"runtime\": \"node\", \"code\": \"1\", \"env\": {\"UV_THREADPOOL_SIZE\": \"1\"}}", "environment" },
+		{ "{\"runtime\": \"node\", \"code\": \"1\", \"env\": {\"LC_ALL\": \"C\"}}", "environment" },
+		{ "{\"runtime\": \"node\", \"code\": \"1\", \"env\": {\"HOME\": \"/tmp\"}}", "environment" },
+		{ "{\"runtime\": \"node\", \"code\": \"1\", \"entrypoint\": \"node --stack-size=100 main.js\"}", "entrypoint" },
 	};
 	char *frame;
 	size_t len;
@@ -445,6 +455,12 @@ START_TEST(warm_misfits_go_cold)
 	ck_assert_ptr_null(warm_why("{\"runtime\": \"python\", \"code\": \"1\", \"env\": {\"HOME\": \"/work\","
 	                            " \"MY_PYTHON\": \"1\", \"TMPDIR\": \"/tmp\"}, \"files\": [{\"path\": \".localx\","
 	                            " \"content\": \"\"}], \"stdin\": \"x\"}", &frame, &len));
+	free(frame);
+	/* node: PYTHON* is not its start-up's, nor is .local (node reads
+	 * HOME/.node_modules when it resolves, as cold) */
+	ck_assert_ptr_null(warm_why("{\"runtime\": \"node\", \"code\": \"1\", \"env\": {\"PYTHONPATH\": \"/x\","
+	                            " \"MY_NODE_X\": \"1\"}, \"files\": [{\"path\": \".local/x\", \"content\": \"\"}]}",
+	                            &frame, &len));
 	free(frame);
 }
 END_TEST
@@ -474,6 +490,43 @@ START_TEST(warm_spec_has_the_highest_limits)
 		ck_assert_str_eq(w.spec.envp[i], job.envp[i]);
 	req_warm_free(&w);
 	ck_assert_int_eq(req_warm_make(t, rt_find_runtime(t, "bash"), &cfg, &w), -1);
+}
+END_TEST
+
+/* node's bootstrap is a file of the template: without it (a template
+ * built before it existed) node has no warm interpreter. */
+START_TEST(warm_node_needs_the_shim_in_the_template)
+{
+	struct req_warm w;
+	const struct rt_template *t = rt_find_template(&reg, "minimal");
+	const struct rt_runtime *node = rt_find_runtime(t, "node");
+	char p[PATH_MAX];
+
+	ck_assert_ptr_nonnull(node);
+	ck_assert(req_warm_supported(node));
+	ck_assert_int_eq(req_warm_make(t, node, &cfg, &w), -1);
+	const char *dirs[] = { "/opt", "/opt/sandbox", "/opt/sandbox/shims" };
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(p, sizeof p, "%s%s", t->tree, dirs[i]);
+		ck_assert_int_eq(mkdir(p, 0755), 0);
+	}
+	snprintf(p, sizeof p, "%s/opt/sandbox/shims/warm.js", t->tree);
+	FILE *f = fopen(p, "w");
+	ck_assert_ptr_nonnull(f);
+	fclose(f);
+	ck_assert_int_eq(req_warm_make(t, node, &cfg, &w), 0);
+	ck_assert_str_eq(w.spec.argv[0], "node");
+	ck_assert_str_eq(w.spec.argv[1], "-r");
+	ck_assert_str_eq(w.spec.argv[2], "/opt/sandbox/shims/warm.js");
+	ck_assert_str_eq(w.spec.argv[3], "/work/main.js");
+	ck_assert_ptr_null(w.spec.argv[4]);
+	ck_assert_str_eq(w.spec.cwd, "/");
+	req_warm_free(&w);
+	unlink(p);
+	for (size_t i = 3; i-- > 0;) {
+		snprintf(p, sizeof p, "%s%s", t->tree, dirs[i]);
+		rmdir(p);
+	}
 }
 END_TEST
 
@@ -656,6 +709,7 @@ Suite *req_suite(void)
 	tcase_add_test(tc, warm_frame_format);
 	tcase_add_test(tc, warm_misfits_go_cold);
 	tcase_add_test(tc, warm_spec_has_the_highest_limits);
+	tcase_add_test(tc, warm_node_needs_the_shim_in_the_template);
 	tcase_add_test(tc, explicit_limits_and_cpu_follows_wall);
 	tcase_add_test(tc, files_entrypoint_args);
 	tcase_add_test(tc, entrypoint_array);

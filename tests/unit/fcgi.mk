@@ -35,3 +35,11 @@ tests_unit_check_regw_SOURCES = tests/unit/check_regw.c src/fcgi/reg_watch.c src
 tests_unit_check_regw_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_regw_LDADD = $(CHECK_LIBS)
 endif
+# check_warm_pick: --warm-runtime auto's choice (src/fcgi/warm_pick.c).
+if HAVE_CHECK
+check_PROGRAMS += tests/unit/check_warm_pick
+TESTS += tests/unit/check_warm_pick
+tests_unit_check_warm_pick_SOURCES = tests/unit/check_warm_pick.c src/fcgi/warm_pick.c src/fcgi/warm_pick.h
+tests_unit_check_warm_pick_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_warm_pick_LDADD = $(CHECK_LIBS)
+endif
