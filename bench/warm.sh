@@ -3,7 +3,9 @@
 #  1. one client, interleaved per round: a Python print(1) through nginx
 #     served warm, the same forced cold (entrypoint /usr/bin/python3
 #     main.py, which the warm interpreter cannot serve), and a bare
-#     posix_spawn of `python3 -c 'print(1)'`; medians and ratios to bare;
+#     posix_spawn of `python3 -c 'print(1)'`; medians and ratios to bare
+#     (BENCH_RUNTIME=node: console.log(1), /usr/bin/node main.js, and the
+#     RootFS's own node -e 'console.log(1)' bare, see warm.py);
 #  2. one client, warm requests back to back (no pause for the responder
 #     to start its next interpreter): median and hit rate;
 #  3. saturated: 2 and 4 clients for SECONDS each (wrk, bench/post.lua),
@@ -19,6 +21,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 rounds=${1:-200}
 secs=${2:-10}
+runtime=${BENCH_RUNTIME:-python}
+export BENCH_RUNTIME=$runtime
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 states=() cgroups=()
 stop_all() {
@@ -55,23 +59,8 @@ fi
 export NOWARM_URL=${NOWARM_URL:-}
 echo "# $(date -u +%FT%TZ) $(uname -r) $(nproc) cpus; $URL; $rounds rounds, $secs s saturated"
 /usr/bin/python3 "$here/warm.py" "$URL" "$rounds" "$secs"
-bare() { # CONCURRENCY SECONDS -> "rate p50_ms p99_ms" of bare python3 -c 'print(1)'
-	/usr/bin/python3 - "$1" "$2" <<'PY'
-import os, sys, time, threading
-c, secs, py = int(sys.argv[1]), float(sys.argv[2]), "/usr/bin/python3"
-lat = []; lock = threading.Lock(); stop = time.monotonic() + secs
-def worker():
-    while time.monotonic() < stop:
-        t = time.monotonic()
-        pid = os.posix_spawn(py, [py, "-c", "print(1)"], {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
-                             file_actions=[(os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0)])
-        os.waitpid(pid, 0)
-        with lock: lat.append(time.monotonic() - t)
-ts = [threading.Thread(target=worker) for _ in range(c)]
-t0 = time.monotonic(); [t.start() for t in ts]; [t.join() for t in ts]
-el = time.monotonic() - t0; lat.sort()
-print("%.1f %.2f %.2f" % (len(lat) / el, lat[len(lat)//2] * 1000, lat[int(len(lat)*.99)] * 1000))
-PY
+bare() { # CONCURRENCY SECONDS -> "rate p50_ms p99_ms" of bare launches (warm.py's)
+	/usr/bin/python3 "$here/warm.py" --bare "$1" "$2"
 }
 wrk_run() { # CONCURRENCY SECONDS BODY [URL] -> "rate p50_ms p99_ms"
 	local w
@@ -80,15 +69,21 @@ wrk_run() { # CONCURRENCY SECONDS BODY [URL] -> "rate p50_ms p99_ms"
 	sed -E 's/.*rps=([0-9.]+) p50_ms=([0-9.]+) p99_ms=([0-9.]+).*/\1 \2 \3/' <<<"$w"
 }
 echo
-echo "3. saturated (wrk), ${secs} s each, interleaved per round: bare launches, warm (print(1)),"
+echo "3. saturated (wrk), ${secs} s each, interleaved per round: bare launches, warm ($runtime),"
 echo "   cold (the same forced cold) and, with NOWARM_URL, the service without warm interpreters"
 echo "clients round   bare/s  warm/s  cold/s nowarm/s  warm/bare cold/bare nowarm/bare  bare_p50 warm_p50 nowarm_p50  warm_p99 nowarm_p99"
-body='{"runtime": "python", "code": "print(1)"}'
+if [ "$runtime" = node ]; then
+	body='{"runtime": "node", "code": "console.log(1)"}'
+	cold='{"runtime": "node", "code": "console.log(1)", "entrypoint": "/usr/bin/node main.js"}'
+else
+	body='{"runtime": "python", "code": "print(1)"}'
+	cold='{"runtime": "python", "code": "print(1)", "entrypoint": "/usr/bin/python3 main.py"}'
+fi
 for c in 2 4; do
 	for r in 1 2; do
 		read -r br bp5 bp9 < <(bare "$c" "$secs")
 		read -r wr wp5 wp9 < <(wrk_run "$c" "$secs" "$body")
-		read -r cr cp5 cp9 < <(wrk_run "$c" "$secs" '{"runtime": "python", "code": "print(1)", "entrypoint": "/usr/bin/python3 main.py"}')
+		read -r cr cp5 cp9 < <(wrk_run "$c" "$secs" "$cold")
 		nr=0 np5=0 np9=0
 		[ -z "$NOWARM_URL" ] || read -r nr np5 np9 < <(wrk_run "$c" "$secs" "$body" "$NOWARM_URL")
 		awk -v c="$c" -v r="$r" -v br="$br" -v wr="$wr" -v cr="$cr" -v nr="$nr" -v bp5="$bp5" -v wp5="$wp5" -v np5="$np5" -v wp9="$wp9" -v np9="$np9" \

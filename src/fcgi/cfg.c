@@ -153,11 +153,12 @@ void fcgi_cfg_help(FILE *f)
 	        "                                 SANDBOX_SESSION_ID: several hosts behind a front\n"
 	        "                                 nginx, only where no client reaches this host's\n"
 	        "                                 nginx directly (default: off, random ids)\n"
-	        "  --warm-runtime auto|NAME|none  whose interpreter waits, started, for the next\n"
+	        "  --warm-runtime auto|NAME[@TEMPLATE]|none\n"
+	        "                                 whose interpreter waits, started, for the next\n"
 	        "                                 request: auto, the runtime and template most\n"
 	        "                                 used in a responder's last 32 runs (python of\n"
 	        "                                 --template before any); NAME, that runtime of\n"
-	        "                                 --template; none, off (default %s)\n",
+	        "                                 TEMPLATE or --template; none, off (default %s)\n",
 	        d.backlog, d.rootfs_base, d.template_name, d.pool_size, d.metrics_file,
 	        d.state_dir, d.warm_runtime);
 	for (size_t i = 0; i < N_NUM_FLAGS; i++) {

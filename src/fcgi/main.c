@@ -256,18 +256,26 @@ static const struct jail_warm_spec *warm_spec_of(struct svc *s, const char *rt_n
 	return &s->warm.spec;
 }
 
-/* What jail_idle_warm() starts: --warm-runtime NAME of --template; auto:
- * the runtime and template used most in this responder's recent runs
- * (warm_pick.c), else (none yet, or it has no warm interpreter: a node
- * template without the bootstrap) python of --template; none: nothing.
- * Off, or impossible here (fork mode, degraded limits): /info then says
- * runtime null, and no run counts as a hit or a miss. */
+/* What jail_idle_warm() starts: --warm-runtime NAME of --template (or
+ * NAME@TEMPLATE); auto: the runtime and template used most in this
+ * responder's recent runs (warm_pick.c), else (none yet, or it has no
+ * warm interpreter: a node template without the bootstrap) python of
+ * --template; none: nothing.  Off, or impossible here (fork mode,
+ * degraded limits): /info then says runtime null, and no run counts as a
+ * hit or a miss. */
 static const struct jail_warm_spec *warm_spec(struct svc *s)
 {
 	const char *rt_name = s->cfg.warm_runtime, *tmpl_name = s->cfg.template_name;
 	const struct jail_warm_spec *w = NULL;
 	bool automatic = strcmp(rt_name, "auto") == 0;
+	char named[96];
+	const char *at = strchr(rt_name, '@');
 
+	if (at && (size_t)snprintf(named, sizeof named, "%s", rt_name) < sizeof named) {
+		named[at - rt_name] = '\0';
+		rt_name = named;
+		tmpl_name = named + (at - s->cfg.warm_runtime) + 1;
+	}
 	if (strcmp(rt_name, "none") != 0 && jail_can_warm(s->jail)) {
 		if (!automatic || warm_pick_best(&s->warm_pick, &rt_name, &tmpl_name))
 			w = warm_spec_of(s, rt_name, tmpl_name);

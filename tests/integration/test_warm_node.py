@@ -229,3 +229,22 @@ def test_auto_keeps_the_most_used_runtime_warm():
         assert s.request("GET", "/api/sandbox/info").json["warm"]["runtime"] == "python"
     finally:
         stop_pool(s)
+
+
+def test_named_runtime_of_another_template():
+    """--warm-runtime NAME@TEMPLATE: that template's interpreter waits;
+    the same runtime of the default template runs cold."""
+    s = start_pool("--warm-runtime python@compilers", 1)
+    try:
+        info = s.request("GET", "/api/sandbox/info").json
+        if "compilers" not in [t["name"] for t in info["templates"]]:
+            pytest.skip("the compilers template is not built here")
+        if info["warm"]["runtime"] is None:
+            pytest.skip("no warm interpreters in this build/host (fork mode or degraded limits)")
+        assert info["warm"]["runtime"] == "python" and info["warm"]["template"] == "compilers"
+        j = run_warm(s, {"runtime": "python", "template": "compilers", "code": "print(1)"})
+        assert j["stdout"] == "1\n"
+        j = s.run({"runtime": "python", "code": "print(2)"}).json
+        assert j["warm"] is False and j["stdout"] == "2\n"
+    finally:
+        stop_pool(s)
