@@ -16,12 +16,20 @@ env_for() { # NAME BIN PORT
 		SANDBOX_BIN="$2" SANDBOX_CGROUP="sandbox-e2e-$1" SANDBOX_RATE=100000r/s \
 		SANDBOX_BURST=100000 SANDBOX_CONN_PER_IP=64
 }
+# ARGS_A, ARGS_B: the responders' extra options (SANDBOX_FCGI_ARGS), e.g.
+# ARGS_B="--warm-runtime none" to compare a build with warm interpreters
+# to one without them.
+args_for() { [ "$1" = A ] && echo "${ARGS_A:-}" || echo "${ARGS_B:-}"; }
+# CTL_A, CTL_B: the service-ctl.sh that starts each side (default this
+# checkout's): an older build needs the scripts of its own commit, which
+# pass only the options it knows.
+ctl_for() { [ "$1" = A ] && echo "${CTL_A:-$ctl}" || echo "${CTL_B:-$ctl}"; }
 pa=$((20000 + RANDOM % 10000)) pb=$((30000 + RANDOM % 10000))
-stop() { env $(env_for A "$a" $pa) "$ctl" stop >/dev/null 2>&1 || true
-	env $(env_for B "$b" $pb) "$ctl" stop >/dev/null 2>&1 || true; rm -rf "$state"; }
+stop() { env $(env_for A "$a" $pa) "$(ctl_for A)" stop >/dev/null 2>&1 || true
+	env $(env_for B "$b" $pb) "$(ctl_for B)" stop >/dev/null 2>&1 || true; rm -rf "$state"; }
 trap stop EXIT
-env $(env_for A "$a" $pa) "$ctl" start 60 >/dev/null
-env $(env_for B "$b" $pb) "$ctl" start 60 >/dev/null
+env $(env_for A "$a" $pa) SANDBOX_FCGI_ARGS="$(args_for A)" "$(ctl_for A)" start 60 >/dev/null
+env $(env_for B "$b" $pb) SANDBOX_FCGI_ARGS="$(args_for B)" "$(ctl_for B)" start 60 >/dev/null
 for r in $(seq "$rounds"); do
 	for side in A B; do
 		port=$pa; [ $side = B ] && port=$pb

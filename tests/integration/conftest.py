@@ -226,6 +226,28 @@ def job_pids(responder):
     return out
 
 
+# Fields of a run's answer that may differ between a warm and a cold run
+# of the same program (test_warm.py, test_warm_node.py).
+WARM_TIMINGS = ("execution_time_ms", "cpu_time_ms", "memory_peak_kb", "warm", "request_id")
+
+
+def strip_timings(answer):
+    return {k: v for k, v in answer.items() if k not in WARM_TIMINGS}
+
+
+def run_warm(svc, r, tries=40):
+    """The run, served warm: a responder's interpreter is started right
+    after its previous answer (node's takes longer than Python's), so
+    retry briefly when it was not ready."""
+    for _ in range(tries):
+        resp = svc.run(r)
+        assert resp.status == 200, resp
+        if resp.json["warm"]:
+            return resp.json
+        time.sleep(0.05)
+    pytest.fail("never served warm: %s" % resp.json)
+
+
 def warm_waiting(pid):
     """A warm interpreter whose pid 1 still waits to hand it a job."""
     try:

@@ -10,8 +10,9 @@ import time
 
 import pytest
 
+from conftest import run_warm, strip_timings
+
 COLD = "/usr/bin/python3 main.py"
-TIMINGS = ("execution_time_ms", "cpu_time_ms", "memory_peak_kb", "warm", "request_id")
 
 CORPUS = {
     "print": "print(1)\n",
@@ -82,22 +83,6 @@ def req(code, name="", **kw):
     return r
 
 
-def run_warm(svc, r, tries=20):
-    """The run, served warm: a responder's interpreter is started right
-    after its previous answer, so retry briefly when it was not ready."""
-    for _ in range(tries):
-        resp = svc.run(r)
-        assert resp.status == 200, resp
-        if resp.json["warm"]:
-            return resp.json
-        time.sleep(0.05)
-    pytest.fail("never served warm: %s" % resp.json)
-
-
-def strip(a):
-    return {k: v for k, v in a.items() if k not in TIMINGS}
-
-
 @pytest.mark.parametrize("name", sorted(CORPUS))
 def test_warm_equals_cold(svc, name):
     r = req(CORPUS[name], name)
@@ -105,8 +90,8 @@ def test_warm_equals_cold(svc, name):
     assert cold.status == 200, cold
     assert cold.json["warm"] is False
     warm = run_warm(svc, r)
-    c = strip(cold.json)
-    w = strip(warm)
+    c = strip_timings(cold.json)
+    w = strip_timings(warm)
     if name == "pid":      # the program's pid and ppid differ per run, not uid
         c["stdout"] = c["stdout"].split()[-1]
         w["stdout"] = w["stdout"].split()[-1]

@@ -14,14 +14,12 @@ import os
 import pathlib
 import shutil
 import tempfile
-import time
-
 import pytest
 
-from conftest import Service, free_port, make_env, warm_interpreter, descendants, wait_for
+from conftest import (Service, descendants, free_port, make_env, run_warm, strip_timings,
+                      wait_for, warm_interpreter)
 
 COLD = "/usr/bin/node main.js"
-TIMINGS = ("execution_time_ms", "cpu_time_ms", "memory_peak_kb", "warm", "request_id")
 
 CORPUS = {
     "print": "console.log(1)\n",
@@ -128,20 +126,6 @@ def nsvc():
         stop_pool(s)
 
 
-def run_warm(svc, r, tries=40):
-    for _ in range(tries):
-        resp = svc.run(r)
-        assert resp.status == 200, resp
-        if resp.json["warm"]:
-            return resp.json
-        time.sleep(0.05)
-    pytest.fail("never served warm: %s" % resp.json)
-
-
-def strip(a):
-    return {k: v for k, v in a.items() if k not in TIMINGS}
-
-
 @pytest.mark.parametrize("name", sorted(CORPUS))
 def test_warm_node_equals_cold(nsvc, name):
     r = req(CORPUS[name], name)
@@ -149,7 +133,7 @@ def test_warm_node_equals_cold(nsvc, name):
     assert cold.status == 200, cold
     assert cold.json["warm"] is False
     warm = run_warm(nsvc, r)
-    c, w = strip(cold.json), strip(warm)
+    c, w = strip_timings(cold.json), strip_timings(warm)
     if name == "argv":     # argv0 is the command's: "node" warm, the entrypoint's cold
         c["stdout"] = c["stdout"].rsplit(" ", 1)[0]
         w["stdout"] = w["stdout"].rsplit(" ", 1)[0]
