@@ -209,23 +209,40 @@ static int query_decode(const char *src, size_t n, char *buf, size_t len)
 	return 1;
 }
 
-int http_query_get(const char *qs, const char *name, char *buf, size_t len)
+/* The parameter name of query q[0..qlen): its value (not decoded) and
+ * length, or NULL.  bare: a parameter without '=' ("?wait") counts, with
+ * an empty value. */
+static const char *query_find(const char *q, size_t qlen, const char *name, bool bare,
+                              size_t *vlen)
 {
 	size_t nlen = strlen(name);
+	const char *end = q ? q + qlen : NULL;
 
-	while (qs && *qs) {
-		size_t plen = strcspn(qs, "&");
+	while (q && q < end) {
+		const char *amp = memchr(q, '&', (size_t)(end - q));
+		size_t plen = (size_t)((amp ? amp : end) - q);
 
-		if (plen > nlen && strncmp(qs, name, nlen) == 0 && qs[nlen] == '=')
-			return query_decode(qs + nlen + 1, plen - nlen - 1, buf, len);
-		if (plen == nlen && strncmp(qs, name, nlen) == 0)
-			return query_decode("", 0, buf, len);
-		qs += plen;
-		if (*qs == '&')
-			qs++;
+		if (plen > nlen && strncmp(q, name, nlen) == 0 && q[nlen] == '=') {
+			*vlen = plen - nlen - 1;
+			return q + nlen + 1;
+		}
+		if (bare && plen == nlen && strncmp(q, name, nlen) == 0) {
+			*vlen = 0;
+			return q + plen;
+		}
+		q = amp ? amp + 1 : NULL;
 	}
-	return 0;
+	return NULL;
 }
+
+int http_query_get(const char *qs, const char *name, char *buf, size_t len)
+{
+	size_t vlen;
+	const char *v = query_find(qs, qs ? strlen(qs) : 0, name, true, &vlen);
+
+	return v ? query_decode(v, vlen, buf, len) : 0;
+}
+
 int http_pct_decode(const char *in, size_t len, bool plus_space, char *out, size_t outsize,
                     size_t *outlen)
 {
@@ -256,20 +273,7 @@ int http_pct_decode(const char *in, size_t len, bool plus_space, char *out, size
 
 const char *http_query_param(const char *q, size_t qlen, const char *name, size_t *vlen)
 {
-	size_t nlen = strlen(name);
-	const char *end = q ? q + qlen : NULL;
-
-	while (q && q < end) {
-		const char *amp = memchr(q, '&', (size_t)(end - q));
-		const char *pend = amp ? amp : end;
-
-		if ((size_t)(pend - q) > nlen && strncmp(q, name, nlen) == 0 && q[nlen] == '=') {
-			*vlen = (size_t)(pend - q) - nlen - 1;
-			return q + nlen + 1;
-		}
-		q = amp ? amp + 1 : NULL;
-	}
-	return NULL;
+	return query_find(q, qlen, name, false, vlen);
 }
 
 const char *http_type_by_name(const char *name)
