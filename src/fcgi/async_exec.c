@@ -17,8 +17,7 @@
 
 #include "api/req.h"
 #include "api/resp.h"
-#include "common/b64.h"
-#include "common/utf8.h"
+#include "api/resp_stream.h"
 #include "fcgi/log.h"
 #include "fcgi/svc.h"
 
@@ -123,21 +122,27 @@ static int file_put(const char *buf, size_t len, void *data)
 }
 
 /* The run's live output, appended to events.ndjson as the jail reads it
- * (jail_spec.on_output), for GET /runs/{id}/events. A regular file takes
- * the write at once, so the supervisor is not held up; a failed write
- * stops the file (the reader then sees no "end" until the run is over and
- * ends on the state instead). */
+ * (jail_spec.on_output), for GET /runs/{id}/events, in the lines of a
+ * streamed run (api/resp_stream.c: text when valid UTF-8, else base64 of
+ * the exact bytes; a character split between two reads is held back and
+ * sent whole with the next).  A regular file takes the write at once, so
+ * the supervisor is not held up; a failed write stops the file (the
+ * reader then sees no "end" until the run is over and ends on the state
+ * instead). */
 struct events_sink {
 	int fd;
 	bool compiled;               /* steps[0] is a compile step */
+	struct resp_nd_buf line;
+	struct resp_nd_carry carry[2];   /* stdout, stderr */
+	size_t carry_step;
 };
 
-static bool all_utf8(const char *d, size_t len)
+static void events_put(struct events_sink *k, const char *text, size_t len)
 {
-	for (size_t i = 0, n; i < len; i += n)
-		if (!(n = utf8_seq((const unsigned char *)d + i, len - i)))
-			return false;
-	return true;
+	if (k->fd >= 0 && len && write(k->fd, text, len) != (ssize_t)len) {
+		close(k->fd);
+		k->fd = -1;
+	}
 }
 
 static void events_write(struct events_sink *k, json_t *o)
@@ -146,39 +151,42 @@ static void events_write(struct events_sink *k, json_t *o)
 	size_t len = line ? strlen(line) : 0;
 
 	json_decref(o);
-	if (line && k->fd >= 0) {
+	if (line) {
 		line[len] = '\n';   /* replaces the NUL: one write per line */
-		if (write(k->fd, line, len + 1) != (ssize_t)(len + 1)) {
-			close(k->fd);
-			k->fd = -1;
-		}
+		events_put(k, line, len + 1);
 	}
 	free(line);
+}
+
+static const char *events_step_name(const struct events_sink *k, size_t step)
+{
+	return k->compiled ? (step == 0 ? "compile" : "run") : NULL;
+}
+
+/* The held bytes of both streams of a step that ended (or of the run) go
+ * out as they are. */
+static void events_end_carries(struct events_sink *k)
+{
+	for (int i = 0; i < 2; i++)
+		if (k->carry[i].n)
+			resp_nd_output(&k->line, &k->carry[i], events_step_name(k, k->carry_step), i + 1,
+			               NULL, 0, true);
 }
 
 static void on_output(void *arg, size_t step, int stream, const char *data, size_t len)
 {
 	struct events_sink *k = arg;
-	json_t *o;
 
 	if (k->fd < 0 || len == 0)
 		return;
-	/* Text when the read is valid UTF-8 as a whole, else base64 of its
-	 * exact bytes: joining a stream's decoded lines gives its output. */
-	if (all_utf8(data, len)) {
-		o = json_pack("{s:s, s:s%}", "type", stream == 2 ? "stderr" : "stdout", "data",
-		              data, len);
-	} else {
-		char *b = b64_encode((const unsigned char *)data, len, NULL);
-
-		o = b ? json_pack("{s:s, s:s, s:s}", "type", stream == 2 ? "stderr" : "stdout",
-		                  "encoding", "base64", "data", b)
-		      : NULL;
-		free(b);
+	k->line.len = 0;
+	if (step != k->carry_step) {
+		events_end_carries(k);
+		k->carry_step = step;
 	}
-	if (o && k->compiled)
-		json_object_set_new(o, "step", json_string(step == 0 ? "compile" : "run"));
-	events_write(k, o);
+	resp_nd_output(&k->line, &k->carry[stream - 1], events_step_name(k, step), stream, data, len,
+	               false);
+	events_put(k, k->line.p, k->line.len);
 }
 
 /* The last line: the run is over (its state and result: GET /runs/{id}). */
@@ -286,6 +294,10 @@ static void execute(struct svc *s, struct aq_state *st, struct req_job *job, int
 	struct events_sink ek = { .fd = aq_events_open(&s->aq, st->id, true) };
 
 	execute_job(s, st, job, cancel_fd, status, &ek);
+	ek.line.len = 0;
+	events_end_carries(&ek);
+	events_put(&ek, ek.line.p, ek.line.len);
+	resp_nd_buf_free(&ek.line);
 	if (ek.fd >= 0)
 		close(ek.fd);
 }

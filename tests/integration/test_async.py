@@ -475,6 +475,25 @@ def test_events_bytes_that_are_not_utf8_come_as_base64(svc):
     assert any(x.get("encoding") == "base64" for _, x in lines)
 
 
+def test_events_hold_back_a_character_split_between_reads(svc):
+    """A character written in two parts (two reads of the pipe) comes as
+    text, whole, in one line, as on a streamed /run; a lone lead byte at
+    the stream's end comes as base64 of exactly that byte."""
+    code = ("import os, time\n"
+            "os.write(1, '\u20ac'.encode()[:2]); time.sleep(0.3)\n"
+            "os.write(1, '\u20ac'.encode()[2:] + b'\\n')\n"
+            "os.write(2, b'\\xc3')\n")
+    rid = submit(svc, {"runtime": "python", "code": code}).json["run_id"]
+    wait_final(svc, rid)
+    lines = events(svc, rid)
+    assert joined(lines) == "\u20ac\n".encode()
+    out = [x for _, x in lines if x["type"] == "stdout"]
+    assert [x.get("encoding") for x in out] == [None], out
+    assert "\u20ac" in out[0]["data"], out
+    assert joined(lines, "stderr") == b"\xc3"
+    assert [x.get("encoding") for _, x in lines if x["type"] == "stderr"] == ["base64"]
+
+
 def test_events_of_a_run_cancelled_while_queued(svc):
     drain(svc)
     blocker = submit(svc, sleeper(5)).json["run_id"]
