@@ -19,6 +19,22 @@ static const char *template_version(const struct rt_template *t)
 	return slash ? slash + 1 : (t->version_dir ? t->version_dir : "");
 }
 
+/* The asynchronous runs not finished, by state: read from the queue on
+ * disk (STATE/runs, two readdirs), as /info's "async" does; absent when
+ * asynchronous runs are off. */
+static void render_async(struct svc *s, FILE *f)
+{
+	size_t queued = 0, running = 0;
+
+	if (!s->aq_ok)
+		return;
+	aq_counts(&s->aq, &queued, &running);
+	fprintf(f, "# HELP sandbox_async_runs Asynchronous runs accepted and not finished, by state "
+	        "(queued: waiting for a responder; running).\n# TYPE sandbox_async_runs gauge\n"
+	        "sandbox_async_runs{state=\"queued\"} %zu\nsandbox_async_runs{state=\"running\"} %zu\n",
+	        queued, running);
+}
+
 static int render(struct svc *s, char **text, size_t *len)
 {
 	struct met_template_info *ti = calloc(s->reg.ntemplates + 1, sizeof *ti);
@@ -43,6 +59,8 @@ static int render(struct svc *s, char **text, size_t *len)
 		return -1;
 	}
 	rc = met_render(f, s->met.store, &v);
+	if (rc == 0)
+		render_async(s, f);
 	if (fclose(f) != 0)
 		rc = -1;
 	free(ti);

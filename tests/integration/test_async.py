@@ -544,3 +544,31 @@ def test_events_unknown_and_bad_ids(svc):
     assert svc.request("GET", RUNS + "/bad.id/events").status == 400
     r = svc.request("DELETE", RUNS + "/abc/events")
     assert r.status == 405 and r.header("allow") == "GET, HEAD"
+
+
+def async_gauges(svc):
+    import re
+    r = svc.request("GET", "/api/sandbox/metrics")
+    assert r.status == 200, r
+    text = r.body.decode()
+    assert "# TYPE sandbox_async_runs gauge" in text
+    return {m.group(1): int(m.group(2))
+            for m in re.finditer(r'^sandbox_async_runs\{state="(queued|running)"\} (\d+)$', text, re.M)}
+
+
+def test_metrics_gauge_the_async_runs_by_state(svc):
+    """sandbox_async_runs{state}: what is queued and running now, as in
+    /info's "async"; zero again once they are done."""
+    drain(svc)
+    assert async_gauges(svc) == {"queued": 0, "running": 0}
+    ids = [submit(svc, sleeper(2)).json["run_id"] for _ in range(6)]
+    def busy():
+        g = async_gauges(svc)
+        return g["running"] >= 1 and g["queued"] >= 1 and g
+    g = wait_for(busy, 10.0)
+    assert g, async_gauges(svc)
+    assert g["queued"] + g["running"] <= 6
+    for rid in ids:
+        assert svc.request("DELETE", "%s/%s" % (RUNS, rid)).status in (200, 202, 204, 409)
+    drain(svc)
+    assert async_gauges(svc) == {"queued": 0, "running": 0}
