@@ -216,7 +216,10 @@ struct prog_step {
  * the jail is prepared (jail_idle): above all the cgroup attach, which
  * takes the kernel's cgroup_threadgroup_rwsem for writing and so waits for
  * an RCU grace period, milliseconds when the CPUs were idle (bench/
- * cg-attach.py, docs/PERFORMANCE.md); the rest once the job is known. */
+ * cg-attach.py, docs/PERFORMANCE.md); the rest once the job is known.
+ * (Moving the credentials and the seccomp load ahead too measured no
+ * difference: jail_loop bench, 360 runs each way, p50 2926 us as here, 2933
+ * moved, back to back; 3244 and 3215 us after 50 ms pauses.) */
 static const struct prog_step prog_prepare_steps[] = {
 	{ prog_setsid, PROG_FAULT_SANDBOX },
 	{ prog_cgroup, PROG_FAULT_SANDBOX },

@@ -121,10 +121,12 @@ static int launch_clone(struct jail *j, struct init_args *a, pid_t *out, struct 
 		flags |= CLONE_VM;
 	/* The last pid 1 left our shared mm non-dumpable (init.c), and the
 	 * /proc/PID files we write the id maps to then belong to host root.
-	 * Dumpable again for that: no jailed process is alive now (every
-	 * earlier pid 1 has been reaped, and with it its pid namespace: jail.c,
-	 * job_stage_clear), and the new pid 1 clears the flag again as its
-	 * first step, before anything of a job exists. */
+	 * Dumpable again for that: no jailed process that shares our memory
+	 * can run now (every earlier pid 1 has been reaped, and with it its
+	 * pid namespace: jail.c, job_stage_clear; or, abandoned, it and its
+	 * program have SIGKILL queued: launch_warm_abandon), and the new pid 1
+	 * clears the flag again as its first step, before anything of a job
+	 * exists. */
 	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
 		return util_fail(e, "make caller dumpable", errno, NULL);
 	pid_t pid = clone(init_main, j->stack_top[0], flags, a);
@@ -275,12 +277,47 @@ void launch_warm_discard(struct launch_warm **w)
 	*w = NULL;
 }
 
+/* The children of pid (a prepared pid 1: its program, or the warm
+ * interpreter that program became), up to max; 0 when none or unreadable. */
+static size_t launch_children(pid_t pid, pid_t *out, size_t max)
+{
+	char path[64], buf[128];
+	snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	size_t k = 0;
+	buf[n > 0 ? n : 0] = '\0';
+	for (char *p = buf, *end; k < max; p = end) {
+		long v = strtol(p, &end, 10);
+		if (end == p || v <= 0)
+			break;
+		out[k++] = (pid_t)v;
+	}
+	return k;
+}
+
 pid_t launch_warm_abandon(struct launch_warm **w, int *keep_fd)
 {
 	pid_t pid = 0;
 	*keep_fd = -1;
 	if (!*w)
 		return 0;
+	/* Its program first, while pid 1 still holds it as a child: until it
+	 * execve's it shares our memory, which the next pid 1's set-up makes
+	 * dumpable for a moment (launch_clone); with SIGKILL queued it never
+	 * runs again. */
+	pid_t kids[4];
+	size_t nkids = (*w)->pid > 0 ? launch_children((*w)->pid, kids, 4) : 0;
+	for (size_t i = 0; i < nkids; i++)
+		kill(kids[i], SIGKILL);
+	if (nkids == 0 && (*w)->pid > 0) {
+		/* Not named (or already gone): wait for all of it instead. */
+		launch_kill_reap((*w)->pid);
+		(*w)->pid = 0;
+	}
 	/* SIGKILL first: a pid 1 that saw its go pipe closed would run our
 	 * code (raw_exit) on the stack the next pid 1 is about to use.  A
 	 * fatal signal is acted on before any return to user mode, so once

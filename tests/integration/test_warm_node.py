@@ -55,8 +55,11 @@ CORPUS = {
                         "  process.listenerCount('exit'), process.listenerCount('uncaughtException'))\n",
     "local_module": "const h = require('./helper');\nconsole.log(h.X, require.resolve('./helper'));\n",
     "esm": "import fs from 'fs';\nconsole.log(import.meta.url, typeof require);\n",
-    "timers": "setTimeout(() => console.log('t2'), 20);\nsetTimeout(() => console.log('t1'), 5);\n"
-              "setImmediate(() => console.log('imm'));\nprocess.nextTick(() => console.log('tick'));\n",
+    # (an order that does not depend on how long the start took: a timer
+    # against setImmediate at the top level does)
+    "timers": "setTimeout(() => {\n  console.log('t');\n"
+              "  setImmediate(() => { console.log('imm'); setTimeout(() => console.log('t2'), 1); });\n}, 5);\n"
+              "Promise.resolve().then(() => console.log('micro'));\nprocess.nextTick(() => console.log('tick'));\n",
     "worker": "const { Worker } = require('worker_threads');\n"
               "const w = new Worker(\"const { parentPort } = require('worker_threads');\"\n"
               "  + \"parentPort.postMessage([Object.keys(require.cache), process.execArgv])\", { eval: true });\n"
