@@ -248,6 +248,31 @@ def run_warm(svc, r, tries=40):
     pytest.fail("never served warm: %s" % resp.json)
 
 
+def disconnect_cancels_warm_run(svc, body, after):
+    """A client that leaves in the middle of a warm run (body, which runs
+    for a minute) stops it at once: one sandbox.run.finish, killed,
+    cancelled, warm; then the run after (printing "ok") is served warm."""
+    import socket
+    finished_before = len([l for l in svc.logs() if l.get("event") == "sandbox.run.finish"])
+    time.sleep(0.5)          # the responders' interpreters ready
+    data = json.dumps(body).encode()
+    s = socket.create_connection(("127.0.0.1", svc.port))
+    s.sendall(b"POST /api/sandbox/run HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              b"Content-Length: %d\r\n\r\n" % len(data) + data)
+    time.sleep(1.0)
+    t0 = time.monotonic()
+    s.close()
+
+    def new_finish():
+        return [l for l in svc.logs() if l.get("event") == "sandbox.run.finish"][finished_before:]
+    assert wait_for(new_finish, 10.0), "no sandbox.run.finish logged"
+    assert time.monotonic() - t0 < 10
+    f = new_finish()
+    assert [(l["status"], l["cancelled"], l["warm"]) for l in f] == [("killed", True, True)], f
+    assert f[0]["duration_ms"] < 10000, f
+    assert run_warm(svc, after)["stdout"] == "ok\n"
+
+
 def warm_waiting(pid):
     """A warm interpreter whose pid 1 still waits to hand it a job."""
     try:

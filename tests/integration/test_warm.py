@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import run_warm, strip_timings
+from conftest import disconnect_cancels_warm_run, run_warm, strip_timings
 
 COLD = "/usr/bin/python3 main.py"
 
@@ -202,28 +202,9 @@ def test_log_says_warm_or_cold(svc):
 def test_client_disconnect_cancels_a_warm_run(svc):
     """As on the cold path (test_service.py): a client that leaves stops
     its warm run at once, long before its wall limit."""
-    import json
-    import socket
-    from conftest import wait_for
-    finished_before = len([l for l in svc.logs() if l.get("event") == "sandbox.run.finish"])
-    time.sleep(0.5)          # both responders' interpreters ready
-    body = json.dumps({"runtime": "python", "code": "import time\ntime.sleep(60)\n",
-                       "limits": {"wall_time_ms": 60000}}).encode()
-    s = socket.create_connection(("127.0.0.1", svc.port))
-    s.sendall(b"POST /api/sandbox/run HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-              b"Content-Length: %d\r\n\r\n" % len(body) + body)
-    time.sleep(1.0)
-    t0 = time.monotonic()
-    s.close()
-
-    def new_finish():
-        return [l for l in svc.logs() if l.get("event") == "sandbox.run.finish"][finished_before:]
-    assert wait_for(new_finish, 10.0), "no sandbox.run.finish logged"
-    assert time.monotonic() - t0 < 10
-    f = new_finish()
-    assert [(l["status"], l["cancelled"], l["warm"]) for l in f] == [("killed", True, True)], f
-    assert f[0]["duration_ms"] < 10000, f
-    assert run_warm(svc, {"runtime": "python", "code": "print('ok')"})["stdout"] == "ok\n"
+    disconnect_cancels_warm_run(svc, {"runtime": "python", "code": "import time\ntime.sleep(60)\n",
+                                      "limits": {"wall_time_ms": 60000}},
+                                {"runtime": "python", "code": "print('ok')"})
 
 
 def test_a_dead_warm_interpreter_means_cold_not_failure(svc):

@@ -16,8 +16,8 @@ import shutil
 import tempfile
 import pytest
 
-from conftest import (Service, descendants, free_port, make_env, run_warm, strip_timings,
-                      wait_for, warm_interpreter)
+from conftest import (Service, descendants, disconnect_cancels_warm_run, free_port, make_env,
+                      run_warm, strip_timings, wait_for, warm_interpreter)
 
 COLD = "/usr/bin/node main.js"
 
@@ -181,6 +181,9 @@ def test_node_fallbacks_go_cold_and_answer(nsvc, kw, reason):
     ("for (;;) {}\n", {"wall_time_ms": 1500}, "timeout"),
     ("const a = []; for (;;) a.push(Buffer.alloc(1 << 20, 1));\n", {"memory_mb": 128}, "memory_limit"),
     ("process.stdout.write('x'.repeat(100000));\n", {"max_output_bytes": 2000}, "success"),
+    # node itself runs about ten threads, which count against the limit too
+    ("const cp = require('child_process');\nfor (let i = 0; i < 40; i++) cp.spawn('sleep', ['2']);\n",
+     {"max_processes": 16}, "error"),
 ])
 def test_node_limits_hold_warm_as_cold(nsvc, code, limits, status):
     r = {"runtime": "node", "code": code, "limits": limits}
@@ -235,3 +238,9 @@ def test_named_runtime_of_another_template():
         assert j["warm"] is False and j["stdout"] == "2\n"
     finally:
         stop_pool(s)
+
+
+def test_client_disconnect_cancels_a_warm_node_run(nsvc):
+    disconnect_cancels_warm_run(nsvc, {"runtime": "node", "code": "setTimeout(() => {}, 60000);\n",
+                                       "limits": {"wall_time_ms": 60000}},
+                                {"runtime": "node", "code": "console.log('ok')"})
