@@ -212,6 +212,10 @@ static const char *warm_env_misfit(enum warm_kind kind, char *const *envp)
 
 	for (size_t i = 0; envp && envp[i]; i++) {
 		const char *v = envp[i];
+		/* NODE_ENV is a convention of libraries, which read it when they
+		 * run; node itself never does. */
+		if (kind == WARM_NODE && strncmp(v, "NODE_ENV=", 9) == 0)
+			continue;
 		if (warm_prefixed(v, common) || warm_prefixed(v, kind == WARM_PYTHON ? python : node))
 			return "environment";
 		for (size_t k = 0; same[k]; k++) {

@@ -37,8 +37,9 @@ char *req_warm_key(const struct rt_template *t, const struct rt_runtime *rt);
  * malloc'd, is its job for the bootstrap), else why not (static text):
  * another runtime, handler mode, a compile step, a command that is not
  * the runtime's own, an environment variable read at the interpreter's
- * start-up (LC_*, LANGUAGE, PYTHON* or NODE_*, OPENSSL_*, SSL_CERT_*, UV_*,
- * or PATH, HOME, LANG with another value), for python a file under
+ * start-up (LC_*, LANGUAGE, PYTHON* or NODE_* but NODE_ENV, OPENSSL_*,
+ * SSL_CERT_*, UV_*, or PATH, HOME, LANG with another value), for python a
+ * file under
  * /work/.local (the user site directory, HOME being /work). */
 const char *req_warm_job(const struct req_job *job, char **frame, size_t *len);
 

@@ -459,7 +459,8 @@ START_TEST(warm_misfits_go_cold)
 	/* node: PYTHON* is not its start-up's, nor is .local (node reads
 	 * HOME/.node_modules when it resolves, as cold) */
 	ck_assert_ptr_null(warm_why("{\"runtime\": \"node\", \"code\": \"1\", \"env\": {\"PYTHONPATH\": \"/x\","
-	                            " \"MY_NODE_X\": \"1\"}, \"files\": [{\"path\": \".local/x\", \"content\": \"\"}]}",
+	                            " \"MY_NODE_X\": \"1\", \"NODE_ENV\": \"production\"},"
+	                            " \"files\": [{\"path\": \".local/x\", \"content\": \"\"}]}",
 	                            &frame, &len));
 	free(frame);
 }
