@@ -81,6 +81,7 @@ CORPUS = {
     "prepare_stack": "Error.prepareStackTrace = (e, s) => s.map(f => f.getFileName() + ':' + f.getFunctionName());\n"
                      "function g() { return new Error().stack; }\nconsole.log(g());\n",
     "module_builtin": "console.log(require('module').builtinModules.length > 30, require('module')._cache === require.cache)\n",
+    "node_env": "console.log(process.env.NODE_ENV, Object.keys(process.env))\n",
 }
 FILES = {
     "local_module": [{"path": "helper.js", "content": "exports.X = 42;\n"}],
@@ -88,6 +89,7 @@ FILES = {
     "fork": [{"path": "child.js", "content": "console.log('child', process.argv.slice(2), process.execArgv);\n"}],
 }
 STDIN = {"stdin_sync": "line one\nline two\n", "stdin_stream": "abc\ndef\n"}
+ENV = {"node_env": {"NODE_ENV": "production", "A_VAR": "1"}}
 
 
 def req(code, name="", **kw):
@@ -96,6 +98,8 @@ def req(code, name="", **kw):
         r["files"] = FILES[name]
     if name in STDIN:
         r["stdin"] = STDIN[name]
+    if name in ENV:
+        r["env"] = ENV[name]
     r.update(kw)
     return r
 
