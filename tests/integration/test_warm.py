@@ -212,13 +212,19 @@ def test_a_dead_warm_interpreter_means_cold_not_failure(svc):
     goes cold, correctly, and the one after is warm again."""
     import os
     import signal
-    from conftest import children, descendants, warm_interpreter, wait_for
-    time.sleep(0.5)
-    waiting = [p for r in svc.responders() for i in children(r) for p in descendants(i)
-               if warm_interpreter(p)]
-    assert len(waiting) == len(svc.responders()), waiting
-    for p in waiting:
+    from conftest import alive, children, descendants, warm_interpreter, wait_for
+
+    def waiting():
+        return [p for r in svc.responders() for i in children(r) for p in descendants(i)
+                if warm_interpreter(p)]
+    assert wait_for(lambda: len(waiting()) == len(svc.responders()), 5.0), waiting()
+    killed = waiting()
+    for p in killed:
         os.kill(p, signal.SIGKILL)
+    # dead, not only signalled: one that is still exiting is still in its
+    # cgroup, and would be handed the job (a run killed at the very moment
+    # it arrives is not what this test is about)
+    assert wait_for(lambda: not any(alive(p) for p in killed), 5.0), killed
     finished_before = len([l for l in svc.logs() if l.get("event") == "sandbox.run.finish"])
     j = svc.run({"runtime": "python", "code": "print('cold')"}).json
     assert j["warm"] is False and j["stdout"] == "cold\n", j
