@@ -337,8 +337,10 @@ static int init_spawn(struct init_args *a, pid_t *prog, struct jail_error *e)
 		if (pid == 0)
 			prog_main(a);
 	}
-	int err = errno;
 	if (pid < 0) {
+		/* No program: libc is ours alone. (Once it runs, errno is its:
+		 * nothing here may read it.) */
+		int err = errno;
 		close(ep[0]);
 		close(ep[1]);
 		return util_fail(e, "start program", err, NULL);
