@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-from conftest import (POOL, QUEUE, QUEUE_TIMEOUT_MS, ROOTFS_BASE, Service, alive, descendants,
-                      free_port, job_pids, make_env, proc_status, wait_for)
+from conftest import (POOL, QUEUE, QUEUE_TIMEOUT_MS, ROOTFS_BASE, SANITIZED, Service, alive,
+                      descendants, free_port, job_pids, make_env, proc_status, wait_for)
 
 
 def sleeper(seconds, wall_ms=10000):
@@ -59,15 +59,20 @@ def test_burst_100_short_runs_all_succeed(svc):
     """The burst judges and agents send: 100 concurrent print(1) on a pool
     of 2 all queue and answer 200 with the right output."""
     req = {"runtime": "python", "code": "print(1)"}
+    # The sanitizer build (fork mode, ASan) runs each job several times
+    # slower: 100 would wait past the queue timeout (a correct 503
+    # overloaded), which is not what this test is about there; a smaller
+    # burst still runs concurrent requests under the sanitizers.
+    n = 20 if SANITIZED else 100
     t0 = time.monotonic()
-    res = fire(svc, 100, req, timeout=120)
+    res = fire(svc, n, req, timeout=120)
     took = time.monotonic() - t0
     bad = [(s, r) for s, _, r in res if s != 200]
     assert not bad, (len(bad), bad[:3])
     for _, _, r in res:
         assert r.json["status"] == "success" and r.json["stdout"] == "1\n", r
-    print("burst of 100 on a pool of %d: %.2f s, slowest %.2f s"
-          % (POOL, took, max(secs for _, secs, _ in res)))
+    print("burst of %d on a pool of %d: %.2f s, slowest %.2f s"
+          % (n, POOL, took, max(secs for _, secs, _ in res)))
 
 
 def test_queue_sized_by_waiting_time(svc):
