@@ -378,6 +378,7 @@ int main(int argc, char **argv)
 	char msg[256] = "";
 	int fd;
 
+	svc_mem_init();
 	fcgi_cfg_defaults(&s.cfg);
 	switch (fcgi_cfg_parse(&s.cfg, argc, argv, msg, sizeof msg)) {
 	case CFG_HELP:
