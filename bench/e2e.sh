@@ -34,12 +34,28 @@ print("BARE rate=%.1f p50_ms=%.2f p99_ms=%.2f n=%d" % (len(lat) / el, lat[len(la
 PY
 }
 echo "# $(date -u +%FT%TZ) $(uname -r) $(nproc) cpus; $url; $secs s per measurement, $rounds rounds"
+# All CPUs' busy jiffies (everything but idle and iowait) from /proc/stat:
+# with the machine otherwise idle, their growth over a measurement divided
+# by the launches or requests it made is what each one cost in CPU, its
+# share of nginx, the responders and the kernel's workers included
+# (cpu_ms=). Unlike a rate it does not move with how well the clients keep
+# the CPUs busy; it drifts with the machine like everything else.
+busy_jiffies() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9; exit}' /proc/stat; }
+cpu_ms() { # JIFFIES_BEFORE "... n=COUNT ..."
+	local n=${2##* n=}
+	awk -v j=$(( $(busy_jiffies) - $1 )) -v hz="$(getconf CLK_TCK)" -v n="${n%% *}" \
+		'BEGIN{printf "cpu_ms=%.2f", (n > 0 ? j * 1000 / hz / n : 0)}'
+}
 for r in $(seq "$rounds"); do
 	for c in 1 2; do
+		j=$(busy_jiffies)
 		b=$(bare "$c" "$secs")
+		b="$b $(cpu_ms "$j" "$b")"
+		j=$(busy_jiffies)
 		w=$(wrk -t "$c" -c "$c" -d "${secs}s" -s "$here/post.lua" "$url/api/sandbox/run" | grep '^E2E')
+		w="$w $(cpu_ms "$j" "$w")"
 		# every answer must be a 200 with a successful run, or the rate is meaningless
-		[[ $w == *" errors=0" ]] || { echo "FAILED requests: $w (nginx limit_req? start with SANDBOX_RATE=100000r/s)" >&2; exit 1; }
+		[[ $w == *" errors=0 "* ]] || { echo "FAILED requests: $w (nginx limit_req? start with SANDBOX_RATE=100000r/s)" >&2; exit 1; }
 		echo "round=$r clients=$c $b | $w"
 	done
 done | tee -a /dev/stderr | /usr/bin/python3 -c '
@@ -47,15 +63,17 @@ import re, sys, statistics as st
 rows = {}
 for line in sys.stdin:
     m = re.search(r"clients=(\d).*BARE rate=([\d.]+) p50_ms=([\d.]+).*E2E rps=([\d.]+) p50_ms=([\d.]+) p99_ms=([\d.]+)", line)
+    cpu = re.findall(r"cpu_ms=([\d.]+)", line)
     if m:
-        c = int(m.group(1)); rows.setdefault(c, []).append([float(x) for x in m.groups()[1:]])
+        c = int(m.group(1)); rows.setdefault(c, []).append([float(x) for x in m.groups()[1:] + tuple(cpu)])
 print("\nper-round pairs (bare and e2e measured back to back), medians over rounds:")
-print("clients  bare/s  e2e/s  e2e/bare  bare_p50_ms  e2e_p50_ms  p50_ratio  e2e_p99_ms")
+print("clients  bare/s  e2e/s  e2e/bare  bare_p50_ms  e2e_p50_ms  p50_ratio  e2e_p99_ms  bare_cpu_ms  e2e_cpu_ms  cpu_ratio")
 for c, v in sorted(rows.items()):
     # this VM drifts by tens of percent over minutes: compare within a round,
     # then take the median of the per-round ratios
     rate_ratio = st.median(x[2] / x[0] for x in v)
     p50_ratio = st.median(x[3] / x[1] for x in v)
-    med = [st.median(x[i] for x in v) for i in range(5)]
-    print("%7d %7.1f %6.1f %8.2f %12.2f %11.2f %10.2f %11.2f" % (c, med[0], med[2], rate_ratio, med[1], med[3], p50_ratio, med[4]))
+    cpu_ratio = st.median(x[6] / x[5] for x in v)
+    med = [st.median(x[i] for x in v) for i in range(7)]
+    print("%7d %7.1f %6.1f %8.2f %12.2f %11.2f %10.2f %11.2f %12.2f %11.2f %10.2f" % (c, med[0], med[2], rate_ratio, med[1], med[3], p50_ratio, med[4], med[5], med[6], cpu_ratio))
 '

@@ -11,8 +11,8 @@ function response(status, headers, body)
   end
 end
 function done(summary, latency, requests)
-  io.write(string.format("E2E rps=%.1f p50_ms=%.2f p99_ms=%.2f non2xx_or_failed=%d errors=%d\n",
+  io.write(string.format("E2E rps=%.1f p50_ms=%.2f p99_ms=%.2f non2xx_or_failed=%d errors=%d n=%d\n",
     summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000,
     latency:percentile(99) / 1000, bad, summary.errors.status + summary.errors.connect +
-    summary.errors.read + summary.errors.write + summary.errors.timeout))
+    summary.errors.read + summary.errors.write + summary.errors.timeout, summary.requests))
 end
