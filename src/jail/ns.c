@@ -67,6 +67,27 @@ int ns_loopback_up(struct jail_error *e)
 	return rc < 0 ? util_fail(e, "netns loopback", err, "bring lo up") : 0;
 }
 
+/* Every run's network namespace gets its own small TCP socket hash table
+ * instead of sharing the host's (net.ipv4.tcp_child_ehash_entries, Linux
+ * 6.1; it is read from the namespace that creates the child, which is this
+ * one, so the host's setting is left alone).  Why: when a namespace that
+ * shares the host's table dies, the kernel walks the whole host table for
+ * its TIME_WAIT sockets (tcp_twsk_purge -> inet_twsk_purge; 262144 buckets
+ * on a 24 GiB machine): perf put that walk at a quarter of the namespace's
+ * teardown, one run in five of the teardown's CPU at saturation
+ * (docs/PERFORMANCE.md).  With its own table, only that is freed.  A
+ * run's sockets hash into ENTRIES buckets: a run with thousands of
+ * connections has longer chains, in its own namespace only.  Best effort:
+ * an older kernel (no such file) shares the host's table as before. */
+#define NS_CHILD_TCP_EHASH "256"
+
+static void ns_child_tcp_hash(void)
+{
+	struct jail_error ignored;
+	(void)file_write_str("/proc/sys/net/ipv4/tcp_child_ehash_entries", NS_CHILD_TCP_EHASH,
+	                     &ignored, "tcp child hash");
+}
+
 int ns_enter_process(bool as_root, struct jail_error *e)
 {
 	int flags = CLONE_NEWNS | CLONE_NEWNET;
@@ -96,6 +117,7 @@ int ns_enter_process(bool as_root, struct jail_error *e)
 	/* Our mounts must never propagate back to the host's namespace. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return util_fail(e, "make mounts private", errno, NULL);
+	ns_child_tcp_hash();
 	return ns_loopback_up(e);
 }
 

@@ -257,6 +257,17 @@ def test_network_has_only_loopback(jail):
         assert line.split()[-1] == "lo", v6
 
 
+def test_network_namespace_has_its_own_tcp_hash(jail):
+    """A run's network namespace owns a small TCP hash table (ns.c,
+    ns_child_tcp_hash) instead of sharing the host's: its teardown frees
+    that table where it walked the whole host table for TIME_WAIT sockets.
+    A negative value means shared.  Linux 6.1+ (older: no such file)."""
+    r = jail.sh("cat /proc/sys/net/ipv4/tcp_ehash_entries 2>/dev/null || echo absent")
+    if r["stdout"].strip() == "absent":
+        pytest.skip("kernel without per-namespace TCP hash tables (before 6.1)")
+    assert r["stdout"].strip() == "256", r
+
+
 def test_host_loopback_service_unreachable(jail):
     srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     srv.bind(("127.0.0.1", 0))
