@@ -73,12 +73,12 @@ int ns_loopback_up(struct jail_error *e)
  * one, so the host's setting is left alone).  Why: when a namespace that
  * shares the host's table dies, the kernel walks the whole host table for
  * its TIME_WAIT sockets (tcp_twsk_purge -> inet_twsk_purge; 262144 buckets
- * on a 24 GiB machine): perf put that walk at a quarter of the namespace's
- * teardown, one run in five of the teardown's CPU at saturation
- * (docs/PERFORMANCE.md).  With its own table, only that is freed.  A
- * run's sockets hash into ENTRIES buckets: a run with thousands of
- * connections has longer chains, in its own namespace only.  Best effort:
- * an older kernel (no such file) shares the host's table as before. */
+ * on a 24 GiB machine): perf put that walk at a quarter of the teardown's
+ * CPU at saturation (docs/PERFORMANCE.md).  With its own table, only that
+ * is freed.  A run's sockets hash into NS_CHILD_TCP_EHASH buckets: a run
+ * with thousands of connections has longer chains, in its own namespace
+ * only.  Best effort: an older kernel (no such file) shares the host's
+ * table as before. */
 #define NS_CHILD_TCP_EHASH "256"
 
 static void ns_child_tcp_hash(void)
