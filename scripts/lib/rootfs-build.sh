@@ -340,6 +340,32 @@ build_apply_overlay() {
 	rm -f -- "$tree"/etc/passwd- "$tree"/etc/group- "$tree"/etc/shadow- "$tree"/etc/gshadow-
 }
 
+# build_compile_warm_boot TREE: the Python warm bootstrap
+# (/opt/sandbox/shims/warm.py) byte-compiled by the tree's own python3 to
+# warm-HASH.pyc, HASH the first 16 hex digits of the source's SHA-256: the
+# responder runs it only when its built-in bootstrap has that hash
+# (src/api/warm.c), and saves compiling it in every warm interpreter.
+# Unchecked-hash byte code: no timestamp, so the same recipe gives the same
+# bytes.  A tree without python3 gets none.
+build_compile_warm_boot() {
+	local tree=$1 src=/opt/sandbox/shims/warm.py hash
+	[ -f "$tree$src" ] || return 0
+	if ! build_chroot "$tree" /bin/sh -c 'command -v python3' >/dev/null 2>&1; then
+		rootfs_log "no python3: no byte code for $src"
+		return 0
+	fi
+	hash=$(sha256sum <"$tree$src" | cut -c1-16)
+	# Recipe data run as root in the new tree at build time, as the
+	# version probes; no request data gets here.
+	build_chroot "$tree" python3 -c 'import py_compile, sys
+py_compile.compile(sys.argv[1], cfile=sys.argv[2], doraise=True,
+                   invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)' \
+		"$src" "/opt/sandbox/shims/warm-$hash.pyc" ||
+		rootfs_die "cannot byte-compile $src"
+	chmod 0644 "$tree/opt/sandbox/shims/warm-$hash.pyc"
+	rootfs_log "byte-compiled $src to warm-$hash.pyc"
+}
+
 # build_configure_matplotlib TREE: the jail has no display, so matplotlib
 # renders with Agg.  Debian's /etc/matplotlibrc (python-data) is also the
 # file matplotlib reads its defaults from (mpl-data/matplotlibrc links to

@@ -195,12 +195,20 @@ check_recipe_files() {
 	[ -f "$t/opt/sandbox/shims/handler.py" ] || bad+=("/opt/sandbox/shims/handler.py missing")
 	[ -f "$t/opt/sandbox/shims/handler.js" ] || bad+=("/opt/sandbox/shims/handler.js missing")
 	[ -f "$t/opt/sandbox/shims/warm.js" ] || bad+=("/opt/sandbox/shims/warm.js (node's warm start) missing")
+	if [ ! -f "$t/opt/sandbox/shims/warm.py" ]; then
+		bad+=("/opt/sandbox/shims/warm.py (python's warm start) missing")
+	elif [ -x "$t/usr/bin/python3" ]; then
+		local h
+		h=$(sha256sum <"$t/opt/sandbox/shims/warm.py" | cut -c1-16)
+		[ -f "$t/opt/sandbox/shims/warm-$h.pyc" ] ||
+			bad+=("/opt/sandbox/shims/warm-$h.pyc (python's warm start, byte-compiled) missing")
+	fi
 	[ -d "$t/usr/lib/locale/C.utf8" ] || bad+=("locale C.UTF-8 missing")
 	grep -qs '^LANG=C.UTF-8' "$t/etc/default/locale" || bad+=("/etc/default/locale does not set LANG=C.UTF-8")
 	grep -qsx "backend: Agg" "$t/etc/matplotlibrc" || bad+=("/etc/matplotlibrc does not set backend Agg")
 	grep -qs '^127\.0\.0\.1[[:space:]]\+localhost' "$t/etc/hosts" || bad+=("/etc/hosts lacks localhost")
 	if [ ${#bad[@]} -eq 0 ]; then
-		vpass "handler shims, node warm start, C.UTF-8 locale, matplotlibrc, hosts"
+		vpass "handler shims, python and node warm starts, C.UTF-8 locale, matplotlibrc, hosts"
 	else
 		vfail "recipe files: $(printf '%s; ' "${bad[@]}")"
 	fi

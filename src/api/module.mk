@@ -11,7 +11,23 @@ API_SOURCES = \
 	src/api/req_scan.c src/api/api_mem.c src/api/warm.h src/api/warm.c \
 	src/api/resp.c src/api/resp_write.c src/api/resp_isolation.c \
 	src/api/resp_stream.h src/api/resp_stream.c
+# Generated: the Python warm bootstrap (src/api/warm.h), one source with the
+# RootFS file it is byte-compiled from.
+API_GEN_SOURCES = src/api/warm_boot.c
 noinst_LIBRARIES += src/api/libapi.a
 src_api_libapi_a_SOURCES = $(API_SOURCES)
+nodist_src_api_libapi_a_SOURCES = $(API_GEN_SOURCES)
+CLEANFILES += $(API_GEN_SOURCES)
+WARM_PY = $(top_srcdir)/rootfs/common/overlay/opt/sandbox/shims/warm.py
+
+# Bytes as a C array (od + sed, as src/fcgi/openapi_doc.c), NUL-terminated.
+src/api/warm_boot.c: $(WARM_PY)
+	$(AM_V_GEN)$(MKDIR_P) src/api && { \
+	  echo '/* generated from rootfs/common/overlay/opt/sandbox/shims/warm.py by src/api/module.mk */'; \
+	  echo '#include "api/warm.h"'; \
+	  echo 'const char req_warm_python_boot[] = {'; \
+	  od -An -v -tx1 $(WARM_PY) | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '0 };'; \
+	} > $@.tmp && mv $@.tmp $@
 src_api_libapi_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 API_LIBS = src/api/libapi.a $(COMMON_LIBS) $(JANSSON_LIBS)

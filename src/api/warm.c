@@ -5,10 +5,18 @@
  * The node bootstrap is rootfs/common/overlay/opt/sandbox/shims/warm.js
  * (the same frame; node runs the main module itself).
  *
- * The Python bootstrap below runs as `python3 -c BOOT` in a jail made
- * exactly as for a run, started while the responder is idle.  It imports
- * nothing (sys and os are loaded by every start-up: a cold `python3
- * main.py` has the same sys.modules), reads one frame from stdin
+ * The Python bootstrap is rootfs/common/overlay/opt/sandbox/shims/warm.py
+ * (built in as req_warm_python_boot, src/api/module.mk).  It runs in a
+ * jail made exactly as for a run, started while the responder is idle:
+ * `python3 /opt/sandbox/shims/warm-HASH.pyc`, the byte code the RootFS
+ * build compiled from the same text (HASH: the first 16 hex digits of its
+ * SHA-256, so a template built from another bootstrap is never used with
+ * this one), or `python3 -c BOOT` where the template has no such file.
+ * Compiling BOOT cost every warm interpreter about 1.7 ms of CPU and 60
+ * page faults here (docs/PERFORMANCE.md), all of it paid again per run
+ * when the service is saturated.  It imports nothing (sys and os are
+ * loaded by every start-up: a cold `python3 main.py` has the same
+ * sys.modules), reads one frame from stdin
  * ("LEN\n" then LEN bytes: argc, argv..., envc, env..., each ending in a
  * NUL byte), and makes the program's world that of a cold run: the
  * environment (os.environ and the C environ, in order), sys.argv and
@@ -30,54 +38,13 @@
 
 #include "api/req_private.h"
 #include "api/warm.h"
+#include "common/sha256.h"
 #include "common/strv.h"
-
-const char req_warm_python_boot[] =
-	"import sys,os\n"
-	"def _r(n):\n"
-	"\tb=b''\n"
-	"\twhile len(b)<n:\n"
-	"\t\tc=os.read(0,n-len(b))\n"
-	"\t\tif not c:os._exit(125)\n"
-	"\t\tb+=c\n"
-	"\treturn b\n"
-	"def _j():\n"
-	"\th=b''\n"
-	"\twhile h[-1:]!=b'\\n':h+=_r(1)\n"
-	"\tp=_r(int(h)).split(b'\\0')\n"
-	"\tn=int(p[0]);a=p[1:1+n];v=p[2+n:2+n+int(p[1+n])];d=os.fsdecode;e=os.environ\n"
-	"\te.clear()\n"
-	"\tfor x in v:k,_,x=x.partition(b'=');e[d(k)]=d(x)\n"
-	"\tsys.orig_argv[:]=[d(x) for x in a];sys.argv[:]=sys.orig_argv[1:]\n"
-	"_j()\n"
-	"f=os.path.abspath(sys.argv[0]);sys.path[0]=os.path.dirname(f)\n"
-	"m=type(sys)('__main__');g=m.__dict__\n"
-	"g['__loader__']=sys.modules['_frozen_importlib_external'].SourceFileLoader('__main__',f)\n"
-	"g['__annotations__']={};g['__builtins__']=__builtins__;g['__file__']=f;g['__cached__']=None\n"
-	"sys.modules['__main__']=m\n"
-	"del _r,_j,m\n"
-	"try:\n"
-	"\twith open(f,'rb') as c:c=c.read()\n"
-	"except OSError as x:\n"
-	"\tsys.stderr.write(\"%s: can't open file %r: [Errno %d] %s\\n\"%(sys.orig_argv[0],f,x.errno,x.strerror));sys.exit(2)\n"
-	"def _f():\n"
-	"\tfor c in sys.stderr,sys.stdout:\n"
-	"\t\ttry:c.flush()\n"
-	"\t\texcept BaseException:pass\n"
-	"try:exec(compile(c,f,'exec',dont_inherit=True),g)\n"
-	"except SystemExit:_f();raise\n"
-	"except BaseException as x:\n"
-	"\t_f()\n"
-	"\tc=x.__traceback__.tb_next;x.__traceback__=c;sys.last_type,sys.last_value,sys.last_traceback=type(x),x,c\n"
-	"\tsys.excepthook(type(x),x,c)\n"
-	"\tif not isinstance(x,KeyboardInterrupt):sys.exit(1)\n"
-	"\timport atexit,signal;atexit._run_exitfuncs();_f()\n"
-	"\tsignal.signal(2,signal.SIG_DFL);os.kill(os.getpid(),2)\n"
-	"else:_f()\n";
 
 /* The node bootstrap is a file of the RootFS (rootfs/common/overlay):
  * node loads it with -r after its own start-up, before the main module. */
 #define WARM_NODE_SHIM "/opt/sandbox/shims/warm.js"
+#define WARM_SHIM_DIR "/opt/sandbox/shims"
 
 enum warm_kind { WARM_NONE, WARM_PYTHON, WARM_NODE };
 
@@ -108,21 +75,55 @@ static bool warm_node_shim_in(const struct rt_template *t)
 	return n > 0 && (size_t)n < sizeof path && access(path, R_OK) == 0;
 }
 
-/* The interpreter's command: python3 -c BOOT; node -r SHIM /work/main.js
+int req_warm_python_pyc(char out[WARM_PYC_PATH_MAX])
+{
+	struct sha256 c;
+	unsigned char d[SHA256_LEN];
+	char hex[2 * SHA256_LEN + 1];
+
+	sha256_init(&c);
+	sha256_update(&c, req_warm_python_boot, strlen(req_warm_python_boot));
+	sha256_final(&c, d);
+	sha256_hex(d, hex);
+	int n = snprintf(out, WARM_PYC_PATH_MAX, WARM_SHIM_DIR "/warm-%.16s.pyc", hex);
+	return n > 0 && n < WARM_PYC_PATH_MAX ? 0 : -1;
+}
+
+/* Whether the template holds the byte code of this bootstrap; its name
+ * (in the jail) in pyc when it does. */
+static bool warm_python_pyc_in(const struct rt_template *t, char pyc[WARM_PYC_PATH_MAX])
+{
+	char path[PATH_MAX];
+	if (req_warm_python_pyc(pyc) < 0)
+		return false;
+	int n = snprintf(path, sizeof path, "%s%s", t->tree, pyc);
+	return n > 0 && (size_t)n < sizeof path && access(path, R_OK) == 0;
+}
+
+/* The interpreter's command: python3 /opt/sandbox/shims/warm-HASH.pyc, or
+ * python3 -c BOOT; node -r SHIM /work/main.js
  * started in / (warm_spec.cwd): node reads the package.json of its
  * working directory while it loads SHIM (its "self" resolution), and
  * caches what it found; in /work, before the job's files are there, that
  * would hide a job's package.json ("type": "module").  The bootstrap moves
  * to /work; the script's name is the one a cold `node main.js` resolves. */
-static char **warm_argv(const struct rt_runtime *rt)
+static char **warm_argv(const struct rt_template *t, const struct rt_runtime *rt)
 {
-	bool py = warm_kind(rt) == WARM_PYTHON;
-	char script[PATH_MAX];
-	int n = snprintf(script, sizeof script, "%s/%s", JAIL_WORK_DIR, rt->file);
-	if (n < 0 || (size_t)n >= sizeof script)
-		return NULL;
-	const char *v[] = { rt->run_argv[0], py ? "-c" : "-r", py ? req_warm_python_boot : WARM_NODE_SHIM,
-	                    py ? NULL : script, NULL };
+	char script[PATH_MAX], pyc[WARM_PYC_PATH_MAX];
+	const char *v[5] = { rt->run_argv[0] };
+	if (warm_kind(rt) == WARM_PYTHON && warm_python_pyc_in(t, pyc)) {
+		v[1] = pyc;
+	} else if (warm_kind(rt) == WARM_PYTHON) {
+		v[1] = "-c";
+		v[2] = req_warm_python_boot;
+	} else {
+		int n = snprintf(script, sizeof script, "%s/%s", JAIL_WORK_DIR, rt->file);
+		if (n < 0 || (size_t)n >= sizeof script)
+			return NULL;
+		v[1] = "-r";
+		v[2] = WARM_NODE_SHIM;
+		v[3] = script;
+	}
 	char **argv = strv_new(4);
 	for (size_t i = 0; argv && v[i]; i++) {
 		if (!(argv[i] = strdup(v[i]))) {
@@ -167,7 +168,7 @@ int req_warm_make(const struct rt_template *t, const struct rt_runtime *rt,
 	if (req_parse_env(NULL, cfg, &job, &err) < 0)
 		return -1;
 	w->envp = job.envp;
-	w->argv = warm_argv(rt);
+	w->argv = warm_argv(t, rt);
 	w->key = req_warm_key(t, rt);
 	w->rootfs = strdup(t->tree);      /* the registry's may go on a refresh */
 	if (!w->argv || !w->key || !w->rootfs) {

@@ -11,6 +11,17 @@
 #include "api/rt.h"
 #include "jail/jail.h"
 
+/* The Python bootstrap, rootfs/common/overlay/opt/sandbox/shims/warm.py as
+ * built in (src/api/warm_boot.c, generated), NUL-terminated. */
+extern const char req_warm_python_boot[];
+
+/* The name in the jail of its byte code in a template built from the same
+ * text: /opt/sandbox/shims/warm-HASH.pyc, HASH the first 16 hex digits of
+ * the text's SHA-256 (scripts/lib/rootfs-build.sh compiles it).  0, or -1
+ * if it does not fit. */
+#define WARM_PYC_PATH_MAX 64
+int req_warm_python_pyc(char out[WARM_PYC_PATH_MAX]);
+
 /* The runtimes a warm interpreter exists for: "python" and "node" (whose
  * template must hold the node bootstrap, /opt/sandbox/shims/warm.js). */
 bool req_warm_supported(const struct rt_runtime *rt);

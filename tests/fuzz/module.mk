@@ -5,6 +5,7 @@
 if ENABLE_FUZZERS
 noinst_PROGRAMS += tests/fuzz/fuzz_req
 tests_fuzz_fuzz_req_SOURCES = tests/fuzz/fuzz_req.c $(API_SOURCES) $(COMMON_SOURCES)
+nodist_tests_fuzz_fuzz_req_SOURCES = $(API_GEN_SOURCES)
 tests_fuzz_fuzz_req_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
 tests_fuzz_fuzz_req_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer,address,undefined
 tests_fuzz_fuzz_req_LDADD = $(JANSSON_LIBS)

@@ -11,6 +11,7 @@ import http.client
 import json
 import os
 import pathlib
+import re
 import shutil
 import socket
 import subprocess
@@ -169,15 +170,19 @@ def descendants(pid):
 
 
 def warm_interpreter(pid):
-    """Whether pid is a warm interpreter (python3 -c with the service's
-    bootstrap, or node -r /opt/sandbox/shims/warm.js; docs/API.md "Warm
-    interpreters"): waiting for its job, or running a job it was handed."""
+    """Whether pid is a warm interpreter (python3 running the bootstrap's
+    byte code /opt/sandbox/shims/warm-HASH.pyc, or python3 -c with the
+    bootstrap's text, or node -r /opt/sandbox/shims/warm.js; docs/API.md
+    "Warm interpreters"): waiting for its job, or running a job it was
+    handed."""
     try:
         with open("/proc/%d/cmdline" % pid, "rb") as f:
             argv = f.read().split(b"\0")
     except OSError:
         return False
-    return len(argv) >= 3 and ((argv[1] == b"-c" and b"def _j():" in argv[2]) or
+    pyc = rb"/opt/sandbox/shims/warm-[0-9a-f]{16}\.pyc"
+    return len(argv) >= 3 and (re.fullmatch(pyc, argv[1]) is not None or
+                               (argv[1] == b"-c" and b"def _j():" in argv[2]) or
                                (argv[1] == b"-r" and argv[2] == b"/opt/sandbox/shims/warm.js"))
 
 

@@ -8,6 +8,7 @@
 
 #include "api_test.h"
 #include "api/warm.h"
+#include "common/sha256.h"
 #include "common/strv.h"
 #include "api/api_load.h"
 
@@ -494,6 +495,72 @@ START_TEST(warm_spec_has_the_highest_limits)
 }
 END_TEST
 
+/* The built-in Python bootstrap is the RootFS file warm.py, byte for
+ * byte; a template holding the byte code compiled from it (named by the
+ * text's SHA-256) runs that, any other runs the text with -c. */
+START_TEST(warm_python_runs_the_byte_code_of_its_own_bootstrap)
+{
+	struct req_warm w;
+	const struct rt_template *t = &reg.templates[0];
+	const struct rt_runtime *py = rt_find_runtime(t, "python");
+	char text[16384], name[WARM_PYC_PATH_MAX], want[WARM_PYC_PATH_MAX], hex[2 * SHA256_LEN + 1], p[PATH_MAX];
+	unsigned char d[SHA256_LEN];
+	struct sha256 c;
+
+	FILE *f = fopen(WARM_PY_FILE, "rb");
+	ck_assert_ptr_nonnull(f);
+	size_t n = fread(text, 1, sizeof text - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	ck_assert_uint_lt(n, sizeof text - 1);
+	ck_assert_str_eq(req_warm_python_boot, text);
+	sha256_init(&c);
+	sha256_update(&c, text, n);
+	sha256_final(&c, d);
+	sha256_hex(d, hex);
+	snprintf(want, sizeof want, "/opt/sandbox/shims/warm-%.16s.pyc", hex);
+	ck_assert_int_eq(req_warm_python_pyc(name), 0);
+	ck_assert_str_eq(name, want);
+
+	/* no byte code in the template: the text */
+	ck_assert_int_eq(req_warm_make(t, py, &cfg, &w), 0);
+	ck_assert_str_eq(w.spec.argv[1], "-c");
+	ck_assert_str_eq(w.spec.argv[2], req_warm_python_boot);
+	ck_assert_ptr_null(w.spec.argv[3]);
+	req_warm_free(&w);
+
+	/* byte code of another bootstrap: still the text */
+	const char *dirs[] = { "/opt", "/opt/sandbox", "/opt/sandbox/shims" };
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(p, sizeof p, "%s%s", t->tree, dirs[i]);
+		ck_assert_int_eq(mkdir(p, 0755), 0);
+	}
+	snprintf(p, sizeof p, "%s/opt/sandbox/shims/warm-0123456789abcdef.pyc", t->tree);
+	ck_assert_ptr_nonnull((f = fopen(p, "w")));
+	fclose(f);
+	ck_assert_int_eq(req_warm_make(t, py, &cfg, &w), 0);
+	ck_assert_str_eq(w.spec.argv[1], "-c");
+	req_warm_free(&w);
+	unlink(p);
+
+	/* its own byte code: that file, run directly */
+	snprintf(p, sizeof p, "%s%s", t->tree, want);
+	ck_assert_ptr_nonnull((f = fopen(p, "w")));
+	fclose(f);
+	ck_assert_int_eq(req_warm_make(t, py, &cfg, &w), 0);
+	ck_assert_str_eq(w.spec.argv[0], "python3");
+	ck_assert_str_eq(w.spec.argv[1], want);
+	ck_assert_ptr_null(w.spec.argv[2]);
+	ck_assert_ptr_null(w.spec.cwd);
+	req_warm_free(&w);
+	unlink(p);
+	for (size_t i = 3; i-- > 0;) {
+		snprintf(p, sizeof p, "%s%s", t->tree, dirs[i]);
+		rmdir(p);
+	}
+}
+END_TEST
+
 /* node's bootstrap is a file of the template: without it (a template
  * built before it existed) node has no warm interpreter. */
 START_TEST(warm_node_needs_the_shim_in_the_template)
@@ -710,6 +777,7 @@ Suite *req_suite(void)
 	tcase_add_test(tc, warm_frame_format);
 	tcase_add_test(tc, warm_misfits_go_cold);
 	tcase_add_test(tc, warm_spec_has_the_highest_limits);
+	tcase_add_test(tc, warm_python_runs_the_byte_code_of_its_own_bootstrap);
 	tcase_add_test(tc, warm_node_needs_the_shim_in_the_template);
 	tcase_add_test(tc, explicit_limits_and_cpu_follows_wall);
 	tcase_add_test(tc, files_entrypoint_args);
