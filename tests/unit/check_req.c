@@ -495,6 +495,31 @@ START_TEST(warm_spec_has_the_highest_limits)
 }
 END_TEST
 
+/* Makes (or removes) /opt/sandbox/shims in the template's tree. */
+static void tree_shim_dirs(const struct rt_template *t, bool make)
+{
+	static const char *const dirs[] = { "/opt", "/opt/sandbox", "/opt/sandbox/shims" };
+	char p[PATH_MAX];
+
+	for (size_t k = 0; k < 3; k++) {
+		size_t i = make ? k : 2 - k;
+		snprintf(p, sizeof p, "%s%s", t->tree, dirs[i]);
+		if (make)
+			ck_assert_int_eq(mkdir(p, 0755), 0);
+		else
+			rmdir(p);
+	}
+}
+
+/* An empty file rel in the template's tree; its path on the host in p. */
+static void tree_touch(const struct rt_template *t, const char *rel, char p[PATH_MAX])
+{
+	snprintf(p, PATH_MAX, "%s%s", t->tree, rel);
+	FILE *f = fopen(p, "w");
+	ck_assert_ptr_nonnull(f);
+	fclose(f);
+}
+
 /* The built-in Python bootstrap is the RootFS file warm.py, byte for
  * byte; a template holding the byte code compiled from it (named by the
  * text's SHA-256) runs that, any other runs the text with -c. */
@@ -530,23 +555,15 @@ START_TEST(warm_python_runs_the_byte_code_of_its_own_bootstrap)
 	req_warm_free(&w);
 
 	/* byte code of another bootstrap: still the text */
-	const char *dirs[] = { "/opt", "/opt/sandbox", "/opt/sandbox/shims" };
-	for (size_t i = 0; i < 3; i++) {
-		snprintf(p, sizeof p, "%s%s", t->tree, dirs[i]);
-		ck_assert_int_eq(mkdir(p, 0755), 0);
-	}
-	snprintf(p, sizeof p, "%s/opt/sandbox/shims/warm-0123456789abcdef.pyc", t->tree);
-	ck_assert_ptr_nonnull((f = fopen(p, "w")));
-	fclose(f);
+	tree_shim_dirs(t, true);
+	tree_touch(t, "/opt/sandbox/shims/warm-0123456789abcdef.pyc", p);
 	ck_assert_int_eq(req_warm_make(t, py, &cfg, &w), 0);
 	ck_assert_str_eq(w.spec.argv[1], "-c");
 	req_warm_free(&w);
 	unlink(p);
 
 	/* its own byte code: that file, run directly */
-	snprintf(p, sizeof p, "%s%s", t->tree, want);
-	ck_assert_ptr_nonnull((f = fopen(p, "w")));
-	fclose(f);
+	tree_touch(t, want, p);
 	ck_assert_int_eq(req_warm_make(t, py, &cfg, &w), 0);
 	ck_assert_str_eq(w.spec.argv[0], "python3");
 	ck_assert_str_eq(w.spec.argv[1], want);
@@ -554,10 +571,7 @@ START_TEST(warm_python_runs_the_byte_code_of_its_own_bootstrap)
 	ck_assert_ptr_null(w.spec.cwd);
 	req_warm_free(&w);
 	unlink(p);
-	for (size_t i = 3; i-- > 0;) {
-		snprintf(p, sizeof p, "%s%s", t->tree, dirs[i]);
-		rmdir(p);
-	}
+	tree_shim_dirs(t, false);
 }
 END_TEST
 
@@ -573,15 +587,8 @@ START_TEST(warm_node_needs_the_shim_in_the_template)
 	ck_assert_ptr_nonnull(node);
 	ck_assert(req_warm_supported(node));
 	ck_assert_int_eq(req_warm_make(t, node, &cfg, &w), -1);
-	const char *dirs[] = { "/opt", "/opt/sandbox", "/opt/sandbox/shims" };
-	for (size_t i = 0; i < 3; i++) {
-		snprintf(p, sizeof p, "%s%s", t->tree, dirs[i]);
-		ck_assert_int_eq(mkdir(p, 0755), 0);
-	}
-	snprintf(p, sizeof p, "%s/opt/sandbox/shims/warm.js", t->tree);
-	FILE *f = fopen(p, "w");
-	ck_assert_ptr_nonnull(f);
-	fclose(f);
+	tree_shim_dirs(t, true);
+	tree_touch(t, "/opt/sandbox/shims/warm.js", p);
 	ck_assert_int_eq(req_warm_make(t, node, &cfg, &w), 0);
 	ck_assert_str_eq(w.spec.argv[0], "node");
 	ck_assert_str_eq(w.spec.argv[1], "-r");
@@ -591,10 +598,7 @@ START_TEST(warm_node_needs_the_shim_in_the_template)
 	ck_assert_str_eq(w.spec.cwd, "/");
 	req_warm_free(&w);
 	unlink(p);
-	for (size_t i = 3; i-- > 0;) {
-		snprintf(p, sizeof p, "%s%s", t->tree, dirs[i]);
-		rmdir(p);
-	}
+	tree_shim_dirs(t, false);
 }
 END_TEST
 
