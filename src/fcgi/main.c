@@ -297,7 +297,17 @@ static void idle_work(struct svc *s)
 	 * path. A failure here is not fatal (the next job runs cold, and
 	 * jail_run() does the rest itself) but is logged. */
 	svc_refresh_registry(s);
-	if (jail_idle_warm(s->jail, warm_spec(s), &ie) < 0)
+	const struct jail_warm_spec *w = warm_spec(s);
+	/* A request already waiting means the pool is saturated: there is no
+	 * idle time to hide an interpreter's start in.  Started now, it would
+	 * be ready no sooner than the waiting request's own cold start, and
+	 * a request it does not fit (another runtime) would discard it: a
+	 * whole start-up's CPU lost exactly when CPU is short (a mixed
+	 * workload lost 5-16% of its throughput so, docs/PERFORMANCE.md).  So
+	 * the stage is made without one; serve() starts it if this responder
+	 * then finds itself idle (another took the waiting request). */
+	s->warm_deferred = w && conn_waiting(s->listen_fd, 0);
+	if (jail_idle_warm(s->jail, s->warm_deferred ? NULL : w, &ie) < 0)
 		log_event("warning", "sandbox.idle.failed",
 		          json_pack("{s:s, s:i, s:s}", "step", ie.step, "errno", ie.err,
 		                    "detail", ie.detail));
@@ -361,6 +371,8 @@ static void serve(struct svc *s, int listen_fd)
 		rc = next_request(s, listen_fd, &fx);
 		if (rc < 0 && !svc_stopping())
 			break;
+		if (rc == 0 && s->warm_deferred)
+			idle_work(s);         /* idle after all: its interpreter now */
 		if (rc <= 0)
 			continue;
 		svc_dispatch(s, &fx);

@@ -29,6 +29,8 @@ struct svc {
 	struct req_warm warm;        /* what jail_idle_warm() starts (key NULL: none) */
 	char warm_rt[32], warm_tmpl[64]; /* its runtime and template, for /info */
 	struct warm_pick warm_pick;  /* --warm-runtime auto: the recent runs */
+	bool warm_deferred;          /* the stage was made without its interpreter
+	                              * because a request was waiting (main.c) */
 	/* Asynchronous runs (async_exec.c, runs.c): off (aq_ok false) when
 	 * the state directory is unusable; /run works without them. */
 	struct aq_store aq;

@@ -14,6 +14,8 @@ import os
 import pathlib
 import shutil
 import tempfile
+import time
+
 import pytest
 
 from conftest import (Service, descendants, disconnect_cancels_warm_run, free_port, make_env,
@@ -248,3 +250,82 @@ def test_client_disconnect_cancels_a_warm_node_run(nsvc):
     disconnect_cancels_warm_run(nsvc, {"runtime": "node", "code": "setTimeout(() => {}, 60000);\n",
                                        "limits": {"wall_time_ms": 60000}},
                                 {"runtime": "node", "code": "console.log('ok')"})
+
+
+def _finish_of(s, request_id):
+    for line in s.logs():
+        if line.get("event") == "sandbox.run.finish" and line.get("request_id") == request_id:
+            return line
+    return None
+
+
+def test_a_waiting_request_gets_no_interpreter_started_for_it():
+    """Saturated (a request waiting when a run ends), a responder starts
+    no interpreter for the next job: it could only be discarded (another
+    runtime) or be ready no sooner than a cold start.  The waiting run
+    goes cold, "none waiting"; once the responder is idle again, the
+    interpreter is started and the next run is warm."""
+    import threading
+    s = start_pool("--warm-runtime python", 1)
+    try:
+        if s.request("GET", "/api/sandbox/info").json["warm"]["runtime"] is None:
+            pytest.skip("no warm interpreters in this build/host (fork mode or degraded limits)")
+        responder = s.responders()[0]
+        assert wait_for(lambda: any(warm_interpreter(p) for p in descendants(responder)), 5.0)
+        out = {}
+
+        def send(key, body):
+            out[key] = s.run(body).json
+        first = threading.Thread(target=send, args=("first", {
+            "runtime": "python", "code": "import time\ntime.sleep(1.5)\nprint('first')"}))
+        first.start()
+        time.sleep(0.5)              # the first run holds the only responder
+        second = threading.Thread(target=send, args=("second", {
+            "runtime": "python", "code": "print('second')"}))
+        second.start()
+        first.join(30)
+        second.join(30)
+        assert out["first"]["warm"] is True and out["first"]["stdout"] == "first\n", out
+        assert out["second"]["warm"] is False and out["second"]["stdout"] == "second\n", out
+        assert wait_for(lambda: _finish_of(s, out["second"]["request_id"]) is not None, 5.0)
+        assert _finish_of(s, out["second"]["request_id"])["cold_reason"] == "none waiting"
+        # idle again: the interpreter is back, and serves
+        assert wait_for(lambda: any(warm_interpreter(p) for p in descendants(responder)), 5.0)
+        j = s.run({"runtime": "python", "code": "print('third')"}).json
+        assert j["warm"] is True and j["stdout"] == "third\n", j
+    finally:
+        stop_pool(s)
+
+
+def test_a_responder_whose_waiting_request_went_elsewhere_starts_its_interpreter():
+    """Two runs that end at the same instant, with a third request waiting:
+    both responders see it waiting and make their stage without an
+    interpreter; one takes it, and the other, idle after all, must start
+    its interpreter then rather than at its next request."""
+    import threading
+    s = start_pool("--warm-runtime python", 2)
+    try:
+        if s.request("GET", "/api/sandbox/info").json["warm"]["runtime"] is None:
+            pytest.skip("no warm interpreters in this build/host (fork mode or degraded limits)")
+        responders = s.responders()
+
+        def warm_everywhere():
+            return all(any(warm_interpreter(p) for p in descendants(r)) for r in responders)
+        for attempt in range(3):
+            assert wait_for(warm_everywhere, 5.0)
+            until = time.time() + 1.5
+            sleep = "import time\ntime.sleep(max(0, %r - time.time()))\nprint('x')" % until
+            out = []
+            ts = [threading.Thread(target=lambda b=b: out.append(s.run(b).json))
+                  for b in ({"runtime": "python", "code": sleep},) * 2 +
+                           ({"runtime": "bash", "code": "sleep 1; echo y"},)]
+            for t in ts:
+                t.start()
+                time.sleep(0.2)      # the two sleepers on the two responders first
+            for t in ts:
+                t.join(30)
+            assert sorted(a["stdout"] for a in out) == ["x\n", "x\n", "y\n"], out
+            assert wait_for(warm_everywhere, 3.0), [
+                [(p, warm_interpreter(p)) for p in descendants(r)] for r in responders]
+    finally:
+        stop_pool(s)
