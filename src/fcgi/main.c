@@ -298,15 +298,16 @@ static void idle_work(struct svc *s)
 	 * jail_run() does the rest itself) but is logged. */
 	svc_refresh_registry(s);
 	const struct jail_warm_spec *w = warm_spec(s);
-	/* A request already waiting means the pool is saturated: there is no
-	 * idle time to hide an interpreter's start in.  Started now, it would
-	 * be ready no sooner than the waiting request's own cold start, and
-	 * a request it does not fit (another runtime) would discard it: a
-	 * whole start-up's CPU lost exactly when CPU is short (a mixed
-	 * workload lost 5-16% of its throughput so, docs/PERFORMANCE.md).  So
-	 * the stage is made without one; serve() starts it if this responder
-	 * then finds itself idle (another took the waiting request). */
-	s->warm_deferred = w && conn_waiting(s->listen_fd, 0);
+	/* A request already waiting while every other responder is running
+	 * one means the pool is saturated: there is no idle time to hide an
+	 * interpreter's start in.  Started now, it would be ready no sooner
+	 * than the waiting request's own cold start, and a request it does
+	 * not fit (another runtime) would discard it: a whole start-up's CPU
+	 * lost exactly when CPU is short (docs/PERFORMANCE.md, "The saturated
+	 * target").  So the stage is made without one; serve() starts it if
+	 * this responder then finds itself idle (another took the request).
+	 * An idle responder elsewhere will take the waiting request itself. */
+	s->warm_deferred = w && conn_waiting(s->listen_fd, 0) && !met_shm_other_idle(&s->met);
 	if (jail_idle_warm(s->jail, s->warm_deferred ? NULL : w, &ie) < 0)
 		log_event("warning", "sandbox.idle.failed",
 		          json_pack("{s:s, s:i, s:s}", "step", ie.step, "errno", ie.err,

@@ -159,3 +159,17 @@ void met_shm_busy(struct met_shm *s, bool busy)
 	if (s->store && s->slot >= 0)
 		atomic_store(&s->store->slots[s->slot].busy, busy ? 1 : 0);
 }
+
+bool met_shm_other_idle(const struct met_shm *s)
+{
+	if (!s->store || !s->shared || s->slot < 0)
+		return false;
+	for (int i = 0; i < MET_SLOTS; i++) {
+		int pid = atomic_load(&s->store->slots[i].pid);
+
+		if (i != s->slot && pid != 0 && !atomic_load(&s->store->slots[i].busy) &&
+		    met_pid_alive(pid))
+			return true;
+	}
+	return false;
+}

@@ -21,6 +21,10 @@ struct met_shm {
  * not even that could be had. */
 int met_shm_open(struct met_shm *s, const char *path, char *msg, size_t msglen);
 void met_shm_busy(struct met_shm *s, bool busy);
+/* Whether another responder of the pool is alive and not running a
+ * request (it will take a waiting connection); false without a shared
+ * file (nothing is known of the others). */
+bool met_shm_other_idle(const struct met_shm *s);
 /* The store of the last met_shm_open() (NULL before): for code far from
  * struct svc, such as http_send_error(). */
 struct met_store *met_shm_store(void);

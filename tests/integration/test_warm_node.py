@@ -297,11 +297,14 @@ def test_a_waiting_request_gets_no_interpreter_started_for_it():
         stop_pool(s)
 
 
-def test_a_responder_whose_waiting_request_went_elsewhere_starts_its_interpreter():
-    """Two runs that end at the same instant, with a third request waiting:
-    both responders see it waiting and make their stage without an
-    interpreter; one takes it, and the other, idle after all, must start
-    its interpreter then rather than at its next request."""
+def test_every_responder_is_warm_again_after_runs_that_end_together():
+    """Two runs that end at the same instant on a pool of two, with a third
+    request waiting: the responder that ends first while the other is busy
+    makes its stage without an interpreter and takes the waiting run; the
+    other, idle, starts its interpreter.  Once the three are answered,
+    both responders have one waiting again (the deferred one is started
+    after its run, or, when the waiting request went to the other
+    responder, as soon as this one finds itself idle)."""
     import threading
     s = start_pool("--warm-runtime python", 2)
     try:
