@@ -321,7 +321,15 @@ static void idle_work(struct svc *s)
  * accepted into *fx, 0 when there is none (yet), -1 when the socket failed.
  * libfcgi skips its own accept() for a request whose ipcFd is open;
  * keepConnection keeps FCGX_Accept_r's opening FCGX_Finish_r from closing
- * it (the request's own FCGI_KEEP_CONN flag replaces it). */
+ * it (the request's own FCGI_KEEP_CONN flag replaces it).  A connection
+ * that ends before it carries a request (nginx closes it when its client
+ * gives up while the request is queued) makes libfcgi close it and accept
+ * another itself, on the request's listen_sock: serve() gives it -1, so
+ * that accept() fails at once and we get 0 (nothing to serve), instead of
+ * a blocking accept() on the pool's socket that retries on EINTR: neither
+ * a stop signal nor the async queue could reach the responder until the
+ * next connection (tests/integration/test_warm_node.py).  Its EBADF is
+ * the one failure that is the connection's, not the socket's. */
 static int next_request(struct svc *s, int listen_fd, FCGX_Request *fx)
 {
 	int fd;
@@ -334,7 +342,15 @@ static int next_request(struct svc *s, int listen_fd, FCGX_Request *fx)
 		       errno == EPROTO || errno == ENETDOWN || errno == EHOSTUNREACH ? 0 : -1;
 	fx->ipcFd = fd;
 	fx->keepConnection = 1;
-	return FCGX_Accept_r(fx) >= 0 ? 1 : -1;
+	int rc = FCGX_Accept_r(fx);
+
+	if (rc >= 0)
+		return 1;
+	if (rc != -EBADF)
+		return -1;
+	log_event("info", "sandbox.request.abandoned",
+	          json_pack("{s:s}", "detail", "connection closed before its request was read"));
+	return 0;
 }
 
 /* One responder's life: a waiting synchronous request and the oldest queued
@@ -347,7 +363,7 @@ static void serve(struct svc *s, int listen_fd)
 	bool served_sync = false;
 	int rc;
 
-	FCGX_InitRequest(&fx, listen_fd, 0);
+	FCGX_InitRequest(&fx, -1, 0);   /* never libfcgi's own accept: next_request */
 	s->listen_fd = listen_fd;
 	idle_work(s);                 /* the first job's jail and warm interpreter */
 	log_event("info", "sandbox.start.ready",

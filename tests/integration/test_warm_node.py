@@ -297,6 +297,49 @@ def test_a_waiting_request_gets_no_interpreter_started_for_it():
         stop_pool(s)
 
 
+def test_a_queued_connection_that_ends_leaves_the_responder_free():
+    """nginx closes its FastCGI connection when its client gives up while
+    the request is still queued.  The responder that then accepts that
+    connection finds no request on it; it must go back to its own loop:
+    start the interpreter it deferred (a request was waiting when its run
+    ended), answer the next request warm, and stop on SIGTERM.  libfcgi's
+    own retry was a blocking accept() on the pool's socket that SIGTERM
+    could not interrupt (it retries on EINTR): the responder then stayed
+    there, without its interpreter, until the next connection came."""
+    import signal
+    import socket
+    import threading
+    s = start_pool("--warm-runtime python", 1)
+    try:
+        if s.request("GET", "/api/sandbox/info").json["warm"]["runtime"] is None:
+            pytest.skip("no warm interpreters in this build/host (fork mode or degraded limits)")
+        responder = s.responders()[0]
+        out = {}
+
+        def long_run():
+            out["long"] = s.run({"runtime": "bash", "code": "sleep 1.5; echo long"}).json
+        t = threading.Thread(target=long_run)
+        t.start()
+        time.sleep(0.5)              # the long run holds the only responder
+        gone = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        gone.connect(str(s.state / "fcgi.sock"))
+        gone.close()                 # queued, and its client gone
+        t.join(30)
+        assert out["long"]["stdout"] == "long\n", out
+        # its interpreter (deferred: a connection was waiting) is started
+        assert wait_for(lambda: any(warm_interpreter(p) for p in descendants(responder)), 5.0)
+        assert wait_for(lambda: any(l.get("event") == "sandbox.request.abandoned"
+                                    for l in s.logs()), 5.0)
+        j = s.run({"runtime": "python", "code": "print('next')"}).json
+        assert j["warm"] is True and j["stdout"] == "next\n", j
+        # and it stops when told to, with no connection coming
+        os.kill(responder, signal.SIGTERM)
+        assert wait_for(lambda: not os.path.exists("/proc/%d" % responder) or
+                        open("/proc/%d/stat" % responder).read().split()[2] == "Z", 5.0)
+    finally:
+        stop_pool(s)
+
+
 def test_every_responder_is_warm_again_after_runs_that_end_together():
     """Two runs that end at the same instant on a pool of two, with a third
     request waiting: the responder that ends first while the other is busy
