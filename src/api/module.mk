@@ -19,14 +19,21 @@ src_api_libapi_a_SOURCES = $(API_SOURCES)
 nodist_src_api_libapi_a_SOURCES = $(API_GEN_SOURCES)
 CLEANFILES += $(API_GEN_SOURCES)
 WARM_PY = $(top_srcdir)/rootfs/common/overlay/opt/sandbox/shims/warm.py
+WARM_FORK_PY = $(top_srcdir)/src/api/warm_fork.py
+WARM_EXIT_PY = $(top_srcdir)/src/api/warm_exit.py
+EXTRA_DIST += src/api/warm_fork.py src/api/warm_exit.py
 
-# Bytes as a C array (od + sed, as src/fcgi/openapi_doc.c), NUL-terminated.
-src/api/warm_boot.c: $(WARM_PY)
+# Bytes as a C array (od + sed, as src/fcgi/openapi_doc.c), NUL-terminated;
+# the zygote's text is warm_fork.py, warm.py, warm_exit.py (src/jail/zygote.c).
+src/api/warm_boot.c: $(WARM_PY) $(WARM_FORK_PY) $(WARM_EXIT_PY)
 	$(AM_V_GEN)$(MKDIR_P) src/api && { \
 	  echo '/* generated from rootfs/common/overlay/opt/sandbox/shims/warm.py by src/api/module.mk */'; \
 	  echo '#include "api/warm.h"'; \
 	  echo 'const char req_warm_python_boot[] = {'; \
 	  od -An -v -tx1 $(WARM_PY) | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '0 };'; \
+	  echo 'const char req_warm_python_fork_boot[] = {'; \
+	  cat $(WARM_FORK_PY) $(WARM_PY) $(WARM_EXIT_PY) | od -An -v -tx1 | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
 	  echo '0 };'; \
 	} > $@.tmp && mv $@.tmp $@
 src_api_libapi_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)

@@ -186,6 +186,8 @@ int req_warm_make(const struct rt_template *t, const struct rt_runtime *rt,
 		.max_output_bytes = cfg->max_output_bytes.max,
 		.max_file_bytes = cfg->max_file_size_bytes, .max_open_files = cfg->max_open_files };
 	w->spec.cwd = warm_kind(rt) == WARM_NODE ? "/" : NULL;
+	/* node cannot fork with its threads: python only. */
+	w->spec.fork_boot = warm_kind(rt) == WARM_PYTHON ? req_warm_python_fork_boot : NULL;
 	w->spec.work_bytes = cfg->work_mb << 20;
 	w->spec.tmp_bytes = cfg->tmp_mb << 20;
 	return 0;

@@ -14,6 +14,9 @@
 /* The Python bootstrap, rootfs/common/overlay/opt/sandbox/shims/warm.py as
  * built in (src/api/warm_boot.c, generated), NUL-terminated. */
 extern const char req_warm_python_boot[];
+/* src/api/warm_fork.py followed by warm.py: the warm interpreters' zygote
+ * (jail_warm_spec.fork_boot, src/jail/zygote.c). */
+extern const char req_warm_python_fork_boot[];
 
 /* The name in the jail of its byte code in a template built from the same
  * text: /opt/sandbox/shims/warm-HASH.pyc, HASH the first 16 hex digits of

@@ -69,7 +69,7 @@ static const struct num_flag num_flags[] = {
 
 enum { OPT_SOCKET = 1000, OPT_BACKLOG, OPT_ROOTFS, OPT_TEMPLATE, OPT_CGROUP,
        OPT_REQUIRE_CG, OPT_POOL, OPT_HELP, OPT_VERSION, OPT_DEGRADED, OPT_METRICS,
-       OPT_STATE, OPT_SWEEP, OPT_LIST, OPT_PURGE, OPT_TRUST_SID, OPT_WARM, OPT_NUM_BASE = 2000,
+       OPT_STATE, OPT_SWEEP, OPT_LIST, OPT_PURGE, OPT_TRUST_SID, OPT_WARM, OPT_WARM_FORK, OPT_NUM_BASE = 2000,
        OPT_CB_BASE = 3000 };
 
 void fcgi_cfg_defaults(struct fcgi_cfg *c)
@@ -93,6 +93,7 @@ void fcgi_cfg_defaults(struct fcgi_cfg *c)
 	req_config_defaults(&c->req);
 	c->template_name = c->req.default_template;   /* the API's, written once */
 	c->warm_runtime = "auto";
+	c->warm_fork = true;
 	cb_config_defaults(&c->cb);
 }
 
@@ -158,9 +159,11 @@ void fcgi_cfg_help(FILE *f)
 	        "                                 request: auto, the runtime and template most\n"
 	        "                                 used in a responder's last 32 runs (python of\n"
 	        "                                 --template before any); NAME, that runtime of\n"
-	        "                                 TEMPLATE or --template; none, off (default %s)\n",
+	        "                                 TEMPLATE or --template; none, off (default %s)\n"
+	        "  --warm-fork on|off             python's warm interpreters forked by a zygote\n"
+	        "                                 per responder instead of started (default %s)\n",
 	        d.backlog, d.rootfs_base, d.template_name, d.pool_size, d.metrics_file,
-	        d.state_dir, d.warm_runtime);
+	        d.state_dir, d.warm_runtime, d.warm_fork ? "on" : "off");
 	for (size_t i = 0; i < N_NUM_FLAGS; i++) {
 		char opt[40];
 
@@ -213,6 +216,7 @@ static struct option *build_options(void)
 		{ "purge-sessions", no_argument, NULL, OPT_PURGE },
 		{ "trust-session-id-param", no_argument, NULL, OPT_TRUST_SID },
 		{ "warm-runtime", required_argument, NULL, OPT_WARM },
+		{ "warm-fork", required_argument, NULL, OPT_WARM_FORK },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ "version", no_argument, NULL, OPT_VERSION },
 	};
@@ -311,6 +315,9 @@ static int apply_opt(struct fcgi_cfg *c, int opt, const char *arg)
 	case OPT_PURGE: return set_cmd(c, FCGI_CMD_PURGE);
 	case OPT_TRUST_SID: c->trust_session_id = true; return 0;
 	case OPT_WARM: c->warm_runtime = arg; return *arg ? 0 : -1;
+	case OPT_WARM_FORK:
+		c->warm_fork = strcmp(arg, "on") == 0;
+		return c->warm_fork || strcmp(arg, "off") == 0 ? 0 : -1;
 	case OPT_REQUIRE_CG: c->require_cgroup = true; return 0;
 	case OPT_DEGRADED: c->allow_degraded_limits = true; return 0;
 	case OPT_BACKLOG:

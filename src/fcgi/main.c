@@ -144,6 +144,7 @@ static int start_jail(struct svc *s)
 	jc.require_cgroup = s->cfg.require_cgroup;
 	jc.allow_degraded_limits = s->cfg.allow_degraded_limits;
 	jc.clone_mode = jail_clone_mode_parse(getenv(JAIL_CLONE_MODE_ENV));
+	jc.warm_fork = s->cfg.warm_fork;
 	s->jail = jail_new(&jc, &e);
 	if (s->jail) {
 		log_degraded(jail_get_info(s->jail));
@@ -287,6 +288,13 @@ static const struct jail_warm_spec *warm_spec(struct svc *s)
 	return w;
 }
 
+/* A zygote's fork (src/jail/zygote.c) costs a fraction of a start-up:
+ * worth making even when the pool is saturated. */
+static bool warm_forked(const struct svc *s, const struct jail_warm_spec *w)
+{
+	return jail_get_info(s->jail)->warm_fork && w->fork_boot;
+}
+
 static void idle_work(struct svc *s)
 {
 	struct jail_error ie;
@@ -307,7 +315,8 @@ static void idle_work(struct svc *s)
 	 * target").  So the stage is made without one; serve() starts it if
 	 * this responder then finds itself idle (another took the request).
 	 * An idle responder elsewhere will take the waiting request itself. */
-	s->warm_deferred = w && conn_waiting(s->listen_fd, 0) && !met_shm_other_idle(&s->met);
+	s->warm_deferred = w && conn_waiting(s->listen_fd, 0) && !met_shm_other_idle(&s->met) &&
+	                   !warm_forked(s, w);
 	if (jail_idle_warm(s->jail, s->warm_deferred ? NULL : w, &ie) < 0)
 		log_event("warning", "sandbox.idle.failed",
 		          json_pack("{s:s, s:i, s:s}", "step", ie.step, "errno", ie.err,

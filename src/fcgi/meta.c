@@ -103,9 +103,11 @@ static json_t *warm_json(const struct svc *s)
 	uint64_t hits, misses;
 
 	met_warm_totals(s->met.store, &hits, &misses);
-	return json_pack("{s:s?, s:s?, s:I, s:I, s:f}",
+	return json_pack("{s:s?, s:s?, s:b, s:I, s:I, s:f}",
 	                 "runtime", s->warm.key ? s->warm_rt : NULL,
 	                 "template", s->warm.key ? s->warm_tmpl : NULL,
+	                 "forked", s->warm.key && s->jail && jail_get_info(s->jail)->warm_fork &&
+	                            s->warm.spec.fork_boot,
 	                 "hits", (json_int_t)hits, "misses", (json_int_t)misses,
 	                 "hit_rate", hits + misses ? (double)hits / (double)(hits + misses) : 0.0);
 }

@@ -65,12 +65,24 @@ static int creds_caps(cap_t empty, struct jail_error *e)
 	return 0;
 }
 
+static int creds_no_new_privs(struct jail_error *e)
+{
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return util_fail(e, "set no_new_privs", errno, NULL);
+	return 0;
+}
+
 int creds_drop(cap_t empty, struct jail_error *e)
 {
 	if (creds_securebits(e) < 0 ||
 	    creds_ids(e) < 0 || creds_caps(empty, e) < 0)
 		return -1;
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return util_fail(e, "set no_new_privs", errno, NULL);
-	return 0;
+	return creds_no_new_privs(e);
+}
+
+int creds_drop_caps(cap_t empty, struct jail_error *e)
+{
+	if (creds_drop_bounding_set(e) < 0 || creds_securebits(e) < 0 || creds_caps(empty, e) < 0)
+		return -1;
+	return creds_no_new_privs(e);
 }

@@ -145,7 +145,13 @@ struct jail *jail_new(const struct jail_config *cfg, struct jail_error *err)
 		return NULL;
 	}
 	j->grave.keep_fd = -1;
+	j->zygote.ctl = -1;
 	j->as_root = geteuid() == 0 && ctx_initial_userns();
+	/* Only as the service user (the production mode, which the tests run
+	 * in): as host root the zygote would keep host uid 0, capabilities or
+	 * not (src/jail/zygote.c); interpreters are then started. */
+	j->warm_fork = cfg && cfg->warm_fork && !j->as_root;
+	j->info.warm_fork = j->warm_fork;
 	j->use_clone_vm = ctx_use_clone_vm(cfg ? cfg->clone_mode : JAIL_CLONE_AUTO);
 	j->info.prepares_ahead = j->use_clone_vm;
 	ctx_ids(j, cfg);
@@ -179,6 +185,7 @@ void jail_free(struct jail *j)
 	if (!j)
 		return;
 	job_release_stages(j);
+	zy_stop(&j->zygote);
 	for (int i = 0; i < JAIL_MAX_ROOTS; i++)
 		mnt_release_root(&j->roots[i]);
 	if (j->stack_map)

@@ -72,7 +72,7 @@ static const char *env_path(char *const envp[])
 
 /* execvpe() searches the caller's PATH, not the program's: do it here,
  * inside the new root, with the program's own PATH. Returns errno. */
-static int exec_search(char *const argv[], char *const envp[])
+int init_exec_search(char *const argv[], char *const envp[])
 {
 	const char *file = argv[0];
 	if (!file || !*file)
@@ -109,7 +109,7 @@ static int prog_stdio(const struct init_args *a, struct jail_error *e)
 
 /* Ignored signals and the blocked mask survive execve: the caller ignores
  * SIGPIPE, and a program must not inherit that. */
-static void prog_signals(void)
+void init_reset_signals(void)
 {
 	sigset_t all;
 	sigemptyset(&all);
@@ -186,7 +186,7 @@ static int prog_seccomp(const struct init_args *a, struct jail_error *e)
 static int prog_exec(const struct init_args *a, struct jail_error *e)
 {
 	char *const *argv = a->job.step->argv;
-	int err = exec_search(argv, a->job.spec->envp);
+	int err = init_exec_search(argv, a->job.spec->envp);
 	return util_fail(e, "execve", err, "%s", argv[0] ? argv[0] : "");
 }
 
@@ -278,7 +278,7 @@ static int prog_main(void *arg)
 	/* [libc again] pid 1 and the caller wait for our exec. */
 	a->job = a->j->handover;
 	memset(&r, 0, sizeof r);
-	prog_signals();
+	init_reset_signals();
 	close(a->pgo_rd);
 	prog_run_steps(a, prog_job_steps, sizeof prog_job_steps / sizeof prog_job_steps[0], &r);
 	(void)!write(a->exec_wr, &r, sizeof r);
@@ -311,7 +311,7 @@ static int init_undumpable(struct jail_error *e)
 static int init_setup(const struct init_args *a, struct jail_error *e)
 {
 	if (init_undumpable(e) < 0 || mnt_enter_root(a->root, e) < 0 || ns_loopback_up(e) < 0 ||
-	    quota_apply_userns(&a->j->info.quota, e) < 0)
+	    quota_apply_userns(&a->j->info.quota, a->j->warm_fork ? 2 : 1, e) < 0)
 		return -1;
 	if (sethostname(JAIL_HOSTNAME, sizeof JAIL_HOSTNAME - 1) < 0)
 		return util_fail(e, "sethostname", errno, NULL);
@@ -411,6 +411,30 @@ static __attribute__((noreturn)) void init_reap(const struct init_args *a, pid_t
 	}
 }
 
+/* The zygote forked the warm interpreter into the jail (zygote.c) and it
+ * is our child already (its parent there ended).  The program we prepared
+ * is not needed: it waits in read(pgo), never ran anything, and goes, so
+ * that the run's cgroup and process count hold the interpreter alone, as
+ * after a cold start.  Then the rlimits that program would have set on
+ * itself (prog_limits, prog_quotas), by prlimit as in init_warm_handover.
+ * The caller waits for our report: libc is ours. */
+static int init_adopt(struct init_args *a, pid_t *prog, struct jail_error *e)
+{
+	kill(*prog, SIGKILL);
+	while (waitpid(*prog, NULL, __WALL) < 0 && errno == EINTR)
+		;
+	raw_close(a->exec_rd);
+	a->exec_rd = -1;
+	*prog = a->job.adopt_pid;
+	/* The program's cgroup namespace is gone with it: the interpreter's
+	 * is the run's only one, and the only one it may have. */
+	if (quota_cgroup_ns(1, e) < 0)
+		return -1;
+	if (lim_apply_pid(*prog, &a->job.step->limits, a->j->info.memory_limit, !a->j->as_root, e) < 0)
+		return -1;
+	return quota_apply_rlimits_pid(*prog, &a->j->info.quota, e);
+}
+
 /* A warm interpreter runs (started with the warm limits) and waits for
  * its job on stdin; we wait for the word that the job is here, then
  * lower its rlimits to the job's before the caller writes the job.  We
@@ -489,8 +513,11 @@ int init_main(void *arg)
 
 	if (!warm)
 		raw_close(a->go_rd);
-	m.kind = init_start_program(a, &m.err, &m.exec_errno) == 0 ? INIT_MSG_READY
-	                                                           : INIT_MSG_SETUP_FAILED;
+	if (a->job.adopt_pid > 0)
+		m.kind = init_adopt(a, &prog, &m.err) == 0 ? INIT_MSG_READY : INIT_MSG_SETUP_FAILED;
+	else
+		m.kind = init_start_program(a, &m.err, &m.exec_errno) == 0 ? INIT_MSG_READY
+		                                                           : INIT_MSG_SETUP_FAILED;
 	raw_write(a->rep_wr, &m, sizeof m);
 	if (m.kind != INIT_MSG_READY)
 		raw_exit(1);

@@ -34,8 +34,17 @@ struct init_args {
 	                              * EOF once it execve'd (init.c) */
 	int cg_fds[3];               /* the run's cgroup.procs, one per hierarchy */
 	int ncg;
+	/* The caller's: pid 1's user, mnt, net, ipc, uts and pid namespaces,
+	 * opened (jail_options.warm_fork) before pid 1 makes itself
+	 * non-dumpable: the zygote joins them (zygote.c); -1 otherwise. */
+	int ns_fds[6];
 };
 
 int init_main(void *arg);
+/* execve with argv[0] searched in the PATH of envp (not ours); returns
+ * errno.  The zygote (zygote.c) starts its interpreter with it too. */
+int init_exec_search(char *const argv[], char *const envp[]);
+/* Empty signal mask, default dispositions: what a program must inherit. */
+void init_reset_signals(void);
 
 #endif

@@ -274,6 +274,9 @@ struct jail_config {
 	 * one run cannot exhaust them for another. 0: 16. */
 	unsigned concurrent_jails;
 	enum jail_clone_mode clone_mode;
+	/* Warm interpreters whose jail_warm_spec has a fork_boot are forked
+	 * by a zygote (zygote.c) instead of started; not as host root. */
+	bool warm_fork;
 };
 
 /* Per-run shares of the host user's kernel quotas (quota.c); UINT64_MAX:
@@ -308,6 +311,7 @@ struct jail_info {
 	enum jail_cgroup_mode cgroup;
 	bool memory_limit, pids_limit, cpu_accounting, memory_peak;
 	bool userns_owned;         /* caller was not host root: own userns */
+	bool warm_fork;            /* jail_options.warm_fork in effect (not as root) */
 	bool prepares_ahead;       /* jail_idle() prepares the next job's pid 1
 	                            * (not in fork mode: JAIL_CLONE_FORK) */
 	bool limits_degraded;      /* degraded != 0: only with allow_degraded_limits */
@@ -349,6 +353,10 @@ struct jail_warm_spec {
 	uint64_t work_bytes, tmp_bytes;
 	const char *cwd;           /* where it starts; NULL: /work (its bootstrap
 	                            * moves to /work once it has its job) */
+	/* Non-NULL: the text of a fork server of such interpreters (python:
+	 * `argv[0] -`, the text on stdin), used when jail_options.warm_fork
+	 * is on (src/jail/zygote.c). */
+	const char *fork_boot;
 };
 /* jail_idle(), and then a warm interpreter for the next job (w NULL: just
  * jail_idle()).  Only in CLONE_VM mode with every limit enforced by

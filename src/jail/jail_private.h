@@ -88,6 +88,9 @@ void sc_free(struct sc_filter *sc);
 /* In pid 1 before the program starts; the program inherits the result. */
 int creds_drop_bounding_set(struct jail_error *e);
 int creds_drop(cap_t empty, struct jail_error *e);
+/* The same but for the ids, which stay: the warm interpreters' zygote
+ * keeps the uid that owns every jail's user namespace (zygote.c). */
+int creds_drop_caps(cap_t empty, struct jail_error *e);
 
 /* ---- limits.c ---- */
 /* pid1_same_uid: the jail's pid 1 has the program's host uid (an
@@ -100,8 +103,13 @@ int lim_apply_pid(pid_t pid, const struct jail_limits *l, bool have_memcg, bool 
 
 /* ---- quota.c: the host user's per-user kernel quotas, shared ---- */
 void quota_compute(struct jail_quota *q, unsigned concurrent);
-int quota_apply_userns(const struct jail_quota *q, struct jail_error *e); /* pid 1 */
+/* pid 1; cgroup_ns: how many cgroup namespaces the run may make (1, 2
+ * while a zygote's interpreter joins: init.c, init_adopt). */
+int quota_apply_userns(const struct jail_quota *q, unsigned cgroup_ns, struct jail_error *e);
+int quota_cgroup_ns(unsigned n, struct jail_error *e);
 int quota_apply_rlimits(const struct jail_quota *q, struct jail_error *e); /* program */
+/* The same on another process (prlimit): pid 1 on an adopted interpreter. */
+int quota_apply_rlimits_pid(pid_t pid, const struct jail_quota *q, struct jail_error *e);
 
 /* ---- cg_detect.c: which hierarchy, which controllers, once per process ---- */
 struct cg_hierarchy {
@@ -179,7 +187,26 @@ struct init_handover {
 	bool warm_start;
 	/* The job may use a warm interpreter (jail.c decided it fits). */
 	bool warm_job;
+	/* With warm_start: the interpreter the zygote forked into the jail
+	 * (its pid there, already pid 1's child): pid 1 kills the program it
+	 * prepared and adopts this one instead (init.c, init_adopt). */
+	pid_t adopt_pid;
 };
+
+/* ---- zygote.c: warm python interpreters by fork ---- */
+struct zygote {
+	pid_t pid;                             /* 0: none */
+	int ctl;                               /* SOCK_SEQPACKET to it, -1 */
+	char root[4096];                       /* the tree it runs in */
+};
+/* Forks an interpreter of ws (ws->fork_boot) into the prepared jail whose
+ * pid 1's namespaces are ns_fds (init_args), with the program's stdio and
+ * the run's cgroup.procs;
+ * starts (or restarts, for another tree) the zygote as needed.  *child is
+ * its pid in the jail.  0, or -1 with *e: nothing of it runs. */
+int zy_fork(struct jail *j, const char *root, const struct jail_warm_spec *ws, const int ns_fds[6],
+            const int stdio[3], const int *cg_fds, int ncg, pid_t *child, struct jail_error *e);
+void zy_stop(struct zygote *z);
 
 /* ---- launch.c: a step's pid 1 (init.c), up to its program's start ---- */
 struct jail;
@@ -268,6 +295,8 @@ struct jail {
 	size_t stack_map_len;
 	char *stack_top[2];                    /* tops (stacks grow down): pid 1, program */
 	uint64_t runs;
+	bool warm_fork;                        /* jail_options.warm_fork */
+	struct zygote zygote;
 	/* The step being started, for its pid 1: see struct init_handover. */
 	struct init_handover handover;
 };

@@ -43,7 +43,8 @@ static void launch_args_init(struct init_args *a, struct jail *j, const char *ro
 	*a = (struct init_args){ .j = j, .root = root, .go_rd = -1, .go_wr = -1, .rep_rd = -1,
 	                         .rep_wr = -1, .in_rd = -1, .in_wr = -1, .out_rd = -1,
 	                         .out_wr = -1, .err_rd = -1, .err_wr = -1, .pgo_rd = -1,
-	                         .pgo_wr = -1, .exec_rd = -1, .exec_wr = -1 };
+	                         .pgo_wr = -1, .exec_rd = -1, .exec_wr = -1,
+	                         .ns_fds = { -1, -1, -1, -1, -1, -1 } };
 }
 
 void launch_close_fds(struct init_args *a)
@@ -54,6 +55,37 @@ void launch_close_fds(struct init_args *a)
 		fd_close(*fds[i]);
 		*fds[i] = -1;
 	}
+	for (size_t i = 0; i < 6; i++)
+		a->ns_fds[i] = fd_close(a->ns_fds[i]);
+}
+
+/* The namespaces a zygote's interpreter joins (zygote.c), in the order it
+ * joins them: the user namespace first gives it the capabilities the
+ * others need.  They are opened now, while pid 1 waits for its go: the
+ * kernel lets another process at a non-dumpable one's namespaces only
+ * with CAP_SYS_PTRACE over the host (the /proc/PID/ns open and setns with
+ * a pidfd both check ptrace access), and pid 1 turns non-dumpable as its
+ * first step.  Raw calls: pid 1 runs on our memory. */
+static long launch_open_ns(pid_t pid, struct init_args *a)
+{
+	static const char *const names[6] = { "user", "mnt", "net", "ipc", "uts", "pid" };
+	char path[64] = "/proc/";
+	size_t n = 6, k;
+	char digits[16];
+	for (k = 0; pid > 0 && k < sizeof digits; pid /= 10)
+		digits[k++] = (char)('0' + pid % 10);
+	while (k > 0)
+		path[n++] = digits[--k];
+	memcpy(path + n, "/ns/", 4);
+	n += 4;
+	for (size_t i = 0; i < 6; i++) {
+		memcpy(path + n, names[i], 5);     /* with its NUL */
+		long fd = raw_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return fd;
+		a->ns_fds[i] = (int)fd;
+	}
+	return 0;
 }
 
 static int launch_pipes(struct init_args *a, struct jail_error *e)
@@ -94,15 +126,25 @@ static int launch_new_args(struct jail *j, const char *root, struct cg_run *cg,
 	return 0;
 }
 
-/* Our copies of the jail's ends: closed so that EOF means "all gone". */
-static void launch_close_jail_ends(struct init_args *a)
+/* Our copies of the program's stdio ends: closed so that EOF means "all
+ * gone".  A prepared pid 1 keeps them in ours until its program is known
+ * (launch_warm_program, launch_step): an interpreter from the zygote gets
+ * them from us. */
+static void launch_close_prog_ends(struct init_args *a)
 {
-	a->go_rd = fd_close(a->go_rd);
-	a->rep_wr = fd_close(a->rep_wr);
 	a->in_rd = fd_close(a->in_rd);
 	a->out_wr = fd_close(a->out_wr);
 	a->err_wr = fd_close(a->err_wr);
+}
+
+/* Our copies of the jail's ends. */
+static void launch_close_jail_ends(struct init_args *a, bool keep_prog_ends)
+{
+	a->go_rd = fd_close(a->go_rd);
+	a->rep_wr = fd_close(a->rep_wr);
 	a->pgo_rd = fd_close(a->pgo_rd);
+	if (!keep_prog_ends)
+		launch_close_prog_ends(a);
 }
 
 static void launch_kill_reap(pid_t pid)
@@ -137,6 +179,10 @@ static int launch_clone(struct jail *j, struct init_args *a, pid_t *out, struct 
 	struct init_msg m;
 	long rc = ns_write_child_maps(pid, j->uid_map, j->gid_map);
 	const char *step = "write id maps";
+	if (rc == 0 && j->warm_fork) {
+		rc = launch_open_ns(pid, a);
+		step = "open jail namespaces";
+	}
 	if (rc == 0) {
 		long w = raw_write(a->go_wr, "g", 1);
 		rc = w == 1 ? 0 : w < 0 ? w : -EIO;
@@ -202,7 +248,7 @@ int launch_warm_start(struct jail *j, const char *root, struct cg_run *cg,
 		return -1;
 	}
 	int rc = launch_clone(j, &w->a, &w->pid, e);
-	launch_close_jail_ends(&w->a);
+	launch_close_jail_ends(&w->a, true);
 	if (rc < 0) {
 		launch_close_fds(&w->a);
 		free(w);
@@ -223,8 +269,19 @@ int launch_warm_program(struct jail *j, struct launch_warm *w, const struct jail
 	int exec_errno = 0;
 	if ((size_t)snprintf(w->key, sizeof w->key, "%s", ws->key) >= sizeof w->key)
 		return util_fail(e, "warm start", ENAMETOOLONG, "key");
+	/* With a zygote (zygote.c) the interpreter is forked into the jail,
+	 * and pid 1 adopts it in place of the program it prepared; else that
+	 * program execs the interpreter. */
+	pid_t adopt = 0;
+	if (j->warm_fork && ws->fork_boot) {
+		int stdio[3] = { w->a.in_rd, w->a.out_wr, w->a.err_wr };
+		if (zy_fork(j, w->root, ws, w->a.ns_fds, stdio, w->a.cg_fds, w->a.ncg, &adopt, e) < 0)
+			return -1;
+	}
+	launch_close_prog_ends(&w->a);
 	/* pid 1 reads this once told to go, as for a job's step. */
-	j->handover = (struct init_handover){ .spec = &spec, .step = &step, .warm_start = true };
+	j->handover = (struct init_handover){ .spec = &spec, .step = &step, .warm_start = true,
+	                                      .adopt_pid = adopt };
 	int rc = launch_go(&w->a, w->pid, w->cg, &exec_errno, e);
 	j->handover = (struct init_handover){ 0 };
 	if (rc < 0) {
@@ -376,6 +433,7 @@ int launch_step(struct jail *j, const char *root, struct cg_run *cg, struct laun
 	if (w && w->program && !j->handover.warm_job)
 		launch_warm_discard(&w);
 	if (w) {
+		launch_close_prog_ends(&w->a);
 		*a = w->a;
 		*pid = w->pid;
 		free(w);
@@ -385,7 +443,7 @@ int launch_step(struct jail *j, const char *root, struct cg_run *cg, struct laun
 			return -1;
 		}
 		int rc = launch_clone(j, a, pid, e);
-		launch_close_jail_ends(a);
+		launch_close_jail_ends(a, false);
 		if (rc < 0) {
 			launch_close_fds(a);
 			return -1;

@@ -172,9 +172,9 @@ def descendants(pid):
 def warm_interpreter(pid):
     """Whether pid is a warm interpreter (python3 running the bootstrap's
     byte code /opt/sandbox/shims/warm-HASH.pyc, or python3 -c with the
-    bootstrap's text, or node -r /opt/sandbox/shims/warm.js; docs/API.md
-    "Warm interpreters"): waiting for its job, or running a job it was
-    handed."""
+    bootstrap's text, or a fork of the zygote, `python3 -`, inside a jail;
+    or node -r /opt/sandbox/shims/warm.js; docs/API.md "Warm
+    interpreters"): waiting for its job, or running a job it was handed."""
     try:
         with open("/proc/%d/cmdline" % pid, "rb") as f:
             argv = f.read().split(b"\0")
@@ -183,7 +183,32 @@ def warm_interpreter(pid):
     pyc = rb"/opt/sandbox/shims/warm-[0-9a-f]{16}\.pyc"
     return len(argv) >= 3 and (re.fullmatch(pyc, argv[1]) is not None or
                                (argv[1] == b"-c" and b"def _j():" in argv[2]) or
+                               (argv[1] == b"-" and argv[2] == b"" and in_jail(pid)) or
                                (argv[1] == b"-r" and argv[2] == b"/opt/sandbox/shims/warm.js"))
+
+
+def zygote(pid):
+    """Whether pid is a responder's zygote (src/jail/zygote.c): `python3 -`
+    outside any jail's pid namespace."""
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            argv = f.read().split(b"\0")
+    except OSError:
+        return False
+    return argv[1:] == [b"-", b""] and not in_jail(pid)
+
+
+def in_jail(pid):
+    """Whether pid lives in a pid namespace below ours (NSpid has more than
+    one entry)."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("NSpid:"):
+                    return len(line.split()) > 2
+    except OSError:
+        pass
+    return False
 
 
 def job_pids(responder):

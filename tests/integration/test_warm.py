@@ -6,6 +6,7 @@ the runtime's own command, so the warm interpreter cannot serve it); the
 programs do not look at sys.orig_argv, the one thing that differs.  Each
 warm answer must say "warm": true, so a test cannot pass by going cold.
 """
+import os
 import time
 
 import pytest
@@ -51,6 +52,17 @@ CORPUS = {
     "hash_types": "print(hash(1), hash(None) is not None)\n",
     "tempfile": "import tempfile\nprint(tempfile.gettempdir())\n",
     "thread": "import threading\nt = threading.Thread(target=lambda: print('t'))\nt.start(); t.join()\n",
+    # How a program ends (a forked interpreter's exit, src/api/warm_exit.py):
+    "del_at_exit": "class D:\n    def __del__(self): print('del', type(self).__name__)\nd = D()\nprint('end')\n",
+    "unclosed_file": "f = open('out.txt', 'w')\nf.write('unclosed')\nprint('end')\n",
+    "unclosed_in_cycle": "f = open('out.txt', 'w'); f.write('x')\nclass D:\n    def __del__(self): print('del', f.closed)\nd = D()\n",
+    "unclosed_in_module": "import helper\nhelper.f.write('from helper')\n",
+    "thread_at_exit": "import threading, time\nthreading.Thread(target=lambda: (time.sleep(0.2), print('t'))).start()\nprint('m')\n",
+    "daemon_thread": "import threading, time\nthreading.Thread(target=lambda: (time.sleep(5), print('t')), daemon=True).start()\nprint('m')\n",
+    "atexit_order": "import atexit\nfor i in range(3): atexit.register(print, 'ae', i)\nclass D:\n    def __del__(self): print('del')\nd = D()\n",
+    "stdout_replaced": "import sys, io\nsys.stdout = io.StringIO()\nprint('hidden')\nsys.__stdout__.write('shown\\n')\n",
+    "buffered_at_exit": "import sys\nsys.stdout.write('no newline')\nsys.stderr.write('err no newline')\n",
+    "weakref_finalize": "import weakref\nclass C: pass\nc = C()\nweakref.finalize(c, print, 'finalized')\nprint('end')\n",
     "fork": "import os\npid = os.fork()\nif pid == 0:\n    print('child'); os._exit(0)\nos.waitpid(pid, 0); print('parent')\n",
     "kill_self": "import os, signal\nos.kill(os.getpid(), signal.SIGTERM)\n",
     "main_check": "if __name__ == '__main__':\n    print('main')\n",
@@ -60,6 +72,7 @@ CORPUS = {
     "stdin_closed_read": "import sys\nprint(repr(sys.stdin.read()))\nprint(repr(sys.stdin.read()))\n",
 }
 FILES = {"local_module": [{"path": "helper.py", "content": "X = 42\n"}],
+         "unclosed_in_module": [{"path": "helper.py", "content": "f = open('out.txt', 'w')\n"}],
          "shadow_stdlib": [{"path": "random.py", "content": "\n"}]}
 STDIN = {"stdin": "line one\nline two\n", "stdin_lines": "abc\ndef\n", "input": "answer\n",
          "stdin_closed_read": "x"}
@@ -74,7 +87,7 @@ def warm_on(svc):
 
 
 def req(code, name="", **kw):
-    r = {"runtime": "python", "code": code, "args": ["a b", "c"]}
+    r = {"runtime": "python", "code": code, "args": ["a b", "c"], "outputs": ["out.txt"]}
     if name in FILES:
         r["files"] = FILES[name]
     if name in STDIN:
@@ -109,13 +122,14 @@ def test_nothing_survives_to_the_next_warm_run(svc):
     look = ("import os, sys, signal\n"
             "print(os.path.exists('/tmp/left'), os.path.exists('/work/left'),\n"
             "      'LEFT' in os.environ, 'left_mod' in sys.modules,\n"
-            "      signal.getsignal(signal.SIGTERM), sorted(os.listdir('/proc')))\n")
+            "      signal.getsignal(signal.SIGTERM),\n"
+            "      [p for p in os.listdir('/proc') if p.isdigit()] == [str(os.getpid())])\n")
     for _ in range(4):       # whichever responders serve them
         assert run_warm(svc, req(plant))["stdout"] == "planted\n"
         got = run_warm(svc, req(look))
         # SIGTERM's default (0), and in /proc only the program itself:
         # the jail's pid 1 is hidden (hidepid), no daemon of the last run.
-        assert got["stdout"].startswith("False False False False 0 ['2', 'acpi'"), got["stdout"]
+        assert got["stdout"] == "False False False False 0 True\n", got["stdout"]
 
 
 @pytest.mark.parametrize("kw,reason", [
@@ -233,3 +247,97 @@ def test_a_dead_warm_interpreter_means_cold_not_failure(svc):
     f = [l for l in svc.logs() if l.get("event") == "sandbox.run.finish"][finished_before]
     assert f["cold_reason"] == "not running", f
     assert run_warm(svc, {"runtime": "python", "code": "print('warm')"})["stdout"] == "warm\n"
+
+
+# ---- the zygote (src/jail/zygote.c; docs/SECURITY.md, "Python's
+# interpreters come from a zygote") ----
+
+def zygotes(svc):
+    from conftest import children, zygote
+    return [p for r in svc.responders() for p in children(r) if zygote(p)]
+
+
+def proc_status(pid):
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            out[k] = v.strip()
+    return out
+
+
+@pytest.fixture
+def forked(svc):
+    if not svc.request("GET", "/api/sandbox/info").json["warm"]["forked"]:
+        pytest.skip("interpreters are started here (--warm-fork off, or as root)")
+    run_warm(svc, req("print(1)\n"))
+
+
+def test_zygote_holds_no_privilege_and_no_run_mount(svc, forked):
+    """Each responder's zygote keeps its uid and nothing else: no
+    capability in any set, no_new_privs, mount, net and ipc namespaces of
+    its own (the responder's user namespace), and one mount: the
+    template's tree, read-only, none of a run's tmpfs."""
+    from conftest import wait_for
+    assert wait_for(lambda: len(zygotes(svc)) == len(svc.responders()), 5.0), zygotes(svc)
+    for z in zygotes(svc):
+        st = proc_status(z)
+        for k in "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb":
+            assert int(st[k], 16) == 0, (z, k, st[k])
+        assert st["NoNewPrivs"] == "1", st
+        r = int(st["PPid"])
+        ns = lambda p, n: os.readlink("/proc/%d/ns/%s" % (p, n))
+        for n in "mnt", "net", "ipc":
+            assert ns(z, n) != ns(r, n), n
+        assert ns(z, "user") == ns(r, "user")
+        with open("/proc/%d/mountinfo" % z) as f:
+            mounts = f.read().splitlines()
+        assert len(mounts) == 1, mounts
+        f = mounts[0].split()
+        assert f[4] == "/" and "ro" in f[5].split(","), mounts
+
+
+def test_zygote_interpreter_is_pid_1s_child(svc, forked):
+    """As a cold program: its parent is the jail's pid 1, alone with it."""
+    j = run_warm(svc, req("import os\nprint(os.getppid(), sorted(int(p) for p in "
+                          "os.listdir('/proc') if p.isdigit()) == [os.getpid()])\n"))
+    assert j["stdout"] == "1 True\n", j
+
+
+def test_zygote_runs_leave_nothing(svc, forked):
+    """Many runs from the same zygotes: none of their processes stays its
+    child (F and G are reaped, the interpreters end with their jails), its
+    fds do not grow, and each responder has its zygote and at most one
+    prepared pid 1 as children."""
+    from conftest import alive, children, wait_for
+    assert wait_for(lambda: len(zygotes(svc)) == len(svc.responders()), 5.0)
+    zs = zygotes(svc)
+    fds = {z: len(os.listdir("/proc/%d/fd" % z)) for z in zs}
+    for i in range(24):
+        j = svc.run(req("print(%d)\n" % i)).json
+        assert j["stdout"] == "%d\n" % i, j
+    time.sleep(0.5)
+    for z in zs:
+        assert alive(z), z
+        assert children(z) == [], children(z)
+        assert len(os.listdir("/proc/%d/fd" % z)) == fds[z]
+    for r in svc.responders():
+        assert len(children(r)) <= 2, children(r)
+
+
+def test_a_killed_zygote_is_replaced(svc, forked):
+    """A zygote that died is replaced by the next preparation; runs answer
+    throughout and are served warm again."""
+    import signal
+    from conftest import alive, wait_for
+    assert wait_for(lambda: len(zygotes(svc)) == len(svc.responders()), 5.0)
+    old = zygotes(svc)
+    for z in old:
+        os.kill(z, signal.SIGKILL)
+    assert wait_for(lambda: not any(alive(z) for z in old), 5.0)
+    for i in range(2 * len(old) + 2):
+        j = svc.run(req("print('after')\n")).json
+        assert j["stdout"] == "after\n", j
+    assert run_warm(svc, req("print('warm')\n"))["stdout"] == "warm\n"
+    assert wait_for(lambda: len(zygotes(svc)) == len(svc.responders()) and
+                    not set(zygotes(svc)) & set(old), 5.0), (old, zygotes(svc))

@@ -90,6 +90,7 @@ START_TEST(errors_name_the_option)
 		{ "--max-memory-mb", "12x", "'12x'" },
 		{ "--queue-timeout-ms", "", "'--queue-timeout-ms'" },
 		{ "--warm-runtime", "", "'--warm-runtime'" },
+		{ "--warm-fork", "yes", "'--warm-fork'" },
 		{ "--default-wall-time-ms", "999999999", "wall-time-ms" },
 		{ "stray", NULL, "'stray'" },
 		{ "--state-dir", "relative/dir", "'--state-dir'" },
@@ -131,6 +132,16 @@ START_TEST(values_are_applied)
 	                       "--warm-runtime", "none", NULL),
 	                 CFG_OK);
 	ck_assert_str_eq(c.warm_runtime, "none");
+	ck_assert(c.warm_fork);              /* the default */
+	ck_assert_int_eq(parse(&c, msg, sizeof msg, "--warm-fork", "off", NULL), CFG_OK);
+	ck_assert(!c.warm_fork);
+	ck_assert_int_eq(parse(&c, msg, sizeof msg, "--warm-fork", "on", NULL), CFG_OK);
+	ck_assert(c.warm_fork);
+	ck_assert_int_eq(parse(&c, msg, sizeof msg, "--rootfs-base", "/srv/r", "--template", "t1",
+	                       "--pool-size", "7", "--max-wall-time-ms", "50000",
+	                       "--max-body-bytes", "1024", "--allow-degraded-limits",
+	                       "--warm-runtime", "none", NULL),
+	                 CFG_OK);
 	ck_assert_str_eq(c.rootfs_base, "/srv/r");
 	ck_assert_str_eq(c.req.default_template, "t1");
 	ck_assert_uint_eq(c.pool_size, 7);
@@ -195,7 +206,7 @@ START_TEST(help_lists_every_option)
 	static const char *const opts[] = {
 		"--socket", "--backlog", "--rootfs-base", "--template", "--cgroup",
 		"--allow-degraded-limits", "--require-cgroup", "--pool-size", "--help", "--version",
-		"--warm-runtime",
+		"--warm-runtime", "--warm-fork",
 		"--max-body-bytes N", "--max-code-bytes N", "--max-files N", "--max-file-bytes N",
 		"--max-files-total-bytes N", "--max-stdin-bytes N", "--max-output-files N",
 		"--max-output-file-bytes N", "--max-output-total-bytes N", "--default-wall-time-ms N",
