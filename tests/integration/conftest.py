@@ -243,6 +243,8 @@ def job_pids(responder):
 
     out = []
     for init in children(responder):
+        if zygote(init):         # forking the next warm interpreter is not a job
+            continue
         below = descendants(init)
         if not below or waiting(init):
             continue
