@@ -311,7 +311,7 @@ static int init_undumpable(struct jail_error *e)
 static int init_setup(const struct init_args *a, struct jail_error *e)
 {
 	if (init_undumpable(e) < 0 || mnt_enter_root(a->root, e) < 0 || ns_loopback_up(e) < 0 ||
-	    quota_apply_userns(&a->j->info.quota, a->j->warm_fork ? 2 : 1, e) < 0)
+	    quota_apply_userns(&a->j->info.quota, e) < 0)
 		return -1;
 	if (sethostname(JAIL_HOSTNAME, sizeof JAIL_HOSTNAME - 1) < 0)
 		return util_fail(e, "sethostname", errno, NULL);
@@ -411,25 +411,38 @@ static __attribute__((noreturn)) void init_reap(const struct init_args *a, pid_t
 	}
 }
 
+static void init_close_stdio(struct init_args *a)
+{
+	raw_close(a->in_rd);
+	raw_close(a->out_wr);
+	raw_close(a->err_wr);
+}
+
+/* A stage prepared for the zygote's interpreter has no program yet
+ * (launch.c, late_program): a job told to go without one (the stage
+ * served cold after all) gets it now, made as at the preparation, and
+ * then the go. */
+static int init_late_spawn(struct init_args *a, pid_t *prog, struct jail_error *e)
+{
+	int rc = init_spawn(a, prog, e);
+	init_close_stdio(a);
+	return rc;
+}
+
 /* The zygote forked the warm interpreter into the jail (zygote.c) and it
- * is our child already (its parent there ended).  The program we prepared
- * is not needed: it waits in read(pgo), never ran anything, and goes, so
- * that the run's cgroup and process count hold the interpreter alone, as
- * after a cold start.  Then the rlimits that program would have set on
- * itself (prog_limits, prog_quotas), by prlimit as in init_warm_handover.
- * The caller waits for our report: libc is ours. */
+ * is our child already (its parent there ended).  Such a stage was
+ * prepared without a program (late_program): the interpreter is the
+ * run's only process, in its cgroup and in its only cgroup namespace, as
+ * a cold start's program would be.  We drop our copies of its stdio and
+ * apply the rlimits that program would have set on itself (prog_limits,
+ * prog_quotas), by prlimit as in init_warm_handover.  The caller waits
+ * for our report: libc is ours. */
 static int init_adopt(struct init_args *a, pid_t *prog, struct jail_error *e)
 {
-	kill(*prog, SIGKILL);
-	while (waitpid(*prog, NULL, __WALL) < 0 && errno == EINTR)
-		;
-	raw_close(a->exec_rd);
-	a->exec_rd = -1;
+	if (!a->late_program || *prog != 0)
+		return util_fail(e, "adopt interpreter", EINVAL, "a program was prepared");
+	init_close_stdio(a);
 	*prog = a->job.adopt_pid;
-	/* The program's cgroup namespace is gone with it: the interpreter's
-	 * is the run's only one, and the only one it may have. */
-	if (quota_cgroup_ns(1, e) < 0)
-		return -1;
 	if (lim_apply_pid(*prog, &a->job.step->limits, a->j->info.memory_limit, !a->j->as_root, e) < 0)
 		return -1;
 	return quota_apply_rlimits_pid(*prog, &a->j->info.quota, e);
@@ -495,14 +508,13 @@ int init_main(void *arg)
 	memset(&m, 0, sizeof m);
 	m.kind = INIT_MSG_PREPARED;
 	pid_t prog = 0;
-	if (init_setup(a, &m.err) < 0 || init_spawn(a, &prog, &m.err) < 0)
+	if (init_setup(a, &m.err) < 0 || (!a->late_program && init_spawn(a, &prog, &m.err) < 0))
 		m.kind = INIT_MSG_SETUP_FAILED;
 	/* [raw only] from here (the program or the caller runs libc).  pid 1
 	 * must not hold the program's stdio, or a pipe would stay open after
 	 * the program's processes are gone. */
-	raw_close(a->in_rd);
-	raw_close(a->out_wr);
-	raw_close(a->err_wr);
+	if (!a->late_program)
+		init_close_stdio(a);
 	raw_write(a->rep_wr, &m, sizeof m);
 	if (m.kind != INIT_MSG_PREPARED)
 		raw_exit(1);
@@ -515,6 +527,8 @@ int init_main(void *arg)
 		raw_close(a->go_rd);
 	if (a->job.adopt_pid > 0)
 		m.kind = init_adopt(a, &prog, &m.err) == 0 ? INIT_MSG_READY : INIT_MSG_SETUP_FAILED;
+	else if (a->late_program && init_late_spawn(a, &prog, &m.err) < 0)
+		m.kind = INIT_MSG_SETUP_FAILED;
 	else
 		m.kind = init_start_program(a, &m.err, &m.exec_errno) == 0 ? INIT_MSG_READY
 		                                                           : INIT_MSG_SETUP_FAILED;

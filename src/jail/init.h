@@ -38,6 +38,9 @@ struct init_args {
 	 * opened (jail_options.warm_fork) before pid 1 makes itself
 	 * non-dumpable: the zygote joins them (zygote.c); -1 otherwise. */
 	int ns_fds[6];
+	/* No program made at the preparation: the zygote's interpreter is
+	 * adopted, or a program is made at the go (launch_warm_start). */
+	bool late_program;
 };
 
 int init_main(void *arg);

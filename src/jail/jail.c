@@ -108,7 +108,7 @@ void job_release_stages(struct jail *j)
 }
 
 static int job_prepare_next(struct jail *j, struct mnt_root *root, uint64_t work, uint64_t tmp,
-                            struct jail_error *e);
+                            bool late_program, struct jail_error *e);
 
 int jail_idle(struct jail *j, struct jail_error *e)
 {
@@ -118,7 +118,7 @@ int jail_idle(struct jail *j, struct jail_error *e)
 	job_grave_clear(j);
 	if (j->next.root || !root)
 		return 0;
-	return job_prepare_next(j, root, work, tmp, e);
+	return job_prepare_next(j, root, work, tmp, false, e);
 }
 
 const char *jail_warm_key(const struct jail *j)
@@ -159,7 +159,9 @@ int jail_idle_warm(struct jail *j, const struct jail_warm_spec *w, struct jail_e
 		return -1;
 	uint64_t work = w->work_bytes ? w->work_bytes : JAIL_DEFAULT_TMPFS;
 	uint64_t tmp = w->tmp_bytes ? w->tmp_bytes : JAIL_DEFAULT_TMPFS;
-	if (job_prepare_next(j, root, work, tmp, e) < 0 || !j->next.warm) {
+	/* The zygote's interpreter takes the program's place: none is made. */
+	bool forked = j->warm_fork && w->fork_boot;
+	if (job_prepare_next(j, root, work, tmp, forked, e) < 0 || !j->next.warm) {
 		job_stage_clear(j, STAGE_NEXT);
 		return j->next.warm ? -1 : util_fail(e, "warm start", EAGAIN, "no prepared pid 1");
 	}
@@ -175,7 +177,7 @@ int jail_idle_warm(struct jail *j, const struct jail_warm_spec *w, struct jail_e
 }
 
 static int job_prepare_next(struct jail *j, struct mnt_root *root, uint64_t work, uint64_t tmp,
-                            struct jail_error *e)
+                            bool late_program, struct jail_error *e)
 {
 	/* Fresh per run still: these mounts have never been used. */
 	if (mnt_run_mounts(root->path, work, tmp, j->map_uid, j->map_gid, e) < 0)
@@ -192,7 +194,8 @@ static int job_prepare_next(struct jail *j, struct mnt_root *root, uint64_t work
 	 * job starts its own pid 1 (and reports why if that fails too), and
 	 * the caller hears of it now (the responder logs sandbox.idle.failed). */
 	struct jail_error local;
-	return launch_warm_start(j, root->path, j->next.cg[0], &j->next.warm, e ? e : &local);
+	return launch_warm_start(j, root->path, j->next.cg[0], late_program, &j->next.warm,
+	                         e ? e : &local);
 }
 
 /* Whether the job may use the warm interpreter of the prepared stage:

@@ -103,10 +103,7 @@ int lim_apply_pid(pid_t pid, const struct jail_limits *l, bool have_memcg, bool 
 
 /* ---- quota.c: the host user's per-user kernel quotas, shared ---- */
 void quota_compute(struct jail_quota *q, unsigned concurrent);
-/* pid 1; cgroup_ns: how many cgroup namespaces the run may make (1, 2
- * while a zygote's interpreter joins: init.c, init_adopt). */
-int quota_apply_userns(const struct jail_quota *q, unsigned cgroup_ns, struct jail_error *e);
-int quota_cgroup_ns(unsigned n, struct jail_error *e);
+int quota_apply_userns(const struct jail_quota *q, struct jail_error *e); /* pid 1 */
 int quota_apply_rlimits(const struct jail_quota *q, struct jail_error *e); /* program */
 /* The same on another process (prlimit): pid 1 on an adopted interpreter. */
 int quota_apply_rlimits_pid(pid_t pid, const struct jail_quota *q, struct jail_error *e);
@@ -213,9 +210,11 @@ struct jail;
 struct init_args;
 /* A pid 1 started ahead of its step (CLONE_VM mode only; *out stays NULL
  * otherwise): namespaces, id maps, mounts and pivot_root done in root, the
- * program to be attached to cg. */
+ * program to be attached to cg.  late_program: for the zygote's
+ * interpreter, which pid 1 adopts, no program is prepared (one is made at
+ * the go, should a job use the stage without it). */
 struct launch_warm;
-int launch_warm_start(struct jail *j, const char *root, struct cg_run *cg,
+int launch_warm_start(struct jail *j, const char *root, struct cg_run *cg, bool late_program,
                       struct launch_warm **out, struct jail_error *e);
 void launch_warm_discard(struct launch_warm **w);
 /* launch_warm_discard without waiting for pid 1's end (its namespaces'

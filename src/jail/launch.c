@@ -234,7 +234,7 @@ static int launch_go(struct init_args *a, pid_t pid, struct cg_run *cg, int *exe
 	return 0;
 }
 
-int launch_warm_start(struct jail *j, const char *root, struct cg_run *cg,
+int launch_warm_start(struct jail *j, const char *root, struct cg_run *cg, bool late_program,
                       struct launch_warm **out, struct jail_error *e)
 {
 	*out = NULL;
@@ -247,6 +247,7 @@ int launch_warm_start(struct jail *j, const char *root, struct cg_run *cg,
 		free(w);
 		return -1;
 	}
+	w->a.late_program = late_program;
 	int rc = launch_clone(j, &w->a, &w->pid, e);
 	launch_close_jail_ends(&w->a, true);
 	if (rc < 0) {

@@ -125,7 +125,7 @@ static int quota_write(const char *name, uint64_t value, bool optional, struct j
 
 /* In pid 1, after its /proc is mounted: the maxima of the jail's user
  * namespace, for every process of the run together. */
-int quota_apply_userns(const struct jail_quota *q, unsigned cgroup_ns, struct jail_error *e)
+int quota_apply_userns(const struct jail_quota *q, struct jail_error *e)
 {
 	static const char *const no_ns[] = {
 		"max_user_namespaces", "max_pid_namespaces", "max_net_namespaces",
@@ -134,10 +134,9 @@ int quota_apply_userns(const struct jail_quota *q, unsigned cgroup_ns, struct ja
 	for (size_t i = 0; i < sizeof no_ns / sizeof no_ns[0]; i++)
 		if (quota_write(no_ns[i], 0, false, e) < 0)
 			return -1;
-	/* The program unshares its cgroup namespace itself (init.c); with a
-	 * zygote the interpreter too, before pid 1 kills the program and sets
-	 * 1 again (quota_cgroup_ns). */
-	if (quota_write("max_cgroup_namespaces", cgroup_ns, false, e) < 0 ||
+	/* The program unshares its cgroup namespace itself (init.c), or the
+	 * zygote's fork for its interpreter (zygote.c). */
+	if (quota_write("max_cgroup_namespaces", 1, false, e) < 0 ||
 	    quota_write("max_time_namespaces", 0, true, e) < 0 ||
 	    quota_write("max_fanotify_groups", 0, true, e) < 0 ||
 	    quota_write("max_fanotify_marks", 0, true, e) < 0 ||
@@ -145,11 +144,6 @@ int quota_apply_userns(const struct jail_quota *q, unsigned cgroup_ns, struct ja
 	    quota_write("max_inotify_watches", q->inotify_watches, false, e) < 0)
 		return -1;
 	return 0;
-}
-
-int quota_cgroup_ns(unsigned n, struct jail_error *e)
-{
-	return quota_write("max_cgroup_namespaces", n, false, e);
 }
 
 static pid_t quota_target;            /* 0: ourselves; else prlimit's pid */
