@@ -418,17 +418,6 @@ static void init_close_stdio(struct init_args *a)
 	raw_close(a->err_wr);
 }
 
-/* A stage prepared for the zygote's interpreter has no program yet
- * (launch.c, late_program): a job told to go without one (the stage
- * served cold after all) gets it now, made as at the preparation, and
- * then the go. */
-static int init_late_spawn(struct init_args *a, pid_t *prog, struct jail_error *e)
-{
-	int rc = init_spawn(a, prog, e);
-	init_close_stdio(a);
-	return rc;
-}
-
 /* The zygote forked the warm interpreter into the jail (zygote.c) and it
  * is our child already (its parent there ended).  Such a stage was
  * prepared without a program (late_program): the interpreter is the
@@ -525,13 +514,16 @@ int init_main(void *arg)
 
 	if (!warm)
 		raw_close(a->go_rd);
+	int started;
 	if (a->job.adopt_pid > 0)
-		m.kind = init_adopt(a, &prog, &m.err) == 0 ? INIT_MSG_READY : INIT_MSG_SETUP_FAILED;
-	else if (a->late_program && init_late_spawn(a, &prog, &m.err) < 0)
-		m.kind = INIT_MSG_SETUP_FAILED;
+		started = init_adopt(a, &prog, &m.err);
+	else if (a->late_program)
+		/* A stage made for the zygote's interpreter serves only it: a job
+		 * it does not fit gets a stage of its own (jail.c). */
+		started = util_fail(&m.err, "start program", EINVAL, "stage made for an interpreter");
 	else
-		m.kind = init_start_program(a, &m.err, &m.exec_errno) == 0 ? INIT_MSG_READY
-		                                                           : INIT_MSG_SETUP_FAILED;
+		started = init_start_program(a, &m.err, &m.exec_errno);
+	m.kind = started == 0 ? INIT_MSG_READY : INIT_MSG_SETUP_FAILED;
 	raw_write(a->rep_wr, &m, sizeof m);
 	if (m.kind != INIT_MSG_READY)
 		raw_exit(1);

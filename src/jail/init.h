@@ -39,7 +39,7 @@ struct init_args {
 	 * non-dumpable: the zygote joins them (zygote.c); -1 otherwise. */
 	int ns_fds[6];
 	/* No program made at the preparation: the zygote's interpreter is
-	 * adopted, or a program is made at the go (launch_warm_start). */
+	 * adopted (launch_warm_start); nothing else runs in the stage. */
 	bool late_program;
 };
 

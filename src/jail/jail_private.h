@@ -211,8 +211,8 @@ struct init_args;
 /* A pid 1 started ahead of its step (CLONE_VM mode only; *out stays NULL
  * otherwise): namespaces, id maps, mounts and pivot_root done in root, the
  * program to be attached to cg.  late_program: for the zygote's
- * interpreter, which pid 1 adopts, no program is prepared (one is made at
- * the go, should a job use the stage without it). */
+ * interpreter, which pid 1 adopts: no program is prepared, and the stage
+ * serves nothing else. */
 struct launch_warm;
 int launch_warm_start(struct jail *j, const char *root, struct cg_run *cg, bool late_program,
                       struct launch_warm **out, struct jail_error *e);
