@@ -12,9 +12,10 @@
 #   F, its fork: joins the jail's user, mount, net, ipc and uts namespaces
 #      (its children's pid namespace too), moves into the run's cgroups,
 #      unshares a cgroup namespace, forks G, waits for it, exits;
-#   G, pid 2+ of the jail: forks C, reports its pid, exits: C's parent is
-#      then the jail's pid 1, as a cold program's (the kernel reparents an
-#      orphan to the reaper of its parent's pid namespace);
+#   G, pid 3 of the jail (pid 1 set the counter): sets the counter back
+#      to 1, forks C (pid 2, as a cold program), reports its pid, exits:
+#      C's parent is then the jail's pid 1, as a cold program's (the kernel
+#      reparents an orphan to the reaper of its parent's pid namespace);
 #   C: the program's steps of init.c in its order (setsid, stdio, cwd,
 #      bounding set, securebits, gid and uid, capabilities, no_new_privs,
 #      fds, seccomp last), "ok", then warm.py: it waits for its job.
@@ -51,7 +52,8 @@ def _zy():
 			s='unshare cgroup namespace';k(L.unshare(0x02000000),s)
 			s='fork';f=os.fork()
 			if f:os.waitpid(f,0);os._exit(0)
-			f=os.fork()
+			s='ns_last_pid';x=os.open('/proc/sys/kernel/ns_last_pid',os.O_WRONLY);os.write(x,b'1');os.close(x)
+			s='fork';f=os.fork()
 			if f:os.write(rep,b'pid %d\n'%f);os._exit(0)
 			s='setsid';os.setsid()
 			s='program stdio'

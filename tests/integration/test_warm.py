@@ -105,9 +105,6 @@ def test_warm_equals_cold(svc, name):
     warm = run_warm(svc, r)
     c = strip_timings(cold.json)
     w = strip_timings(warm)
-    if name == "pid":      # the program's pid and ppid differ per run, not uid
-        c["stdout"] = c["stdout"].split()[-1]
-        w["stdout"] = w["stdout"].split()[-1]
     assert w == c
 
 
@@ -298,10 +295,10 @@ def test_zygote_holds_no_privilege_and_no_run_mount(svc, forked):
 
 
 def test_zygote_interpreter_is_pid_1s_child(svc, forked):
-    """As a cold program: its parent is the jail's pid 1, alone with it."""
-    j = run_warm(svc, req("import os\nprint(os.getppid(), sorted(int(p) for p in "
+    """As a cold program: pid 2, its parent the jail's pid 1, alone with it."""
+    j = run_warm(svc, req("import os\nprint(os.getpid(), os.getppid(), sorted(int(p) for p in "
                           "os.listdir('/proc') if p.isdigit()) == [os.getpid()])\n"))
-    assert j["stdout"] == "1 True\n", j
+    assert j["stdout"] == "2 1 True\n", j
 
 
 def test_zygote_runs_leave_nothing(svc, forked):
