@@ -1,18 +1,20 @@
 # Exit of a forked warm interpreter (src/jail/zygote.c), after warm.py when
-# the program returned normally (an exception or SystemExit leaves by
-# CPython's own finalization).  A fork's finalization writes to objects it
+# the program returned, raised SystemExit with an int or None, or an
+# uncaught exception (after sys.excepthook): _c is the exit status.  (A
+# SystemExit with another value, and KeyboardInterrupt, leave by CPython's
+# own finalization.)  A fork's finalization writes to objects it
 # inherited from the zygote, and each page so written is copied: ~5 ms of
 # CPU per run here, more than the rest of a print(1) (docs/PERFORMANCE.md).
 # What a program can observe of CPython 3.11's Py_FinalizeEx is done here,
 # in its order, and the rest (tearing down the interpreter's own state) is
 # skipped by _exit: non-daemon threads joined; atexit handlers; sys.stdout
-# and sys.stderr flushed (one that fails leaves the rest to CPython, which
-# reports it, exit status 120); a collection; then finalize_modules: the
+# and sys.stderr flushed (one that fails leaves the rest to CPython, by
+# SystemExit(_c), which reports it, exit status 120); a collection; then finalize_modules: the
 # special names of sys and builtins reset, the program's modules taken out
 # of sys.modules, the builtins restored, a collection (finalizers of the
 # program's objects run, its files are flushed and closed), the dicts of
 # the modules still alive cleared newest first as _PyModule_Clear does;
-# the streams flushed again; _exit(0).  The modules of the zygote's own
+# the streams flushed again; _exit(_c).  The modules of the zygote's own
 # start-up (_B0: those of any cold start) stay in sys.modules, uncleared:
 # a program's objects are not theirs, and tearing them down is what copies
 # most pages (so a finalizer that imports one of them at exit finds it,
@@ -51,4 +53,5 @@ if _x:
 		for _x in _s:
 			if not _x.closed:_x.flush()
 	except BaseException:_o(120)
-	_o(0)
+	_o(_c)
+raise SystemExit(_c)

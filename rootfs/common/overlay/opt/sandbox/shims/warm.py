@@ -33,13 +33,21 @@ def _f():
 	for c in sys.stderr,sys.stdout:
 		try:c.flush()
 		except BaseException:pass
-try:exec(compile(c,f,'exec',dont_inherit=True),g)
-except SystemExit:_f();raise
+# _X: a forked interpreter's (zygote.c): an int exit status goes on to its
+# own exit (warm_exit.py, which follows) instead of CPython's finalization.
+try:exec(compile(c,f,'exec',dont_inherit=True),g);_c=0
+except SystemExit as x:
+	_f();_c=x.code
+	if '_X' not in globals() or not(_c is None or type(_c) is int and -2**31<=_c<2**31):raise
+	_c=_c or 0
 except BaseException as x:
 	_f()
 	c=x.__traceback__.tb_next;x.__traceback__=c;sys.last_type,sys.last_value,sys.last_traceback=type(x),x,c
 	sys.excepthook(type(x),x,c)
-	if not isinstance(x,KeyboardInterrupt):sys.exit(1)
-	import atexit,signal;atexit._run_exitfuncs();_f()
-	signal.signal(2,signal.SIG_DFL);os.kill(os.getpid(),2)
+	if not isinstance(x,KeyboardInterrupt):
+		if '_X' not in globals():sys.exit(1)
+		_c=1
+	else:
+		import atexit,signal;atexit._run_exitfuncs();_f()
+		signal.signal(2,signal.SIG_DFL);os.kill(os.getpid(),2)
 else:_f()
