@@ -46,8 +46,9 @@
 #include "jail/init.h"
 
 /* How long one interpreter's fork may take before the zygote counts as
- * hung (it is killed; the job runs cold). */
-#define ZY_SPAWN_TIMEOUT_MS 10000
+ * hung (it is killed and replaced once): a fork takes milliseconds, and
+ * the responder is not serving while it waits. */
+#define ZY_SPAWN_TIMEOUT_MS 2000
 #define ZY_HDR 32                      /* "UID GID NCG CWD" padded with spaces */
 
 void zy_stop(struct zygote *z)

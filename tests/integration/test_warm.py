@@ -344,3 +344,29 @@ def test_a_killed_zygote_is_replaced(svc, forked):
     assert run_warm(svc, req("print('warm')\n"))["stdout"] == "warm\n"
     assert wait_for(lambda: len(zygotes(svc)) == len(svc.responders()) and
                     not set(zygotes(svc)) & set(old), 5.0), (old, zygotes(svc))
+
+
+def test_a_hung_zygote_is_replaced(svc, forked):
+    """A zygote that does not answer (stopped here) is killed after 2 s
+    and replaced: the runs answer meanwhile, and are served warm again by
+    a new zygote."""
+    import signal
+    from conftest import alive, wait_for
+    assert wait_for(lambda: len(zygotes(svc)) == len(svc.responders()), 5.0)
+    old = zygotes(svc)
+    for z in old:
+        os.kill(z, signal.SIGSTOP)
+    try:
+        for i in range(2 * len(old) + 2):
+            j = svc.run(req("print('during')\n")).json
+            assert j["stdout"] == "during\n", j
+        assert wait_for(lambda: not any(alive(z) for z in old), 10.0), old
+        assert run_warm(svc, req("print('warm')\n"))["stdout"] == "warm\n"
+        assert wait_for(lambda: len(zygotes(svc)) == len(svc.responders()) and
+                        not set(zygotes(svc)) & set(old), 5.0), (old, zygotes(svc))
+    finally:
+        for z in old:
+            try:
+                os.kill(z, signal.SIGCONT)
+            except OSError:
+                pass
