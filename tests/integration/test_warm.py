@@ -310,12 +310,15 @@ def test_zygote_interpreter_is_pid_1s_child(svc, forked):
 def test_zygote_runs_leave_nothing(svc, forked):
     """Many runs from the same zygotes: none of their processes stays its
     child (F and G are reaped, the interpreters end with their jails), its
-    fds do not grow, and each responder has its zygote and at most one
-    prepared pid 1 as children."""
+    fds and the responders' do not grow, and each responder has its zygote
+    and at most one prepared pid 1 as children."""
     from conftest import alive, children, wait_for
     assert wait_for(lambda: len(zygotes(svc)) == len(svc.responders()), 5.0)
     zs = zygotes(svc)
-    fds = {z: len(os.listdir("/proc/%d/fd" % z)) for z in zs}
+    nfd = lambda p: len(os.listdir("/proc/%d/fd" % p))
+    fds = {z: nfd(z) for z in zs}
+    time.sleep(0.5)          # each responder idle, its next stage prepared
+    rfds = {r: nfd(r) for r in svc.responders()}
     for i in range(24):
         j = svc.run(req("print(%d)\n" % i)).json
         assert j["stdout"] == "%d\n" % i, j
@@ -323,7 +326,11 @@ def test_zygote_runs_leave_nothing(svc, forked):
     for z in zs:
         assert alive(z), z
         assert children(z) == [], children(z)
-        assert len(os.listdir("/proc/%d/fd" % z)) == fds[z]
+        assert nfd(z) == fds[z]
+    # the responders' own fds (a stage's pipes, cgroup fds, the jail's
+    # namespaces for the zygote) are what an idle one holds, not more
+    assert wait_for(lambda: {r: nfd(r) for r in svc.responders()} == rfds, 5.0), \
+        (rfds, {r: nfd(r) for r in svc.responders()})
     for r in svc.responders():
         assert len(children(r)) <= 2, children(r)
 
