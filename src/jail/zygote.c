@@ -84,7 +84,7 @@ static int zy_enter_root(const char *root, struct jail_error *e)
  * EOF; stdout and stderr a pipe nobody reads: it writes only if its text
  * is broken, and then ends.  Pipes, as a cold program's stdio: python
  * sizes its streams' buffers from them at start-up. */
-static int zy_stdio(int ctl, const char *text, struct jail_error *e)
+static int zy_stdio(int *ctl, const char *text, struct jail_error *e)
 {
 	int in[2], out[2];
 	size_t len = strlen(text);
@@ -96,11 +96,22 @@ static int zy_stdio(int ctl, const char *text, struct jail_error *e)
 	if (write(in[1], text, len) != (ssize_t)len)
 		return util_fail(e, "zygote stdio", errno ? errno : EFBIG, "text");
 	close(in[1]);
-	if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0 || dup2(out[1], 2) < 0 || dup2(ctl, 3) < 0)
+	if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0 || dup2(out[1], 2) < 0 || dup2(*ctl, 3) < 0)
 		return util_fail(e, "zygote stdio", errno, NULL);
+	*ctl = 3;
 	if (close_range(4, ~0U, 0) < 0)
 		return util_fail(e, "zygote close fds", errno, NULL);
 	return 0;
+}
+
+/* A set-up step that failed, for the responder (zy_start_failure). */
+static __attribute__((noreturn)) void zy_child_fail(int ctl, const struct jail_error *e)
+{
+	char msg[96];
+	int n = snprintf(msg, sizeof msg, "fail %s %d", e->step, e->err);
+	if (n > 0)
+		(void)!send(ctl, msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1, MSG_NOSIGNAL);
+	_exit(127);
 }
 
 static __attribute__((noreturn)) void zy_child(struct jail *j, const char *root, int ctl,
@@ -111,11 +122,31 @@ static __attribute__((noreturn)) void zy_child(struct jail *j, const char *root,
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
 		_exit(127);
 	if (zy_enter_root(root, &e) < 0 || creds_drop_caps(j->empty_caps, &e) < 0 ||
-	    zy_stdio(ctl, ws->fork_boot, &e) < 0)
-		_exit(127);
+	    zy_stdio(&ctl, ws->fork_boot, &e) < 0)
+		zy_child_fail(ctl, &e);
 	init_reset_signals();
-	init_exec_search(argv, ws->envp);
-	_exit(127);
+	util_fail(&e, "zygote exec", init_exec_search(argv, ws->envp), "%s", argv[0]);
+	zy_child_fail(ctl, &e);
+}
+
+/* Why a zygote ended before it forked anything: the message its set-up
+ * left on the socket (zy_child_fail), or 0 when there is none (its python
+ * failed). */
+static int zy_start_failure(struct zygote *z, struct jail_error *e)
+{
+	char msg[96], step[64];
+	int err = 0;
+	ssize_t n = recv(z->ctl, msg, sizeof msg - 1, MSG_DONTWAIT);
+	if (n <= 0)
+		return 0;
+	msg[n] = '\0';
+	if (sscanf(msg, "fail %63[^0-9] %d", step, &err) != 2)
+		return 0;
+	size_t k = strlen(step);
+	while (k > 0 && step[k - 1] == ' ')
+		step[--k] = '\0';
+	util_fail(e, step, err > 0 ? err : EIO, "zygote start");
+	return -1;
 }
 
 static int zy_start(struct zygote *z, struct jail *j, const char *root,
@@ -248,13 +279,17 @@ int zy_fork(struct jail *j, const char *root, const struct jail_warm_spec *ws, c
 	const char *cwd = ws->cwd ? ws->cwd : JAIL_WORK_DIR;
 	if (z->pid > 0 && strcmp(z->root, root) != 0)
 		zy_stop(z);                    /* another template, or a new tree */
+	if (ns_fds[0] < 0)
+		return util_fail(e, "zygote fork", EBADF, "jail namespaces not open");
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (z->pid <= 0 && zy_start(z, j, root, ws, e) < 0)
 			return -1;
-		if (ns_fds[0] < 0)
-			return util_fail(e, "zygote fork", EBADF, "jail namespaces not open");
 		if (zy_fork_once(z, j, ns_fds, stdio, cg_fds, ncg, cwd, child, e) == 0)
 			return 0;
+		if (zy_start_failure(z, e) < 0) {
+			zy_stop(z);                /* its set-up failed: it would again */
+			return -1;
+		}
 		/* A zygote that died (or hangs) is replaced once; a step that
 		 * failed in a live one fails the same way again. */
 		int status;
