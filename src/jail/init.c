@@ -317,8 +317,9 @@ static int init_setup(const struct init_args *a, struct jail_error *e)
 		return util_fail(e, "sethostname", errno, NULL);
 	/* For the zygote's interpreter: its parent there (G) takes pid 3, and
 	 * sets the counter back to 1 before it forks, so that the interpreter
-	 * is pid 2 as a cold run's program (zygote.c). */
-	if (a->late_program &&
+	 * is pid 2 as a cold run's program (zygote.c).  A kernel without
+	 * CONFIG_CHECKPOINT_RESTORE has no such file: pid 3 then. */
+	if (a->late_program && access("/proc/sys/kernel/ns_last_pid", F_OK) == 0 &&
 	    file_write_str("/proc/sys/kernel/ns_last_pid", "2", e, "set ns_last_pid") < 0)
 		return -1;
 	return creds_drop_bounding_set(e);

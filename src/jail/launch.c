@@ -267,6 +267,14 @@ int launch_warm_program(struct jail *j, struct launch_warm *w, const struct jail
 	struct jail_spec spec = { .envp = ws->envp };
 	struct jail_step step = { .name = "warm", .argv = ws->argv, .limits = ws->limits,
 	                          .cwd = ws->cwd };
+	/* Its RLIMIT_CPU as high as a handover may set it: the job's CPU limit
+	 * plus the one second the start-up may have used (init.c,
+	 * init_warm_handover), and rlimits only go down.  Without it a job
+	 * asking for the highest CPU (or wall) time failed at the handover
+	 * (setrlimit, EPERM): tests/integration/test_warm.py,
+	 * test_the_highest_limits_are_served_warm; tests/jail/test_jail.py. */
+	step.limits.cpu_time_ms = (ws->limits.cpu_time_ms ? ws->limits.cpu_time_ms
+	                                                  : ws->limits.wall_time_ms) + 1000;
 	int exec_errno = 0;
 	if ((size_t)snprintf(w->key, sizeof w->key, "%s", ws->key) >= sizeof w->key)
 		return util_fail(e, "warm start", ENAMETOOLONG, "key");

@@ -180,6 +180,20 @@ def test_limits_hold_warm_as_cold(svc, code, limits, status):
         assert warm["stdout"] == cold["stdout"] and len(warm["stdout"]) == 2000
 
 
+@pytest.mark.parametrize("limits", [{"cpu_time_ms": "max"}, {"wall_time_ms": "max"},
+                                    {"wall_time_ms": "max", "cpu_time_ms": "max"}])
+def test_the_highest_limits_are_served_warm(svc, limits):
+    """A run may ask for the highest CPU and wall time: the interpreter's
+    RLIMIT_CPU was started no lower than the handover sets it (the job's
+    CPU limit plus the second its start-up may have used), so the
+    handover lowers, never raises it.  Before, such a run failed with a
+    sandbox failure (setrlimit, EPERM)."""
+    info = svc.request("GET", "/api/sandbox/info").json["limits"]
+    lim = {k: info[k]["max"] for k in limits}
+    j = run_warm(svc, req("print('top')\n", limits=lim))
+    assert j["status"] == "success" and j["stdout"] == "top\n", j
+
+
 def test_cpu_time_is_the_programs_own(svc):
     # A run handed over while its interpreter still starts counts the rest
     # of the start-up (docs/API.md): let both responders' be ready.

@@ -15,6 +15,8 @@
  *                                runs CMD in a jail prepared ahead by
  *                                jail_idle(), then jobs whose prepared pid 1
  *                                was killed or does not fit (run_warm)
+ *   jail_loop zygote ROOTFS N    N Python runs served warm, forked by the
+ *                                zygote as the service user (run_zygote)
  *   jail_loop cancel ROOTFS - [HOSTBIN ARG...]
  *                                a job stopped by its cancel_fd hanging up;
  *                                the job is HOSTBIN (copied into /work) with
@@ -54,6 +56,7 @@
 #include <signal.h>
 #include <stdint.h>
 
+#include "api/warm.h"
 #include "jail/jail.h"
 
 static long count_dir(const char *path, const char *prefix, bool dirs_only)
@@ -397,6 +400,89 @@ static int run_warm(struct jail *j, const char *rootfs, char **cmd)
 	exit(rc);               /* j is freed */
 }
 
+/* The bootstrap's frame (src/api/warm.c): "LEN\n", then argc, argv...,
+ * envc, env..., each ending in a NUL byte.  0, or -1 if it does not fit. */
+static int warm_frame(char *const *argv, char *const *envp, char *out, size_t cap, size_t *len)
+{
+	char body[1024];
+	size_t n = 0;
+	char *const *lists[2] = { argv, envp };
+	for (int l = 0; l < 2; l++) {
+		size_t c = 0;
+		while (lists[l][c])
+			c++;
+		int k = snprintf(body + n, sizeof body - n, "%zu", c);
+		if (k < 0 || (size_t)k + 1 >= sizeof body - n)
+			return -1;
+		n += (size_t)k + 1;                 /* its NUL */
+		for (size_t i = 0; i < c; i++) {
+			size_t m = strlen(lists[l][i]) + 1;
+			if (m > sizeof body - n)
+				return -1;
+			memcpy(body + n, lists[l][i], m);
+			n += m;
+		}
+	}
+	int h = snprintf(out, cap, "%zu\n", n);
+	if (h < 0 || (size_t)h + n > cap)
+		return -1;
+	memcpy(out + h, body, n);
+	*len = (size_t)h + n;
+	return 0;
+}
+
+/* N Python runs, each served warm: by an interpreter the zygote forked
+ * into the prepared jail (jail_info.warm_fork: as the service user), or
+ * one started there (as root).  Prints warm_fork, then per run its status,
+ * whether it was warm, and the program's pid, ppid, argv, cgroup and the
+ * pids it sees; exits 1 if a run failed or went cold. */
+static int run_zygote(struct jail *j, const char *rootfs, long n)
+{
+	static char *env[] = { "PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/work", "LANG=C.UTF-8", NULL };
+	static char *argv[] = { "python3", "main.py", "a1", NULL };
+	static const char prog[] =
+		"import os, sys\n"
+		"print(os.getpid(), os.getppid(), sys.argv, open('/proc/self/cgroup').read().split(':')[-1].strip(),\n"
+		"      sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))\n";
+	char *wargv[] = { "python3", "-c", (char *)req_warm_python_boot, NULL };
+	char key[PATH_MAX + 8], frame[2048];
+	size_t flen;
+	snprintf(key, sizeof key, "python:%s", rootfs);
+	struct jail_warm_spec w = { .key = key, .rootfs = rootfs, .argv = wargv, .envp = env,
+		.limits = { .wall_time_ms = 10000, .memory_bytes = 256u << 20, .max_processes = 32,
+		            .max_output_bytes = 1 << 20 },
+		.fork_boot = req_warm_python_fork_boot };
+	if (warm_frame(argv, env, frame, sizeof frame, &flen) < 0)
+		return 1;
+	printf("can_warm %d warm_fork %d\n", (int)jail_can_warm(j), (int)jail_get_info(j)->warm_fork);
+	if (!jail_can_warm(j))
+		return 0;                       /* fork mode, degraded limits: none */
+	int rc = 0;
+	for (long i = 0; i < n; i++) {
+		struct jail_error e;
+		if (jail_idle_warm(j, &w, &e) < 0) {
+			printf("run %ld idle_failure %s %s %s\n", i, e.step, strerror(e.err), e.detail);
+			return 1;
+		}
+		struct jail_file f = { .path = "main.py", .data = prog, .len = sizeof prog - 1 };
+		struct jail_step s = make_step(argv, 10000);
+		struct jail_spec spec = { .rootfs = rootfs, .envp = env, .steps = &s, .nsteps = 1,
+		                          .files = &f, .nfiles = 1, .warm_key = key,
+		                          .warm_frame = frame, .warm_frame_len = flen };
+		struct jail_result res;
+		if (jail_run(j, &spec, &res) < 0) {
+			printf("run %ld sandbox_failure %s %s %s\n", i, res.error.step,
+			       strerror(res.error.err), res.error.detail);
+			return 1;
+		}
+		printf("run %ld status %s warm %d out %s", i, jail_status_name(res.steps[0].status),
+		       (int)res.warm, res.steps[0].out.data);
+		rc |= res.steps[0].status != JAIL_SUCCESS || !res.warm;
+		jail_result_free(&res);
+	}
+	return rc;
+}
+
 /* A host file, whole, for jail_spec.files; NULL on error. */
 static void *read_host_file(const char *path, size_t *len)
 {
@@ -557,7 +643,7 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "leak") && !(tmp_ready && !strcmp(tmp_ready, "1")) && private_tmp() < 0)
 		return 1;
 	struct jail_error e;
-	struct jail_config cfg = { 0 };
+	struct jail_config cfg = { .warm_fork = !strcmp(argv[1], "zygote") };
 	const char *test_cgroup = getenv("SANDBOX_TEST_CGROUP");
 	const char *degraded = getenv("JAIL_LOOP_ALLOW_DEGRADED");
 	cfg.allow_degraded_limits = degraded && !strcmp(degraded, "1");
@@ -575,6 +661,7 @@ int main(int argc, char **argv)
 	int rc = !strcmp(argv[1], "leak") ? run_leak(j, argv[2], n)
 	       : !strcmp(argv[1], "nest") ? run_nest(j, argv[2], argv + 3)
 	       : !strcmp(argv[1], "warm") ? run_warm(j, argv[2], argv + 3)
+	       : !strcmp(argv[1], "zygote") ? run_zygote(j, argv[2], n)
 	       : !strcmp(argv[1], "cancel") ? run_cancel(j, argv[2], argv + 4)
 	       : !strcmp(argv[1], "stream") && argc > 4 ? run_stream(j, argv[2], argv + 4)
 	       : !strcmp(argv[1], "seq") && argc > 4 ? run_seq(j, argv[2], n, argv + 4)

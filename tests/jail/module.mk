@@ -3,7 +3,9 @@
 # scripts/test.sh against real jails; the probe is built static there.
 check_PROGRAMS += tests/jail/jail_loop
 tests_jail_jail_loop_SOURCES = tests/jail/jail_loop.c
-tests_jail_jail_loop_LDADD = $(JAIL_LIBS)
+tests_jail_jail_loop_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+# the Python bootstraps (src/api/warm_boot.c) for its zygote mode
+tests_jail_jail_loop_LDADD = $(API_LIBS) $(JAIL_LIBS)
 # check_seccomp: the seccomp policy's fail-closed paths, without a jail.
 if HAVE_CHECK
 check_PROGRAMS += tests/jail/check_seccomp

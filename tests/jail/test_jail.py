@@ -1023,6 +1023,27 @@ def test_prepared_jail_keeps_every_layer(jail_loop, rootfs):
     assert f"children_before_free {int(ahead)}" in out and "children_after_free 0" in out, out
 
 
+def test_warm_python_interpreters(jail_loop, rootfs):
+    """Python runs served by warm interpreters (jail_idle_warm): in the
+    service's mode forked into each prepared jail by the responder's zygote
+    (src/jail/zygote.c, docs/SECURITY.md), as root started there.  Either
+    way each is pid 2, the child of the jail's pid 1 and alone in the jail,
+    in a cgroup namespace of its own (its cgroup is "/"), with its argv;
+    five in a row, each warm.  This is the zygote's test on the cgroup v2
+    kernel (tests/v2vm runs this file in both modes)."""
+    if not os.path.exists(os.path.join(rootfs, "usr/bin/python3")):
+        pytest.skip("no python3 in this RootFS")
+    p = subprocess.run([jail_loop, "zygote", rootfs, "5"], capture_output=True, text=True,
+                       timeout=120)
+    out = p.stdout
+    assert p.returncode == 0, (out, p.stderr)
+    if "can_warm 0" in out:
+        pytest.skip("no warm interpreters here (fork mode or degraded limits): " + out)
+    assert ("warm_fork 1" if SERVICE_USER else "warm_fork 0") in out, out
+    for i in range(5):
+        assert f"run {i} status success warm 1 out 2 1 ['main.py', 'a1'] / [2]\n" in out, out
+
+
 def test_cancel_fd_hangup_stops_the_job(jail_loop, rootfs):
     """jail_spec.cancel_fd (the responder's FastCGI connection): data on it
     changes nothing, its peer hanging up kills the running job (after the
