@@ -147,13 +147,14 @@ struct jail *jail_new(const struct jail_config *cfg, struct jail_error *err)
 	j->grave.keep_fd = -1;
 	j->zygote.ctl = -1;
 	j->as_root = geteuid() == 0 && ctx_initial_userns();
-	/* Only as the service user (the production mode, which the tests run
-	 * in): as host root the zygote would keep host uid 0, capabilities or
-	 * not (src/jail/zygote.c); interpreters are then started. */
-	j->warm_fork = cfg && cfg->warm_fork && !j->as_root;
-	j->info.warm_fork = j->warm_fork;
 	j->use_clone_vm = ctx_use_clone_vm(cfg ? cfg->clone_mode : JAIL_CLONE_AUTO);
 	j->info.prepares_ahead = j->use_clone_vm;
+	/* Only as the service user (the production mode, which the tests run
+	 * in): as host root the zygote would keep host uid 0, capabilities or
+	 * not (src/jail/zygote.c); interpreters are then started.  And only
+	 * where there are warm interpreters at all (CLONE_VM mode). */
+	j->warm_fork = cfg && cfg->warm_fork && !j->as_root && j->use_clone_vm;
+	j->info.warm_fork = j->warm_fork;
 	ctx_ids(j, cfg);
 	quota_compute(&j->info.quota, cfg ? cfg->concurrent_jails : 0);
 	j->info.userns_owned = !j->as_root;

@@ -79,7 +79,7 @@ static long launch_open_ns(pid_t pid, struct init_args *a)
 	memcpy(path + n, "/ns/", 4);
 	n += 4;
 	for (size_t i = 0; i < 6; i++) {
-		memcpy(path + n, names[i], 5);     /* with its NUL */
+		memcpy(path + n, names[i], strlen(names[i]) + 1);
 		long fd = raw_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			return fd;
@@ -179,7 +179,7 @@ static int launch_clone(struct jail *j, struct init_args *a, pid_t *out, struct 
 	struct init_msg m;
 	long rc = ns_write_child_maps(pid, j->uid_map, j->gid_map);
 	const char *step = "write id maps";
-	if (rc == 0 && j->warm_fork) {
+	if (rc == 0 && j->warm_fork && a->late_program) {
 		rc = launch_open_ns(pid, a);
 		step = "open jail namespaces";
 	}
