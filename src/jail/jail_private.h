@@ -194,6 +194,7 @@ struct init_handover {
 struct zygote {
 	pid_t pid;                             /* 0: none */
 	int ctl;                               /* SOCK_SEQPACKET to it, -1 */
+	unsigned forks;                        /* interpreters it made (ZY_MAX_FORKS) */
 	char root[4096];                       /* the tree it runs in */
 };
 /* Forks an interpreter of ws (ws->fork_boot) into the prepared jail whose

@@ -50,6 +50,10 @@
  * the responder is not serving while it waits. */
 #define ZY_SPAWN_TIMEOUT_MS 2000
 #define ZY_HDR 32                      /* "UID GID NCG CWD" padded with spaces */
+/* A zygote's interpreters share its hash seed and address-space layout
+ * (docs/SECURITY.md): it is replaced after this many, a start-up's cost
+ * spread over them. */
+#define ZY_MAX_FORKS 256
 
 void zy_stop(struct zygote *z)
 {
@@ -59,6 +63,7 @@ void zy_stop(struct zygote *z)
 	}
 	z->ctl = fd_close(z->ctl);
 	z->pid = 0;
+	z->forks = 0;
 	z->root[0] = '\0';
 }
 
@@ -277,15 +282,17 @@ int zy_fork(struct jail *j, const char *root, const struct jail_warm_spec *ws, c
 {
 	struct zygote *z = &j->zygote;
 	const char *cwd = ws->cwd ? ws->cwd : JAIL_WORK_DIR;
-	if (z->pid > 0 && strcmp(z->root, root) != 0)
-		zy_stop(z);                    /* another template, or a new tree */
+	if (z->pid > 0 && (strcmp(z->root, root) != 0 || z->forks >= ZY_MAX_FORKS))
+		zy_stop(z);                    /* another template, a new tree, or enough */
 	if (ns_fds[0] < 0)
 		return util_fail(e, "zygote fork", EBADF, "jail namespaces not open");
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (z->pid <= 0 && zy_start(z, j, root, ws, e) < 0)
 			return -1;
-		if (zy_fork_once(z, j, ns_fds, stdio, cg_fds, ncg, cwd, child, e) == 0)
+		if (zy_fork_once(z, j, ns_fds, stdio, cg_fds, ncg, cwd, child, e) == 0) {
+			z->forks++;
 			return 0;
+		}
 		if (zy_start_failure(z, e) < 0) {
 			zy_stop(z);                /* its set-up failed: it would again */
 			return -1;

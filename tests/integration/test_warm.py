@@ -391,3 +391,22 @@ def test_a_hung_zygote_is_replaced(svc, forked):
                 os.kill(z, signal.SIGCONT)
             except OSError:
                 pass
+
+
+def test_a_zygote_is_replaced_after_256_interpreters():
+    """The runs of one zygote share its hash seed (docs/SECURITY.md); it
+    is replaced after 256 interpreters, with a new seed: on a pool of one,
+    the warm runs print one hash() of a str for at most 256 runs (fewer
+    when an interpreter was thrown away for a run that came too early),
+    then another."""
+    from test_warm_node import start_pool, stop_pool
+    s = start_pool("--warm-runtime python", 1)
+    try:
+        if not s.request("GET", "/api/sandbox/info").json["warm"]["forked"]:
+            pytest.skip("interpreters are started here")
+        hashes = [run_warm(s, req("print(hash('sandbox-fcgi'))\n"))["stdout"] for _ in range(280)]
+        change = next(i for i, h in enumerate(hashes) if h != hashes[0])
+        assert 128 < change <= 256, (change, hashes[change - 1:change + 1])
+        assert len(set(hashes[change:change + 20])) == 1, hashes[change:change + 20]
+    finally:
+        stop_pool(s)
