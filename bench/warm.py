@@ -50,10 +50,17 @@ def post(req, where=None):
     return dt, a
 
 
+# The host's /dev/null, opened before any chroot (enter_tree): in the tree
+# /dev/null is the jail's mount point, a plain file of the RootFS, and a
+# launch writing there (as root) would change the RootFS (once it did:
+# verify-rootfs.sh then failed on its content hash).
+DEVNULL = os.open("/dev/null", os.O_WRONLY | os.O_CLOEXEC)
+
+
 def bare_here():
     t = time.monotonic()
     pid = os.posix_spawn(BARE[0], BARE, ENV,
-                         file_actions=[(os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0)])
+                         file_actions=[(os.POSIX_SPAWN_DUP2, DEVNULL, 1)])
     _, status = os.waitpid(pid, 0)
     if status != 0:
         raise SystemExit("bare launch failed: %s" % BARE)
