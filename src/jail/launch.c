@@ -127,9 +127,8 @@ static int launch_new_args(struct jail *j, const char *root, struct cg_run *cg,
 }
 
 /* Our copies of the program's stdio ends: closed so that EOF means "all
- * gone".  A prepared pid 1 keeps them in ours until its program is known
- * (launch_warm_program, launch_step): an interpreter from the zygote gets
- * them from us. */
+ * gone".  A stage made for the zygote's interpreter keeps them until that
+ * is forked (launch_warm_program): it gets them from us. */
 static void launch_close_prog_ends(struct init_args *a)
 {
 	a->in_rd = fd_close(a->in_rd);
@@ -179,7 +178,7 @@ static int launch_clone(struct jail *j, struct init_args *a, pid_t *out, struct 
 	struct init_msg m;
 	long rc = ns_write_child_maps(pid, j->uid_map, j->gid_map);
 	const char *step = "write id maps";
-	if (rc == 0 && j->warm_fork && a->late_program) {
+	if (rc == 0 && a->late_program) {
 		rc = launch_open_ns(pid, a);
 		step = "open jail namespaces";
 	}
@@ -249,7 +248,7 @@ int launch_warm_start(struct jail *j, const char *root, struct cg_run *cg, bool 
 	}
 	w->a.late_program = late_program;
 	int rc = launch_clone(j, &w->a, &w->pid, e);
-	launch_close_jail_ends(&w->a, true);
+	launch_close_jail_ends(&w->a, late_program);
 	if (rc < 0) {
 		launch_close_fds(&w->a);
 		free(w);
