@@ -123,10 +123,11 @@ static int cg_run_mkdir(struct cg_run *r, const char *parent, const char *name, 
 	 * write side of the global cgroup_threadgroup_rwsem, whose every
 	 * uncontended take waits a whole RCU grace period (rcu_sync_enter:
 	 * about 9 ms on the test guest, against 0.03 ms for "tasks").  That
-	 * wait left both CPUs idle under saturation (two attaches per run:
-	 * pid 1 and a forked interpreter).  Every process that attaches is
-	 * single-threaded (pid 1, a zygote's fork), so the thread is the
-	 * whole process.  v2 has only cgroup.procs for domain cgroups. */
+	 * wait left both CPUs idle under saturation (docs/PERFORMANCE.md,
+	 * "Cgroup attach after a pause").  Every process that attaches is
+	 * single-threaded (pid 1's program before its execve, a zygote's
+	 * fork, a session's copy-in helper; pid 1 itself never enters), so
+	 * the thread is the whole process.  v2 has only cgroup.procs for domain cgroups. */
 	char p[PATH_MAX + 16];
 	snprintf(p, sizeof p, "%s/%s", dir, r->mode == JAIL_CG_V1 ? "tasks" : "cgroup.procs");
 	r->procs_fd[r->n] = open(p, O_WRONLY | O_CLOEXEC);

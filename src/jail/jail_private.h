@@ -139,8 +139,9 @@ struct cg_stats {
  * accounting (may be done ahead, jail_idle), then write the limits. */
 int cg_run_make(struct cg_hierarchy *cg, struct cg_run **out, struct jail_error *e);
 int cg_run_limits(struct cg_run *r, const struct jail_limits *l, struct jail_error *e);
-/* The run's cgroup.procs fds (one per hierarchy): the program writes "0"
- * to each to move itself in (init.c). Returns how many. */
+/* The run's attach fds (one per hierarchy: v1 tasks, v2 cgroup.procs):
+ * the program writes "0" to each to move itself in (init.c). Returns how
+ * many. */
 int cg_run_procs_fds(const struct cg_run *r, int fds[3]);
 int cg_run_cpu_us(struct cg_run *r, uint64_t *us);
 /* Live processes in the run's cgroup (not zombies; -1: unknown). */
