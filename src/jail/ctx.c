@@ -173,6 +173,10 @@ struct jail *jail_new(const struct jail_config *cfg, struct jail_error *err)
 		goto fail;
 	if (ns_enter_process(j->as_root, e) < 0)
 		goto fail;
+	/* In our own namespaces: fsopen needs CAP_SYS_ADMIN there.  Without
+	 * it (an old kernel, a container's seccomp profile) every run's tmpfs
+	 * is attached, as a job of several steps needs anyway (mount.c). */
+	j->run_detach = mnt_run_can_detach();
 	/* A program that closes its stdin early must not kill us with SIGPIPE. */
 	signal(SIGPIPE, SIG_IGN);
 	return j;

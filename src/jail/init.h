@@ -38,6 +38,9 @@ struct init_args {
 	 * opened (jail_options.warm_fork) before pid 1 makes itself
 	 * non-dumpable: the zygote joins them (zygote.c); -1 otherwise. */
 	int ns_fds[6];
+	/* A detached run's tmpfs (struct mnt_run), which pid 1 moves into its
+	 * namespace; all -1 for attached ones, already there. */
+	int run_fds[MNT_RUN_N];
 	/* No program made at the preparation: the zygote's interpreter is
 	 * adopted (launch_warm_start); nothing else runs in the stage. */
 	bool late_program;

@@ -1,7 +1,7 @@
 /*
  * jail.c - one job: RootFS, fresh work dir, steps, outputs, cleanup.
  * Every path out of jail_run() goes through the same cleanup: the run's
- * tmpfs mounts are detached and its cgroups removed (job_stage_clear), so a
+ * tmpfs mounts are released and its cgroups removed (job_stage_clear), so a
  * job leaves nothing behind whether it succeeded, timed out or failed.
  */
 #include "jail/jail_private.h"
@@ -65,8 +65,7 @@ static void job_stage_clear(struct jail *j, int which)
 	__typeof__(j->next) *st = which ? &j->done : &j->next;
 	launch_warm_discard(&st->warm);        /* before its mounts and cgroups */
 	sup_reap_deferred(&st->init_pid);
-	if (st->root)
-		mnt_run_unmount(st->root->path);
+	mnt_run_release(&st->run, st->root ? st->root->path : NULL);
 	st->root = NULL;
 	for (int i = 0; i < JAIL_MAX_STEPS; i++) {
 		cg_run_destroy(st->cg[i]);
@@ -179,8 +178,10 @@ int jail_idle_warm(struct jail *j, const struct jail_warm_spec *w, struct jail_e
 static int job_prepare_next(struct jail *j, struct mnt_root *root, uint64_t work, uint64_t tmp,
                             bool late_program, struct jail_error *e)
 {
-	/* Fresh per run still: these mounts have never been used. */
-	if (mnt_run_mounts(root->path, work, tmp, j->map_uid, j->map_gid, e) < 0)
+	/* Fresh per run still: these mounts have never been used.  Detached
+	 * when the kernel allows: most jobs have one step (job_stage_begin). */
+	if (mnt_run_mounts(&j->next.run, root->path, j->run_detach, work, tmp, j->map_uid, j->map_gid,
+	                   e) < 0)
 		return -1;
 	j->next.root = root;
 	j->next.work_bytes = work;
@@ -194,8 +195,8 @@ static int job_prepare_next(struct jail *j, struct mnt_root *root, uint64_t work
 	 * job starts its own pid 1 (and reports why if that fails too), and
 	 * the caller hears of it now (the responder logs sandbox.idle.failed). */
 	struct jail_error local;
-	return launch_warm_start(j, root->path, j->next.cg[0], late_program, &j->next.warm,
-	                         e ? e : &local);
+	return launch_warm_start(j, root->path, &j->next.run, j->next.cg[0], late_program,
+	                         &j->next.warm, e ? e : &local);
 }
 
 /* Whether the job may use the warm interpreter of the prepared stage:
@@ -232,7 +233,13 @@ static struct mnt_root *job_stage_begin(struct jail *j, const struct jail_spec *
 		util_fail(e, "resolve RootFS", errno, "%s", rootfs);
 		return NULL;
 	}
-	bool same_root = j->next.root && strcmp(j->next.root->path, real) == 0;
+	/* A job of several steps needs attached mounts (every step's pid 1
+	 * copies them from our namespace); detached ones that a prepared pid 1
+	 * took serve only through it, alive. */
+	bool detach = j->run_detach && spec->nsteps == 1;
+	bool same_root = j->next.root && strcmp(j->next.root->path, real) == 0 &&
+	                 j->next.run.detached == detach &&
+	                 (!j->next.run.moved || launch_warm_alive(j->next.warm));
 	bool fits = same_root && j->next.work_bytes == work && j->next.tmp_bytes == tmp;
 	/* A warm interpreter serves only the job it fits.  Any other job
 	 * gets a wholly fresh stage: the interpreter's charges in the
@@ -249,17 +256,20 @@ static struct mnt_root *job_stage_begin(struct jail *j, const struct jail_spec *
 	/* Other sizes (a session's quota beside one-shot runs): the prepared,
 	 * unused mounts are resized rather than made again with a new pid 1. */
 	if (same_root && !fits &&
-	    mnt_run_resize(real, j->next.work_bytes, work, j->next.tmp_bytes, tmp) == 0)
+	    mnt_run_resize(&j->next.run, real, j->next.work_bytes, work, j->next.tmp_bytes, tmp) == 0)
 		fits = true;
 	if (!fits)
 		job_stage_clear(j, STAGE_NEXT);
 	struct mnt_root *r = job_root_get(j, real, e);
 	if (!r)
 		return NULL;
-	if (!fits && mnt_run_mounts(r->path, work, tmp, j->map_uid, j->map_gid, e) < 0)
+	if (!fits && mnt_run_mounts(&j->next.run, r->path, detach, work, tmp, j->map_uid,
+	                            j->map_gid, e) < 0)
 		return NULL;
 	/* From here every resource of the job is in `done`, whatever happens. */
 	j->done.root = r;
+	j->done.run = j->next.run;
+	j->next.run = (struct mnt_run){ .fd = { -1, -1, -1 } };
 	j->done.work_bytes = work;
 	j->done.tmp_bytes = tmp;
 	j->done.cg[0] = j->next.cg[0];
@@ -271,7 +281,7 @@ static struct mnt_root *job_stage_begin(struct jail *j, const struct jail_spec *
 }
 
 static int job_steps(struct jail *j, const struct jail_spec *spec, const char *root,
-                     struct jail_result *res)
+                     struct mnt_run *run, struct jail_result *res)
 {
 	for (size_t i = 0; i < spec->nsteps; i++) {
 		struct jail_step_result *sr = &res->steps[i];
@@ -283,7 +293,7 @@ static int job_steps(struct jail *j, const struct jail_spec *spec, const char *r
 		 * process is dead, and the next step must start on a quiet /work. */
 		bool last = i + 1 == spec->nsteps && spec->noutputs == 0 && !spec->result_path &&
 		            !spec->work_hooks;
-		if (sup_run_step(j, spec, &spec->steps[i], root, j->done.cg[i],
+		if (sup_run_step(j, spec, &spec->steps[i], root, run, j->done.cg[i],
 		                 i == 0 ? &j->done.warm : NULL, sr,
 		                 last ? &j->done.init_pid : NULL, &res->cancelled, &res->error) < 0)
 			return -1;
@@ -325,18 +335,18 @@ int jail_run(struct jail *j, const struct jail_spec *spec, struct jail_result *r
 		if (rc == 0)
 			rc = cg_run_limits(j->done.cg[0], &spec->steps[0].limits, e);
 		if (rc == 0)
-			rc = wd_import(r->path, spec->work_hooks, j->done.cg[0], j->map_uid, j->map_gid, e);
+			rc = wd_import(&j->done.run, spec->work_hooks, j->done.cg[0], j->map_uid, j->map_gid, e);
 	}
 	if (rc == 0)
-		rc = wd_write_files(r->path, spec, j->map_uid, j->map_gid, e);
+		rc = wd_write_files(&j->done.run, spec, j->map_uid, j->map_gid, e);
 	if (rc == 0)
-		rc = job_steps(j, spec, r->path, res);
+		rc = job_steps(j, spec, r->path, &j->done.run, res);
 	/* Every process of the jail is dead here (no deferred pid 1 with
 	 * work_hooks, see job_steps): the workspace can be read back. */
 	if (rc == 0 && spec->work_hooks && spec->work_hooks->export)
-		rc = wd_export(r->path, spec->work_hooks, res, e);
+		rc = wd_export(&j->done.run, spec->work_hooks, res, e);
 	if (rc == 0 && !res->cancelled)   /* nobody is left to read the files */
-		rc = wd_collect(r->path, spec, res, e);
+		rc = wd_collect(&j->done.run, spec, res, e);
 	if (rc < 0) {
 		struct jail_error saved = *e;
 		jail_result_free(res);

@@ -58,14 +58,34 @@ struct mnt_root {
 };
 int mnt_prepare_root(struct mnt_root *r, const char *path, struct jail_error *e);
 void mnt_release_root(struct mnt_root *r);
-int mnt_run_mounts(const char *root, uint64_t work_bytes, uint64_t tmp_bytes,
-                   uid_t owner, gid_t group, struct jail_error *e);
-void mnt_run_unmount(const char *root);
-/* New size caps for a run's fresh, unused tmpfs mounts (remount). */
-int mnt_run_resize(const char *root, uint64_t work_from, uint64_t work_bytes, uint64_t tmp_from,
-                   uint64_t tmp_bytes);
-/* Inside the jail's pid 1, before the program starts. */
-int mnt_enter_root(const char *root, struct jail_error *e);
+/* A run's tmpfs mounts: /work, /tmp and /dev/shm, fresh for each job.
+ * Attached: mounted on the RootFS tree in our namespace, which every pid 1
+ * cloned afterwards copies (a job of several steps needs that: each step
+ * has its own pid 1), and unmounted after the job.  Detached (fsmount(2),
+ * a job of one step): in no namespace of ours; the step's pid 1 moves them
+ * into its own namespace, and they go with it.  Either way fd[] holds the
+ * mounts' roots: the caller fills and reads the work dir through them. */
+enum { MNT_RUN_WORK, MNT_RUN_TMP, MNT_RUN_SHM, MNT_RUN_N };
+struct mnt_run {
+	bool made;
+	bool detached;
+	bool moved;                            /* detached, and a pid 1 took them */
+	int fd[MNT_RUN_N];                     /* valid when made */
+};
+/* Whether this kernel and our seccomp/LSM context allow fsopen("tmpfs"). */
+bool mnt_run_can_detach(void);
+int mnt_run_mounts(struct mnt_run *m, const char *root, bool detached, uint64_t work_bytes,
+                   uint64_t tmp_bytes, uid_t owner, gid_t group, struct jail_error *e);
+/* Closes the fds; attached mounts are unmounted from root first. */
+void mnt_run_release(struct mnt_run *m, const char *root);
+/* New size caps for a run's fresh, unused tmpfs mounts (reconfigure). */
+int mnt_run_resize(struct mnt_run *m, const char *root, uint64_t work_from, uint64_t work_bytes,
+                   uint64_t tmp_from, uint64_t tmp_bytes);
+/* A new fd for the directory at the root of mount `which` (MNT_RUN_*). */
+int mnt_run_open(const struct mnt_run *m, int which);
+/* Inside the jail's pid 1, before the program starts.  run_fds: a detached
+ * run's mounts to move in (MNT_RUN_N fds), or NULL. */
+int mnt_enter_root(const char *root, const int *run_fds, struct jail_error *e);
 
 /* ---- seccomp.c ---- */
 struct sc_filter {
@@ -153,14 +173,14 @@ void cg_run_kill(struct cg_run *r);
 void cg_run_destroy(struct cg_run *r);
 
 /* ---- workdir.c ---- */
-int wd_write_files(const char *root, const struct jail_spec *spec, uid_t uid, gid_t gid,
-                   struct jail_error *e);
+int wd_write_files(const struct mnt_run *run, const struct jail_spec *spec, uid_t uid,
+                   gid_t gid, struct jail_error *e);
 /* The work hooks (struct jail_work_hooks) around the job. */
-int wd_import(const char *root, const struct jail_work_hooks *h, struct cg_run *cg, uid_t uid,
-              gid_t gid, struct jail_error *e);
-int wd_export(const char *root, const struct jail_work_hooks *h, struct jail_result *res,
+int wd_import(const struct mnt_run *run, const struct jail_work_hooks *h, struct cg_run *cg,
+              uid_t uid, gid_t gid, struct jail_error *e);
+int wd_export(const struct mnt_run *run, const struct jail_work_hooks *h, struct jail_result *res,
               struct jail_error *e);
-int wd_collect(const char *root, const struct jail_spec *spec, struct jail_result *res,
+int wd_collect(const struct mnt_run *run, const struct jail_spec *spec, struct jail_result *res,
                struct jail_error *e);
 
 /* ---- init.c: how a step reaches its pid 1 ----
@@ -216,8 +236,10 @@ struct init_args;
  * interpreter, which pid 1 adopts: no program is prepared, and the stage
  * serves nothing else. */
 struct launch_warm;
-int launch_warm_start(struct jail *j, const char *root, struct cg_run *cg, bool late_program,
-                      struct launch_warm **out, struct jail_error *e);
+int launch_warm_start(struct jail *j, const char *root, struct mnt_run *run, struct cg_run *cg,
+                      bool late_program, struct launch_warm **out, struct jail_error *e);
+/* Whether w's pid 1 is still alive (false for NULL). */
+bool launch_warm_alive(struct launch_warm *w);
 void launch_warm_discard(struct launch_warm **w);
 /* launch_warm_discard without waiting for pid 1's end (its namespaces'
  * teardown, the interpreter's exit): pid 1 is sent SIGKILL and its pid
@@ -240,8 +262,9 @@ const char *launch_warm_misfit(const struct launch_warm *w, const char *key,
  * runs, with our ends of the pipes in *a, pid 1 in *pid and the program's
  * execve errno (0: it runs) in *exec_errno; on failure pid 1 is reaped and
  * every fd closed.  The step itself reaches pid 1 through j->handover. */
-int launch_step(struct jail *j, const char *root, struct cg_run *cg, struct launch_warm **warm,
-                struct init_args *a, pid_t *pid, int *exec_errno, struct jail_error *e);
+int launch_step(struct jail *j, const char *root, struct mnt_run *run, struct cg_run *cg,
+                struct launch_warm **warm, struct init_args *a, pid_t *pid, int *exec_errno,
+                struct jail_error *e);
 void launch_close_fds(struct init_args *a);
 
 /* ---- supervise.c: one step, from its start to its result ---- */
@@ -253,9 +276,9 @@ void launch_close_fds(struct init_args *a);
  * if it was reaped here.  *cancelled is set when spec's cancel_fd hung up
  * and the step was killed for it. */
 int sup_run_step(struct jail *j, const struct jail_spec *spec, const struct jail_step *step,
-                 const char *root, struct cg_run *cg, struct launch_warm **warm,
-                 struct jail_step_result *out, pid_t *defer_reap, bool *cancelled,
-                 struct jail_error *e);
+                 const char *root, struct mnt_run *run, struct cg_run *cg,
+                 struct launch_warm **warm, struct jail_step_result *out, pid_t *defer_reap,
+                 bool *cancelled, struct jail_error *e);
 /* Reaps a deferred pid 1 (waits for its namespaces to be gone). */
 void sup_reap_deferred(pid_t *pid);
 
@@ -278,7 +301,8 @@ struct jail {
 	/* Per-run resources made ahead by jail_idle() (next) or left by the last
 	 * job for jail_idle() to remove (done): see jail.c. */
 	struct {
-		struct mnt_root *root;         /* tmpfs mounted on this root */
+		struct mnt_root *root;         /* the RootFS of run: the stage exists */
+		struct mnt_run run;
 		uint64_t work_bytes, tmp_bytes;
 		struct cg_run *cg[JAIL_MAX_STEPS];
 		pid_t init_pid;                /* pid 1 still exiting (done only) */
@@ -297,6 +321,7 @@ struct jail {
 	char *stack_top[2];                    /* tops (stacks grow down): pid 1, program */
 	uint64_t runs;
 	bool warm_fork;                        /* jail_options.warm_fork */
+	bool run_detach;                       /* mnt_run_can_detach(), once */
 	struct zygote zygote;
 	/* The step being started, for its pid 1: see struct init_handover. */
 	struct init_handover handover;

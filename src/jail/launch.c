@@ -44,7 +44,7 @@ static void launch_args_init(struct init_args *a, struct jail *j, const char *ro
 	                         .rep_wr = -1, .in_rd = -1, .in_wr = -1, .out_rd = -1,
 	                         .out_wr = -1, .err_rd = -1, .err_wr = -1, .pgo_rd = -1,
 	                         .pgo_wr = -1, .exec_rd = -1, .exec_wr = -1,
-	                         .ns_fds = { -1, -1, -1, -1, -1, -1 } };
+	                         .ns_fds = { -1, -1, -1, -1, -1, -1 }, .run_fds = { -1, -1, -1 } };
 }
 
 void launch_close_fds(struct init_args *a)
@@ -116,10 +116,21 @@ static int launch_pipes(struct init_args *a, struct jail_error *e)
 	return 0;
 }
 
-static int launch_new_args(struct jail *j, const char *root, struct cg_run *cg,
-                           struct init_args *a, struct jail_error *e)
+/* A detached run's mounts go to the first pid 1 cloned for them, and only
+ * to it: a mount moved into a namespace cannot be moved again, nor (before
+ * Linux 6.15) cloned from outside it.  Marked taken before the clone, so a
+ * pid 1 that failed half-way is not followed by one that finds none. */
+static int launch_new_args(struct jail *j, const char *root, struct mnt_run *run,
+                           struct cg_run *cg, struct init_args *a, struct jail_error *e)
 {
 	launch_args_init(a, j, root);
+	if (run->detached) {
+		if (run->moved)
+			return util_fail(e, "prepare jail", ESRCH,
+			                 "the run's tmpfs went with a prepared pid 1 that ended");
+		run->moved = true;
+		memcpy(a->run_fds, run->fd, sizeof a->run_fds);
+	}
 	if (launch_pipes(a, e) < 0)
 		return -1;
 	a->ncg = cg_run_procs_fds(cg, a->cg_fds);
@@ -233,8 +244,8 @@ static int launch_go(struct init_args *a, pid_t pid, struct cg_run *cg, int *exe
 	return 0;
 }
 
-int launch_warm_start(struct jail *j, const char *root, struct cg_run *cg, bool late_program,
-                      struct launch_warm **out, struct jail_error *e)
+int launch_warm_start(struct jail *j, const char *root, struct mnt_run *run, struct cg_run *cg,
+                      bool late_program, struct launch_warm **out, struct jail_error *e)
 {
 	*out = NULL;
 	if (!j->use_clone_vm)
@@ -242,7 +253,7 @@ int launch_warm_start(struct jail *j, const char *root, struct cg_run *cg, bool 
 	struct launch_warm *w = calloc(1, sizeof *w);
 	if (!w)
 		return util_fail(e, "prepare jail", ENOMEM, NULL);
-	if (launch_new_args(j, root, cg, &w->a, e) < 0) {
+	if (launch_new_args(j, root, run, cg, &w->a, e) < 0) {
 		free(w);
 		return -1;
 	}
@@ -409,6 +420,17 @@ pid_t launch_warm_abandon(struct launch_warm **w, int *keep_fd)
 	return pid;
 }
 
+bool launch_warm_alive(struct launch_warm *w)
+{
+	if (!w || w->pid <= 0)
+		return false;
+	if (waitpid(w->pid, NULL, WNOHANG | __WALL) != 0) {
+		w->pid = 0;                    /* reaped (or not ours): never kill that pid */
+		return false;
+	}
+	return true;
+}
+
 /* The prepared pid 1 when it was made for this root and cgroup and is
  * still alive, else NULL (it is discarded).  A prepared pid 1 that
  * something killed while it waited (it is our child: waitpid tells) is
@@ -421,18 +443,14 @@ static struct launch_warm *launch_warm_claim(struct launch_warm **warm, const ch
 	struct launch_warm *w = warm ? *warm : NULL;
 	if (warm)
 		*warm = NULL;
-	if (w) {
-		pid_t gone = waitpid(w->pid, NULL, WNOHANG | __WALL);
-		if (gone != 0)
-			w->pid = 0;             /* reaped (or not ours): never kill that pid */
-		if (gone != 0 || w->cg != cg || strcmp(w->root, root) != 0)
-			launch_warm_discard(&w);
-	}
+	if (w && (!launch_warm_alive(w) || w->cg != cg || strcmp(w->root, root) != 0))
+		launch_warm_discard(&w);
 	return w;
 }
 
-int launch_step(struct jail *j, const char *root, struct cg_run *cg, struct launch_warm **warm,
-                struct init_args *a, pid_t *pid, int *exec_errno, struct jail_error *e)
+int launch_step(struct jail *j, const char *root, struct mnt_run *run, struct cg_run *cg,
+                struct launch_warm **warm, struct init_args *a, pid_t *pid, int *exec_errno,
+                struct jail_error *e)
 {
 	struct launch_warm *w = launch_warm_claim(warm, root, cg);
 	*pid = 0;
@@ -446,7 +464,7 @@ int launch_step(struct jail *j, const char *root, struct cg_run *cg, struct laun
 		*pid = w->pid;
 		free(w);
 	} else {
-		if (launch_new_args(j, root, cg, a, e) < 0) {
+		if (launch_new_args(j, root, run, cg, a, e) < 0) {
 			launch_close_fds(a);
 			return -1;
 		}

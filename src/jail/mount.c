@@ -7,10 +7,15 @@
  *   - the host's null, zero, full, random and urandom are bind-mounted over
  *     the empty files the RootFS has for them (a RootFS holds no device
  *     nodes, and a user namespace cannot make any).
- * Per run, in the caller's namespace, so the caller can fill and read them:
- *   - fresh size-capped tmpfs on /work (the program's cwd), /tmp, /dev/shm.
+ * Per run, fresh size-capped tmpfs on /work (the program's cwd), /tmp and
+ * /dev/shm, which the caller fills and reads through fds (struct mnt_run):
+ *   - attached (jobs of several steps): mounted in the caller's namespace,
+ *     where every step's pid 1 copies them from;
+ *   - detached (fsmount, jobs of one step): pid 1 moves them into its own
+ *     namespace (mnt_enter_root), and the caller never unmounts anything.
  * Inside the jail's pid 1 (mnt_enter_root), in its new mount namespace:
- *   - a recursive bind of the root onto itself (pivot_root refuses a mount
+ *   - a recursive bind of the root onto itself, a detached run's tmpfs moved
+ *     onto it (pivot_root refuses a mount
  *     locked by a less privileged user namespace, and every mount copied into
  *     the jail's namespace is locked), /proc of the new pid namespace
  *     (hidepid=2, host-revealing files masked), pivot_root, and the old
@@ -19,6 +24,7 @@
 #include "jail/jail_private.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,73 +108,180 @@ void mnt_release_root(struct mnt_root *r)
 	r->path[0] = '\0';
 }
 
-static int mnt_tmpfs(const char *root, const char *dir, uint64_t bytes, const char *mode,
-                     uid_t uid, gid_t gid, unsigned long extra, struct jail_error *e)
+/* ---- a run's tmpfs mounts ---- */
+
+static const char *const run_dirs[MNT_RUN_N] = { "work", "tmp", "dev/shm" };
+
+/* nr_inodes: a size cap alone lets a program make millions of empty files,
+ * each costing kernel memory outside the tmpfs size. */
+static int mnt_size_opts(char *out, size_t n, uint64_t bytes)
 {
-	char target[PATH_MAX + 16], opts[160];
-	snprintf(target, sizeof target, "%s/%s", root, dir);
-	/* nr_inodes: a size cap alone lets a program make millions of empty
-	 * files, each costing kernel memory outside the tmpfs size. */
-	if ((size_t)snprintf(opts, sizeof opts, "size=%llu,nr_inodes=%llu,mode=%s,uid=%u,gid=%u",
-	                     (unsigned long long)bytes,
-	                     (unsigned long long)(bytes / 4096 + 1024), mode,
+	size_t k = (size_t)snprintf(out, n, "size=%llu,nr_inodes=%llu", (unsigned long long)bytes,
+	                            (unsigned long long)(bytes / 4096 + 1024));
+	return k < n ? 0 : -1;
+}
+
+static int mnt_tmpfs_attached(const char *root, int which, uint64_t bytes, const char *mode,
+                              uid_t uid, gid_t gid, int *fd, struct jail_error *e)
+{
+	char target[PATH_MAX + 16], size[96], opts[192];
+	snprintf(target, sizeof target, "%s/%s", root, run_dirs[which]);
+	if (mnt_size_opts(size, sizeof size, bytes) < 0 ||
+	    (size_t)snprintf(opts, sizeof opts, "%s,mode=%s,uid=%u,gid=%u", size, mode,
 	                     (unsigned)uid, (unsigned)gid) >= sizeof opts)
 		return util_fail(e, "mount tmpfs", EINVAL, "options too long");
-	if (mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV | extra, opts) < 0)
-		return util_fail(e, "mount tmpfs", errno, "/%s", dir);
+	unsigned long flags = MS_NOSUID | MS_NODEV | (which == MNT_RUN_SHM ? MS_NOEXEC : 0);
+	if (mount("tmpfs", target, "tmpfs", flags, opts) < 0)
+		return util_fail(e, "mount tmpfs", errno, "/%s", run_dirs[which]);
+	*fd = open(target, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (*fd < 0)
+		return util_fail(e, "open tmpfs", errno, "/%s", run_dirs[which]);
 	return 0;
 }
 
-int mnt_run_mounts(const char *root, uint64_t work_bytes, uint64_t tmp_bytes,
-                   uid_t owner, gid_t group, struct jail_error *e)
+static int mnt_fsconfig(int fs, const char *key, const char *value)
 {
-	if (mnt_tmpfs(root, "work", work_bytes, "0755", owner, group, 0, e) < 0)
-		return -1;
-	if (mnt_tmpfs(root, "tmp", tmp_bytes, "1777", 0, 0, 0, e) < 0 ||
-	    mnt_tmpfs(root, "dev/shm", tmp_bytes, "1777", 0, 0, MS_NOEXEC, e) < 0) {
-		mnt_run_unmount(root);
-		return -1;
+	return fsconfig(fs, FSCONFIG_SET_STRING, key, value, 0);
+}
+
+/* The same tmpfs as mnt_tmpfs_attached, made with the new mount API and
+ * never attached here: nothing to unmount afterwards, so the responder
+ * never waits in umount2 for the RCU grace period every unmount costs
+ * (namespace_unlock() -> synchronize_rcu_expedited()). */
+static int mnt_tmpfs_detached(int which, uint64_t bytes, const char *mode, uid_t uid, gid_t gid,
+                              int *fd, struct jail_error *e)
+{
+	char size[32], inodes[32], id[2][16];
+	snprintf(size, sizeof size, "%llu", (unsigned long long)bytes);
+	snprintf(inodes, sizeof inodes, "%llu", (unsigned long long)(bytes / 4096 + 1024));
+	snprintf(id[0], sizeof id[0], "%u", (unsigned)uid);
+	snprintf(id[1], sizeof id[1], "%u", (unsigned)gid);
+	int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
+	if (fs < 0)
+		return util_fail(e, "mount tmpfs", errno, "/%s: fsopen", run_dirs[which]);
+	unsigned attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+	                 (which == MNT_RUN_SHM ? MOUNT_ATTR_NOEXEC : 0);
+	if (mnt_fsconfig(fs, "source", "tmpfs") < 0 || mnt_fsconfig(fs, "size", size) < 0 ||
+	    mnt_fsconfig(fs, "nr_inodes", inodes) < 0 || mnt_fsconfig(fs, "mode", mode) < 0 ||
+	    mnt_fsconfig(fs, "uid", id[0]) < 0 || mnt_fsconfig(fs, "gid", id[1]) < 0 ||
+	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0 ||
+	    (*fd = fsmount(fs, FSMOUNT_CLOEXEC, attrs)) < 0) {
+		int err = errno;
+		close(fs);
+		return util_fail(e, "mount tmpfs", err, "/%s", run_dirs[which]);
+	}
+	close(fs);
+	return 0;
+}
+
+bool mnt_run_can_detach(void)
+{
+	int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
+	if (fs < 0)
+		return false;
+	close(fs);
+	return true;
+}
+
+int mnt_run_mounts(struct mnt_run *m, const char *root, bool detached, uint64_t work_bytes,
+                   uint64_t tmp_bytes, uid_t owner, gid_t group, struct jail_error *e)
+{
+	static const char *const modes[MNT_RUN_N] = { "0755", "1777", "1777" };
+	*m = (struct mnt_run){ .made = true, .detached = detached, .fd = { -1, -1, -1 } };
+	for (int i = 0; i < MNT_RUN_N; i++) {
+		uint64_t bytes = i == MNT_RUN_WORK ? work_bytes : tmp_bytes;
+		uid_t uid = i == MNT_RUN_WORK ? owner : 0;
+		gid_t gid = i == MNT_RUN_WORK ? group : 0;
+		int rc = detached ? mnt_tmpfs_detached(i, bytes, modes[i], uid, gid, &m->fd[i], e)
+		                  : mnt_tmpfs_attached(root, i, bytes, modes[i], uid, gid, &m->fd[i], e);
+		if (rc < 0) {
+			mnt_run_release(m, root);
+			return -1;
+		}
 	}
 	return 0;
 }
 
 /* Changes the size caps of a run's fresh, still unused tmpfs mounts (a
  * prepared stage made for other sizes: a session's quota after a one-shot
- * run, or the reverse), which costs a remount each instead of three new
- * mounts and a new pid 1.  Only a mount never used may be resized: a
+ * run, or the reverse), which costs a reconfigure each instead of three
+ * new mounts and a new pid 1.  Only a mount never used may be resized: a
  * smaller cap than what it holds would fail, and nothing a program left
- * may carry over to the next job. */
-static int mnt_tmpfs_resize(const char *root, const char *dir, uint64_t bytes,
-                            unsigned long extra)
+ * may carry over to the next job.  fspick(2) reaches a detached run's
+ * mounts through our fds wherever they are attached. */
+static int mnt_tmpfs_resize(const struct mnt_run *m, const char *root, int which, uint64_t bytes)
 {
-	char target[PATH_MAX + 16], opts[96];
-	snprintf(target, sizeof target, "%s/%s", root, dir);
-	if ((size_t)snprintf(opts, sizeof opts, "size=%llu,nr_inodes=%llu",
-	                     (unsigned long long)bytes,
-	                     (unsigned long long)(bytes / 4096 + 1024)) >= sizeof opts)
+	char opts[96];
+	if (mnt_size_opts(opts, sizeof opts, bytes) < 0)
 		return -1;
-	return mount(NULL, target, NULL, MS_REMOUNT | MS_NOSUID | MS_NODEV | extra, opts);
+	if (!m->detached) {
+		char target[PATH_MAX + 16];
+		snprintf(target, sizeof target, "%s/%s", root, run_dirs[which]);
+		unsigned long flags = MS_NOSUID | MS_NODEV | (which == MNT_RUN_SHM ? MS_NOEXEC : 0);
+		return mount(NULL, target, NULL, MS_REMOUNT | flags, opts);
+	}
+	char size[32], inodes[32];
+	snprintf(size, sizeof size, "%llu", (unsigned long long)bytes);
+	snprintf(inodes, sizeof inodes, "%llu", (unsigned long long)(bytes / 4096 + 1024));
+	int fs = fspick(m->fd[which], "", FSPICK_EMPTY_PATH | FSPICK_CLOEXEC);
+	if (fs < 0)
+		return -1;
+	int rc = mnt_fsconfig(fs, "size", size) < 0 || mnt_fsconfig(fs, "nr_inodes", inodes) < 0 ||
+	         fsconfig(fs, FSCONFIG_CMD_RECONFIGURE, NULL, NULL, 0) < 0 ? -1 : 0;
+	close(fs);
+	return rc;
 }
 
-int mnt_run_resize(const char *root, uint64_t work_from, uint64_t work_bytes, uint64_t tmp_from,
-                   uint64_t tmp_bytes)
+int mnt_run_resize(struct mnt_run *m, const char *root, uint64_t work_from, uint64_t work_bytes,
+                   uint64_t tmp_from, uint64_t tmp_bytes)
 {
-	if (work_from != work_bytes && mnt_tmpfs_resize(root, "work", work_bytes, 0) < 0)
+	if (work_from != work_bytes && mnt_tmpfs_resize(m, root, MNT_RUN_WORK, work_bytes) < 0)
 		return -1;
-	if (tmp_from != tmp_bytes && (mnt_tmpfs_resize(root, "tmp", tmp_bytes, 0) < 0 ||
-	                              mnt_tmpfs_resize(root, "dev/shm", tmp_bytes, MS_NOEXEC) < 0))
+	if (tmp_from != tmp_bytes && (mnt_tmpfs_resize(m, root, MNT_RUN_TMP, tmp_bytes) < 0 ||
+	                              mnt_tmpfs_resize(m, root, MNT_RUN_SHM, tmp_bytes) < 0))
 		return -1;
 	return 0;
 }
 
-void mnt_run_unmount(const char *root)
+int mnt_run_open(const struct mnt_run *m, int which)
 {
-	static const char *const dirs[] = { "dev/shm", "tmp", "work" };
-	char target[PATH_MAX + 16];
-	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
-		snprintf(target, sizeof target, "%s/%s", root, dirs[i]);
-		umount2(target, MNT_DETACH); /* EINVAL when not mounted: fine */
+	if (!m->made || m->fd[which] < 0) {
+		errno = EBADF;
+		return -1;
 	}
+	return openat(m->fd[which], ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+void mnt_run_release(struct mnt_run *m, const char *root)
+{
+	if (!m->made)
+		return;
+	char target[PATH_MAX + 16];
+	for (int i = MNT_RUN_N - 1; i >= 0; i--) {
+		m->fd[i] = fd_close(m->fd[i]);
+		/* Attached: a mount failed half-way may be missing (EINVAL: fine).
+		 * Detached: the last close frees the mount, without a grace
+		 * period once a pid 1 took it (its namespace's teardown
+		 * unhashed it); one never taken is dissolved (error paths). */
+		if (!m->detached && root) {
+			snprintf(target, sizeof target, "%s/%s", root, run_dirs[i]);
+			umount2(target, MNT_DETACH);
+		}
+	}
+	*m = (struct mnt_run){ .fd = { -1, -1, -1 } };
+}
+
+/* pid 1 of a detached run: its mounts onto the new root's mount points,
+ * after the recursive bind that made that root ours (mnt_enter_root). */
+static int mnt_move_run(const char *root, const int *fds, struct jail_error *e)
+{
+	char target[PATH_MAX + 16];
+	for (int i = 0; i < MNT_RUN_N; i++) {
+		snprintf(target, sizeof target, "%s/%s", root, run_dirs[i]);
+		if (move_mount(fds[i], "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+			return util_fail(e, "move tmpfs", errno, "/%s", run_dirs[i]);
+	}
+	return 0;
 }
 
 /* Files of /proc that tell a program about the host and that no runtime
@@ -217,10 +330,12 @@ static int mnt_proc(const char *root, struct jail_error *e)
 	return mnt_mask_proc(root, e);
 }
 
-int mnt_enter_root(const char *root, struct jail_error *e)
+int mnt_enter_root(const char *root, const int *run_fds, struct jail_error *e)
 {
 	if (mount(root, root, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return util_fail(e, "bind new root", errno, "%s", root);
+	if (run_fds && mnt_move_run(root, run_fds, e) < 0)
+		return -1;
 	if (mnt_proc(root, e) < 0)
 		return -1;
 	if (chdir(root) < 0)

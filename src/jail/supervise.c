@@ -340,9 +340,9 @@ void sup_reap_deferred(pid_t *pid)
 }
 
 int sup_run_step(struct jail *j, const struct jail_spec *spec, const struct jail_step *step,
-                 const char *root, struct cg_run *cg, struct launch_warm **warm,
-                 struct jail_step_result *out, pid_t *defer_reap, bool *cancelled,
-                 struct jail_error *e)
+                 const char *root, struct mnt_run *run, struct cg_run *cg,
+                 struct launch_warm **warm, struct jail_step_result *out, pid_t *defer_reap,
+                 bool *cancelled, struct jail_error *e)
 {
 	struct sup s;
 	memset(&s, 0, sizeof s);
@@ -373,7 +373,7 @@ int sup_run_step(struct jail *j, const struct jail_spec *spec, const struct jail
 	/* pid 1 reads this once told to go: a forked one from its copy of
 	 * our memory, made in launch_step, a CLONE_VM one from ours. */
 	j->handover = (struct init_handover){ .spec = spec, .step = step, .warm_job = warm_job };
-	int rc = launch_step(j, root, cg, warm, &s.a, &s.init_pid, &s.exit_msg.exec_errno, e);
+	int rc = launch_step(j, root, run, cg, warm, &s.a, &s.init_pid, &s.exit_msg.exec_errno, e);
 	j->handover = (struct init_handover){ 0 };
 	if (rc == 0)
 		s.t_start_us = mono_us();

@@ -26,13 +26,6 @@
 #define WD_MAX_DEPTH 16
 #define WD_MAX_SCAN 20000        /* directory entries looked at, in all */
 
-static int wd_open_dir(const char *root, const char *sub)
-{
-	char p[PATH_MAX + 16];
-	snprintf(p, sizeof p, "%s/%s", root, sub);
-	return open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-}
-
 /* Opens (creating when asked) each directory of `rel` but the last
  * component, below dirfd, never following a link. Returns an fd owning the
  * parent and sets *leaf to the last component. */
@@ -105,10 +98,10 @@ static int wd_write_one(int basefd, const struct jail_file *f, bool replace, uid
 	return rc < 0 ? util_fail(e, "write input file", err, "chown %s", f->path) : 0;
 }
 
-int wd_write_files(const char *root, const struct jail_spec *spec, uid_t uid, gid_t gid,
-                   struct jail_error *e)
+int wd_write_files(const struct mnt_run *run, const struct jail_spec *spec, uid_t uid,
+                   gid_t gid, struct jail_error *e)
 {
-	int work = wd_open_dir(root, "work"), tmp = wd_open_dir(root, "tmp");
+	int work = mnt_run_open(run, MNT_RUN_WORK), tmp = mnt_run_open(run, MNT_RUN_TMP);
 	int rc = 0;
 	if (work < 0 || tmp < 0)
 		rc = util_fail(e, "open work dir", errno, NULL);
@@ -134,10 +127,10 @@ struct wd_import_report {
  * responder's cgroup, whose cap is sized for a responder, not for a
  * session's quota (docs/SESSIONS.md, "Memory"). A workspace larger than the
  * run's memory limit OOM-kills the child: ENOMEM, and no program runs. */
-int wd_import(const char *root, const struct jail_work_hooks *h, struct cg_run *cg, uid_t uid,
-              gid_t gid, struct jail_error *e)
+int wd_import(const struct mnt_run *run, const struct jail_work_hooks *h, struct cg_run *cg,
+              uid_t uid, gid_t gid, struct jail_error *e)
 {
-	int work = wd_open_dir(root, "work");
+	int work = mnt_run_open(run, MNT_RUN_WORK);
 	if (work < 0)
 		return util_fail(e, "open work dir", errno, NULL);
 	/* A small workspace (print(1) and its main.py): a fork and a cgroup
@@ -195,10 +188,10 @@ int wd_import(const char *root, const struct jail_work_hooks *h, struct cg_run *
 	return 0;
 }
 
-int wd_export(const char *root, const struct jail_work_hooks *h, struct jail_result *res,
+int wd_export(const struct mnt_run *run, const struct jail_work_hooks *h, struct jail_result *res,
               struct jail_error *e)
 {
-	int work = wd_open_dir(root, "work");
+	int work = mnt_run_open(run, MNT_RUN_WORK);
 	if (work < 0)
 		return util_fail(e, "open work dir", errno, NULL);
 	/* Less than a page free: the last write that wanted one got ENOSPC
@@ -353,9 +346,10 @@ static void wd_scan(struct wd_collect *c, int fd, const char *prefix, int depth)
 	closedir(d);
 }
 
-static void wd_result_file(const char *root, const struct jail_spec *spec, struct jail_result *res)
+static void wd_result_file(const struct mnt_run *run, const struct jail_spec *spec,
+                           struct jail_result *res)
 {
-	int tmp = wd_open_dir(root, "tmp");
+	int tmp = mnt_run_open(run, MNT_RUN_TMP);
 	char rel[PATH_MAX];
 	if (tmp < 0 || (size_t)snprintf(rel, sizeof rel, "%s", spec->result_path) >= sizeof rel) {
 		fd_close(tmp);
@@ -379,14 +373,14 @@ static void wd_result_file(const char *root, const struct jail_spec *spec, struc
 	close(fd);
 }
 
-int wd_collect(const char *root, const struct jail_spec *spec, struct jail_result *res,
+int wd_collect(const struct mnt_run *run, const struct jail_spec *spec, struct jail_result *res,
                struct jail_error *e)
 {
 	if (spec->result_path)
-		wd_result_file(root, spec, res);
+		wd_result_file(run, spec, res);
 	if (spec->noutputs == 0)
 		return 0;
-	int work = wd_open_dir(root, "work");
+	int work = mnt_run_open(run, MNT_RUN_WORK);
 	if (work < 0)
 		return util_fail(e, "open work dir", errno, NULL);
 	struct wd_collect c = { .spec = spec, .res = res };

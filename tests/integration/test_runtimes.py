@@ -426,3 +426,26 @@ def test_include_recursion_is_a_compile_error(svc, compilers):
     assert d["status"] == "compile_error" and c["status"] == "error", (d, c)
     assert "nested depth" in c["stderr"] or "nested too deeply" in c["stderr"], c
     assert "STALE PROGRAM RAN" not in d["stdout"] + d["stderr"], d
+
+
+def test_compiled_run_has_the_run_tmpfs(svc, compilers):
+    """A job of two steps (compile, run) gets its /work, /tmp and /dev/shm
+    attached in the responder's namespace, where each step's pid 1 copies
+    them from (src/jail/mount.c): the program sees the same tmpfs, flags
+    and sizes as a one-step run (tests/jail, test_run_tmpfs_are_the_jails_own)
+    and the compile's output in /work."""
+    code = ('#include <stdio.h>\n#include <string.h>\nint main(void)\n{\n\tchar l[512];\n'
+            '\tFILE *f = fopen("/proc/self/mountinfo", "r");\n'
+            '\twhile (fgets(l, sizeof l, f)) {\n\t\tchar p[256], o[256];\n'
+            '\t\tif (sscanf(l, "%*s %*s %*s %*s %255s %255s", p, o) == 2 &&\n'
+            '\t\t    (!strcmp(p, "/work") || !strcmp(p, "/tmp") || !strcmp(p, "/dev/shm")))\n'
+            '\t\t\tprintf("%s %s %s", p, o, strstr(l, " - tmpfs ") ? "tmpfs\\n" : "other\\n");\n'
+            '\t}\n\treturn 0;\n}\n')
+    d, c = crun(svc, "c", code)
+    assert c["status"] == "success" and d["status"] == "success", (c, d)
+    lines = sorted(d["stdout"].splitlines())
+    assert [l.split()[0] for l in lines] == ["/dev/shm", "/tmp", "/work"], d
+    for l in lines:
+        point, flags, fstype = l.split()
+        assert fstype == "tmpfs" and {"nosuid", "nodev"} <= set(flags.split(",")), l
+        assert ("noexec" in flags.split(",")) == (point == "/dev/shm"), l

@@ -495,6 +495,30 @@ def test_runs_do_not_see_each_other(jail):
     assert "secret" not in second["stdout"], second
 
 
+def test_run_tmpfs_are_the_jails_own(jail):
+    """/work, /tmp and /dev/shm are fresh tmpfs with their caps and flags
+    (nosuid, nodev; /dev/shm noexec; /work owned by the program), whether
+    they were made detached (fsmount, moved in by pid 1: a job of one
+    step; tests/integration/test_runtimes.py has a compiled run's, whose
+    two steps share attached ones): src/jail/mount.c.  A shell script on
+    /dev/shm does not execute."""
+    script = ("awk '$5==\"/work\"||$5==\"/tmp\"||$5==\"/dev/shm\" {print $5, $6, $(NF-2), $NF}'"
+              " /proc/self/mountinfo; stat -c '%u %a' /work;"
+              " printf '#!/bin/sh\\necho ran\\n' > /dev/shm/x; chmod +x /dev/shm/x; /dev/shm/x; echo rc=$?")
+    r = jail.sh(script, opts=["--work-mb", "3"])
+    assert r["status"] == "success", r
+    lines = r["stdout"].splitlines()
+    mounts = {l.split()[0]: l.split()[1:] for l in lines if l.startswith("/")}
+    assert sorted(mounts) == ["/dev/shm", "/tmp", "/work"], r
+    for point, (flags, fstype, sbopts) in mounts.items():
+        assert fstype == "tmpfs", (point, mounts)
+        assert {"nosuid", "nodev"} <= set(flags.split(",")), (point, flags)
+        assert ("noexec" in flags.split(",")) == (point == "/dev/shm"), (point, flags)
+    assert "size=3072k" in mounts["/work"][2], mounts
+    assert lines[3] == "1000 755", lines
+    assert "ran" not in r["stdout"] and "rc=126" in r["stdout"], r
+
+
 def test_work_dir_size_capped(jail):
     r = jail.sh("head -c 3000000 /dev/zero > /work/big; echo rc=$?", opts=["--work-mb", "2"])
     assert "rc=1" in r["stdout"] and "No space left" in r["stderr"], r
