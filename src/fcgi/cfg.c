@@ -69,7 +69,8 @@ static const struct num_flag num_flags[] = {
 
 enum { OPT_SOCKET = 1000, OPT_BACKLOG, OPT_ROOTFS, OPT_TEMPLATE, OPT_CGROUP,
        OPT_REQUIRE_CG, OPT_POOL, OPT_HELP, OPT_VERSION, OPT_DEGRADED, OPT_METRICS,
-       OPT_STATE, OPT_SWEEP, OPT_LIST, OPT_PURGE, OPT_TRUST_SID, OPT_WARM, OPT_WARM_FORK, OPT_NUM_BASE = 2000,
+       OPT_STATE, OPT_SWEEP, OPT_LIST, OPT_PURGE, OPT_TRUST_SID, OPT_WARM, OPT_WARM_FORK,
+       OPT_CPU_AFFINITY, OPT_NUM_BASE = 2000,
        OPT_CB_BASE = 3000 };
 
 void fcgi_cfg_defaults(struct fcgi_cfg *c)
@@ -94,6 +95,7 @@ void fcgi_cfg_defaults(struct fcgi_cfg *c)
 	c->template_name = c->req.default_template;   /* the API's, written once */
 	c->warm_runtime = "auto";
 	c->warm_fork = true;
+	c->cpu_home = true;
 	cb_config_defaults(&c->cb);
 }
 
@@ -161,9 +163,13 @@ void fcgi_cfg_help(FILE *f)
 	        "                                 --template before any); NAME, that runtime of\n"
 	        "                                 TEMPLATE or --template; none, off (default %s)\n"
 	        "  --warm-fork on|off             python's warm interpreters forked by a zygote\n"
-	        "                                 per responder instead of started (default %s)\n",
+	        "                                 per responder instead of started (default %s)\n"
+	        "  --cpu-affinity auto|off        auto: each responder, and what it starts to\n"
+	        "                                 prepare runs, on a CPU of its own (its slot in\n"
+	        "                                 --metrics-file); programs keep every CPU\n"
+	        "                                 (default %s)\n",
 	        d.backlog, d.rootfs_base, d.template_name, d.pool_size, d.metrics_file,
-	        d.state_dir, d.warm_runtime, d.warm_fork ? "on" : "off");
+	        d.state_dir, d.warm_runtime, d.warm_fork ? "on" : "off", d.cpu_home ? "auto" : "off");
 	for (size_t i = 0; i < N_NUM_FLAGS; i++) {
 		char opt[40];
 
@@ -217,6 +223,7 @@ static struct option *build_options(void)
 		{ "trust-session-id-param", no_argument, NULL, OPT_TRUST_SID },
 		{ "warm-runtime", required_argument, NULL, OPT_WARM },
 		{ "warm-fork", required_argument, NULL, OPT_WARM_FORK },
+		{ "cpu-affinity", required_argument, NULL, OPT_CPU_AFFINITY },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ "version", no_argument, NULL, OPT_VERSION },
 	};
@@ -318,6 +325,9 @@ static int apply_opt(struct fcgi_cfg *c, int opt, const char *arg)
 	case OPT_WARM_FORK:
 		c->warm_fork = strcmp(arg, "on") == 0;
 		return c->warm_fork || strcmp(arg, "off") == 0 ? 0 : -1;
+	case OPT_CPU_AFFINITY:
+		c->cpu_home = strcmp(arg, "auto") == 0;
+		return c->cpu_home || strcmp(arg, "off") == 0 ? 0 : -1;
 	case OPT_REQUIRE_CG: c->require_cgroup = true; return 0;
 	case OPT_DEGRADED: c->allow_degraded_limits = true; return 0;
 	case OPT_BACKLOG:

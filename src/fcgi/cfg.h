@@ -48,6 +48,7 @@ struct fcgi_cfg {
 	const char *metrics_file;    /* shared by the pool (--metrics-file) */
 	const char *warm_runtime;    /* started ahead while idle; "none": off */
 	bool warm_fork;              /* python's by a zygote (src/jail/zygote.c) */
+	bool cpu_home;               /* --cpu-affinity auto: a home CPU (src/jail/cpus.c) */
 	const char *state_dir;       /* --state-dir, created 0700 */
 	enum fcgi_cmd cmd;           /* --sweep-sessions, --list-sessions, --purge-sessions */
 	uint64_t max_upload_bytes;   /* PUT .../files/{path} body; nginx's cap must match */

@@ -128,6 +128,28 @@ static void log_degraded(const struct jail_info *ji)
 	                    "processes: RLIMIT_NPROC; cpu: RLIMIT_CPU per process)"));
 }
 
+/* Each responder on a CPU of its own (src/jail/cpus.c): the n-th of the
+ * allowed set for the n-th slot of the pool's metrics file, where slots
+ * are claimed lowest first, so a pool of as many responders as CPUs
+ * spreads over all of them.  Without a shared file the pid picks.  Not
+ * fatal: without it the responder runs as before, only slower. */
+static void start_home_cpu(struct svc *s)
+{
+	struct jail_error e;
+	int cpu = -1;
+	unsigned n = s->met.slot >= 0 && s->met.shared ? (unsigned)s->met.slot : (unsigned)getpid();
+
+	if (!s->cfg.cpu_home)
+		return;
+	memset(&e, 0, sizeof e);
+	if (jail_pin_home_cpu(s->jail, n, &cpu, &e) < 0)
+		log_event("warning", "sandbox.start.home_cpu",
+		          json_pack("{s:s, s:i, s:s}", "step", e.step, "errno", e.err,
+		                    "message", e.detail));
+	else
+		log_event("info", "sandbox.start.home_cpu", json_pack("{s:i}", "cpu", cpu));
+}
+
 static int start_jail(struct svc *s)
 {
 	struct jail_config jc;
@@ -148,6 +170,7 @@ static int start_jail(struct svc *s)
 	s->jail = jail_new(&jc, &e);
 	if (s->jail) {
 		log_degraded(jail_get_info(s->jail));
+		start_home_cpu(s);
 		return 0;
 	}
 	start_failed("jail_new", e.detail, &e);

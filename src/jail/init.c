@@ -176,6 +176,13 @@ static int prog_close_fds(const struct init_args *a, struct jail_error *e)
 	return 0;
 }
 
+/* The CPUs a responder pinned to its home CPU had before (cpus.c): the
+ * program's own set, as without the pin. */
+static int prog_cpus(const struct init_args *a, struct jail_error *e)
+{
+	return cpu_restore(a->j, 0, e);
+}
+
 static int prog_seccomp(const struct init_args *a, struct jail_error *e)
 {
 	int rc = sc_load(&a->j->seccomp);
@@ -231,6 +238,7 @@ static const struct prog_step prog_job_steps[] = {
 	{ prog_quotas, PROG_FAULT_SANDBOX },
 	{ prog_creds, PROG_FAULT_SANDBOX },
 	{ prog_close_fds, PROG_FAULT_SANDBOX },
+	{ prog_cpus, PROG_FAULT_SANDBOX },
 	{ prog_seccomp, PROG_FAULT_SANDBOX },
 	{ prog_exec, PROG_FAULT_PROGRAM },
 };
@@ -468,6 +476,10 @@ static void init_warm_handover(struct init_args *a, pid_t prog)
 	struct jail_limits l = a->job.step->limits;
 	l.cpu_time_ms = (l.cpu_time_ms ? l.cpu_time_ms : l.wall_time_ms) + 1000;
 	if (lim_apply_pid(prog, &l, a->j->info.memory_limit, !a->j->as_root, &m.err) < 0)
+		m.kind = INIT_MSG_SETUP_FAILED;
+	/* A forked interpreter has its zygote's home CPU (cpus.c) until now;
+	 * a started one set its CPUs before its execve (prog_cpus). */
+	else if (a->late_program && cpu_restore(a->j, prog, &m.err) < 0)
 		m.kind = INIT_MSG_SETUP_FAILED;
 	raw_write(a->rep_wr, &m, sizeof m);
 	if (m.kind != INIT_MSG_READY)

@@ -328,6 +328,12 @@ struct jail;
 struct jail *jail_new(const struct jail_config *cfg, struct jail_error *err);
 void jail_free(struct jail *j);
 const struct jail_info *jail_get_info(const struct jail *j);
+/* Pins the caller to one CPU of the set it is allowed, the n-th (modulo
+ * the set's size), before its first job: the processes it starts to
+ * prepare and supervise runs stay there with it, and every program gets
+ * the whole set back before it runs (src/jail/cpus.c says why).  The home
+ * CPU goes to *cpu.  A pool gives each responder its own n. */
+int jail_pin_home_cpu(struct jail *j, unsigned n, int *cpu, struct jail_error *err);
 
 /* Runs one job. See the comment at the top for the return value.  The
  * job's tmpfs mounts and cgroups are removed by the next jail_idle(),

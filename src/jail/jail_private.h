@@ -8,7 +8,7 @@
  * shared through this header, carries its file's prefix: ctx_ (ctx.c),
  * job_ (jail.c), ns_, mnt_ (mount.c), creds_, sc_ (seccomp.c), cg_
  * (cg_detect.c; cg_run_ for one run's cgroups, cg_run.c), lim_ (limits.c),
- * quota_, wd_ (workdir.c), launch_, sup_ (supervise.c), init_ and prog_
+ * quota_, wd_ (workdir.c), cpu_ (cpus.c), launch_, sup_ (supervise.c), init_ and prog_
  * (init.c: pid 1 and the program).  util.c's helpers are named after what
  * they act on (fd_, file_, mono_, proc_), and its error helper is
  * util_fail.  The few macros of this header keep JAIL_: library-wide
@@ -18,6 +18,7 @@
 #define SANDBOX_JAIL_PRIVATE_H
 
 #include <linux/filter.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -172,6 +173,11 @@ void cg_run_stats(struct cg_run *r, struct cg_stats *s);
 void cg_run_kill(struct cg_run *r);
 void cg_run_destroy(struct cg_run *r);
 
+/* ---- cpus.c ---- */
+/* Gives pid (0: the caller) the CPUs the caller had before
+ * jail_pin_home_cpu; nothing if it was never called. */
+int cpu_restore(const struct jail *j, pid_t pid, struct jail_error *e);
+
 /* ---- workdir.c ---- */
 int wd_write_files(const struct mnt_run *run, const struct jail_spec *spec, uid_t uid,
                    gid_t gid, struct jail_error *e);
@@ -322,6 +328,9 @@ struct jail {
 	uint64_t runs;
 	bool warm_fork;                        /* jail_options.warm_fork */
 	bool run_detach;                       /* mnt_run_can_detach(), once */
+	/* jail_pin_home_cpu: the set we were allowed before, for programs. */
+	bool cpus_saved;
+	cpu_set_t program_cpus;
 	struct zygote zygote;
 	/* The step being started, for its pid 1: see struct init_handover. */
 	struct init_handover handover;

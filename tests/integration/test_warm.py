@@ -76,6 +76,10 @@ CORPUS = {
     "rlimits": "import resource\nprint([resource.getrlimit(r) for r in (resource.RLIMIT_NOFILE, resource.RLIMIT_FSIZE, resource.RLIMIT_NPROC, resource.RLIMIT_CORE)])\n",
     "input": "print(input('q? '))\n",
     "stdin_closed_read": "import sys\nprint(repr(sys.stdin.read()))\nprint(repr(sys.stdin.read()))\n",
+    # The CPUs a program may use: all the service's, never its responder's home CPU alone.
+    "affinity": "import os, threading\nprint(sorted(os.sched_getaffinity(0)))\n"
+                "t = threading.Thread(target=lambda: print(sorted(os.sched_getaffinity(0))))\n"
+                "t.start(); t.join()\n",
 }
 FILES = {"local_module": [{"path": "helper.py", "content": "X = 42\n"}],
          "unclosed_in_module": [{"path": "helper.py", "content": "f = open('out.txt', 'w')\n"}],
@@ -408,5 +412,47 @@ def test_a_zygote_is_replaced_after_256_interpreters():
         change = next(i for i, h in enumerate(hashes) if h != hashes[0])
         assert 128 < change <= 256, (change, hashes[change - 1:change + 1])
         assert len(set(hashes[change:change + 20])) == 1, hashes[change:change + 20]
+    finally:
+        stop_pool(s)
+
+
+def cpus_allowed(pid):
+    """The CPUs /proc/PID/status allows, as a sorted list."""
+    from conftest import proc_status
+    out = []
+    for part in proc_status(pid)["Cpus_allowed_list"][0].split(","):
+        lo, _, hi = part.partition("-")
+        out += range(int(lo), int(hi or lo) + 1)
+    return out
+
+
+def test_responders_have_home_cpus_and_programs_every_cpu(svc):
+    """--cpu-affinity auto (the default; src/jail/cpus.c): each responder
+    runs on one CPU, a different one for each while there are enough, and
+    logs it; its programs, warm (forked at the zygote, on that CPU until
+    the handover) and cold, and their threads, get every CPU the service
+    has."""
+    every = sorted(os.sched_getaffinity(0))
+    homes = [cpus_allowed(p) for p in svc.responders()]
+    assert all(len(h) == 1 and h[0] in every for h in homes), (homes, every)
+    if len(every) >= len(homes):
+        assert len({h[0] for h in homes}) == len(homes), homes
+    logged = {e["cpu"] for e in svc.logs() if e.get("event") == "sandbox.start.home_cpu"}
+    assert {h[0] for h in homes} <= logged, (homes, logged)
+    want = "%s\n%s\n" % (every, every)
+    assert run_warm(svc, req(CORPUS["affinity"]))["stdout"] == want
+    cold = svc.run(req(CORPUS["affinity"], entrypoint=COLD)).json
+    assert not cold["warm"] and cold["stdout"] == want, cold
+    sh = svc.run({"runtime": "bash", "code": "nproc"}).json
+    assert sh["stdout"] == "%d\n" % len(every), sh
+
+
+def test_cpu_affinity_off_leaves_responders_alone():
+    """--cpu-affinity off: a responder keeps every CPU it was given."""
+    from test_warm_node import start_pool, stop_pool
+    s = start_pool("--warm-runtime none --cpu-affinity off", 1)
+    try:
+        assert [cpus_allowed(p) for p in s.responders()] == [sorted(os.sched_getaffinity(0))]
+        assert not any(e.get("event") == "sandbox.start.home_cpu" for e in s.logs())
     finally:
         stop_pool(s)

@@ -25,6 +25,12 @@ COLD = "/usr/bin/node main.js"
 
 CORPUS = {
     "print": "console.log(1)\n",
+    # Every thread's CPUs (V8's own start before the program): all the
+    # service's, none left on its responder's home CPU (src/jail/cpus.c).
+    "thread_cpus": "const fs = require('fs')\n"
+                   "const l = fs.readdirSync('/proc/self/task').map(t => fs.readFileSync("
+                   "`/proc/self/task/${t}/status`, 'utf8').match(/Cpus_allowed_list:\\s*(\\S+)/)[1])\n"
+                   "console.log(l.length > 1, [...new Set(l)])\n",
     "argv": "console.log(process.argv.slice(1), process.argv0)\n",
     "exec_argv": "console.log(process.execArgv, process.execPath)\n",
     "main_module": "console.log(require.main === module, module.id, module.filename, module.loaded,\n"
@@ -379,3 +385,15 @@ def test_every_responder_is_warm_again_after_runs_that_end_together():
                 [(p, warm_interpreter(p)) for p in descendants(r)] for r in responders]
     finally:
         stop_pool(s)
+
+
+def test_warm_node_threads_have_every_cpu(nsvc):
+    """A started interpreter sets its CPUs before its execve, so the threads
+    node starts with it have every CPU too, as a cold run's."""
+    import os
+    every = sorted(os.sched_getaffinity(0))
+    want = "%d-%d" % (every[0], every[-1]) if len(every) > 1 else str(every[0])
+    if every != list(range(every[0], every[-1] + 1)):
+        pytest.skip("a CPU set with holes: %s" % every)
+    w = run_warm(nsvc, req(CORPUS["thread_cpus"]))
+    assert w["stdout"] == "true [ '%s' ]\n" % want, w

@@ -91,6 +91,7 @@ START_TEST(errors_name_the_option)
 		{ "--queue-timeout-ms", "", "'--queue-timeout-ms'" },
 		{ "--warm-runtime", "", "'--warm-runtime'" },
 		{ "--warm-fork", "yes", "'--warm-fork'" },
+		{ "--cpu-affinity", "0", "'--cpu-affinity'" },
 		{ "--default-wall-time-ms", "999999999", "wall-time-ms" },
 		{ "stray", NULL, "'stray'" },
 		{ "--state-dir", "relative/dir", "'--state-dir'" },
@@ -137,6 +138,11 @@ START_TEST(values_are_applied)
 	ck_assert(!c.warm_fork);
 	ck_assert_int_eq(parse(&c, msg, sizeof msg, "--warm-fork", "on", NULL), CFG_OK);
 	ck_assert(c.warm_fork);
+	ck_assert(c.cpu_home);               /* the default: auto */
+	ck_assert_int_eq(parse(&c, msg, sizeof msg, "--cpu-affinity", "off", NULL), CFG_OK);
+	ck_assert(!c.cpu_home);
+	ck_assert_int_eq(parse(&c, msg, sizeof msg, "--cpu-affinity", "auto", NULL), CFG_OK);
+	ck_assert(c.cpu_home);
 	ck_assert_int_eq(parse(&c, msg, sizeof msg, "--rootfs-base", "/srv/r", "--template", "t1",
 	                       "--pool-size", "7", "--max-wall-time-ms", "50000",
 	                       "--max-body-bytes", "1024", "--allow-degraded-limits",
@@ -206,7 +212,7 @@ START_TEST(help_lists_every_option)
 	static const char *const opts[] = {
 		"--socket", "--backlog", "--rootfs-base", "--template", "--cgroup",
 		"--allow-degraded-limits", "--require-cgroup", "--pool-size", "--help", "--version",
-		"--warm-runtime", "--warm-fork",
+		"--warm-runtime", "--warm-fork", "--cpu-affinity",
 		"--max-body-bytes N", "--max-code-bytes N", "--max-files N", "--max-file-bytes N",
 		"--max-files-total-bytes N", "--max-stdin-bytes N", "--max-output-files N",
 		"--max-output-file-bytes N", "--max-output-total-bytes N", "--default-wall-time-ms N",
