@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2154,SC2034  # $here and $repo come from the sourcing script, which reads URL_STARTED
 # bench/pool-lib.sh - sourced by bench scripts that start their own pools:
 # start_svc FCGI_ARGS (a pool of SANDBOX_POOL or nproc responders behind
 # nginx on a free loopback port, from scripts/lib/service-ctl.sh; its URL in
