@@ -107,7 +107,7 @@ EXTRA_DIST += m4/.keep systemd/README.md systemd/sandbox-fcgi.service.in systemd
 	systemd/sandbox-callbacks.service.in systemd/sysusers.conf.in systemd/tmpfiles.conf.in \
 	nginx rootfs scripts docs debian \
 	bench/e2e.sh bench/e2e-ab.sh bench/launch.sh bench/session.sh bench/post.lua bench/async.sh \
-	bench/warm.sh bench/warm.py bench/cg-attach.py bench/fork-server.py \
+	bench/warm.sh bench/warm.py bench/cg-attach.py bench/fork-server.py bench/pool-lib.sh bench/scale.sh \
 	tests/valgrind.supp tests/cli tests/deb tests/integration tests/quickstart tests/rootfs tests/v2vm
 dist-hook:
 	find $(distdir) \( -name __pycache__ -o -name .pytest_cache \) -prune -exec rm -rf {} +
