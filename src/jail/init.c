@@ -318,8 +318,9 @@ static int init_undumpable(struct jail_error *e)
 
 static int init_setup(const struct init_args *a, struct jail_error *e)
 {
-	if (init_undumpable(e) < 0 || mnt_enter_root(a->root, a->run_fds[0] >= 0 ? a->run_fds : NULL, e) < 0 || ns_loopback_up(e) < 0 ||
-	    quota_apply_userns(&a->j->info.quota, e) < 0)
+	const int *run_fds = a->run_fds[0] >= 0 ? a->run_fds : NULL;
+	if (init_undumpable(e) < 0 || mnt_enter_root(a->root, run_fds, e) < 0 ||
+	    ns_loopback_up(e) < 0 || quota_apply_userns(&a->j->info.quota, e) < 0)
 		return -1;
 	if (sethostname(JAIL_HOSTNAME, sizeof JAIL_HOSTNAME - 1) < 0)
 		return util_fail(e, "sethostname", errno, NULL);

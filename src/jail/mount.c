@@ -112,26 +112,38 @@ void mnt_release_root(struct mnt_root *r)
 
 static const char *const run_dirs[MNT_RUN_N] = { "work", "tmp", "dev/shm" };
 
-/* nr_inodes: a size cap alone lets a program make millions of empty files,
- * each costing kernel memory outside the tmpfs size. */
-static int mnt_size_opts(char *out, size_t n, uint64_t bytes)
+/* A tmpfs's caps as option values.  nr_inodes: a size cap alone lets a
+ * program make millions of empty files, each costing kernel memory
+ * outside the tmpfs size. */
+struct mnt_caps {
+	char size[24], inodes[24];
+};
+
+static struct mnt_caps mnt_caps(uint64_t bytes)
 {
-	size_t k = (size_t)snprintf(out, n, "size=%llu,nr_inodes=%llu", (unsigned long long)bytes,
-	                            (unsigned long long)(bytes / 4096 + 1024));
-	return k < n ? 0 : -1;
+	struct mnt_caps c;
+	snprintf(c.size, sizeof c.size, "%llu", (unsigned long long)bytes);
+	snprintf(c.inodes, sizeof c.inodes, "%llu", (unsigned long long)(bytes / 4096 + 1024));
+	return c;
+}
+
+/* mount(2) flags of an attached run mount; a detached one's are the
+ * MOUNT_ATTR_ equivalents (mnt_tmpfs_detached). */
+static unsigned long mnt_run_flags(int which)
+{
+	return MS_NOSUID | MS_NODEV | (which == MNT_RUN_SHM ? MS_NOEXEC : 0);
 }
 
 static int mnt_tmpfs_attached(const char *root, int which, uint64_t bytes, const char *mode,
                               uid_t uid, gid_t gid, int *fd, struct jail_error *e)
 {
-	char target[PATH_MAX + 16], size[96], opts[192];
+	char target[PATH_MAX + 16], opts[160];
+	struct mnt_caps c = mnt_caps(bytes);
 	snprintf(target, sizeof target, "%s/%s", root, run_dirs[which]);
-	if (mnt_size_opts(size, sizeof size, bytes) < 0 ||
-	    (size_t)snprintf(opts, sizeof opts, "%s,mode=%s,uid=%u,gid=%u", size, mode,
-	                     (unsigned)uid, (unsigned)gid) >= sizeof opts)
+	if ((size_t)snprintf(opts, sizeof opts, "size=%s,nr_inodes=%s,mode=%s,uid=%u,gid=%u",
+	                     c.size, c.inodes, mode, (unsigned)uid, (unsigned)gid) >= sizeof opts)
 		return util_fail(e, "mount tmpfs", EINVAL, "options too long");
-	unsigned long flags = MS_NOSUID | MS_NODEV | (which == MNT_RUN_SHM ? MS_NOEXEC : 0);
-	if (mount("tmpfs", target, "tmpfs", flags, opts) < 0)
+	if (mount("tmpfs", target, "tmpfs", mnt_run_flags(which), opts) < 0)
 		return util_fail(e, "mount tmpfs", errno, "/%s", run_dirs[which]);
 	*fd = open(target, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (*fd < 0)
@@ -151,9 +163,8 @@ static int mnt_fsconfig(int fs, const char *key, const char *value)
 static int mnt_tmpfs_detached(int which, uint64_t bytes, const char *mode, uid_t uid, gid_t gid,
                               int *fd, struct jail_error *e)
 {
-	char size[32], inodes[32], id[2][16];
-	snprintf(size, sizeof size, "%llu", (unsigned long long)bytes);
-	snprintf(inodes, sizeof inodes, "%llu", (unsigned long long)(bytes / 4096 + 1024));
+	char id[2][16];
+	struct mnt_caps c = mnt_caps(bytes);
 	snprintf(id[0], sizeof id[0], "%u", (unsigned)uid);
 	snprintf(id[1], sizeof id[1], "%u", (unsigned)gid);
 	int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
@@ -161,8 +172,8 @@ static int mnt_tmpfs_detached(int which, uint64_t bytes, const char *mode, uid_t
 		return util_fail(e, "mount tmpfs", errno, "/%s: fsopen", run_dirs[which]);
 	unsigned attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
 	                 (which == MNT_RUN_SHM ? MOUNT_ATTR_NOEXEC : 0);
-	if (mnt_fsconfig(fs, "source", "tmpfs") < 0 || mnt_fsconfig(fs, "size", size) < 0 ||
-	    mnt_fsconfig(fs, "nr_inodes", inodes) < 0 || mnt_fsconfig(fs, "mode", mode) < 0 ||
+	if (mnt_fsconfig(fs, "source", "tmpfs") < 0 || mnt_fsconfig(fs, "size", c.size) < 0 ||
+	    mnt_fsconfig(fs, "nr_inodes", c.inodes) < 0 || mnt_fsconfig(fs, "mode", mode) < 0 ||
 	    mnt_fsconfig(fs, "uid", id[0]) < 0 || mnt_fsconfig(fs, "gid", id[1]) < 0 ||
 	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0 ||
 	    (*fd = fsmount(fs, FSMOUNT_CLOEXEC, attrs)) < 0) {
@@ -211,22 +222,17 @@ int mnt_run_mounts(struct mnt_run *m, const char *root, bool detached, uint64_t 
  * mounts through our fds wherever they are attached. */
 static int mnt_tmpfs_resize(const struct mnt_run *m, const char *root, int which, uint64_t bytes)
 {
-	char opts[96];
-	if (mnt_size_opts(opts, sizeof opts, bytes) < 0)
-		return -1;
+	struct mnt_caps c = mnt_caps(bytes);
 	if (!m->detached) {
-		char target[PATH_MAX + 16];
+		char target[PATH_MAX + 16], opts[64];
 		snprintf(target, sizeof target, "%s/%s", root, run_dirs[which]);
-		unsigned long flags = MS_NOSUID | MS_NODEV | (which == MNT_RUN_SHM ? MS_NOEXEC : 0);
-		return mount(NULL, target, NULL, MS_REMOUNT | flags, opts);
+		snprintf(opts, sizeof opts, "size=%s,nr_inodes=%s", c.size, c.inodes);
+		return mount(NULL, target, NULL, MS_REMOUNT | mnt_run_flags(which), opts);
 	}
-	char size[32], inodes[32];
-	snprintf(size, sizeof size, "%llu", (unsigned long long)bytes);
-	snprintf(inodes, sizeof inodes, "%llu", (unsigned long long)(bytes / 4096 + 1024));
 	int fs = fspick(m->fd[which], "", FSPICK_EMPTY_PATH | FSPICK_CLOEXEC);
 	if (fs < 0)
 		return -1;
-	int rc = mnt_fsconfig(fs, "size", size) < 0 || mnt_fsconfig(fs, "nr_inodes", inodes) < 0 ||
+	int rc = mnt_fsconfig(fs, "size", c.size) < 0 || mnt_fsconfig(fs, "nr_inodes", c.inodes) < 0 ||
 	         fsconfig(fs, FSCONFIG_CMD_RECONFIGURE, NULL, NULL, 0) < 0 ? -1 : 0;
 	close(fs);
 	return rc;

@@ -324,6 +324,26 @@ def test_work_size_is_each_runs_own(svc):
     assert delete(svc, sid).status == 204
 
 
+def test_work_size_is_each_runs_own_without_warm_interpreters():
+    """As above on a responder that keeps no interpreter warm: there the
+    prepared stage is not thrown away for other sizes but resized
+    (src/jail/mount.c, mnt_run_resize: detached mounts through fspick),
+    and each run must still get its own sizes."""
+    from test_warm_node import start_pool, stop_pool
+    s = start_pool("--warm-runtime none", 1)
+    try:
+        sid = create(s, disk_mb=1)
+        size = "import os; s = os.statvfs('/work'); t = os.statvfs('/tmp'); print(s.f_blocks * s.f_frsize, t.f_blocks * t.f_frsize)"
+        for _ in range(3):
+            r = s.run({"runtime": "python", "code": size})
+            assert r.json["stdout"] == "%d %d\n" % (64 << 20, 64 << 20), r
+            r = srun(s, sid, {"runtime": "python", "code": size})
+            assert r.json["stdout"] == "%d %d\n" % (1 << 20, 64 << 20), r
+        assert delete(s, sid).status == 204
+    finally:
+        stop_pool(s)
+
+
 def test_handler_mode_in_a_session_has_its_context(svc):
     """A Lambda-style handler run in a session gets the same context as on
     POST /run: this request's id and the time left of its wall limit."""
