@@ -310,18 +310,24 @@ def test_answers_match_the_openapi_document(svc):
     assert delete(svc, sid).status == 204
 
 
-def test_work_size_is_each_runs_own(svc):
-    """A responder prepares the next job's mounts with the last job's sizes
-    and resizes them when the next job differs: a session run's /work is its
-    quota, a one-shot run's the operator's size, whichever came before."""
+def sizes_alternate(svc, rounds):
+    """One-shot and session runs in turn: each sees its own /work and /tmp
+    sizes (the operator's 64 MiB; the session's 1 MiB quota)."""
     sid = create(svc, disk_mb=1)
     size = "import os; s = os.statvfs('/work'); t = os.statvfs('/tmp'); print(s.f_blocks * s.f_frsize, t.f_blocks * t.f_frsize)"
-    for _ in range(4):
+    for _ in range(rounds):
         r = svc.run({"runtime": "python", "code": size})
         assert r.json["stdout"] == "%d %d\n" % (64 << 20, 64 << 20), r
         r = srun(svc, sid, {"runtime": "python", "code": size})
         assert r.json["stdout"] == "%d %d\n" % (1 << 20, 64 << 20), r
     assert delete(svc, sid).status == 204
+
+
+def test_work_size_is_each_runs_own(svc):
+    """A responder prepares the next job's mounts with the last job's sizes
+    and resizes them when the next job differs: a session run's /work is its
+    quota, a one-shot run's the operator's size, whichever came before."""
+    sizes_alternate(svc, 4)
 
 
 def test_work_size_is_each_runs_own_without_warm_interpreters():
@@ -332,14 +338,7 @@ def test_work_size_is_each_runs_own_without_warm_interpreters():
     from test_warm_node import start_pool, stop_pool
     s = start_pool("--warm-runtime none", 1)
     try:
-        sid = create(s, disk_mb=1)
-        size = "import os; s = os.statvfs('/work'); t = os.statvfs('/tmp'); print(s.f_blocks * s.f_frsize, t.f_blocks * t.f_frsize)"
-        for _ in range(3):
-            r = s.run({"runtime": "python", "code": size})
-            assert r.json["stdout"] == "%d %d\n" % (64 << 20, 64 << 20), r
-            r = srun(s, sid, {"runtime": "python", "code": size})
-            assert r.json["stdout"] == "%d %d\n" % (1 << 20, 64 << 20), r
-        assert delete(s, sid).status == 204
+        sizes_alternate(s, 3)
     finally:
         stop_pool(s)
 
